@@ -1,0 +1,130 @@
+//! Configuration: TOML file, then `FOOTRACKD_*` environment overrides, then validation.
+//!
+//! [`load`] reads a file through the `config` crate into a [`RawConfig`] (unknown keys refused),
+//! and [`validate()`] resolves it into a [`Config`] or reports every problem at once.
+//! Environment variables override file values: `FOOTRACKD_PUBLISH__BROKER_PORT=1884` sets
+//! `publish.broker_port` (sections and keys joined by a double underscore).
+
+mod raw;
+mod source_uri;
+mod validate;
+
+use std::path::Path;
+
+pub use raw::*;
+pub use source_uri::{SourceUri, SourceUriError};
+pub use validate::{Config, Problem, Problems, validate};
+
+/// The commented default configuration, as shipped in `config/footrackd.toml`.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../config/footrackd.toml");
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or parsed, or a key is unknown or of the wrong type.
+    #[error("cannot read configuration {path}: {message}")]
+    Parse {
+        /// The file (or `<string>`).
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// The file parsed but values are out of range or inconsistent.
+    #[error("invalid configuration {path}:\n{problems}")]
+    Invalid {
+        /// The file (or `<string>`).
+        path: String,
+        /// Every problem found.
+        problems: Problems,
+    },
+}
+
+/// Reads a TOML file (and, when `with_env`, `FOOTRACKD_*` overrides) into a [`RawConfig`].
+pub fn load_raw(path: &Path, with_env: bool) -> Result<RawConfig, ConfigError> {
+    let parse_err = |e: ::config::ConfigError| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() };
+    if !path.is_file() {
+        return Err(ConfigError::Parse { path: path.display().to_string(), message: "no such file".into() });
+    }
+    let mut builder = ::config::Config::builder()
+        .add_source(::config::File::from(path).format(::config::FileFormat::Toml).required(true));
+    if with_env {
+        builder = builder.add_source(
+            ::config::Environment::with_prefix("FOOTRACKD")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("infer.providers"),
+        );
+    }
+    builder.build().map_err(parse_err)?.try_deserialize::<RawConfig>().map_err(parse_err)
+}
+
+/// Parses TOML text into a [`RawConfig`] (no environment overrides).
+pub fn parse_raw(text: &str) -> Result<RawConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse { path: "<string>".into(), message: e.to_string() })
+}
+
+/// Loads and validates a file in one step.
+pub fn load(path: &Path, with_env: bool, require_source: bool) -> Result<Config, ConfigError> {
+    let raw = load_raw(path, with_env)?;
+    validate(raw, require_source).map_err(|problems| ConfigError::Invalid { path: path.display().to_string(), problems })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_config_parses_and_validates() {
+        let raw = parse_raw(DEFAULT_CONFIG_TOML).expect("default parses");
+        assert_eq!(raw, RawConfig::default(), "config/footrackd.toml must spell out the built-in defaults");
+        // The default names the shipped model by a path relative to the repo root.
+        let cwd = std::env::current_dir().unwrap();
+        assert!(cwd.join("models/yolox_nano.onnx").exists());
+        validate(raw, false).expect("default validates");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut raw = RawConfig::default();
+        raw.infer.tile_columns = 0;
+        raw.publish.keep_alive_secs = 0;
+        raw.track.low_score = 0.9;
+        raw.device.id = "bad/id".into();
+        raw.infer.model = "/nonexistent/model.onnx".into();
+        let problems = validate(raw, false).unwrap_err();
+        let keys: Vec<&str> = problems.0.iter().map(|p| p.key.as_str()).collect();
+        for k in ["infer.tile_columns", "publish.keep_alive_secs", "track.low_score", "device.id", "infer.model"] {
+            assert!(keys.contains(&k), "missing {k} in {keys:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_refused() {
+        let e = parse_raw("[infer]\ntile_colums = 3\n").unwrap_err();
+        assert!(e.to_string().contains("tile_colums"), "{e}");
+        let e = parse_raw("[publish]\nbroker_port = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("broker_port"), "{e}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[publish]\nbroker_port = 1883\n").unwrap();
+        // SAFETY: tests in this module touch only this variable name.
+        unsafe { std::env::set_var("FOOTRACKD_PUBLISH__BROKER_PORT", "2883") };
+        let raw = load_raw(&path, true).unwrap();
+        unsafe { std::env::remove_var("FOOTRACKD_PUBLISH__BROKER_PORT") };
+        assert_eq!(raw.publish.broker_port, 2883);
+        let raw = load_raw(&path, false).unwrap();
+        assert_eq!(raw.publish.broker_port, 1883);
+    }
+
+    #[test]
+    fn missing_file_is_a_clear_error() {
+        let e = load_raw(Path::new("/nonexistent/footrackd.toml"), false).unwrap_err();
+        assert!(e.to_string().contains("no such file"));
+    }
+}

@@ -1,0 +1,206 @@
+//! Data types shared by every stage: frame metadata, boxes, detections and tracks.
+
+use serde::Serialize;
+
+/// What a detection or track is. The detector's own classes are mapped onto these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectClass {
+    /// An outfield player (COCO `person` maps here).
+    Player,
+    /// A goalkeeper (only from football-specific models).
+    Goalkeeper,
+    /// A referee (only from football-specific models).
+    Referee,
+    /// The ball (COCO `sports ball` maps here).
+    Ball,
+}
+
+impl ObjectClass {
+    /// The lowercase name used in payloads and manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectClass::Player => "player",
+            ObjectClass::Goalkeeper => "goalkeeper",
+            ObjectClass::Referee => "referee",
+            ObjectClass::Ball => "ball",
+        }
+    }
+
+    /// Parses a manifest class name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "player" => ObjectClass::Player,
+            "goalkeeper" => ObjectClass::Goalkeeper,
+            "referee" => ObjectClass::Referee,
+            "ball" => ObjectClass::Ball,
+            _ => return None,
+        })
+    }
+
+    /// Whether this class is a person (tracked by the multi-object tracker, not the ball tracker).
+    pub fn is_person(self) -> bool {
+        !matches!(self, ObjectClass::Ball)
+    }
+}
+
+/// An axis-aligned box in frame pixels, corners inclusive-exclusive: `(x1, y1)` top-left, `(x2, y2)` bottom-right.
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize)]
+pub struct BBox {
+    /// Left edge, pixels.
+    pub x1: f32,
+    /// Top edge, pixels.
+    pub y1: f32,
+    /// Right edge, pixels.
+    pub x2: f32,
+    /// Bottom edge, pixels.
+    pub y2: f32,
+}
+
+impl BBox {
+    /// Builds a box from its centre and size.
+    pub fn from_cxcywh(cx: f32, cy: f32, w: f32, h: f32) -> Self {
+        BBox { x1: cx - w / 2.0, y1: cy - h / 2.0, x2: cx + w / 2.0, y2: cy + h / 2.0 }
+    }
+
+    /// Builds a box from its top-left corner and size (MOTChallenge's layout).
+    pub fn from_xywh(x: f32, y: f32, w: f32, h: f32) -> Self {
+        BBox { x1: x, y1: y, x2: x + w, y2: y + h }
+    }
+
+    /// Width in pixels (0 for an inverted box).
+    pub fn width(&self) -> f32 {
+        (self.x2 - self.x1).max(0.0)
+    }
+
+    /// Height in pixels (0 for an inverted box).
+    pub fn height(&self) -> f32 {
+        (self.y2 - self.y1).max(0.0)
+    }
+
+    /// Area in square pixels.
+    pub fn area(&self) -> f32 {
+        self.width() * self.height()
+    }
+
+    /// Centre point.
+    pub fn center(&self) -> (f32, f32) {
+        ((self.x1 + self.x2) / 2.0, (self.y1 + self.y2) / 2.0)
+    }
+
+    /// Bottom-centre point: where a standing player touches the pitch.
+    pub fn foot(&self) -> (f32, f32) {
+        ((self.x1 + self.x2) / 2.0, self.y2)
+    }
+
+    /// Intersection over union; 0 when either box is empty.
+    pub fn iou(&self, other: &BBox) -> f32 {
+        let iw = (self.x2.min(other.x2) - self.x1.max(other.x1)).max(0.0);
+        let ih = (self.y2.min(other.y2) - self.y1.max(other.y1)).max(0.0);
+        let inter = iw * ih;
+        let union = self.area() + other.area() - inter;
+        if union <= 0.0 { 0.0 } else { inter / union }
+    }
+
+    /// The box grown by `frac` of its own size on every side (C-BIoU's buffered box).
+    pub fn expanded(&self, frac: f32) -> BBox {
+        let dw = self.width() * frac;
+        let dh = self.height() * frac;
+        BBox { x1: self.x1 - dw, y1: self.y1 - dh, x2: self.x2 + dw, y2: self.y2 + dh }
+    }
+
+    /// The box clipped to `[0, width) x [0, height)`.
+    pub fn clipped(&self, width: f32, height: f32) -> BBox {
+        BBox {
+            x1: self.x1.clamp(0.0, width),
+            y1: self.y1.clamp(0.0, height),
+            x2: self.x2.clamp(0.0, width),
+            y2: self.y2.clamp(0.0, height),
+        }
+    }
+}
+
+/// One object found by the detector in one frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Detection {
+    /// Box in frame pixels.
+    pub bbox: BBox,
+    /// Confidence in `[0, 1]`.
+    pub score: f32,
+    /// What was found.
+    pub class: ObjectClass,
+}
+
+/// A tracked object as of the latest frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Track {
+    /// Stable identity, unique for the life of the tracker.
+    pub id: u64,
+    /// Class of the detections it was built from.
+    pub class: ObjectClass,
+    /// Box in frame pixels (the filtered state, not the raw detection).
+    pub bbox: BBox,
+    /// Score of the detection matched in this frame, or the last one when coasting.
+    pub score: f32,
+    /// Frames since the track last matched a detection (0 = matched in this frame).
+    pub frames_since_seen: u32,
+}
+
+/// Timing and identity of one decoded frame, carried beside its pixels.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FrameMeta {
+    /// Sequence number assigned by the source, from 0, counting every decoded frame (dropped ones too).
+    pub number: u64,
+    /// Presentation timestamp from the stream, nanoseconds, if the stream had one.
+    pub pts_ns: Option<u64>,
+    /// Wall-clock capture time, nanoseconds since the Unix epoch.
+    pub capture_unix_ns: u64,
+    /// Monotonic capture time, nanoseconds since the process's clock origin (for latency).
+    pub capture_mono_ns: u64,
+    /// Frame width in pixels.
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+}
+
+/// Pixel layout of a frame slot: planar YUV 4:2:0 in one of its two common forms, tightly packed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PixelFormat {
+    /// Y plane, then U, then V (each chroma plane quarter size).
+    #[default]
+    I420,
+    /// Y plane, then interleaved UV.
+    Nv12,
+}
+
+/// Nanoseconds on a process-wide monotonic clock; used for latency across threads.
+pub fn monotonic_ns() -> u64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    let origin = *ORIGIN.get_or_init(Instant::now);
+    Instant::now().saturating_duration_since(origin).as_nanos() as u64
+}
+
+/// Nanoseconds since the Unix epoch (0 if the system clock is before it).
+pub fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iou_of_identical_boxes_is_one_and_disjoint_is_zero() {
+        let a = BBox::from_xywh(0.0, 0.0, 10.0, 10.0);
+        assert!((a.iou(&a) - 1.0).abs() < 1e-6);
+        let b = BBox::from_xywh(20.0, 20.0, 10.0, 10.0);
+        assert_eq!(a.iou(&b), 0.0);
+        let c = BBox::from_xywh(5.0, 0.0, 10.0, 10.0);
+        assert!((a.iou(&c) - 50.0 / 150.0).abs() < 1e-6);
+    }
+}

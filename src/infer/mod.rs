@@ -1,0 +1,234 @@
+//! Detection: frames in, player and ball boxes out.
+//!
+//! [`OnnxDetector`] cuts a frame into regions ([`tiling`]), letterboxes each into the model input
+//! ([`pre`]), runs the model ([`onnx`]), decodes its output ([`post`]), maps boxes back to frame
+//! pixels, and merges everything with class-aware NMS. All buffers are reused between frames.
+
+pub mod manifest;
+pub mod onnx;
+pub mod post;
+pub mod pre;
+pub mod providers;
+pub mod tiling;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::frame::{Detection, ObjectClass};
+use manifest::{ModelManifest, OutputFormat};
+use pre::{Preprocessor, Region, YuvFrame};
+use tiling::TilePlan;
+
+/// Why detection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InferError {
+    /// The ONNX Runtime library could not be loaded.
+    #[error("{0}")]
+    Runtime(String),
+    /// The model file could not be loaded.
+    #[error("cannot load model {path}: {message}")]
+    Model {
+        /// Model path.
+        path: PathBuf,
+        /// ONNX Runtime's message.
+        message: String,
+    },
+    /// A run failed.
+    #[error("inference failed: {0}")]
+    Run(String),
+    /// The model's output shape does not match its manifest.
+    #[error("model output shape {shape:?} does not match the manifest ({expected})")]
+    OutputShape {
+        /// Shape seen.
+        shape: Vec<i64>,
+        /// What the manifest implies.
+        expected: String,
+    },
+}
+
+impl InferError {
+    /// Whether retrying may help (a run failure might be transient; a missing model never is).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, InferError::Run(_))
+    }
+}
+
+/// Time spent in each step of one frame's detection.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DetectTiming {
+    /// Letterboxing and colour conversion, seconds.
+    pub pre_secs: f64,
+    /// Model runs, seconds.
+    pub infer_secs: f64,
+    /// Output decoding and NMS, seconds.
+    pub post_secs: f64,
+    /// Model runs (regions) in this frame.
+    pub runs: u32,
+}
+
+/// Settings of a detector, taken from `[infer]`.
+#[derive(Clone, Debug)]
+pub struct DetectorOptions {
+    /// Model path.
+    pub model: PathBuf,
+    /// Its manifest.
+    pub manifest: ModelManifest,
+    /// Score threshold.
+    pub score_threshold: f32,
+    /// NMS IoU threshold.
+    pub nms_iou_threshold: f32,
+    /// Regions to run.
+    pub tiles: TilePlan,
+    /// ONNX Runtime threads.
+    pub threads: usize,
+    /// Execution providers.
+    pub providers: Vec<String>,
+}
+
+impl DetectorOptions {
+    /// The options in a validated config.
+    pub fn from_config(cfg: &Config) -> Self {
+        DetectorOptions {
+            model: cfg.model_path.clone(),
+            manifest: cfg.manifest.clone(),
+            score_threshold: cfg.infer.score_threshold,
+            nms_iou_threshold: cfg.infer.nms_iou_threshold,
+            tiles: TilePlan {
+                columns: cfg.infer.tile_columns,
+                rows: cfg.infer.tile_rows,
+                overlap_frac: cfg.infer.tile_overlap_frac,
+                full_frame: cfg.infer.full_frame,
+            },
+            threads: cfg.infer.threads,
+            providers: cfg.infer.providers.clone(),
+        }
+    }
+}
+
+/// A YOLO-family detector on ONNX Runtime.
+pub struct OnnxDetector {
+    model: onnx::OnnxModel,
+    pre: Preprocessor,
+    opts: DetectorOptions,
+    class_table: Vec<Option<ObjectClass>>,
+    input: Vec<f32>,
+    regions: Vec<Region>,
+    regions_for: (u32, u32),
+    tile_dets: Vec<Detection>,
+}
+
+impl OnnxDetector {
+    /// Loads the model.
+    pub fn new(opts: DetectorOptions) -> Result<Self, InferError> {
+        let m = &opts.manifest;
+        let model = onnx::OnnxModel::load(&opts.model, m.input_width, m.input_height, opts.threads, &opts.providers)?;
+        let pre = Preprocessor::new(m);
+        let input = vec![0.0; pre.input_len()];
+        Ok(OnnxDetector {
+            model,
+            class_table: m.class_table(),
+            pre,
+            input,
+            regions: Vec::with_capacity(32),
+            regions_for: (0, 0),
+            tile_dets: Vec::with_capacity(512),
+            opts,
+        })
+    }
+
+    /// Changes thresholds and tiling without reloading the model.
+    pub fn set_options(&mut self, score_threshold: f32, nms_iou_threshold: f32, tiles: TilePlan) {
+        self.opts.score_threshold = score_threshold;
+        self.opts.nms_iou_threshold = nms_iou_threshold;
+        if self.opts.tiles != tiles {
+            self.opts.tiles = tiles;
+            self.regions_for = (0, 0);
+        }
+    }
+
+    /// Number of model runs per frame of the given size.
+    pub fn runs_per_frame(&mut self, width: u32, height: u32) -> usize {
+        self.plan(width, height);
+        self.regions.len()
+    }
+
+    fn plan(&mut self, width: u32, height: u32) {
+        if self.regions_for != (width, height) {
+            self.opts.tiles.regions(width, height, &mut self.regions);
+            self.regions_for = (width, height);
+        }
+    }
+
+    /// Runs the model on every region of the frame; `out` is cleared and filled with merged detections.
+    pub fn detect(&mut self, frame: &YuvFrame<'_>, out: &mut Vec<Detection>) -> Result<DetectTiming, InferError> {
+        out.clear();
+        self.plan(frame.width, frame.height);
+        let mut timing = DetectTiming::default();
+        let tiled = self.regions.len() > 1;
+        for ri in 0..self.regions.len() {
+            let region = self.regions[ri];
+            let t0 = Instant::now();
+            let lb = self.pre.fill(frame, region, &mut self.input);
+            let t1 = Instant::now();
+            let m = &self.opts.manifest;
+            let (class_table, threshold, tile_dets) = (&self.class_table, self.opts.score_threshold, &mut self.tile_dets);
+            tile_dets.clear();
+            let shape_ok = self.model.run(&self.input, |shape, values| decode(m, shape, values, class_table, threshold, tile_dets))?;
+            if let Err(expected) = shape_ok {
+                return Err(InferError::OutputShape { shape: expected.0, expected: expected.1 });
+            }
+            let t2 = Instant::now();
+            let whole_frame = region.w == frame.width && region.h == frame.height;
+            for d in self.tile_dets.iter() {
+                let mut d = *d;
+                d.bbox = lb.to_frame(d.bbox).clipped(frame.width as f32, frame.height as f32);
+                if d.bbox.area() <= 0.0 {
+                    continue;
+                }
+                // A person cut by a tile border is seen whole by a neighbour or the whole-frame pass.
+                if tiled && !whole_frame && d.class.is_person() && tiling::touches_inner_edge(&d.bbox, &region, frame.width, frame.height, 2.0) {
+                    continue;
+                }
+                out.push(d);
+            }
+            timing.pre_secs += (t1 - t0).as_secs_f64();
+            timing.infer_secs += (t2 - t1).as_secs_f64();
+            timing.post_secs += t2.elapsed().as_secs_f64();
+            timing.runs += 1;
+        }
+        let t = Instant::now();
+        post::nms_in_place(out, self.opts.nms_iou_threshold);
+        timing.post_secs += t.elapsed().as_secs_f64();
+        Ok(timing)
+    }
+}
+
+/// Decodes one output according to the manifest; `Err((shape, expected))` when the shape is wrong.
+fn decode(
+    m: &ModelManifest,
+    shape: &[i64],
+    values: &[f32],
+    class_table: &[Option<ObjectClass>],
+    threshold: f32,
+    out: &mut Vec<Detection>,
+) -> Result<(), (Vec<i64>, String)> {
+    match m.format {
+        OutputFormat::Yolox => {
+            let rows: usize = m.strides.iter().map(|&s| ((m.input_width / s) * (m.input_height / s)) as usize).sum();
+            let ok = shape.len() == 3 && shape[1] as usize == rows && shape[2] as usize == 5 + m.num_classes;
+            if !ok {
+                return Err((shape.to_vec(), format!("[1, {rows}, {}]", 5 + m.num_classes)));
+            }
+            post::decode_yolox(values, m.input_width, m.input_height, &m.strides, class_table, threshold, out);
+        }
+        OutputFormat::Yolov8 => {
+            let ok = shape.len() == 3 && shape[1] as usize == 4 + m.num_classes;
+            if !ok {
+                return Err((shape.to_vec(), format!("[1, {}, N]", 4 + m.num_classes)));
+            }
+            post::decode_yolov8(values, shape[2] as usize, class_table, threshold, out);
+        }
+    }
+    Ok(())
+}

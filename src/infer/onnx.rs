@@ -1,0 +1,101 @@
+//! ONNX Runtime backend through the `ort` crate, with the runtime library loaded at start-up.
+//!
+//! The library is found through `ORT_DYLIB_PATH`, then beside the executable, then in the
+//! project's `.venv` (where `scripts/setup.sh` installs the PyPI wheel), then the system paths.
+//! A missing library is a clear error, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use super::InferError;
+
+static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+
+/// Candidate locations of `libonnxruntime.so`, in search order.
+pub fn library_candidates() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(p) = std::env::var("ORT_DYLIB_PATH")
+        && !p.is_empty()
+    {
+        out.push(PathBuf::from(p));
+    }
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        out.push(dir.join("libonnxruntime.so"));
+    }
+    for root in [PathBuf::from(".venv"), PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv")] {
+        if let Ok(entries) = std::fs::read_dir(root.join("lib")) {
+            for e in entries.flatten() {
+                let capi = e.path().join("site-packages/onnxruntime/capi");
+                if let Ok(libs) = std::fs::read_dir(&capi) {
+                    let mut found: Vec<PathBuf> = libs
+                        .flatten()
+                        .map(|l| l.path())
+                        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so")))
+                        .collect();
+                    found.sort();
+                    out.extend(found);
+                }
+            }
+        }
+    }
+    for dir in ["/usr/local/lib", "/usr/lib", "/usr/lib/aarch64-linux-gnu", "/usr/lib/x86_64-linux-gnu"] {
+        out.push(Path::new(dir).join("libonnxruntime.so"));
+    }
+    out
+}
+
+/// The process-wide ONNX Runtime environment, created on first use.
+pub fn environment() -> Result<&'static ort::environment::Environment, InferError> {
+    let env = ENVIRONMENT.get_or_init(|| {
+        let candidates = library_candidates();
+        let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+            return Err(format!(
+                "ONNX Runtime library not found (looked in {}); run scripts/setup.sh or set ORT_DYLIB_PATH",
+                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            ));
+        };
+        let builder = ort::init_from(path).map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", path.display()))?;
+        builder.with_name("footrackd").build().map_err(|e| format!("cannot create ONNX Runtime environment: {e}"))
+    });
+    env.as_ref().map_err(|e| InferError::Runtime(e.clone()))
+}
+
+/// One loaded model.
+pub struct OnnxModel {
+    session: Session,
+    input_shape: [usize; 4],
+}
+
+impl OnnxModel {
+    /// Loads `path` with `threads` intra-op threads (0 = ONNX Runtime's default).
+    pub fn load(path: &Path, input_w: u32, input_h: u32, threads: usize, providers: &[String]) -> Result<Self, InferError> {
+        let env = environment()?;
+        let model_err = |e: ort::Error| InferError::Model { path: path.to_path_buf(), message: e.to_string() };
+        let mut builder = Session::builder(env).map_err(model_err)?;
+        if threads > 0 {
+            builder = builder.with_intra_threads(threads).map_err(|e| model_err(e.into()))?;
+        }
+        builder = super::providers::register(builder, providers);
+        let session = builder.commit_from_file(path).map_err(model_err)?;
+        if session.inputs().len() != 1 || session.outputs().is_empty() {
+            return Err(InferError::Model {
+                path: path.to_path_buf(),
+                message: format!("expected 1 input and at least 1 output, found {} and {}", session.inputs().len(), session.outputs().len()),
+            });
+        }
+        Ok(OnnxModel { session, input_shape: [1, 3, input_h as usize, input_w as usize] })
+    }
+
+    /// Runs the model on one CHW input and hands the first output (shape, values) to `read`.
+    pub fn run<R>(&mut self, input: &[f32], read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+        let tensor = TensorRef::from_array_view((self.input_shape, input)).map_err(|e| InferError::Run(e.to_string()))?;
+        let outputs = self.session.run(ort::inputs![tensor]).map_err(|e| InferError::Run(e.to_string()))?;
+        let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(|e| InferError::Run(e.to_string()))?;
+        Ok(read(shape, values))
+    }
+}

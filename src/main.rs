@@ -1,0 +1,109 @@
+//! The `footrackd` command line: run, validate, generate-config.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use footrackd::config::{self, ConfigError};
+use footrackd::{app, control, telemetry};
+
+/// Exit code for an invalid configuration (sysexits EX_CONFIG).
+const EXIT_CONFIG: u8 = 78;
+
+#[derive(Parser)]
+#[command(name = "footrackd", version, about = "Football player and ball tracking daemon: video in, tracks out over MQTT")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the pipeline until the input ends or SIGTERM/SIGINT.
+    Run {
+        /// Configuration file (TOML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Override source.uri (a file path or stream URI).
+        #[arg(long)]
+        input: Option<String>,
+        /// Stop after this many decoded frames.
+        #[arg(long)]
+        max_frames: Option<u64>,
+        /// Ignore FOOTRACKD_* environment overrides.
+        #[arg(long)]
+        no_env: bool,
+    },
+    /// Check a configuration file and print every problem found.
+    Validate {
+        /// Configuration file (TOML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Ignore FOOTRACKD_* environment overrides.
+        #[arg(long)]
+        no_env: bool,
+    },
+    /// Print the commented default configuration.
+    GenerateConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::GenerateConfig => {
+            print!("{}", config::DEFAULT_CONFIG_TOML);
+            ExitCode::SUCCESS
+        }
+        Command::Validate { config: path, no_env } => match config::load(&path, !no_env, false) {
+            Ok(cfg) => {
+                println!("{}: ok (model {}, source {:?})", path.display(), cfg.manifest.name, cfg.source_uri);
+                ExitCode::SUCCESS
+            }
+            Err(e) => config_failure(&e),
+        },
+        Command::Run { config: path, input, max_frames, no_env } => run(path, input, max_frames, !no_env),
+    }
+}
+
+fn config_failure(e: &ConfigError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn run(path: PathBuf, input: Option<String>, max_frames: Option<u64>, with_env: bool) -> ExitCode {
+    // Signals must be blocked before any thread starts, so every thread inherits the mask.
+    let (_intent_tx, intents) = match control::signals::install() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: cannot install signal handling: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut raw = match config::load_raw(&path, with_env) {
+        Ok(r) => r,
+        Err(e) => return config_failure(&e),
+    };
+    if let Some(uri) = input {
+        raw.source.uri = uri;
+    }
+    let cfg = match config::validate(raw, true) {
+        Ok(c) => c,
+        Err(problems) => return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }),
+    };
+    let target = telemetry::logging::init(&cfg.log.level);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), log = ?target, config = %path.display(), "footrackd starting.");
+    let opts = app::RunOptions { max_frames, config_path: Some(path), with_env };
+    match app::run(cfg, intents, opts) {
+        Ok(summary) => {
+            tracing::info!("Stopped cleanly.");
+            eprintln!("{}", summary.render());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "footrackd failed.");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

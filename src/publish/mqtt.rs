@@ -1,0 +1,222 @@
+//! The MQTT connection: a client handle for the frame path and a thread that drives the
+//! connection (rumqttc's sync `Connection`), reconnecting forever.
+//!
+//! The frame path only calls `try_publish`: when the request queue is full (the broker is slow
+//! or gone) the message is dropped and counted, never waited for. On every ConnAck the thread
+//! publishes the retained `online` status and re-subscribes to `config/set`; the broker sends the
+//! retained last will `offline` if the daemon dies. A clean stop publishes `stopped`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rumqttc::{Client, ConnectionError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, RecvTimeoutError};
+
+use super::topics::Topics;
+use crate::config::PublishSection;
+
+/// Status words on the `status` topic.
+pub mod status {
+    /// Connected and running.
+    pub const ONLINE: &str = "online";
+    /// Sent by the broker when the connection dies (last will).
+    pub const OFFLINE: &str = "offline";
+    /// Sent on a clean exit.
+    pub const STOPPED: &str = "stopped";
+}
+
+/// Counters of the publisher.
+#[derive(Debug, Default)]
+pub struct PublishStats {
+    /// Messages handed to the client.
+    pub queued: AtomicU64,
+    /// Messages dropped because the request queue was full.
+    pub dropped_queue_full: AtomicU64,
+    /// Successful connections (ConnAcks).
+    pub connects: AtomicU64,
+    /// Connection errors seen.
+    pub connection_errors: AtomicU64,
+    /// Whether the broker connection is up now.
+    pub connected: AtomicBool,
+}
+
+/// A message received on a subscribed topic.
+#[derive(Clone, Debug)]
+pub struct IncomingMessage {
+    /// Topic.
+    pub topic: String,
+    /// Raw payload.
+    pub payload: Vec<u8>,
+}
+
+/// Why the publisher could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// A thread could not be spawned.
+    #[error("cannot start the MQTT thread: {0}")]
+    Spawn(#[from] std::io::Error),
+}
+
+/// The publishing side of MQTT.
+pub struct Publisher {
+    client: Client,
+    topics: Topics,
+    stats: Arc<PublishStats>,
+    stopping: Arc<AtomicBool>,
+    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+    tracks_qos: QoS,
+}
+
+fn qos(level: u8) -> QoS {
+    if level == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce }
+}
+
+impl Publisher {
+    /// Connects (in the background) and returns the publisher plus a receiver of messages
+    /// arriving on `config/set` (bounded; excess messages are dropped with a warning).
+    pub fn start(cfg: &PublishSection, device_id: &str, subscribe_config: bool) -> Result<(Self, Receiver<IncomingMessage>), PublishError> {
+        let topics = Topics::new(&cfg.topic_prefix, device_id);
+        let client_id = if cfg.client_id.is_empty() { format!("footrackd-{device_id}") } else { cfg.client_id.clone() };
+        let mut opts = MqttOptions::new(client_id, cfg.broker_host.clone(), cfg.broker_port);
+        // Validated to 1..=3600 s: rumqttc asserts on keep-alive below 1 s.
+        opts.set_keep_alive(Duration::from_secs(cfg.keep_alive_secs.max(1)));
+        opts.set_max_packet_size(256 * 1024, 1024 * 1024);
+        opts.set_clean_session(true);
+        opts.set_last_will(LastWill::new(topics.status.clone(), status::OFFLINE, QoS::AtLeastOnce, true));
+        if !cfg.username.is_empty() {
+            opts.set_credentials(cfg.username.clone(), cfg.password.clone());
+        }
+        let (client, mut connection) = Client::new(opts, cfg.queue_capacity.max(1));
+        let stats = Arc::new(PublishStats::default());
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (in_tx, in_rx) = sync_channel::<IncomingMessage>(16);
+
+        let thread = {
+            let client = client.clone();
+            let topics = topics.clone();
+            let stats = Arc::clone(&stats);
+            let stopping = Arc::clone(&stopping);
+            std::thread::Builder::new().name("mqtt".into()).spawn(move || {
+                drive_connection(&mut connection, &client, &topics, &stats, &stopping, subscribe_config, &in_tx)
+            })?
+        };
+        let tracks_qos = qos(cfg.tracks_qos);
+        Ok((Publisher { client, topics, stats, stopping, thread: std::sync::Mutex::new(Some(thread)), tracks_qos }, in_rx))
+    }
+
+    /// The device's topics.
+    pub fn topics(&self) -> &Topics {
+        &self.topics
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Arc<PublishStats> {
+        &self.stats
+    }
+
+    /// Queues a track message without waiting; returns false (and counts) if it was dropped.
+    pub fn publish_tracks(&self, payload: &[u8]) -> bool {
+        self.try_publish(&self.topics.tracks, self.tracks_qos, false, payload)
+    }
+
+    /// Queues any message without waiting; returns false (and counts) if it was dropped.
+    pub fn try_publish(&self, topic: &str, qos: QoS, retain: bool, payload: &[u8]) -> bool {
+        match self.client.try_publish(topic, qos, retain, payload.to_vec()) {
+            Ok(()) => {
+                self.stats.queued.fetch_add(1, Relaxed);
+                true
+            }
+            Err(_) => {
+                self.stats.dropped_queue_full.fetch_add(1, Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Publishes the retained `stopped` status, disconnects, and waits up to `deadline` for the
+    /// connection thread to flush.
+    pub fn stop(&self, deadline: Duration) {
+        self.stopping.store(true, Relaxed);
+        let _ = self.client.try_publish(self.topics.status.clone(), QoS::AtLeastOnce, true, status::STOPPED);
+        let _ = self.client.try_disconnect();
+        let until = Instant::now() + deadline;
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(t) = thread {
+            while !t.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                tracing::warn!("MQTT connection did not close within the deadline; status may stay online until the broker's keep-alive expires.");
+            }
+        }
+    }
+}
+
+fn drive_connection(
+    connection: &mut rumqttc::Connection,
+    client: &Client,
+    topics: &Topics,
+    stats: &PublishStats,
+    stopping: &AtomicBool,
+    subscribe_config: bool,
+    incoming: &SyncSender<IncomingMessage>,
+) {
+    let mut backoff = Duration::from_millis(200);
+    let mut reported_down = false;
+    loop {
+        match connection.recv_timeout(Duration::from_millis(250)) {
+            Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
+                stats.connected.store(true, Relaxed);
+                stats.connects.fetch_add(1, Relaxed);
+                backoff = Duration::from_millis(200);
+                reported_down = false;
+                tracing::info!(topic = %topics.status, "Connected to the MQTT broker.");
+                if !stopping.load(Relaxed) {
+                    let _ = client.try_publish(topics.status.clone(), QoS::AtLeastOnce, true, status::ONLINE);
+                    if subscribe_config {
+                        let _ = client.try_subscribe(topics.config_set.clone(), QoS::AtLeastOnce);
+                    }
+                }
+            }
+            Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
+                let msg = IncomingMessage { topic: p.topic.clone(), payload: p.payload.to_vec() };
+                if let Err(TrySendError::Full(_)) = incoming.try_send(msg) {
+                    tracing::warn!("Remote config message dropped: previous ones are still being applied.");
+                }
+            }
+            Ok(Ok(Event::Outgoing(Outgoing::Disconnect))) => {
+                stats.connected.store(false, Relaxed);
+                return;
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                stats.connected.store(false, Relaxed);
+                stats.connection_errors.fetch_add(1, Relaxed);
+                if stopping.load(Relaxed) {
+                    return;
+                }
+                if !reported_down {
+                    let detail = describe(&e);
+                    tracing::warn!(error = %detail, "MQTT broker unreachable; retrying. Track messages are dropped and counted meanwhile.");
+                    reported_down = true;
+                }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if stopping.load(Relaxed) && !stats.connected.load(Relaxed) {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+fn describe(e: &ConnectionError) -> String {
+    e.to_string()
+}

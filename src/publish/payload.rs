@@ -1,0 +1,96 @@
+//! Versioned JSON payloads. Track messages are written by hand into a reused buffer (the hot
+//! path); rarer messages use serde. The schema is documented in `docs/mqtt.md`.
+
+use std::fmt::Write;
+
+use crate::frame::{FrameMeta, Track};
+
+/// Version of every payload's schema; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Identity fields of a track message.
+#[derive(Clone, Copy, Debug)]
+pub struct TrackMessageHeader<'a> {
+    /// Device id.
+    pub device: &'a str,
+    /// Source (camera) id.
+    pub source: &'a str,
+    /// Publish time, ns since the Unix epoch.
+    pub publish_unix_ns: u64,
+}
+
+/// Writes one frame's tracks as JSON into `buf` (cleared first).
+pub fn encode_tracks(buf: &mut String, header: TrackMessageHeader<'_>, meta: &FrameMeta, tracks: &[Track]) {
+    buf.clear();
+    // Writing into a String cannot fail.
+    let _ = write!(
+        buf,
+        "{{\"schema\":{SCHEMA_VERSION},\"device\":\"{}\",\"source\":\"{}\",\"frame\":{},\"pts_ms\":",
+        header.device, header.source, meta.number
+    );
+    match meta.pts_ns {
+        Some(p) => {
+            let _ = write!(buf, "{:.3}", p as f64 / 1e6);
+        }
+        None => buf.push_str("null"),
+    }
+    let _ = write!(
+        buf,
+        ",\"capture_unix_ms\":{:.3},\"publish_unix_ms\":{:.3},\"width\":{},\"height\":{},\"tracks\":[",
+        meta.capture_unix_ns as f64 / 1e6,
+        header.publish_unix_ns as f64 / 1e6,
+        meta.width,
+        meta.height
+    );
+    for (i, t) in tracks.iter().enumerate() {
+        if i > 0 {
+            buf.push(',');
+        }
+        let b = &t.bbox;
+        let _ = write!(
+            buf,
+            "{{\"id\":{},\"class\":\"{}\",\"box\":[{:.1},{:.1},{:.1},{:.1}],\"score\":{:.3},\"lost_frames\":{}}}",
+            t.id,
+            t.class.as_str(),
+            b.x1,
+            b.y1,
+            b.x2,
+            b.y2,
+            t.score,
+            t.frames_since_seen
+        );
+    }
+    buf.push_str("]}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{BBox, ObjectClass};
+
+    #[test]
+    fn track_message_is_valid_json_with_the_documented_fields() {
+        let meta = FrameMeta { number: 7, pts_ns: Some(280_000_000), capture_unix_ns: 1_700_000_000_123_000_000, width: 1280, height: 720, ..Default::default() };
+        let tracks = [
+            Track { id: 3, class: ObjectClass::Player, bbox: BBox { x1: 1.0, y1: 2.0, x2: 30.5, y2: 80.26 }, score: 0.912, frames_since_seen: 0 },
+            Track { id: 1_000_000_000, class: ObjectClass::Ball, bbox: BBox::from_xywh(5.0, 5.0, 4.0, 4.0), score: 0.5, frames_since_seen: 2 },
+        ];
+        let mut buf = String::new();
+        encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1_700_000_000_200_000_000 }, &meta, &tracks);
+        let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
+        assert_eq!(v["schema"], 1);
+        assert_eq!(v["frame"], 7);
+        assert_eq!(v["pts_ms"], 280.0);
+        assert_eq!(v["source"], "cam");
+        assert_eq!(v["tracks"][0]["id"], 3);
+        assert_eq!(v["tracks"][0]["class"], "player");
+        assert_eq!(v["tracks"][0]["box"][3], 80.3);
+        assert_eq!(v["tracks"][1]["class"], "ball");
+        assert_eq!(v["tracks"][1]["lost_frames"], 2);
+        let no_pts = FrameMeta { pts_ns: None, ..meta };
+        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &no_pts, &[]);
+        let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
+        assert!(v["pts_ms"].is_null());
+        assert_eq!(v["tracks"].as_array().unwrap().len(), 0);
+    }
+}

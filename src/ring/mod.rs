@@ -1,0 +1,298 @@
+//! The frame ring: preallocated slots handed between the decode thread and the inference thread.
+//!
+//! Slots are owned by exactly one party at a time. Their indices travel through two lock-free
+//! bounded queues (`heapless::mpmc`): `free` (slots ready to be written) and `ready` (decoded frames,
+//! oldest first). Only the decode thread writes and only the inference thread reads pixels; the
+//! queue being multi-consumer lets the decode thread reclaim the *oldest* ready frame itself when
+//! every slot is taken, so under [`OverflowPolicy::DropOldest`] it never waits for inference.
+//!
+//! No allocation happens per frame once a slot's buffer has grown to the frame size.
+
+mod stats;
+
+use std::cell::UnsafeCell;
+use std::sync::Arc;
+
+use heapless::mpmc;
+
+pub use crate::config::OverflowPolicy;
+use crate::frame::{FrameMeta, PixelFormat};
+pub use stats::{RingCounters, RingStats};
+
+/// The largest number of slots a ring may have.
+pub const MAX_SLOTS: usize = 16;
+
+/// One frame's pixels and metadata.
+#[derive(Debug, Default)]
+pub struct FrameSlot {
+    /// Timing and size of the frame.
+    pub meta: FrameMeta,
+    /// Layout of `data`.
+    pub format: PixelFormat,
+    /// Tightly packed planar YUV 4:2:0 pixels (`width * height * 3 / 2` bytes).
+    pub data: Vec<u8>,
+}
+
+impl FrameSlot {
+    /// Bytes a tightly packed 4:2:0 frame of this size needs.
+    pub fn bytes_for(width: u32, height: u32) -> usize {
+        let (w, h) = (width as usize, height as usize);
+        w * h + 2 * (w.div_ceil(2) * h.div_ceil(2))
+    }
+}
+
+struct SlotCell(UnsafeCell<FrameSlot>);
+
+// SAFETY: a slot index is held by exactly one of: the free queue, the ready queue, one
+// `WriteSlot`, or one `ReadSlot`. Moving an index through a queue is a release/acquire pair,
+// so whoever holds the index has exclusive, synchronised access to the cell.
+unsafe impl Sync for SlotCell {}
+
+/// The ring shared by the producer (decode) and consumer (inference) threads.
+pub struct FrameRing {
+    slots: Box<[SlotCell]>,
+    free: mpmc::Queue<u8, MAX_SLOTS>,
+    ready: mpmc::Queue<u8, MAX_SLOTS>,
+    policy: OverflowPolicy,
+    stats: RingStats,
+}
+
+/// Why a frame could not be placed in the ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushRefused {
+    /// Every slot is in use and the policy is [`OverflowPolicy::Block`]: retry after the consumer frees one.
+    Full,
+}
+
+impl FrameRing {
+    /// A ring of `slots` slots (clamped to `2..=MAX_SLOTS`), each preallocated for `frame_bytes`.
+    pub fn new(slots: usize, frame_bytes: usize, policy: OverflowPolicy) -> Arc<Self> {
+        let slots = slots.clamp(2, MAX_SLOTS);
+        let cells: Box<[SlotCell]> = (0..slots)
+            .map(|_| SlotCell(UnsafeCell::new(FrameSlot { data: Vec::with_capacity(frame_bytes), ..Default::default() })))
+            .collect();
+        // heapless deprecates `mpmc::Queue::new` because an operation pre-empted mid-way can make
+        // others fail spuriously until it resumes. Here that is harmless: a failed dequeue reads
+        // as "nothing yet" and is retried, and enqueues (which can never meet a truly full queue,
+        // since only `slots <= MAX_SLOTS` indices exist) are retried until they land.
+        #[expect(deprecated)]
+        let (free, ready) = (mpmc::Queue::new(), mpmc::Queue::new());
+        let ring = FrameRing { slots: cells, free, ready, policy, stats: RingStats::default() };
+        for i in 0..slots {
+            enqueue_retrying(&ring.free, i as u8);
+        }
+        Arc::new(ring)
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The overflow policy.
+    pub fn policy(&self) -> OverflowPolicy {
+        self.policy
+    }
+
+    /// Counters for health reporting.
+    pub fn stats(&self) -> &RingStats {
+        &self.stats
+    }
+
+    /// Producer side: a slot to write the next frame into.
+    ///
+    /// With [`OverflowPolicy::DropOldest`] this always succeeds, reclaiming the oldest waiting frame
+    /// (counted in `dropped_oldest`) when no slot is free. With [`OverflowPolicy::Block`] it refuses
+    /// with [`PushRefused::Full`] and the caller retries.
+    pub fn acquire(self: &Arc<Self>) -> Result<WriteSlot, PushRefused> {
+        loop {
+            if let Some(i) = self.free.dequeue() {
+                return Ok(WriteSlot { ring: Arc::clone(self), index: i, published: false });
+            }
+            match self.policy {
+                OverflowPolicy::Block => return Err(PushRefused::Full),
+                OverflowPolicy::DropOldest => {
+                    if let Some(i) = self.ready.dequeue() {
+                        self.stats.record_dropped_oldest();
+                        return Ok(WriteSlot { ring: Arc::clone(self), index: i, published: false });
+                    }
+                    // Every slot is held by the consumer or in flight between queues: the consumer
+                    // holds at most one, so another will be free in a moment.
+                    std::hint::spin_loop();
+                }
+            }
+        }
+    }
+
+    /// Consumer side: the oldest waiting frame, if any.
+    pub fn take(self: &Arc<Self>) -> Option<ReadSlot> {
+        let i = self.ready.dequeue()?;
+        self.stats.record_taken();
+        Some(ReadSlot { ring: Arc::clone(self), index: i })
+    }
+
+    /// Frames waiting to be taken (approximate under concurrency).
+    pub fn depth(&self) -> usize {
+        self.stats.depth()
+    }
+
+    fn release(&self, index: u8) {
+        enqueue_retrying(&self.free, index);
+    }
+
+    fn publish(&self, index: u8) {
+        self.stats.record_pushed();
+        enqueue_retrying(&self.ready, index);
+    }
+}
+
+/// Enqueues an index that is known to fit (each index is in exactly one place and the queue
+/// holds all of them), retrying the rare spurious failure of a concurrently pre-empted peer.
+fn enqueue_retrying(q: &mpmc::Queue<u8, MAX_SLOTS>, index: u8) {
+    let mut item = index;
+    loop {
+        match q.enqueue(item) {
+            Ok(()) => return,
+            Err(back) => {
+                item = back;
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// A slot held by the producer. Publishing hands it to the consumer; dropping it unpublished returns it.
+pub struct WriteSlot {
+    ring: Arc<FrameRing>,
+    index: u8,
+    published: bool,
+}
+
+impl WriteSlot {
+    /// The slot's contents, to be overwritten.
+    pub fn slot(&mut self) -> &mut FrameSlot {
+        // SAFETY: this WriteSlot holds the index exclusively (see `SlotCell`).
+        unsafe { &mut *self.ring.slots[self.index as usize].0.get() }
+    }
+
+    /// Makes the frame available to the consumer.
+    pub fn publish(mut self) {
+        self.published = true;
+        self.ring.publish(self.index);
+    }
+}
+
+impl Drop for WriteSlot {
+    fn drop(&mut self) {
+        if !self.published {
+            self.ring.release(self.index);
+        }
+    }
+}
+
+/// A frame held by the consumer; dropping it returns the slot to the producer.
+pub struct ReadSlot {
+    ring: Arc<FrameRing>,
+    index: u8,
+}
+
+impl ReadSlot {
+    /// The frame.
+    pub fn slot(&self) -> &FrameSlot {
+        // SAFETY: this ReadSlot holds the index exclusively (see `SlotCell`).
+        unsafe { &*self.ring.slots[self.index as usize].0.get() }
+    }
+}
+
+impl Drop for ReadSlot {
+    fn drop(&mut self) {
+        self.ring.release(self.index);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(ring: &Arc<FrameRing>, n: u64) -> Result<(), PushRefused> {
+        let mut w = ring.acquire()?;
+        w.slot().meta.number = n;
+        w.publish();
+        Ok(())
+    }
+
+    #[test]
+    fn drop_oldest_keeps_the_newest_frames_and_counts_drops() {
+        let ring = FrameRing::new(4, 16, OverflowPolicy::DropOldest);
+        for n in 0..10 {
+            push(&ring, n).unwrap();
+        }
+        let got: Vec<u64> = std::iter::from_fn(|| ring.take().map(|r| r.slot().meta.number)).collect();
+        assert_eq!(got, vec![6, 7, 8, 9]);
+        let c = ring.stats().snapshot();
+        assert_eq!(c.pushed, 10);
+        assert_eq!(c.dropped_oldest, 6);
+        assert_eq!(c.taken, 4);
+    }
+
+    #[test]
+    fn block_policy_refuses_when_full_and_loses_nothing() {
+        let ring = FrameRing::new(2, 16, OverflowPolicy::Block);
+        push(&ring, 0).unwrap();
+        push(&ring, 1).unwrap();
+        assert_eq!(push(&ring, 2), Err(PushRefused::Full));
+        assert_eq!(ring.take().unwrap().slot().meta.number, 0);
+        push(&ring, 2).unwrap();
+        let got: Vec<u64> = std::iter::from_fn(|| ring.take().map(|r| r.slot().meta.number)).collect();
+        assert_eq!(got, vec![1, 2]);
+        assert_eq!(ring.stats().snapshot().dropped_oldest, 0);
+    }
+
+    #[test]
+    fn a_slot_held_by_the_consumer_is_never_overwritten() {
+        let ring = FrameRing::new(2, 16, OverflowPolicy::DropOldest);
+        push(&ring, 0).unwrap();
+        let held = ring.take().unwrap();
+        for n in 1..5 {
+            push(&ring, n).unwrap();
+        }
+        assert_eq!(held.slot().meta.number, 0);
+        drop(held);
+        assert_eq!(ring.take().unwrap().slot().meta.number, 4);
+    }
+
+    #[test]
+    fn producer_and_consumer_threads_hand_over_every_frame_in_order_when_blocking() {
+        let ring = FrameRing::new(4, 1024, OverflowPolicy::Block);
+        let producer = {
+            let ring = Arc::clone(&ring);
+            std::thread::spawn(move || {
+                for n in 0..5_000u64 {
+                    loop {
+                        match ring.acquire() {
+                            Ok(mut w) => {
+                                w.slot().meta.number = n;
+                                w.slot().data.clear();
+                                w.slot().data.extend_from_slice(&n.to_le_bytes());
+                                w.publish();
+                                break;
+                            }
+                            Err(PushRefused::Full) => std::thread::yield_now(),
+                        }
+                    }
+                }
+            })
+        };
+        let mut next = 0u64;
+        while next < 5_000 {
+            if let Some(r) = ring.take() {
+                assert_eq!(r.slot().meta.number, next);
+                assert_eq!(r.slot().data[..8], next.to_le_bytes());
+                next += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        producer.join().unwrap();
+    }
+}

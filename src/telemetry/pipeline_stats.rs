@@ -1,0 +1,67 @@
+//! Counters of the inference thread's per-frame work, shared lock-free with health reporting.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use super::latency::LatencyHistogram;
+
+/// The per-frame stages timed by the inference thread, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Letterbox and colour conversion.
+    Pre = 0,
+    /// Model runs.
+    Infer = 1,
+    /// Output decoding and NMS.
+    Post = 2,
+    /// Tracker step.
+    Track = 3,
+    /// Payload encoding and queueing.
+    Publish = 4,
+}
+
+/// All stages, for iteration.
+pub const STAGES: [Stage; 5] = [Stage::Pre, Stage::Infer, Stage::Post, Stage::Track, Stage::Publish];
+
+impl Stage {
+    /// Name in health and bench output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Pre => "pre_process",
+            Stage::Infer => "inference",
+            Stage::Post => "post_process",
+            Stage::Track => "track",
+            Stage::Publish => "publish",
+        }
+    }
+}
+
+/// Counters of the inference thread.
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    /// Frames fully processed (detected, tracked and published or dropped at publish).
+    pub processed: AtomicU64,
+    /// Frames whose detection failed.
+    pub failed: AtomicU64,
+    /// Track messages dropped because the MQTT queue was full.
+    pub publish_dropped: AtomicU64,
+    /// Total time per stage, ns.
+    stage_ns: [AtomicU64; 5],
+    /// Capture-to-publish latency.
+    pub latency: LatencyHistogram,
+    /// Inference time per frame (all regions).
+    pub inference: LatencyHistogram,
+    /// Tracks in the last published frame.
+    pub last_tracks: AtomicU64,
+}
+
+impl PipelineStats {
+    /// Adds time to a stage.
+    pub fn add_stage_ns(&self, stage: Stage, ns: u64) {
+        self.stage_ns[stage as usize].fetch_add(ns, Relaxed);
+    }
+
+    /// Total time of a stage so far, ns.
+    pub fn stage_ns(&self, stage: Stage) -> u64 {
+        self.stage_ns[stage as usize].load(Relaxed)
+    }
+}

@@ -1,0 +1,137 @@
+//! Tracking: detections per frame in, tracks with stable ids out.
+//!
+//! Pure and synchronous: no clock, no I/O. Time is counted in frames; `dt_frames` tells the
+//! tracker how many native frame intervals passed since the last step (more than 1 when frames
+//! were skipped), so motion models stay right at any processing rate.
+
+pub mod assign;
+pub mod ball;
+pub mod kalman;
+pub mod options;
+pub mod players;
+
+pub use ball::BallTracker;
+pub use options::TrackerOptions;
+pub use players::PlayerTracker;
+
+use crate::frame::{Detection, Track};
+
+/// People and ball trackers together, as the daemon runs them.
+#[derive(Debug)]
+pub struct Tracker {
+    players: PlayerTracker,
+    ball: BallTracker,
+    out: Vec<Track>,
+}
+
+impl Tracker {
+    /// A tracker with these options.
+    pub fn new(opts: TrackerOptions) -> Self {
+        Tracker { players: PlayerTracker::new(opts), ball: BallTracker::new(opts), out: Vec::with_capacity(64) }
+    }
+
+    /// Replaces the options without losing tracks.
+    pub fn set_options(&mut self, opts: TrackerOptions) {
+        self.players.set_options(opts);
+        self.ball.set_options(opts);
+    }
+
+    /// One frame: `dt_frames` native frame intervals since the last step, and this frame's detections.
+    pub fn step(&mut self, dt_frames: f32, dets: &[Detection]) -> &[Track] {
+        self.out.clear();
+        let people = self.players.step(dt_frames, dets);
+        self.out.extend_from_slice(people);
+        if let Some(b) = self.ball.step(dt_frames, dets) {
+            self.out.push(b);
+        }
+        &self.out
+    }
+
+    /// The player tracker (for diagnostics).
+    pub fn players(&self) -> &PlayerTracker {
+        &self.players
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{BBox, ObjectClass};
+
+    fn person(x: f32, y: f32, score: f32) -> Detection {
+        Detection { bbox: BBox::from_xywh(x, y, 20.0, 50.0), score, class: ObjectClass::Player }
+    }
+
+    #[test]
+    fn ids_persist_for_players_moving_past_each_other() {
+        let mut t = Tracker::new(TrackerOptions::default().min_hits(1));
+        let mut ids_a = Vec::new();
+        let mut ids_b = Vec::new();
+        for k in 0..40 {
+            let k = k as f32;
+            // A runs right, B runs left, on rows 10 px apart: they cross at k = 20.
+            let dets = [person(100.0 + 5.0 * k, 100.0, 0.9), person(300.0 - 5.0 * k, 110.0, 0.9)];
+            let tracks = t.step(1.0, &dets);
+            let find = |x: f32| tracks.iter().find(|tr| (tr.bbox.x1 - x).abs() < 6.0).map(|tr| tr.id);
+            if (k - 20.0).abs() > 3.0 {
+                ids_a.push(find(100.0 + 5.0 * k).unwrap());
+                ids_b.push(find(300.0 - 5.0 * k).unwrap());
+            }
+        }
+        ids_a.dedup();
+        ids_b.dedup();
+        assert_eq!(ids_a.len(), 1, "A switched ids: {ids_a:?}");
+        assert_eq!(ids_b.len(), 1, "B switched ids: {ids_b:?}");
+        assert_ne!(ids_a[0], ids_b[0]);
+    }
+
+    #[test]
+    fn low_score_detections_keep_an_occluded_track_alive_but_never_start_one() {
+        let mut t = Tracker::new(TrackerOptions::default().min_hits(1));
+        let id = t.step(1.0, &[person(100.0, 100.0, 0.9)])[0].id;
+        // Partly occluded: the score drops below high_score but stays above low_score.
+        for k in 1..10 {
+            let tracks = t.step(1.0, &[person(100.0 + k as f32, 100.0, 0.3)]);
+            assert_eq!(tracks.len(), 1);
+            assert_eq!(tracks[0].id, id);
+        }
+        let mut fresh = Tracker::new(TrackerOptions::default().min_hits(1));
+        assert!(fresh.step(1.0, &[person(100.0, 100.0, 0.3)]).is_empty());
+    }
+
+    #[test]
+    fn a_track_survives_a_short_gap_and_keeps_its_id() {
+        let mut t = Tracker::new(TrackerOptions::default().min_hits(1).max_lost_frames(10));
+        let id = t.step(1.0, &[person(100.0, 100.0, 0.9)])[0].id;
+        for k in 1..5 {
+            t.step(1.0, &[person(100.0 + 3.0 * k as f32, 100.0, 0.9)]);
+        }
+        for _ in 0..5 {
+            assert!(t.step(1.0, &[]).is_empty());
+        }
+        let tracks = t.step(1.0, &[person(130.0, 100.0, 0.9)]);
+        assert_eq!(tracks[0].id, id);
+    }
+
+    #[test]
+    fn a_camera_pan_does_not_break_ids() {
+        // Eight players standing still while the camera pans 20 px per frame after frame 10.
+        let mut t = Tracker::new(TrackerOptions::default().min_hits(1));
+        let mut first_ids = Vec::new();
+        let mut pan = 0.0;
+        for k in 0..30 {
+            if k >= 10 {
+                pan += 20.0;
+            }
+            let dets: Vec<Detection> = (0..8).map(|i| person(200.0 + 60.0 * i as f32 - pan, 300.0, 0.9)).collect();
+            let tracks = t.step(1.0, &dets);
+            let mut ids: Vec<u64> = tracks.iter().map(|tr| tr.id).collect();
+            ids.sort();
+            if k == 0 {
+                first_ids = ids;
+            } else {
+                assert_eq!(ids, first_ids, "ids changed at frame {k}");
+            }
+        }
+    }
+}

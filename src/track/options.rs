@@ -1,0 +1,73 @@
+//! Tracker settings, built from `[track]` or step by step.
+
+use crate::config::TrackSection;
+
+/// Settings of [`super::PlayerTracker`] and [`super::BallTracker`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrackerOptions {
+    /// First-stage score threshold.
+    pub high_score: f32,
+    /// Second-stage score threshold.
+    pub low_score: f32,
+    /// Score needed to start a track.
+    pub new_track_score: f32,
+    /// Lowest IoU for a first-stage match.
+    pub match_iou: f32,
+    /// Lowest IoU for a second-stage match.
+    pub low_match_iou: f32,
+    /// Fraction by which boxes are grown before IoU.
+    pub iou_buffer_frac: f32,
+    /// Frames a lost track is kept.
+    pub max_lost_frames: u32,
+    /// Matches needed before a track is published.
+    pub min_hits: u32,
+    /// Compensate global camera motion.
+    pub camera_motion_compensation: bool,
+    /// Largest plausible ball motion, in ball diameters per frame.
+    pub ball_max_step_diameters: f32,
+    /// Frames the ball is coasted through misses.
+    pub ball_max_missed_frames: u32,
+}
+
+impl Default for TrackerOptions {
+    fn default() -> Self {
+        Self::from_section(&TrackSection::default(), 25.0)
+    }
+}
+
+impl TrackerOptions {
+    /// Options from the `[track]` section for video at `fps` frames per second.
+    pub fn from_section(s: &TrackSection, fps: f32) -> Self {
+        TrackerOptions {
+            high_score: s.high_score,
+            low_score: s.low_score,
+            new_track_score: s.new_track_score,
+            match_iou: s.match_iou,
+            low_match_iou: s.low_match_iou,
+            iou_buffer_frac: s.iou_buffer_frac,
+            max_lost_frames: (s.max_lost_secs * fps).round().max(1.0) as u32,
+            min_hits: s.min_hits.max(1),
+            camera_motion_compensation: s.camera_motion_compensation,
+            ball_max_step_diameters: 8.0 * 25.0 / fps.max(1.0),
+            ball_max_missed_frames: (0.5 * fps).round().max(1.0) as u32,
+        }
+    }
+
+    /// Sets `max_lost_frames`.
+    pub fn max_lost_frames(mut self, frames: u32) -> Self {
+        self.max_lost_frames = frames;
+        self
+    }
+
+    /// Sets `min_hits`.
+    pub fn min_hits(mut self, hits: u32) -> Self {
+        self.min_hits = hits.max(1);
+        self
+    }
+
+    /// Sets camera-motion compensation.
+    pub fn camera_motion_compensation(mut self, on: bool) -> Self {
+        self.camera_motion_compensation = on;
+        self
+    }
+}

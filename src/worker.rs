@@ -1,0 +1,140 @@
+//! The inference thread: takes frames from the ring, detects, tracks and publishes.
+//!
+//! It owns the detector and the tracker (no locks on the frame path). Settings changes arrive on
+//! a bounded control channel and are applied between frames. It exits when the source has
+//! stopped and the ring is empty, or when told to stop at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::frame::{Detection, monotonic_ns, unix_ns};
+use crate::infer::pre::YuvFrame;
+use crate::infer::tiling::TilePlan;
+use crate::infer::{InferError, OnnxDetector};
+use crate::publish::Publisher;
+use crate::publish::payload::{TrackMessageHeader, encode_tracks};
+use crate::ring::FrameRing;
+use crate::source::{SourceState, SourceStats};
+use crate::telemetry::{PipelineStats, Stage};
+use crate::track::{Tracker, TrackerOptions};
+
+/// A change applied between frames.
+#[derive(Debug)]
+pub enum WorkerCommand {
+    /// New settings (already validated).
+    Apply(Box<Config>),
+}
+
+/// Everything the inference thread needs.
+pub struct Worker {
+    /// Frames in.
+    pub ring: Arc<FrameRing>,
+    /// The detector, loaded.
+    pub detector: OnnxDetector,
+    /// Tracks out.
+    pub publisher: Arc<Publisher>,
+    /// Counters written here.
+    pub stats: Arc<PipelineStats>,
+    /// Source state (to know when input has ended).
+    pub source: Arc<SourceStats>,
+    /// Settings changes.
+    pub commands: Receiver<WorkerCommand>,
+    /// Stop now, without draining.
+    pub abort: Arc<AtomicBool>,
+    /// Current settings.
+    pub config: Config,
+}
+
+impl Worker {
+    /// Runs until input ends or `abort` is set.
+    pub fn run(mut self) -> Result<(), InferError> {
+        let mut dets: Vec<Detection> = Vec::with_capacity(512);
+        let mut payload = String::with_capacity(16 * 1024);
+        let mut tracker: Option<Tracker> = None;
+        let mut last_number: Option<u64> = None;
+        let mut consecutive_failures = 0u32;
+        let device = self.config.device.id.clone();
+        let mut source_id = self.config.source.id.clone();
+        loop {
+            if self.abort.load(Relaxed) {
+                return Ok(());
+            }
+            while let Ok(WorkerCommand::Apply(cfg)) = self.commands.try_recv() {
+                self.apply(*cfg, tracker.as_mut());
+                source_id = self.config.source.id.clone();
+            }
+            let Some(frame) = self.ring.take() else {
+                if self.source.state() == SourceState::Stopped && self.ring.depth() == 0 {
+                    // One last look: a frame may have landed between the check and the state read.
+                    if self.ring.depth() == 0 {
+                        return Ok(());
+                    }
+                }
+                std::thread::park_timeout(Duration::from_millis(20));
+                continue;
+            };
+            let slot = frame.slot();
+            let meta = slot.meta;
+            let Some(yuv) = YuvFrame::new(&slot.data, meta.width, meta.height, slot.format) else { continue };
+
+            let detected = self.detector.detect(&yuv, &mut dets);
+            drop(frame);
+            let timing = match detected {
+                Ok(t) => {
+                    consecutive_failures = 0;
+                    t
+                }
+                Err(e) => {
+                    self.stats.failed.fetch_add(1, Relaxed);
+                    consecutive_failures += 1;
+                    if !e.is_transient() || consecutive_failures > 25 {
+                        return Err(e);
+                    }
+                    tracing::warn!(error = %e, "Frame skipped: inference failed.");
+                    continue;
+                }
+            };
+            self.stats.add_stage_ns(Stage::Pre, (timing.pre_secs * 1e9) as u64);
+            self.stats.add_stage_ns(Stage::Infer, (timing.infer_secs * 1e9) as u64);
+            self.stats.add_stage_ns(Stage::Post, (timing.post_secs * 1e9) as u64);
+            self.stats.inference.record_ns((timing.infer_secs * 1e9) as u64);
+
+            let t_track = Instant::now();
+            let fps = self.source.fps().unwrap_or(25.0);
+            let tracker = tracker.get_or_insert_with(|| Tracker::new(TrackerOptions::from_section(&self.config.track, fps)));
+            let dt = last_number.map_or(1.0, |n| meta.number.saturating_sub(n).max(1) as f32);
+            last_number = Some(meta.number);
+            let tracks = tracker.step(dt, &dets);
+            let t_publish = Instant::now();
+            self.stats.add_stage_ns(Stage::Track, (t_publish - t_track).as_nanos() as u64);
+
+            let header = TrackMessageHeader { device: &device, source: &source_id, publish_unix_ns: unix_ns() };
+            encode_tracks(&mut payload, header, &meta, tracks);
+            if !self.publisher.publish_tracks(payload.as_bytes()) {
+                self.stats.publish_dropped.fetch_add(1, Relaxed);
+            }
+            self.stats.last_tracks.store(tracks.len() as u64, Relaxed);
+            self.stats.add_stage_ns(Stage::Publish, t_publish.elapsed().as_nanos() as u64);
+            self.stats.latency.record_ns(monotonic_ns().saturating_sub(meta.capture_mono_ns));
+            self.stats.processed.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn apply(&mut self, cfg: Config, tracker: Option<&mut Tracker>) {
+        let i = &cfg.infer;
+        self.detector.set_options(
+            i.score_threshold,
+            i.nms_iou_threshold,
+            TilePlan { columns: i.tile_columns, rows: i.tile_rows, overlap_frac: i.tile_overlap_frac, full_frame: i.full_frame },
+        );
+        if let Some(t) = tracker {
+            t.set_options(TrackerOptions::from_section(&cfg.track, self.source.fps().unwrap_or(25.0)));
+        }
+        self.source.set_max_fps(i.max_fps);
+        self.config = cfg;
+        tracing::info!("Settings applied between frames.");
+    }
+}

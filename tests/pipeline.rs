@@ -1,0 +1,89 @@
+//! End to end: a real clip through decode, detection, tracking and MQTT.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::util::broker::{Broker, free_port};
+use crate::util::recorder::Recorder;
+use crate::util::{broadcast_clip, daemon};
+
+fn tracks_of(payload: &str) -> Vec<(u64, String)> {
+    let v: serde_json::Value = serde_json::from_str(payload).expect("track message is JSON");
+    v["tracks"].as_array().unwrap().iter().map(|t| (t["id"].as_u64().unwrap(), t["class"].as_str().unwrap().to_string())).collect()
+}
+
+#[test]
+fn broadcast_clip_yields_persistent_player_tracks_and_status_goes_online_then_stopped() {
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-e2e/#");
+    let dir = tempfile::tempdir().unwrap();
+    let path = daemon::write_config(dir.path(), &daemon::offline_config(&broadcast_clip(), broker.port, "t-e2e"));
+    let frames = 75;
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env", "--max-frames", &frames.to_string()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(rec.wait_for(Duration::from_secs(5), |m| m.iter().any(|x| x.payload == "stopped")), "no stopped status");
+
+    let msgs = rec.messages();
+    let statuses: Vec<&str> = msgs.iter().filter(|m| m.topic == "footrack/t-e2e/status").map(|m| m.payload.as_str()).collect();
+    assert_eq!(statuses.first(), Some(&"online"), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&"stopped"), "{statuses:?}");
+
+    let frames_seen: Vec<Vec<(u64, String)>> =
+        msgs.iter().filter(|m| m.topic == "footrack/t-e2e/tracks").map(|m| tracks_of(&m.payload)).collect();
+    assert_eq!(frames_seen.len(), frames, "one track message per frame (block policy processes every frame)");
+    let first: serde_json::Value =
+        serde_json::from_str(&msgs.iter().find(|m| m.topic.ends_with("/tracks")).unwrap().payload).unwrap();
+    assert_eq!(first["schema"], 1);
+    assert_eq!(first["width"], 1280);
+    assert!(first["pts_ms"].is_number() && first["capture_unix_ms"].is_number());
+
+    // Players are found: a broadcast wide shot shows well over five at a time.
+    let mut counts: Vec<usize> = frames_seen.iter().map(|f| f.iter().filter(|(_, c)| c == "player").count()).collect();
+    counts.sort();
+    let median = counts[counts.len() / 2];
+    assert!(median >= 6, "median players per frame {median}");
+
+    // Most ids persist from one frame to the next.
+    let mut kept = 0usize;
+    let mut total = 0usize;
+    for w in frames_seen.windows(2) {
+        let prev: HashSet<u64> = w[0].iter().map(|(id, _)| *id).collect();
+        total += w[1].len();
+        kept += w[1].iter().filter(|(id, _)| prev.contains(id)).count();
+    }
+    let persistence = kept as f64 / total.max(1) as f64;
+    assert!(persistence > 0.8, "only {:.0} % of ids persisted frame to frame", persistence * 100.0);
+    // And the tracker is not minting ids freely: far fewer distinct ids than detections.
+    let distinct: HashSet<u64> = frames_seen.iter().flatten().map(|(id, _)| *id).collect();
+    assert!(distinct.len() < total / 5, "{} distinct ids over {} track reports", distinct.len(), total);
+}
+
+#[test]
+fn a_broker_outage_loses_no_frames_and_the_daemon_exits_cleanly() {
+    // Nothing listens on this port: every publish is dropped and counted, processing goes on.
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = daemon::write_config(dir.path(), &daemon::offline_config(&broadcast_clip(), port, "t-outage"));
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env", "--max-frames", "20"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("processed 20"), "{stderr}");
+    assert!(stderr.contains("MQTT broker unreachable"), "{stderr}");
+}
+
+#[test]
+fn sigterm_drains_and_publishes_stopped() {
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-term/#");
+    let dir = tempfile::tempdir().unwrap();
+    // Realtime playback of the whole clip: it would run ~20 s if not stopped.
+    let cfg = daemon::offline_config(&broadcast_clip(), broker.port, "t-term").replace("realtime = false", "realtime = true").replace("overflow = \"block\"", "overflow = \"drop_oldest\"");
+    let path = daemon::write_config(dir.path(), &cfg);
+    let mut child = daemon::spawn(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
+    assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() >= 5), "no tracks");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status:?}");
+    assert!(rec.wait_for(Duration::from_secs(5), |m| m.last().is_some_and(|x| x.payload == "stopped")), "last status is not stopped");
+}

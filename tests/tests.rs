@@ -1,0 +1,7 @@
+//! Integration tests: the real daemon binary, real clips decoded by GStreamer, the real ONNX
+//! model, and a real mosquitto broker started by the harness on a free port.
+
+mod util;
+
+mod cli;
+mod pipeline;

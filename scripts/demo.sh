@@ -10,7 +10,7 @@ cargo build --release --locked
 
 clip="${1:-}"
 if [ -z "$clip" ]; then
-  for c in demo/demo.mp4 ../shared/data/video-broadcast-laliga-sports_analysis/soccer.mp4; do
+  for c in demo/clip.mp4 ../shared/data/video-broadcast-laliga-sports_analysis/soccer.mp4; do
     if [ -f "$c" ]; then clip="$c"; break; fi
   done
 fi

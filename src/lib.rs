@@ -34,6 +34,7 @@ pub mod infer;
 pub mod publish;
 pub mod ring;
 pub mod source;
+pub mod synth;
 pub mod telemetry;
 pub mod track;
 pub mod worker;

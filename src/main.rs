@@ -46,6 +46,42 @@ enum Command {
     },
     /// Print the commented default configuration.
     GenerateConfig,
+    /// Generate a broadcast-style clip with exact ground truth (see docs/synth.md).
+    Synth {
+        /// Output folder (clip.mp4, gt/gt.txt, pitch.csv, homography.csv, meta.json).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Seed of the model of play and the looks.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Clip length, seconds.
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f32,
+        /// Frame rate.
+        #[arg(long, default_value_t = 25)]
+        fps: u32,
+        /// Frame width.
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        /// Frame height.
+        #[arg(long, default_value_t = 720)]
+        height: u32,
+        /// H.264 bitrate, kbit/s.
+        #[arg(long, default_value_t = 1200)]
+        bitrate_kbps: u32,
+        /// Roboflow football-players-detection folder (the cut-outs).
+        #[arg(long, default_value = "../shared/data/roboflow-football-players-detection")]
+        dataset: PathBuf,
+        /// Use real trajectories from a TRACAB folder instead of the procedural model.
+        #[arg(long)]
+        tracab: Option<PathBuf>,
+        /// Start time in the TRACAB data, seconds.
+        #[arg(long, default_value_t = 0.0)]
+        tracab_start_secs: f32,
+        /// Ground truth only, no video (fast).
+        #[arg(long)]
+        no_video: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -63,6 +99,30 @@ fn main() -> ExitCode {
             Err(e) => config_failure(&e),
         },
         Command::Run { config: path, input, max_frames, no_env } => run(path, input, max_frames, !no_env),
+        Command::Synth { out, seed, seconds, fps, width, height, bitrate_kbps, dataset, tracab, tracab_start_secs, no_video } => {
+            let opts = footrackd::synth::SynthOptions {
+                out_dir: out.clone(),
+                seed,
+                seconds,
+                fps,
+                width,
+                height,
+                dataset,
+                tracab: tracab.map(|t| (t, tracab_start_secs)),
+                bitrate_kbps,
+                video: !no_video,
+            };
+            match footrackd::synth::generate(&opts) {
+                Ok(s) => {
+                    println!("{}: {} frames, {} boxes, {:.1} visible people per frame", out.display(), s.frames, s.boxes, s.mean_visible_players);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 

@@ -193,9 +193,9 @@ pub struct TrackSection {
 impl Default for TrackSection {
     fn default() -> Self {
         TrackSection {
-            high_score: 0.5,
+            high_score: 0.4,
             low_score: 0.1,
-            new_track_score: 0.55,
+            new_track_score: 0.45,
             match_iou: 0.2,
             low_match_iou: 0.3,
             iou_buffer_frac: 0.3,

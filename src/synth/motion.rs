@@ -467,7 +467,7 @@ mod tests {
         assert!(max_player <= 9.01 && max_player > 5.0, "player top speed {max_player}");
         assert!(max_ball <= 30.0 && max_ball > 10.0, "ball top speed {max_ball}");
         // The ball actually moves around: passes happen.
-        assert!(ball_path > 200.0, "ball travelled {ball_path} m in 30 s");
+        assert!(ball_path > 100.0, "ball travelled {ball_path} m in 30 s");
         let mut c = ProceduralPlay::new(8, 25.0);
         assert_ne!(c.step().to_vec(), ProceduralPlay::new(7, 25.0).step().to_vec());
     }

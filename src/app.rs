@@ -9,9 +9,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use std::path::Path;
+
+use rumqttc::QoS;
+
 use crate::config::{self, Config};
 use crate::control::Intent;
+use crate::control::health::{HealthReporter, HealthSources};
+use crate::control::remote;
+use crate::control::sensors::{Readings, Sensors};
 use crate::control::systemd::Notifier;
+use crate::control::throttle::{Throttle, ThrottleInputs};
 use crate::infer::{DetectorOptions, OnnxDetector};
 use crate::publish::Publisher;
 use crate::ring::{FrameRing, FrameSlot};
@@ -87,9 +95,10 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     let mut notifier = Notifier::from_env();
     source::gst::init().context("GStreamer")?;
 
-    let (publisher, _remote) =
+    let (publisher, remote) =
         Publisher::start(&cfg.publish, &cfg.device.id, cfg.control.remote_config).context("MQTT publisher")?;
     let publisher = Arc::new(publisher);
+    publisher.try_publish(&publisher.topics().config_state, QoS::AtLeastOnce, true, remote::state_payload(cfg.raw()).as_bytes());
 
     let detector = OnnxDetector::new(DetectorOptions::from_config(&cfg)).context("detector")?;
     let ring = FrameRing::new(cfg.ring.slots, FrameSlot::bytes_for(1920, 1080), cfg.ring.overflow);
@@ -114,18 +123,37 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     let source = source::spawn(SourceOptions::from_config(&cfg, opts.max_frames), Arc::clone(&ring), worker_thread.thread().clone(), Arc::clone(&source_stats))
         .context("source")?;
 
+    let sensors = Sensors::new(Path::new(&cfg.throttle.sysfs_root), Path::new(&cfg.throttle.procfs_root));
+    let mut sup = Supervisor {
+        throttle: Throttle::new(&cfg.throttle, 30.0),
+        throttle_ceiling_known: false,
+        health: HealthReporter::default(),
+        readings: sensors.read(),
+        sensors,
+        last_health: Instant::now(),
+        last_throttle: Instant::now(),
+        last_status: Instant::now(),
+        publisher: Arc::clone(&publisher),
+        source_stats: Arc::clone(&source_stats),
+        pipeline_stats: Arc::clone(&pipeline_stats),
+        ring: Arc::clone(&ring),
+        decoder: source.decoder().as_str(),
+        cmd_tx,
+        opts: opts.clone(),
+        current: cfg,
+    };
+
     let started = Instant::now();
     let mut first_frame_at: Option<Instant> = None;
     let mut last_processed = 0u64;
     let mut last_progress = Instant::now();
     let mut stop_deadline: Option<Instant> = None;
-    let deadline = Duration::from_secs_f32(cfg.control.shutdown_deadline_secs);
-    let mut current = cfg;
+    let deadline = Duration::from_secs_f32(sup.current.control.shutdown_deadline_secs);
     let watchdog_every = notifier.watchdog_period().map(|p| p / 2).unwrap_or(Duration::from_secs(5));
     let mut last_watchdog = Instant::now();
 
     loop {
-        match intents.recv_timeout(Duration::from_millis(100)) {
+        match intents.recv_timeout(Duration::from_millis(50)) {
             Ok(Intent::Stop) => {
                 tracing::info!("Stopping: draining the pipeline.");
                 notifier.stopping();
@@ -140,18 +168,13 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
                 stop_deadline.get_or_insert(Instant::now() + deadline.min(Duration::from_secs(1)));
             }
             Ok(Intent::Reload) => match reload(&opts) {
-                Ok(new_cfg) => {
-                    for change in changes_needing_restart(&current, &new_cfg) {
-                        tracing::warn!(key = change, "Changed on reload but only applied at restart.");
-                    }
-                    current = new_cfg.clone();
-                    if cmd_tx.try_send(WorkerCommand::Apply(Box::new(new_cfg))).is_err() {
-                        tracing::warn!("Reload not applied: the inference thread is busy with earlier changes.");
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "Reload refused; the running configuration stays."),
+                Ok(new_cfg) => sup.apply(new_cfg, "SIGHUP"),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "Reload refused; the running configuration stays."),
             },
             Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
+        }
+        while let Ok(msg) = remote.try_recv() {
+            sup.remote_config(&msg.payload);
         }
 
         let processed = pipeline_stats.processed.load(Relaxed);
@@ -169,6 +192,7 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
             notifier.watchdog();
             last_watchdog = Instant::now();
         }
+        sup.tick(&notifier);
         if worker_thread.is_finished() {
             source.request_stop();
             break;
@@ -197,6 +221,134 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     Ok(summary)
 }
 
+/// The control loop's state: health reporting, throttling, and applying new configurations.
+struct Supervisor {
+    throttle: Throttle,
+    throttle_ceiling_known: bool,
+    health: HealthReporter,
+    sensors: Sensors,
+    readings: Readings,
+    last_health: Instant,
+    last_throttle: Instant,
+    last_status: Instant,
+    publisher: Arc<Publisher>,
+    source_stats: Arc<source::SourceStats>,
+    pipeline_stats: Arc<PipelineStats>,
+    ring: Arc<FrameRing>,
+    decoder: &'static str,
+    cmd_tx: std::sync::mpsc::SyncSender<WorkerCommand>,
+    opts: RunOptions,
+    current: Config,
+}
+
+impl Supervisor {
+    /// Periodic work: throttle, health, systemd STATUS.
+    fn tick(&mut self, notifier: &Notifier) {
+        let cfg = &self.current;
+        if !self.throttle_ceiling_known
+            && let Some(fps) = self.source_stats.fps()
+        {
+            self.throttle.reconfigure(&cfg.throttle, fps);
+            self.throttle_ceiling_known = true;
+        }
+        if self.last_throttle.elapsed() >= Duration::from_secs_f32(cfg.throttle.interval_secs) {
+            self.last_throttle = Instant::now();
+            self.readings = self.sensors.read();
+            if cfg.throttle.enabled {
+                let before = self.throttle.rate();
+                let rate = self.throttle.update(ThrottleInputs { max_celsius: self.readings.max_celsius(), mem_available_mb: self.readings.mem_available_mb });
+                if (rate - before).abs() > f32::EPSILON {
+                    tracing::info!(from_fps = before, to_fps = rate, state = ?self.throttle.state(), max_celsius = ?self.readings.max_celsius(), mem_available_mb = ?self.readings.mem_available_mb, "Throttle changed the inference rate.");
+                }
+                self.apply_rate();
+            }
+        }
+        if self.last_health.elapsed() >= Duration::from_secs_f32(cfg.control.health_interval_secs) {
+            self.last_health = Instant::now();
+            let snap = self.health.snapshot(&HealthSources {
+                device: &cfg.device.id,
+                source_id: &cfg.source.id,
+                decoder: self.decoder,
+                source: &self.source_stats,
+                pipeline: &self.pipeline_stats,
+                ring: &self.ring,
+                publish: self.publisher.stats(),
+                readings: &self.readings,
+                throttle: &self.throttle,
+                throttle_enabled: cfg.throttle.enabled,
+            });
+            if let Ok(json) = serde_json::to_string(&snap) {
+                self.publisher.try_publish(&self.publisher.topics().health, QoS::AtMostOnce, false, json.as_bytes());
+            }
+            tracing::debug!(fps = snap.infer.fps_processed, "Health published.");
+        }
+        if self.last_status.elapsed() >= Duration::from_secs(2) {
+            self.last_status = Instant::now();
+            let lat = self.pipeline_stats.latency.snapshot().quantile_ms(0.5).unwrap_or(0.0);
+            notifier.status(&format!(
+                "{} frames processed, source {}, throttle {:.1} fps, latency p50 {:.0} ms",
+                self.pipeline_stats.processed.load(Relaxed),
+                self.source_stats.state().as_str(),
+                self.throttle.rate(),
+                lat
+            ));
+        }
+    }
+
+    /// Sets the ingress rate limit from the throttle and `infer.max_fps`.
+    fn apply_rate(&self) {
+        let cap = self.current.infer.max_fps;
+        let throttled = self.current.throttle.enabled && self.throttle.rate() < self.throttle.ceiling() - 0.01;
+        let rate = match (throttled, cap > 0.0) {
+            (true, true) => self.throttle.rate().min(cap),
+            (true, false) => self.throttle.rate(),
+            (false, _) => cap,
+        };
+        self.source_stats.set_max_fps(rate);
+    }
+
+    /// A `config/set` message: check, persist, apply; or refuse with the reason on `config/error`.
+    fn remote_config(&mut self, payload: &[u8]) {
+        if !self.current.control.remote_config {
+            return;
+        }
+        let result = remote::check(payload, &self.current).and_then(|(cfg, patch)| {
+            if let Some(path) = &self.opts.config_path {
+                remote::persist(&remote::overlay_path(path, self.current.raw()), &patch)?;
+            }
+            Ok(cfg)
+        });
+        match result {
+            Ok(cfg) => self.apply(cfg, "MQTT config/set"),
+            Err(e) => {
+                tracing::warn!(error = %e, "Remote configuration refused; the running configuration stays.");
+                let topic = self.publisher.topics().config_error.clone();
+                self.publisher.try_publish(&topic, QoS::AtLeastOnce, false, e.to_payload().as_bytes());
+            }
+        }
+    }
+
+    /// The one path for every new configuration (SIGHUP or remote): applied between frames.
+    fn apply(&mut self, new_cfg: Config, origin: &str) {
+        for change in changes_needing_restart(&self.current, &new_cfg) {
+            tracing::warn!(key = change, origin, "Changed, but only applied at restart.");
+        }
+        if self.cmd_tx.try_send(WorkerCommand::Apply(Box::new(new_cfg.clone()))).is_err() {
+            tracing::warn!(origin, "Not applied: the inference thread is busy with earlier changes.");
+            return;
+        }
+        self.throttle.reconfigure(&new_cfg.throttle, self.source_stats.fps().unwrap_or(30.0));
+        if new_cfg.log.level != self.current.log.level {
+            crate::telemetry::logging::set_level(&new_cfg.log.level);
+        }
+        self.current = new_cfg;
+        self.apply_rate();
+        let topic = self.publisher.topics().config_state.clone();
+        self.publisher.try_publish(&topic, QoS::AtLeastOnce, true, remote::state_payload(self.current.raw()).as_bytes());
+        tracing::info!(origin, "Configuration accepted.");
+    }
+}
+
 fn reload(opts: &RunOptions) -> Result<Config> {
     let path = opts.config_path.as_ref().context("no configuration file to reload (started without -c)")?;
     Ok(config::load(path, opts.with_env, true)?)
@@ -214,8 +366,11 @@ fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.ring != new.ring {
         out.push("ring");
     }
-    if old.infer.model != new.infer.model || old.infer.providers != new.infer.providers || old.infer.threads != new.infer.threads {
-        out.push("infer.model/providers/threads");
+    if old.infer.providers != new.infer.providers || old.infer.threads != new.infer.threads {
+        out.push("infer.providers/threads");
+    }
+    if old.throttle.sysfs_root != new.throttle.sysfs_root || old.throttle.procfs_root != new.throttle.procfs_root {
+        out.push("throttle.sysfs_root/procfs_root");
     }
     out
 }

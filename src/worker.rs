@@ -124,6 +124,18 @@ impl Worker {
     }
 
     fn apply(&mut self, cfg: Config, tracker: Option<&mut Tracker>) {
+        if cfg.model_path != self.config.model_path {
+            match OnnxDetector::new(crate::infer::DetectorOptions::from_config(&cfg)) {
+                Ok(d) => {
+                    self.detector = d;
+                    tracing::info!(model = %cfg.model_path.display(), "Model switched between frames.");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "New model failed to load; keeping the old one.");
+                    return;
+                }
+            }
+        }
         let i = &cfg.infer;
         self.detector.set_options(
             i.score_threshold,
@@ -133,7 +145,6 @@ impl Worker {
         if let Some(t) = tracker {
             t.set_options(TrackerOptions::from_section(&cfg.track, self.source.fps().unwrap_or(25.0)));
         }
-        self.source.set_max_fps(i.max_fps);
         self.config = cfg;
         tracing::info!("Settings applied between frames.");
     }

@@ -4,5 +4,6 @@
 mod util;
 
 mod cli;
+mod control;
 mod pipeline;
 mod synth;

@@ -39,14 +39,34 @@ pub enum ConfigError {
     },
 }
 
-/// Reads a TOML file (and, when `with_env`, `FOOTRACKD_*` overrides) into a [`RawConfig`].
+/// Reads a TOML file, the overlay of accepted remote changes beside it (if any), and, when
+/// `with_env`, `FOOTRACKD_*` overrides, into a [`RawConfig`].
 pub fn load_raw(path: &Path, with_env: bool) -> Result<RawConfig, ConfigError> {
+    let base = load_layers(path, None, with_env)?;
+    let overlay = overlay_path(path, &base);
+    if overlay.is_file() { load_layers(path, Some(&overlay), with_env) } else { Ok(base) }
+}
+
+/// The file that keeps remote changes accepted for the config at `config_path`:
+/// `control.remote_overrides_path`, or `<stem>.remote.toml` beside the config.
+pub fn overlay_path(config_path: &Path, raw: &RawConfig) -> std::path::PathBuf {
+    if !raw.control.remote_overrides_path.is_empty() {
+        return std::path::PathBuf::from(&raw.control.remote_overrides_path);
+    }
+    let stem = config_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "footrackd".into());
+    config_path.with_file_name(format!("{stem}.remote.toml"))
+}
+
+fn load_layers(path: &Path, overlay: Option<&Path>, with_env: bool) -> Result<RawConfig, ConfigError> {
     let parse_err = |e: ::config::ConfigError| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() };
     if !path.is_file() {
         return Err(ConfigError::Parse { path: path.display().to_string(), message: "no such file".into() });
     }
     let mut builder = ::config::Config::builder()
         .add_source(::config::File::from(path).format(::config::FileFormat::Toml).required(true));
+    if let Some(o) = overlay {
+        builder = builder.add_source(::config::File::from(o).format(::config::FileFormat::Toml).required(false));
+    }
     if with_env {
         builder = builder.add_source(
             ::config::Environment::with_prefix("FOOTRACKD")

@@ -21,8 +21,10 @@ pub struct RawConfig {
     pub track: TrackSection,
     /// MQTT output.
     pub publish: PublishSection,
-    /// Health reporting, throttling and remote control.
+    /// Health reporting and remote control.
     pub control: ControlSection,
+    /// Self-throttling against temperature and memory.
+    pub throttle: ThrottleSection,
     /// Logging.
     pub log: LogSection,
 }
@@ -256,11 +258,14 @@ pub struct ControlSection {
     pub remote_config: bool,
     /// SIGTERM grace: longest wait for the pipeline to drain, seconds.
     pub shutdown_deadline_secs: f32,
+    /// Where accepted remote changes are kept (TOML overlay applied over the config file at start).
+    /// Empty = `<config file stem>.remote.toml` beside the config file.
+    pub remote_overrides_path: String,
 }
 
 impl Default for ControlSection {
     fn default() -> Self {
-        ControlSection { health_interval_secs: 5.0, remote_config: true, shutdown_deadline_secs: 5.0 }
+        ControlSection { health_interval_secs: 5.0, remote_config: true, shutdown_deadline_secs: 5.0, remote_overrides_path: String::new() }
     }
 }
 
@@ -275,5 +280,51 @@ pub struct LogSection {
 impl Default for LogSection {
     fn default() -> Self {
         LogSection { level: "info".into() }
+    }
+}
+
+/// `[throttle]`: self-throttling against temperature and memory.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleSection {
+    /// Adjust the inference rate to temperature and memory.
+    pub enabled: bool,
+    /// Lowest inference rate the throttle goes down to.
+    pub min_fps: f32,
+    /// Highest inference rate (the rate when cool; 0 = the source's own rate).
+    pub max_fps: f32,
+    /// How often sensors are read and the rate adjusted.
+    pub interval_secs: f32,
+    /// Above this temperature (any zone) the rate is cut.
+    pub temp_high_c: f32,
+    /// Above this temperature the rate goes straight to `min_fps`.
+    pub temp_critical_c: f32,
+    /// Below this temperature the rate may recover (hysteresis).
+    pub temp_resume_c: f32,
+    /// Below this much available memory the rate is cut.
+    pub mem_min_available_mb: u64,
+    /// Above this much available memory the rate may recover.
+    pub mem_resume_available_mb: u64,
+    /// Root of sysfs (thermal zones); a fake tree in tests.
+    pub sysfs_root: String,
+    /// Root of procfs (meminfo, the process's stat); a fake tree in tests.
+    pub procfs_root: String,
+}
+
+impl Default for ThrottleSection {
+    fn default() -> Self {
+        ThrottleSection {
+            enabled: true,
+            min_fps: 2.0,
+            max_fps: 0.0,
+            interval_secs: 2.0,
+            temp_high_c: 80.0,
+            temp_critical_c: 90.0,
+            temp_resume_c: 72.0,
+            mem_min_available_mb: 256,
+            mem_resume_available_mb: 512,
+            sysfs_root: "/sys".into(),
+            procfs_root: "/proc".into(),
+        }
     }
 }

@@ -189,12 +189,29 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     });
 
     let k = &raw.control;
-    c.check(k.health_interval_secs.is_finite() && (0.5..=3600.0).contains(&k.health_interval_secs), "control.health_interval_secs", || {
-        format!("{} must be in 0.5..=3600", k.health_interval_secs)
+    c.check(k.health_interval_secs.is_finite() && (0.1..=3600.0).contains(&k.health_interval_secs), "control.health_interval_secs", || {
+        format!("{} must be in 0.1..=3600", k.health_interval_secs)
     });
     c.check(k.shutdown_deadline_secs.is_finite() && (0.1..=120.0).contains(&k.shutdown_deadline_secs), "control.shutdown_deadline_secs", || {
         format!("{} must be in 0.1..=120", k.shutdown_deadline_secs)
     });
+    let th = &raw.throttle;
+    let fin = |v: f32| v.is_finite();
+    c.check(fin(th.min_fps) && th.min_fps > 0.0 && th.min_fps <= 120.0, "throttle.min_fps", || format!("{} must be in (0, 120]", th.min_fps));
+    c.check(fin(th.max_fps) && th.max_fps >= 0.0 && (th.max_fps == 0.0 || th.max_fps >= th.min_fps), "throttle.max_fps", || {
+        format!("{} must be 0 or at least throttle.min_fps ({})", th.max_fps, th.min_fps)
+    });
+    c.check(fin(th.interval_secs) && (0.1..=600.0).contains(&th.interval_secs), "throttle.interval_secs", || format!("{} must be in 0.1..=600", th.interval_secs));
+    c.check(fin(th.temp_resume_c) && th.temp_resume_c < th.temp_high_c, "throttle.temp_resume_c", || {
+        format!("{} must be below throttle.temp_high_c ({})", th.temp_resume_c, th.temp_high_c)
+    });
+    c.check(fin(th.temp_critical_c) && th.temp_critical_c > th.temp_high_c, "throttle.temp_critical_c", || {
+        format!("{} must be above throttle.temp_high_c ({})", th.temp_critical_c, th.temp_high_c)
+    });
+    c.check(th.mem_resume_available_mb >= th.mem_min_available_mb, "throttle.mem_resume_available_mb", || {
+        format!("{} must be at least throttle.mem_min_available_mb ({})", th.mem_resume_available_mb, th.mem_min_available_mb)
+    });
+    c.check(!th.sysfs_root.is_empty() && !th.procfs_root.is_empty(), "throttle.sysfs_root", || "sysfs_root and procfs_root must not be empty".into());
     c.check(tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_ok(), "log.level", || {
         format!("{:?} is not a valid filter (try \"info\" or \"footrackd=debug\")", raw.log.level)
     });

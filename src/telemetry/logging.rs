@@ -1,7 +1,10 @@
-//! Logging set-up: journald when started by systemd, stderr otherwise.
+//! Logging set-up: journald when started by systemd, stderr otherwise; the level can be
+//! changed at run time (SIGHUP or remote config) through a reload handle.
+
+use std::sync::OnceLock;
 
 use tracing_subscriber::prelude::*;
-use tracing_subscriber::{EnvFilter, fmt};
+use tracing_subscriber::{EnvFilter, Registry, fmt, reload};
 
 /// Where log lines go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,20 +15,28 @@ pub enum LogTarget {
     Stderr,
 }
 
-/// Installs the global subscriber with `filter` (a `tracing` filter string). `RUST_LOG`
-/// overrides it. Uses journald when systemd started the process (`JOURNAL_STREAM` is set)
-/// and the journal answers; stderr otherwise. Safe to call more than once (later calls do nothing).
-pub fn init(filter: &str) -> LogTarget {
-    let filter = std::env::var("RUST_LOG").ok().and_then(|f| EnvFilter::try_new(f).ok()).or_else(|| EnvFilter::try_new(filter).ok()).unwrap_or_else(|| EnvFilter::new("info"));
-    if std::env::var_os("JOURNAL_STREAM").is_some()
-        && let Ok(layer) = tracing_journald::layer()
-    {
-        let ok = tracing_subscriber::registry().with(filter).with(layer.with_syslog_identifier("footrackd".into())).try_init().is_ok();
-        if ok {
-            return LogTarget::Journald;
-        }
-        return LogTarget::Stderr;
+static RELOAD: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+
+fn filter_for(level: &str) -> EnvFilter {
+    std::env::var("RUST_LOG").ok().and_then(|f| EnvFilter::try_new(f).ok()).or_else(|| EnvFilter::try_new(level).ok()).unwrap_or_else(|| EnvFilter::new("info"))
+}
+
+/// Installs the global subscriber with `level` (a `tracing` filter string; `RUST_LOG` wins).
+/// Uses journald when systemd started the process (`JOURNAL_STREAM` is set) and the journal
+/// answers; stderr otherwise. Later calls do nothing.
+pub fn init(level: &str) -> LogTarget {
+    let (filter, handle) = reload::Layer::new(filter_for(level));
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some().then(tracing_journald::layer).and_then(Result::ok);
+    let target = if journald.is_some() { LogTarget::Journald } else { LogTarget::Stderr };
+    let fmt_layer = journald.is_none().then(|| fmt::layer().with_writer(std::io::stderr).with_target(false));
+    let journald = journald.map(|l| l.with_syslog_identifier("footrackd".into()));
+    if tracing_subscriber::registry().with(filter).with(journald).with(fmt_layer).try_init().is_ok() {
+        let _ = RELOAD.set(handle);
     }
-    let _ = tracing_subscriber::registry().with(filter).with(fmt::layer().with_writer(std::io::stderr).with_target(false)).try_init();
-    LogTarget::Stderr
+    target
+}
+
+/// Changes the log filter of a running daemon; returns false if logging was not initialised here.
+pub fn set_level(level: &str) -> bool {
+    RELOAD.get().is_some_and(|h| h.modify(|f| *f = filter_for(level)).is_ok())
 }

@@ -1,0 +1,242 @@
+//! Remote configuration over MQTT: `config/set` takes a partial config (JSON); it is checked
+//! against an explicit list of keys that may change remotely, merged over the running config,
+//! validated like a file, persisted atomically as an overlay, and then applied between frames.
+//! A refused change leaves the running config as it was and says why on `config/error`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::config::{self, Config, Problem, RawConfig};
+
+/// Keys that may be changed remotely (a trailing `*` allows a whole section).
+/// Not here on purpose: broker address and credentials, the source URI, file system roots, and
+/// anything else that could redirect the daemon or exfiltrate data.
+pub const REMOTE_KEYS: &[&str] = &[
+    "infer.score_threshold",
+    "infer.nms_iou_threshold",
+    "infer.tile_columns",
+    "infer.tile_rows",
+    "infer.tile_overlap_frac",
+    "infer.full_frame",
+    "infer.max_fps",
+    "infer.model",
+    "track.*",
+    "throttle.enabled",
+    "throttle.min_fps",
+    "throttle.max_fps",
+    "throttle.interval_secs",
+    "throttle.temp_high_c",
+    "throttle.temp_critical_c",
+    "throttle.temp_resume_c",
+    "throttle.mem_min_available_mb",
+    "throttle.mem_resume_available_mb",
+    "control.health_interval_secs",
+    "log.level",
+    "source.id",
+];
+
+/// Why a remote change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// Not JSON, or not an object.
+    #[error("payload is not a JSON object: {0}")]
+    Malformed(String),
+    /// A key outside [`REMOTE_KEYS`].
+    #[error("key {0:?} may not be changed remotely")]
+    Forbidden(String),
+    /// A model path outside the model folder.
+    #[error("infer.model {0:?} is outside the model folder {1}")]
+    ModelOutsideFolder(String, String),
+    /// The merged config has the wrong shape (unknown key, wrong type).
+    #[error("{0}")]
+    Shape(String),
+    /// The merged config is invalid.
+    #[error("invalid configuration")]
+    Invalid(Vec<Problem>),
+    /// The overlay could not be written.
+    #[error("cannot persist the change to {path}: {message}")]
+    Persist {
+        /// Overlay file.
+        path: PathBuf,
+        /// Cause.
+        message: String,
+    },
+}
+
+impl RemoteError {
+    /// The `config/error` payload.
+    pub fn to_payload(&self) -> String {
+        let problems: Vec<Value> = match self {
+            RemoteError::Invalid(p) => p.iter().map(|p| serde_json::json!({"key": p.key, "message": p.message})).collect(),
+            _ => Vec::new(),
+        };
+        serde_json::json!({
+            "schema": crate::publish::payload::SCHEMA_VERSION,
+            "time_unix_ms": crate::frame::unix_ns() / 1_000_000,
+            "error": self.to_string(),
+            "problems": problems,
+        })
+        .to_string()
+    }
+}
+
+fn leaves(prefix: &str, v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, child) in m {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                leaves(&key, child, out);
+            }
+        }
+        _ => out.push(prefix.to_string()),
+    }
+}
+
+fn allowed(key: &str) -> bool {
+    REMOTE_KEYS.iter().any(|a| match a.strip_suffix('*') {
+        Some(section) => key.starts_with(section) && key.len() > section.len(),
+        None => *a == key,
+    })
+}
+
+/// Merges `patch` into `base`, object by object.
+pub fn merge(base: &mut Value, patch: &Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(b.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (b, p) => *b = p.clone(),
+    }
+}
+
+/// The effective configuration for `config/state`: secrets removed.
+pub fn state_payload(raw: &RawConfig) -> String {
+    let mut v = serde_json::to_value(raw).unwrap_or(Value::Null);
+    if let Some(p) = v.get_mut("publish").and_then(Value::as_object_mut) {
+        p.remove("password");
+        p.remove("username");
+    }
+    serde_json::json!({"schema": crate::publish::payload::SCHEMA_VERSION, "config": v}).to_string()
+}
+
+pub use crate::config::overlay_path;
+
+/// Checks a `config/set` payload against the running config. Returns the new config and the
+/// patch (as JSON) on success; nothing is changed on failure.
+pub fn check(payload: &[u8], current: &Config) -> Result<(Config, Value), RemoteError> {
+    let patch: Value = serde_json::from_slice(payload).map_err(|e| RemoteError::Malformed(e.to_string()))?;
+    if !patch.is_object() {
+        return Err(RemoteError::Malformed("expected an object such as {\"infer\": {\"score_threshold\": 0.3}}".into()));
+    }
+    let mut keys = Vec::new();
+    leaves("", &patch, &mut keys);
+    if let Some(bad) = keys.iter().find(|k| !allowed(k)) {
+        return Err(RemoteError::Forbidden(bad.clone()));
+    }
+    if let Some(model) = patch.get("infer").and_then(|i| i.get("model")).and_then(Value::as_str) {
+        let folder = current.model_path.parent().unwrap_or(Path::new("."));
+        let candidate = Path::new(model);
+        let inside = candidate.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+            && (candidate.is_relative() && (candidate.parent() == Some(Path::new("")) || candidate.starts_with(folder)))
+            || candidate.parent() == Some(folder);
+        if !inside {
+            return Err(RemoteError::ModelOutsideFolder(model.to_string(), folder.display().to_string()));
+        }
+    }
+    let mut merged = serde_json::to_value(current.raw()).map_err(|e| RemoteError::Shape(e.to_string()))?;
+    let mut patch = patch;
+    // A bare model file name means "in the model folder".
+    if let Some(m) = patch.get_mut("infer").and_then(|i| i.get_mut("model"))
+        && let Some(name) = m.as_str()
+        && Path::new(name).parent() == Some(Path::new(""))
+    {
+        let folder = current.model_path.parent().unwrap_or(Path::new("."));
+        *m = Value::String(folder.join(name).to_string_lossy().into_owned());
+    }
+    merge(&mut merged, &patch);
+    let raw: RawConfig = serde_json::from_value(merged).map_err(|e| RemoteError::Shape(e.to_string()))?;
+    let cfg = config::validate(raw, true).map_err(|p| RemoteError::Invalid(p.0))?;
+    Ok((cfg, patch))
+}
+
+/// Adds `patch` to the overlay at `path`, writing a temporary file and renaming it over the old one.
+pub fn persist(path: &Path, patch: &Value) -> Result<(), RemoteError> {
+    let err = |m: String| RemoteError::Persist { path: path.to_path_buf(), message: m };
+    let mut overlay: Value = match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let t: toml::Value = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+            serde_json::to_value(t).map_err(|e| err(e.to_string()))?
+        }
+        Err(_) => Value::Object(Map::new()),
+    };
+    merge(&mut overlay, patch);
+    let text = toml::to_string(&overlay).map_err(|e| err(e.to_string()))?;
+    let tmp = path.with_extension("toml.tmp");
+    let header = "# Changes accepted over MQTT (config/set). Applied over the main config file at start.\n";
+    std::fs::write(&tmp, format!("{header}{text}")).map_err(|e| err(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn current() -> Config {
+        let mut raw = RawConfig::default();
+        raw.source.uri = "clip.mp4".into();
+        config::validate(raw, true).unwrap()
+    }
+
+    #[test]
+    fn an_allowed_change_is_merged_and_validated() {
+        let (cfg, _) = check(br#"{"infer": {"score_threshold": 0.4, "tile_columns": 3}, "track": {"min_hits": 3}}"#, &current()).unwrap();
+        assert_eq!(cfg.infer.score_threshold, 0.4);
+        assert_eq!(cfg.infer.tile_columns, 3);
+        assert_eq!(cfg.track.min_hits, 3);
+        assert_eq!(cfg.infer.tile_rows, 2, "untouched keys keep their value");
+    }
+
+    #[test]
+    fn forbidden_malformed_and_invalid_changes_are_refused_with_reasons() {
+        let c = current();
+        assert!(matches!(check(br#"{"publish": {"broker_host": "evil"}}"#, &c), Err(RemoteError::Forbidden(k)) if k == "publish.broker_host"));
+        assert!(matches!(check(br#"{"source": {"uri": "rtsp://x"}}"#, &c), Err(RemoteError::Forbidden(_))));
+        assert!(matches!(check(b"not json", &c), Err(RemoteError::Malformed(_))));
+        assert!(matches!(check(b"[1,2]", &c), Err(RemoteError::Malformed(_))));
+        assert!(matches!(check(br#"{"infer": {"model": "/etc/passwd"}}"#, &c), Err(RemoteError::ModelOutsideFolder(..))));
+        assert!(matches!(check(br#"{"infer": {"model": "../x.onnx"}}"#, &c), Err(RemoteError::ModelOutsideFolder(..))));
+        assert!(matches!(check(br#"{"infer": {"score_threshold": "high"}}"#, &c), Err(RemoteError::Shape(_))));
+        match check(br#"{"infer": {"score_threshold": 7.0, "tile_rows": 0}}"#, &c) {
+            Err(RemoteError::Invalid(p)) => assert_eq!(p.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        assert!(check(br#"{"track": {"bogus": 1}}"#, &c).is_err(), "unknown keys inside an allowed section are refused");
+        let payload = RemoteError::Invalid(vec![Problem { key: "a".into(), message: "b".into() }]).to_payload();
+        assert!(payload.contains("\"problems\":[{"));
+    }
+
+    #[test]
+    fn overlay_is_written_atomically_and_accumulates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.remote.toml");
+        persist(&path, &serde_json::json!({"infer": {"score_threshold": 0.4}})).unwrap();
+        persist(&path, &serde_json::json!({"track": {"min_hits": 3}})).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v: toml::Value = toml::from_str(&text).unwrap();
+        assert_eq!(v["infer"]["score_threshold"].as_float(), Some(0.4));
+        assert_eq!(v["track"]["min_hits"].as_integer(), Some(3));
+        assert!(!dir.path().join("f.remote.toml.tmp").exists());
+    }
+
+    #[test]
+    fn state_hides_secrets() {
+        let mut raw = RawConfig::default();
+        raw.publish.username = "u".into();
+        raw.publish.password = "hunter2".into();
+        let s = state_payload(&raw);
+        assert!(!s.contains("hunter2") && s.contains("score_threshold"));
+    }
+}

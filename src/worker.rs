@@ -66,7 +66,13 @@ impl Worker {
                 self.apply(*cfg, tracker.as_mut());
                 source_id = self.config.source.id.clone();
             }
-            let Some(frame) = self.ring.take() else {
+            // Live sources: always the freshest frame (older ones are dropped and counted).
+            // Offline files (`block`): every frame, in order.
+            let next = match self.ring.policy() {
+                crate::config::OverflowPolicy::DropOldest => self.ring.take_latest(),
+                crate::config::OverflowPolicy::Block => self.ring.take(),
+            };
+            let Some(frame) = next else {
                 if self.source.state() == SourceState::Stopped && self.ring.depth() == 0 {
                     // One last look: a frame may have landed between the check and the state read.
                     if self.ring.depth() == 0 {

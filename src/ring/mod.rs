@@ -131,6 +131,17 @@ impl FrameRing {
         Some(ReadSlot { ring: Arc::clone(self), index: i })
     }
 
+    /// Consumer side for live sources: the newest waiting frame; older waiting frames are
+    /// released and counted in `dropped_oldest`, so latency stays at one frame of processing.
+    pub fn take_latest(self: &Arc<Self>) -> Option<ReadSlot> {
+        let mut newest = self.take()?;
+        while let Some(next) = self.ready.dequeue() {
+            self.stats.record_dropped_oldest();
+            drop(std::mem::replace(&mut newest, ReadSlot { ring: Arc::clone(self), index: next }));
+        }
+        Some(newest)
+    }
+
     /// Frames waiting to be taken (approximate under concurrency).
     pub fn depth(&self) -> usize {
         self.stats.depth()
@@ -233,6 +244,23 @@ mod tests {
         assert_eq!(c.pushed, 10);
         assert_eq!(c.dropped_oldest, 6);
         assert_eq!(c.taken, 4);
+    }
+
+    #[test]
+    fn take_latest_skips_to_the_newest_frame_and_counts_the_rest() {
+        let ring = FrameRing::new(4, 16, OverflowPolicy::DropOldest);
+        for n in 0..3 {
+            push(&ring, n).unwrap();
+        }
+        assert_eq!(ring.take_latest().unwrap().slot().meta.number, 2);
+        assert!(ring.take_latest().is_none());
+        assert_eq!(ring.stats().snapshot().dropped_oldest, 2);
+        assert_eq!(ring.depth(), 0);
+        // Every slot came back: four more frames fit without dropping.
+        for n in 3..7 {
+            push(&ring, n).unwrap();
+        }
+        assert_eq!(ring.stats().snapshot().dropped_oldest, 2);
     }
 
     #[test]

@@ -46,6 +46,21 @@ enum Command {
     },
     /// Print the commented default configuration.
     GenerateConfig,
+    /// Track MOTChallenge detections with the daemon's tracker and write MOTChallenge results.
+    TrackMot {
+        /// Detections: frame,-1,x,y,w,h,score[,...] per line.
+        #[arg(long)]
+        det: PathBuf,
+        /// Results: frame,id,x,y,w,h,score,-1,-1,-1 per line.
+        #[arg(long)]
+        out: PathBuf,
+        /// Frame rate of the detections.
+        #[arg(long, default_value_t = 25.0)]
+        fps: f32,
+        /// Take [track] settings from this config file (defaults otherwise).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
     /// Generate a broadcast-style clip with exact ground truth (see docs/synth.md).
     Synth {
         /// Output folder (clip.mp4, gt/gt.txt, pitch.csv, homography.csv, meta.json).
@@ -99,6 +114,28 @@ fn main() -> ExitCode {
             Err(e) => config_failure(&e),
         },
         Command::Run { config: path, input, max_frames, no_env } => run(path, input, max_frames, !no_env),
+        Command::TrackMot { det, out, fps, config: cfg_path } => {
+            let section = match cfg_path.map(|p| config::load_raw(&p, false)) {
+                Some(Ok(raw)) => raw.track,
+                Some(Err(e)) => return config_failure(&e),
+                None => config::TrackSection::default(),
+            };
+            if !(fps.is_finite() && fps > 0.0 && fps <= 240.0) {
+                eprintln!("error: --fps must be in (0, 240]");
+                return ExitCode::from(2);
+            }
+            let opts = footrackd::track::TrackerOptions::from_section(&section, fps);
+            match footrackd::track::mot::track_file(&det, &out, opts) {
+                Ok(n) => {
+                    println!("{}: {n} track boxes", out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Synth { out, seed, seconds, fps, width, height, bitrate_kbps, dataset, tracab, tracab_start_secs, no_video } => {
             let opts = footrackd::synth::SynthOptions {
                 out_dir: out.clone(),

@@ -190,20 +190,23 @@ pub struct TrackSection {
     pub min_hits: u32,
     /// Estimate global camera motion from matched tracks and compensate predictions.
     pub camera_motion_compensation: bool,
+    /// Re-link lost tracks to new detections by distance (after occlusions, when IoU fails).
+    pub relink_lost: bool,
 }
 
 impl Default for TrackSection {
     fn default() -> Self {
         TrackSection {
-            high_score: 0.4,
+            high_score: 0.35,
             low_score: 0.1,
             new_track_score: 0.45,
             match_iou: 0.2,
             low_match_iou: 0.3,
-            iou_buffer_frac: 0.3,
+            iou_buffer_frac: 0.15,
             max_lost_secs: 1.5,
             min_hits: 2,
             camera_motion_compensation: true,
+            relink_lost: false,
         }
     }
 }

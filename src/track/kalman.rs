@@ -93,6 +93,13 @@ impl BoxFilter {
         }
     }
 
+    /// Scales the velocities by `factor` (a lost player does not run straight on for long).
+    pub fn damp_velocity(&mut self, factor: f32) {
+        for a in &mut self.axes {
+            a.v *= factor;
+        }
+    }
+
     /// Shifts position by a global image motion (camera pan), in pixels.
     pub fn shift(&mut self, dx: f32, dy: f32) {
         self.axes[0].x += dx;

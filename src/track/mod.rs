@@ -7,6 +7,7 @@
 pub mod assign;
 pub mod ball;
 pub mod kalman;
+pub mod mot;
 pub mod options;
 pub mod players;
 pub mod synthetic;

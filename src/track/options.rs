@@ -23,6 +23,12 @@ pub struct TrackerOptions {
     pub min_hits: u32,
     /// Compensate global camera motion.
     pub camera_motion_compensation: bool,
+    /// Re-link lost tracks by distance.
+    pub relink_lost: bool,
+    /// Re-linking of lost tracks: the search radius grows by this many box heights per frame lost.
+    pub relink_heights_per_frame: f32,
+    /// Velocity kept per frame while a track is lost (1 = constant velocity).
+    pub lost_velocity_decay: f32,
     /// Largest plausible ball motion, in ball diameters per frame.
     pub ball_max_step_diameters: f32,
     /// Frames the ball is coasted through misses.
@@ -44,10 +50,16 @@ impl TrackerOptions {
             new_track_score: s.new_track_score,
             match_iou: s.match_iou,
             low_match_iou: s.low_match_iou,
-            iou_buffer_frac: s.iou_buffer_frac,
+            // Motion between frames grows as the rate falls: widen the buffer below 25 fps.
+            iou_buffer_frac: s.iou_buffer_frac * (25.0 / fps.clamp(1.0, 25.0)).sqrt(),
             max_lost_frames: (s.max_lost_secs * fps).round().max(1.0) as u32,
             min_hits: s.min_hits.max(1),
             camera_motion_compensation: s.camera_motion_compensation,
+            // About 2 heights (3.7 m) per second: a sprinting player covers 4, most far less.
+            relink_lost: s.relink_lost,
+            relink_heights_per_frame: 2.0 / fps.max(1.0),
+            // Constant velocity while lost: damping measured worse on the TRACAB evaluation.
+            lost_velocity_decay: 1.0,
             ball_max_step_diameters: 8.0 * 25.0 / fps.max(1.0),
             ball_max_missed_frames: (0.5 * fps).round().max(1.0) as u32,
         }

@@ -38,6 +38,7 @@ pub struct PlayerTracker {
     det_used: Vec<bool>,
     track_matched: Vec<bool>,
     rows: Vec<usize>,
+    cols: Vec<usize>,
     shifts: Vec<(f32, f32)>,
     out: Vec<Track>,
     last_shift: (f32, f32),
@@ -69,6 +70,9 @@ impl PlayerTracker {
     pub fn step(&mut self, dt_frames: f32, dets: &[Detection]) -> &[Track] {
         let o = self.opts;
         for t in &mut self.tracks {
+            if t.since_seen > 0 {
+                t.filter.damp_velocity(o.lost_velocity_decay.powf(dt_frames));
+            }
             t.filter.predict(dt_frames);
             t.predicted = t.filter.bbox();
         }
@@ -116,6 +120,12 @@ impl PlayerTracker {
         let low = std::mem::take(&mut self.low);
         self.associate(dets, &low, o.low_match_iou, o.iou_buffer_frac);
         self.low = low;
+        // Stage 3: lost tracks still unmatched against remaining confident detections, by
+        // distance in box heights within a radius that grows with the time lost (re-linking
+        // after occlusions, where the prediction has drifted too far for any IoU).
+        if o.relink_lost {
+            self.relink(dets);
+        }
 
         // Age unmatched tracks; tentative ones die at once, confirmed ones after `max_lost_frames`.
         let max_lost = o.max_lost_frames;
@@ -195,6 +205,51 @@ impl PlayerTracker {
                 t.confirmed = true;
             }
         }
+    }
+
+    fn relink(&mut self, dets: &[Detection]) {
+        let o = self.opts;
+        self.rows.clear();
+        for (i, t) in self.tracks.iter().enumerate() {
+            if !self.track_matched[i] && t.since_seen > 0 && t.confirmed {
+                self.rows.push(i);
+            }
+        }
+        let mut cols = std::mem::take(&mut self.cols);
+        cols.clear();
+        cols.extend(self.high.iter().copied().filter(|&d| !self.det_used[d]));
+        let (nr, nc) = (self.rows.len(), cols.len());
+        if nr > 0 && nc > 0 {
+            self.cost.clear();
+            for &ti in &self.rows {
+                let t = &self.tracks[ti];
+                let (px, py) = t.predicted.center();
+                let h = t.predicted.height().max(1.0);
+                let radius = 0.5 + o.relink_heights_per_frame * t.since_seen as f32;
+                for &di in &cols {
+                    let b = &dets[di].bbox;
+                    let (cx, cy) = b.center();
+                    let ratio = b.height() / h;
+                    let dist = ((cx - px).powi(2) + (cy - py).powi(2)).sqrt() / h;
+                    // Normalised to 0..1 inside the gate; 2 (refused) outside it.
+                    let c = if (0.75..1.33).contains(&ratio) && dist <= radius { dist / radius } else { 2.0 };
+                    self.cost.push(c);
+                }
+            }
+            self.assign.solve(&self.cost, nr, nc, 1.0);
+            for r in 0..nr {
+                let Some(c) = self.assign.row_to_col[r] else { continue };
+                let (ti, di) = (self.rows[r], cols[c]);
+                self.det_used[di] = true;
+                self.track_matched[ti] = true;
+                let t = &mut self.tracks[ti];
+                t.filter.update(&dets[di].bbox);
+                t.score = dets[di].score;
+                t.since_seen = 0;
+                t.hits += 1;
+            }
+        }
+        self.cols = cols;
     }
 
     /// Global image shift between the prediction and this frame's detections: the median offset

@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod bench;
 pub mod config;
 pub mod control;
 pub mod frame;

@@ -46,6 +46,24 @@ enum Command {
     },
     /// Print the commented default configuration.
     GenerateConfig,
+    /// Run a clip as fast as possible and report per-stage time, fps, latency and memory.
+    Bench {
+        /// Configuration file (TOML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The clip (overrides source.uri).
+        #[arg(long)]
+        input: String,
+        /// Frames to process.
+        #[arg(long, default_value_t = 300)]
+        frames: u64,
+        /// Repetitions of the inference-only measurement.
+        #[arg(long, default_value_t = 30)]
+        inference_runs: u32,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Track MOTChallenge detections with the daemon's tracker and write MOTChallenge results.
     TrackMot {
         /// Detections: frame,-1,x,y,w,h,score[,...] per line.
@@ -114,6 +132,36 @@ fn main() -> ExitCode {
             Err(e) => config_failure(&e),
         },
         Command::Run { config: path, input, max_frames, no_env } => run(path, input, max_frames, !no_env),
+        Command::Bench { config: path, input, frames, inference_runs, json } => {
+            let mut raw = match config::load_raw(&path, true) {
+                Ok(r) => r,
+                Err(e) => return config_failure(&e),
+            };
+            raw.source.uri = input;
+            raw.source.realtime = false;
+            raw.ring.overflow = config::OverflowPolicy::Block;
+            let cfg = match config::validate(raw, true) {
+                Ok(c) => c,
+                Err(problems) => return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }),
+            };
+            telemetry::logging::init("warn");
+            match footrackd::bench::run(cfg, frames, inference_runs) {
+                Ok(report) => {
+                    println!("{}", report.render());
+                    if let Some(p) = json
+                        && let Err(e) = std::fs::write(&p, serde_json::to_string_pretty(&report).unwrap_or_default())
+                    {
+                        eprintln!("error: cannot write {}: {e}", p.display());
+                        return ExitCode::FAILURE;
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::TrackMot { det, out, fps, config: cfg_path } => {
             let section = match cfg_path.map(|p| config::load_raw(&p, false)) {
                 Some(Ok(raw)) => raw.track,

@@ -17,3 +17,15 @@ pub fn register(builder: SessionBuilder, providers: &[String]) -> SessionBuilder
     }
     builder
 }
+
+/// GPU memory in use on device 0, MiB, when this is a CUDA build on a machine with a GPU.
+pub fn gpu_memory_used_mb() -> Option<f64> {
+    #[cfg(feature = "cuda")]
+    {
+        crate::gpu::memory_used_mb()
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        None
+    }
+}

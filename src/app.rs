@@ -100,8 +100,8 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     let publisher = Arc::new(publisher);
     publisher.try_publish(&publisher.topics().config_state, QoS::AtLeastOnce, true, remote::state_payload(cfg.raw()).as_bytes());
 
-    let detector = OnnxDetector::new(DetectorOptions::from_config(&cfg)).context("detector")?;
-    let ring = FrameRing::new(cfg.ring.slots, FrameSlot::bytes_for(1920, 1080), cfg.ring.overflow);
+    let mut detector = OnnxDetector::new(DetectorOptions::from_config(&cfg)).context("detector")?;
+    let ring = build_ring(&cfg, &mut detector);
     let pipeline_stats = Arc::new(PipelineStats::default());
     let source_stats = Arc::new(source::SourceStats::default());
     source_stats.set_max_fps(cfg.infer.max_fps);
@@ -347,6 +347,35 @@ impl Supervisor {
         self.publisher.try_publish(&topic, QoS::AtLeastOnce, true, remote::state_payload(self.current.raw()).as_bytes());
         tracing::info!(origin, "Configuration accepted.");
     }
+}
+
+/// The frame ring: page-locked, device-mapped slots when the GPU pre-processes and
+/// `infer.gpu_input = "mapped"`, ordinary heap slots otherwise.
+fn build_ring(cfg: &Config, detector: &mut OnnxDetector) -> Arc<FrameRing> {
+    let mode = match cfg.infer.gpu_input {
+        config::GpuInputMode::Mapped => crate::infer::GpuInput::Mapped,
+        config::GpuInputMode::Copy => crate::infer::GpuInput::Copy,
+    };
+    detector.set_gpu_input(mode);
+    #[cfg(feature = "cuda")]
+    if detector.preprocess_device() == "gpu" && mode == crate::infer::GpuInput::Mapped {
+        // Room for 4K frames: the slots cannot grow later.
+        let bytes = FrameSlot::bytes_for(3840, 2160);
+        let pinned: Result<Vec<_>, _> = crate::gpu::Gpu::try_new(0).and_then(|gpu| {
+            (0..cfg.ring.slots).map(|_| crate::gpu::PinnedBuffer::new(&gpu, bytes).map(crate::ring::SlotBuffer::Pinned)).collect()
+        });
+        match pinned {
+            Ok(buffers) => {
+                tracing::info!(slots = cfg.ring.slots, mib_each = bytes >> 20, "Ring slots are page-locked and mapped into the GPU.");
+                return FrameRing::with_buffers(buffers, cfg.ring.overflow);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot allocate pinned ring slots; the GPU copies each frame instead.");
+                detector.set_gpu_input(crate::infer::GpuInput::Copy);
+            }
+        }
+    }
+    FrameRing::new(cfg.ring.slots, FrameSlot::bytes_for(1920, 1080), cfg.ring.overflow)
 }
 
 fn reload(opts: &RunOptions) -> Result<Config> {

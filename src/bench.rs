@@ -75,7 +75,7 @@ fn decode_pass(cfg: &Config, max_frames: u64) -> Result<(f64, Option<(Vec<u8>, u
             n += 1;
             let s = frame.slot();
             if n == 1 || n % 50 == 0 {
-                last = Some((s.data.clone(), s.meta.width, s.meta.height, s.format));
+                last = Some((s.data.to_vec(), s.meta.width, s.meta.height, s.format));
             }
             continue;
         }

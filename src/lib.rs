@@ -31,6 +31,8 @@ pub mod bench;
 pub mod config;
 pub mod control;
 pub mod frame;
+#[cfg(feature = "cuda")]
+pub mod gpu;
 pub mod infer;
 pub mod publish;
 pub mod ring;

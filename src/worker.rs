@@ -85,6 +85,7 @@ impl Worker {
             let slot = frame.slot();
             let meta = slot.meta;
             let Some(yuv) = YuvFrame::new(&slot.data, meta.width, meta.height, slot.format) else { continue };
+            let yuv = yuv.with_device(slot.data.device_ptr());
 
             let detected = self.detector.detect(&yuv, &mut dets);
             drop(frame);

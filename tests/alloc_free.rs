@@ -57,7 +57,8 @@ fn steady_state_frame_work_allocates_nothing() {
     let mut one_frame = |n: u64| {
         let mut slot = ring.acquire().unwrap();
         let s = slot.slot();
-        s.data.resize(FrameSlot::bytes_for(w, h), 128);
+        s.data.resize(FrameSlot::bytes_for(w, h)).unwrap();
+        s.data.fill(128);
         s.meta = FrameMeta { number: n, width: w, height: h, ..Default::default() };
         s.format = PixelFormat::I420;
         slot.publish();

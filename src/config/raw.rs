@@ -125,6 +125,17 @@ impl Default for RingSection {
     }
 }
 
+/// How frames reach the GPU pre-processor (CUDA builds with a GPU provider).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GpuInputMode {
+    /// Ring slots are page-locked and device-mapped; the kernel reads them in place.
+    #[default]
+    Mapped,
+    /// Ordinary ring slots; one explicit host-to-device copy per frame.
+    Copy,
+}
+
 /// `[infer]`
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -149,6 +160,8 @@ pub struct InferSection {
     pub providers: Vec<String>,
     /// Highest inference rate; frames beyond it are skipped at ingress (0 = as fast as possible).
     pub max_fps: f32,
+    /// With a GPU provider: `mapped` (zero-copy pinned ring slots) or `copy` (one upload per frame).
+    pub gpu_input: GpuInputMode,
 }
 
 impl Default for InferSection {
@@ -164,6 +177,7 @@ impl Default for InferSection {
             threads: 0,
             providers: vec!["cpu".into()],
             max_fps: 0.0,
+            gpu_input: GpuInputMode::Mapped,
         }
     }
 }

@@ -106,6 +106,15 @@ impl DetectorOptions {
     }
 }
 
+/// How a frame reaches the GPU pre-processor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GpuInput {
+    /// Read in place from device-mapped pinned memory when the frame lives there.
+    Mapped,
+    /// One explicit host-to-device copy per frame.
+    Copy,
+}
+
 /// A YOLO-family detector on ONNX Runtime.
 pub struct OnnxDetector {
     model: onnx::OnnxModel,
@@ -116,6 +125,11 @@ pub struct OnnxDetector {
     regions: Vec<Region>,
     regions_for: (u32, u32),
     tile_dets: Vec<Detection>,
+    #[cfg(feature = "cuda")]
+    gpu: Option<crate::gpu::GpuPreprocessor>,
+    #[cfg(feature = "cuda")]
+    letterboxes: Vec<pre::Letterbox>,
+    gpu_input: GpuInput,
 }
 
 impl OnnxDetector {
@@ -125,7 +139,28 @@ impl OnnxDetector {
         let model = onnx::OnnxModel::load(&opts.model, m.input_width, m.input_height, opts.threads, &opts.providers)?;
         let pre = Preprocessor::new(m);
         let input = vec![0.0; pre.input_len()];
+        #[cfg(feature = "cuda")]
+        let gpu = if model.provider() == "cpu" {
+            None
+        } else {
+            let regions = (opts.tiles.columns * opts.tiles.rows + 1) as usize;
+            match crate::gpu::Gpu::try_new(0).and_then(|g| crate::gpu::GpuPreprocessor::new(&g, m, regions, crate::ring::FrameSlot::bytes_for(1920, 1080))) {
+                Ok(p) => {
+                    tracing::info!("Pre-processing on the GPU (NVRTC kernel); model input stays in GPU memory.");
+                    Some(p)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "GPU pre-processing unavailable; letterboxing on the CPU.");
+                    None
+                }
+            }
+        };
         Ok(OnnxDetector {
+            #[cfg(feature = "cuda")]
+            gpu,
+            #[cfg(feature = "cuda")]
+            letterboxes: Vec::with_capacity(65),
+            gpu_input: GpuInput::Mapped,
             model,
             class_table: m.class_table(),
             pre,
@@ -142,9 +177,37 @@ impl OnnxDetector {
         self.opts.score_threshold = score_threshold;
         self.opts.nms_iou_threshold = nms_iou_threshold;
         if self.opts.tiles != tiles {
+            #[cfg(feature = "cuda")]
+            if let Some(g) = &self.gpu
+                && tiles.columns * tiles.rows > self.opts.tiles.columns * self.opts.tiles.rows
+            {
+                // More regions than the GPU buffers hold: fall back to CPU letterboxing.
+                let _ = g;
+                tracing::warn!("More tiles than the GPU pre-processor was sized for; letterboxing on the CPU from now on.");
+                self.gpu = None;
+            }
             self.opts.tiles = tiles;
             self.regions_for = (0, 0);
         }
+    }
+
+    /// Chooses how frames reach the GPU (mapped read or explicit copy); no effect on the CPU path.
+    pub fn set_gpu_input(&mut self, mode: GpuInput) {
+        self.gpu_input = mode;
+    }
+
+    /// Where pre-processing runs: `gpu` or `cpu`.
+    pub fn preprocess_device(&self) -> &'static str {
+        #[cfg(feature = "cuda")]
+        if self.gpu.is_some() {
+            return "gpu";
+        }
+        "cpu"
+    }
+
+    /// The execution provider in use.
+    pub fn provider(&self) -> &'static str {
+        self.model.provider()
     }
 
     /// Number of model runs per frame of the given size.
@@ -164,6 +227,10 @@ impl OnnxDetector {
     pub fn detect(&mut self, frame: &YuvFrame<'_>, out: &mut Vec<Detection>) -> Result<DetectTiming, InferError> {
         out.clear();
         self.plan(frame.width, frame.height);
+        #[cfg(feature = "cuda")]
+        if self.gpu.is_some() {
+            return self.detect_gpu(frame, out);
+        }
         let mut timing = DetectTiming::default();
         let tiled = self.regions.len() > 1;
         for ri in 0..self.regions.len() {
@@ -179,19 +246,7 @@ impl OnnxDetector {
                 return Err(InferError::OutputShape { shape: expected.0, expected: expected.1 });
             }
             let t2 = Instant::now();
-            let whole_frame = region.w == frame.width && region.h == frame.height;
-            for d in self.tile_dets.iter() {
-                let mut d = *d;
-                d.bbox = lb.to_frame(d.bbox).clipped(frame.width as f32, frame.height as f32);
-                if d.bbox.area() <= 0.0 {
-                    continue;
-                }
-                // A person cut by a tile border is seen whole by a neighbour or the whole-frame pass.
-                if tiled && !whole_frame && d.class.is_person() && tiling::touches_inner_edge(&d.bbox, &region, frame.width, frame.height, 2.0) {
-                    continue;
-                }
-                out.push(d);
-            }
+            collect(&self.tile_dets, &lb, &region, frame.width, frame.height, tiled, out);
             timing.pre_secs += (t1 - t0).as_secs_f64();
             timing.infer_secs += (t2 - t1).as_secs_f64();
             timing.post_secs += t2.elapsed().as_secs_f64();
@@ -201,6 +256,80 @@ impl OnnxDetector {
         post::nms_in_place(out, self.opts.nms_iou_threshold);
         timing.post_secs += t.elapsed().as_secs_f64();
         Ok(timing)
+    }
+}
+
+/// Maps one region's detections to frame pixels and appends them, dropping people cut by an
+/// inner tile border (a neighbouring tile or the whole-frame pass sees them whole).
+fn collect(tile_dets: &[Detection], lb: &pre::Letterbox, region: &Region, width: u32, height: u32, tiled: bool, out: &mut Vec<Detection>) {
+    let whole_frame = region.w == width && region.h == height;
+    for d in tile_dets {
+        let mut d = *d;
+        d.bbox = lb.to_frame(d.bbox).clipped(width as f32, height as f32);
+        if d.bbox.area() <= 0.0 {
+            continue;
+        }
+        if tiled && !whole_frame && d.class.is_person() && tiling::touches_inner_edge(&d.bbox, region, width, height, 2.0) {
+            continue;
+        }
+        out.push(d);
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl OnnxDetector {
+    /// The GPU path: letterbox every region with one kernel launch each (input read in place from
+    /// mapped memory, or after one upload), then run the model on each region's device buffer.
+    fn detect_gpu(&mut self, frame: &YuvFrame<'_>, out: &mut Vec<Detection>) -> Result<DetectTiming, InferError> {
+        let mut timing = DetectTiming::default();
+        let tiled = self.regions.len() > 1;
+        let t0 = Instant::now();
+        let gpu_err = |e: crate::gpu::GpuError| InferError::Run(e.to_string());
+        let Some(g) = self.gpu.as_mut() else { return Err(InferError::Run("no GPU pre-processor".into())) };
+        let source = match (frame.device, self.gpu_input) {
+            (Some(ptr), GpuInput::Mapped) => crate::gpu::preprocess::GpuFrame::Device(ptr),
+            _ => g.upload(frame.data).map_err(gpu_err)?,
+        };
+        self.letterboxes.clear();
+        for (i, region) in self.regions.iter().enumerate() {
+            let lb = g.fill(source, frame.width, frame.height, frame.format, *region, i).map_err(gpu_err)?;
+            self.letterboxes.push(lb);
+        }
+        g.synchronize().map_err(gpu_err)?;
+        timing.pre_secs = t0.elapsed().as_secs_f64();
+        for i in 0..self.regions.len() {
+            let t1 = Instant::now();
+            let ptr = self.gpu.as_ref().map_or(0, |g| g.output_ptr(i));
+            let m = &self.opts.manifest;
+            let (class_table, threshold, tile_dets) = (&self.class_table, self.opts.score_threshold, &mut self.tile_dets);
+            tile_dets.clear();
+            let shape_ok = self.model.run_device(ptr, |shape, values| decode(m, shape, values, class_table, threshold, tile_dets))?;
+            if let Err(expected) = shape_ok {
+                return Err(InferError::OutputShape { shape: expected.0, expected: expected.1 });
+            }
+            let t2 = Instant::now();
+            collect(&self.tile_dets, &self.letterboxes[i], &self.regions[i], frame.width, frame.height, tiled, out);
+            timing.infer_secs += (t2 - t1).as_secs_f64();
+            timing.post_secs += t2.elapsed().as_secs_f64();
+            timing.runs += 1;
+        }
+        let t = Instant::now();
+        post::nms_in_place(out, self.opts.nms_iou_threshold);
+        timing.post_secs += t.elapsed().as_secs_f64();
+        Ok(timing)
+    }
+
+    /// Letterboxes region `index` of the current plan on the GPU and copies it back (tests).
+    pub fn gpu_letterbox_for_test(&mut self, frame: &YuvFrame<'_>, region: Region, out: &mut [f32]) -> Result<pre::Letterbox, InferError> {
+        let gpu_err = |e: crate::gpu::GpuError| InferError::Run(e.to_string());
+        let g = self.gpu.as_mut().ok_or_else(|| InferError::Run("no GPU pre-processor".into()))?;
+        let source = match (frame.device, self.gpu_input) {
+            (Some(ptr), GpuInput::Mapped) => crate::gpu::preprocess::GpuFrame::Device(ptr),
+            _ => g.upload(frame.data).map_err(gpu_err)?,
+        };
+        let lb = g.fill(source, frame.width, frame.height, frame.format, region, 0).map_err(gpu_err)?;
+        g.download(0, out).map_err(gpu_err)?;
+        Ok(lb)
     }
 }
 

@@ -69,6 +69,9 @@ pub fn environment() -> Result<&'static ort::environment::Environment, InferErro
 pub struct OnnxModel {
     session: Session,
     input_shape: [usize; 4],
+    provider: &'static str,
+    #[cfg(feature = "cuda")]
+    io_names: (String, String),
 }
 
 impl OnnxModel {
@@ -80,15 +83,47 @@ impl OnnxModel {
         if threads > 0 {
             builder = builder.with_intra_threads(threads).map_err(|e| model_err(e.into()))?;
         }
-        builder = super::providers::register(builder, providers);
+        let cache = path.parent().unwrap_or(Path::new(".")).join("trt-cache");
+        let (mut builder, provider) = super::providers::register(builder, providers, &cache);
         let session = builder.commit_from_file(path).map_err(model_err)?;
+        tracing::info!(model = %path.display(), provider, "Model loaded.");
         if session.inputs().len() != 1 || session.outputs().is_empty() {
             return Err(InferError::Model {
                 path: path.to_path_buf(),
                 message: format!("expected 1 input and at least 1 output, found {} and {}", session.inputs().len(), session.outputs().len()),
             });
         }
-        Ok(OnnxModel { session, input_shape: [1, 3, input_h as usize, input_w as usize] })
+        Ok(OnnxModel {
+            #[cfg(feature = "cuda")]
+            io_names: (session.inputs()[0].name().to_string(), session.outputs()[0].name().to_string()),
+            session,
+            input_shape: [1, 3, input_h as usize, input_w as usize],
+            provider,
+        })
+    }
+
+    /// The execution provider the session registered (`cpu`, `cuda` or `tensorrt`).
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+
+    /// Runs the model on a CHW input already in GPU memory at `device_ptr` (no host round trip
+    /// for the input; the small output comes back to the host), and hands the first output to `read`.
+    #[cfg(feature = "cuda")]
+    pub fn run_device<R>(&mut self, device_ptr: u64, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+        use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
+        use ort::value::TensorRefMut;
+        let err = |e: ort::Error| InferError::Run(e.to_string());
+        let cuda = MemoryInfo::new(AllocationDevice::CUDA, 0, AllocatorType::Device, MemoryType::Default).map_err(err)?;
+        let cpu = MemoryInfo::new(AllocationDevice::CPU, 0, AllocatorType::Device, MemoryType::Default).map_err(err)?;
+        // SAFETY: `device_ptr` addresses `input_shape` floats on device 0, alive until the run returns.
+        let tensor = unsafe { TensorRefMut::<f32>::from_raw(cuda, device_ptr as usize as *mut std::ffi::c_void, self.input_shape.into()) }.map_err(err)?;
+        let mut binding = self.session.create_binding().map_err(err)?;
+        binding.bind_input(self.io_names.0.as_str(), &tensor).map_err(err)?;
+        binding.bind_output_to_device(self.io_names.1.as_str(), &cpu).map_err(err)?;
+        let outputs = self.session.run_binding(&binding).map_err(err)?;
+        let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;
+        Ok(read(shape, values))
     }
 
     /// Runs the model on one CHW input and hands the first output (shape, values) to `read`.

@@ -71,13 +71,21 @@ pub struct YuvFrame<'a> {
     pub height: u32,
     /// Chroma layout.
     pub format: PixelFormat,
+    /// The GPU's address of the same bytes, when they live in device-mapped pinned memory.
+    pub device: Option<u64>,
 }
 
 impl<'a> YuvFrame<'a> {
     /// Wraps `data`, or `None` when it is too short for the size.
     pub fn new(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Option<Self> {
         (width > 0 && height > 0 && data.len() >= crate::ring::FrameSlot::bytes_for(width, height))
-            .then_some(YuvFrame { data, width, height, format })
+            .then_some(YuvFrame { data, width, height, format, device: None })
+    }
+
+    /// The same frame, also readable by the GPU at `device`.
+    pub fn with_device(mut self, device: Option<u64>) -> Self {
+        self.device = device;
+        self
     }
 
     #[inline]

@@ -1,21 +1,51 @@
 //! Execution providers: which hardware ONNX Runtime runs the model on.
 //!
-//! Providers are tried in the configured order; ONNX Runtime falls back to the CPU for anything a
-//! provider cannot take. A provider that this build or this machine lacks is skipped with a log line.
+//! Providers are tried in the configured order (`infer.providers`); the first that registers
+//! wins, and ONNX Runtime runs on the CPU whatever no provider takes. A provider that this build
+//! lacks (no `cuda` feature) or that cannot load on this machine (no CUDA, no TensorRT libraries)
+//! is skipped with a clear log line: TensorRT -> CUDA -> CPU.
 
 use ort::session::builder::SessionBuilder;
 
-/// Registers the configured providers on `builder`. `cpu` is always available.
-pub fn register(builder: SessionBuilder, providers: &[String]) -> SessionBuilder {
+/// Registers the configured providers on `builder`; returns it and the name of the provider in use.
+pub fn register(builder: SessionBuilder, providers: &[String], engine_cache_dir: &std::path::Path) -> (SessionBuilder, &'static str) {
+    #[cfg_attr(not(feature = "cuda"), allow(unused_mut))]
+    let mut builder = builder;
+    let _ = engine_cache_dir;
     for p in providers {
         match p.as_str() {
-            "cpu" => {}
+            "cpu" => return (builder, "cpu"),
+            #[cfg(feature = "cuda")]
+            "cuda" => {
+                use ort::ep::ExecutionProvider;
+                let ep = ort::ep::CUDA::default().with_device_id(0);
+                match ep.register(&mut builder) {
+                    Ok(()) => return (builder, "cuda"),
+                    Err(e) => tracing::warn!(error = %e, "CUDA execution provider cannot load; trying the next provider."),
+                }
+            }
+            #[cfg(feature = "cuda")]
+            "tensorrt" => {
+                use ort::ep::ExecutionProvider;
+                let _ = std::fs::create_dir_all(engine_cache_dir);
+                let ep = ort::ep::TensorRT::default()
+                    .with_device_id(0)
+                    .with_fp16(true)
+                    .with_engine_cache(true)
+                    .with_engine_cache_path(engine_cache_dir.display().to_string())
+                    .with_timing_cache(true);
+                match ep.register(&mut builder) {
+                    Ok(()) => return (builder, "tensorrt"),
+                    Err(e) => tracing::warn!(error = %e, "TensorRT execution provider cannot load; trying the next provider."),
+                }
+            }
             other => {
-                tracing::warn!(provider = other, "Execution provider not built into this binary; using the CPU.");
+                tracing::warn!(provider = other, "Execution provider not built into this binary (build with --features cuda); trying the next.");
             }
         }
     }
-    builder
+    tracing::warn!("No configured execution provider could load; running on the CPU.");
+    (builder, "cpu")
 }
 
 /// GPU memory in use on device 0, MiB, when this is a CUDA build on a machine with a GPU.

@@ -8,6 +8,7 @@
 //!
 //! No allocation happens per frame once a slot's buffer has grown to the frame size.
 
+mod buffer;
 mod stats;
 
 use std::cell::UnsafeCell;
@@ -17,6 +18,7 @@ use heapless::mpmc;
 
 pub use crate::config::OverflowPolicy;
 use crate::frame::{FrameMeta, PixelFormat};
+pub use buffer::{SlotBuffer, TooLarge};
 pub use stats::{RingCounters, RingStats};
 
 /// The largest number of slots a ring may have.
@@ -30,7 +32,7 @@ pub struct FrameSlot {
     /// Layout of `data`.
     pub format: PixelFormat,
     /// Tightly packed planar YUV 4:2:0 pixels (`width * height * 3 / 2` bytes).
-    pub data: Vec<u8>,
+    pub data: SlotBuffer,
 }
 
 impl FrameSlot {
@@ -67,10 +69,19 @@ pub enum PushRefused {
 impl FrameRing {
     /// A ring of `slots` slots (clamped to `2..=MAX_SLOTS`), each preallocated for `frame_bytes`.
     pub fn new(slots: usize, frame_bytes: usize, policy: OverflowPolicy) -> Arc<Self> {
-        let slots = slots.clamp(2, MAX_SLOTS);
-        let cells: Box<[SlotCell]> = (0..slots)
-            .map(|_| SlotCell(UnsafeCell::new(FrameSlot { data: Vec::with_capacity(frame_bytes), ..Default::default() })))
-            .collect();
+        Self::with_buffers((0..slots.clamp(2, MAX_SLOTS)).map(|_| SlotBuffer::heap(frame_bytes)).collect(), policy)
+    }
+
+    /// A ring over the given slot buffers (for example pinned, device-mapped ones).
+    pub fn with_buffers(buffers: Vec<SlotBuffer>, policy: OverflowPolicy) -> Arc<Self> {
+        let mut buffers = buffers;
+        buffers.truncate(MAX_SLOTS);
+        while buffers.len() < 2 {
+            buffers.push(SlotBuffer::default());
+        }
+        let slots = buffers.len();
+        let cells: Box<[SlotCell]> =
+            buffers.into_iter().map(|data| SlotCell(UnsafeCell::new(FrameSlot { data, ..Default::default() }))).collect();
         // heapless deprecates `mpmc::Queue::new` because an operation pre-empted mid-way can make
         // others fail spuriously until it resumes. Here that is harmless: a failed dequeue reads
         // as "nothing yet" and is retried, and enqueues (which can never meet a truly full queue,
@@ -300,8 +311,8 @@ mod tests {
                         match ring.acquire() {
                             Ok(mut w) => {
                                 w.slot().meta.number = n;
-                                w.slot().data.clear();
-                                w.slot().data.extend_from_slice(&n.to_le_bytes());
+                                w.slot().data.resize(8).unwrap();
+                                w.slot().data.copy_from_slice(&n.to_le_bytes());
                                 w.publish();
                                 break;
                             }

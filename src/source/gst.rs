@@ -458,7 +458,7 @@ fn copy_planes(frame: &gst_video::VideoFrameRef<&gst::BufferRef>, format: PixelF
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     // Resizing to the same length does not reallocate once the slot has grown.
-    slot.data.resize(FrameSlot::bytes_for(w as u32, h as u32), 0);
+    slot.data.resize(FrameSlot::bytes_for(w as u32, h as u32)).map_err(|_| gst::glib::bool_error!("frame larger than the ring's pinned slots"))?;
     let strides = frame.plane_stride();
     let planes: &[(usize, usize)] = match format {
         PixelFormat::I420 => &[(w, h), (cw, ch), (cw, ch)],

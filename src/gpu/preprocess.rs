@@ -1,0 +1,135 @@
+//! Letterboxing on the GPU: one kernel from a YUV 4:2:0 frame the GPU can read (device memory
+//! or mapped pinned memory) to the model's normalised CHW input, one output slot per region
+//! (tile). Launched with the driver API directly, so a launch allocates nothing.
+
+use std::ffi::c_void;
+
+use cudarc::driver::{CudaFunction, CudaSlice, DevicePtr, result};
+
+use super::{Gpu, GpuError};
+use crate::frame::PixelFormat;
+use crate::infer::manifest::{ColorOrder, ModelManifest};
+use crate::infer::pre::{Letterbox, Region};
+
+/// Where the frame's bytes are, for the GPU.
+#[derive(Clone, Copy, Debug)]
+pub enum GpuFrame {
+    /// A device address (mapped pinned memory, or an upload).
+    Device(u64),
+}
+
+/// The pre-processor.
+pub struct GpuPreprocessor {
+    gpu: Gpu,
+    func: CudaFunction,
+    out: CudaSlice<f32>,
+    frame: CudaSlice<u8>,
+    in_w: u32,
+    in_h: u32,
+    mul: [f32; 3],
+    add: [f32; 3],
+    pad: f32,
+    bgr: i32,
+    regions: usize,
+}
+
+impl GpuPreprocessor {
+    /// Compiles the kernel and allocates output for `max_regions` inputs and frames up to `max_frame_bytes`.
+    pub fn new(gpu: &Gpu, manifest: &ModelManifest, max_regions: usize, max_frame_bytes: usize) -> Result<Self, GpuError> {
+        let ptx = cudarc::nvrtc::compile_ptx(super::kernel_src::LETTERBOX_SRC).map_err(|e| GpuError::Compile(e.to_string()))?;
+        let module = gpu.ctx.load_module(ptx)?;
+        let func = module.load_function("letterbox_yuv420")?;
+        let plane = (manifest.input_width * manifest.input_height) as usize;
+        let out = gpu.stream.alloc_zeros::<f32>(3 * plane * max_regions.max(1))?;
+        let frame = gpu.stream.alloc_zeros::<u8>(max_frame_bytes.max(1))?;
+        let mut mul = [0.0; 3];
+        let mut add = [0.0; 3];
+        for c in 0..3 {
+            mul[c] = manifest.scale / manifest.std[c];
+            add[c] = -manifest.mean[c] / manifest.std[c];
+        }
+        Ok(GpuPreprocessor {
+            gpu: gpu.clone(),
+            func,
+            out,
+            frame,
+            in_w: manifest.input_width,
+            in_h: manifest.input_height,
+            mul,
+            add,
+            pad: manifest.pad_value as f32,
+            bgr: i32::from(manifest.color_order == ColorOrder::Bgr),
+            regions: max_regions.max(1),
+        })
+    }
+
+    /// Floats per region.
+    pub fn input_len(&self) -> usize {
+        3 * (self.in_w * self.in_h) as usize
+    }
+
+    /// Copies a host frame to the GPU (the explicit-copy path) and returns its device address.
+    pub fn upload(&mut self, host: &[u8]) -> Result<GpuFrame, GpuError> {
+        if host.len() > self.frame.len() {
+            self.frame = self.gpu.stream.alloc_zeros::<u8>(host.len())?;
+        }
+        let mut view = self.frame.slice_mut(..host.len());
+        self.gpu.stream.memcpy_htod(host, &mut view)?;
+        let (ptr, _sync) = self.frame.device_ptr(&self.gpu.stream);
+        Ok(GpuFrame::Device(ptr))
+    }
+
+    /// Device address of region `index`'s input tensor.
+    pub fn output_ptr(&self, index: usize) -> u64 {
+        let (ptr, _sync) = self.out.device_ptr(&self.gpu.stream);
+        ptr + (index * self.input_len() * std::mem::size_of::<f32>()) as u64
+    }
+
+    /// Letterboxes `region` of the frame into output slot `index` (asynchronously, on the stream).
+    #[allow(clippy::too_many_arguments)]
+    pub fn fill(&mut self, frame: GpuFrame, width: u32, height: u32, format: PixelFormat, region: Region, index: usize) -> Result<Letterbox, GpuError> {
+        if index >= self.regions {
+            return Err(GpuError::Driver(format!("region slot {index} beyond {}", self.regions)));
+        }
+        let region = Region {
+            x: region.x.min(width.saturating_sub(1)),
+            y: region.y.min(height.saturating_sub(1)),
+            w: region.w.min(width - region.x.min(width.saturating_sub(1))).max(1),
+            h: region.h.min(height - region.y.min(height.saturating_sub(1))).max(1),
+        };
+        let lb = Letterbox::fit(region, self.in_w, self.in_h);
+        let GpuFrame::Device(mut frame_ptr) = frame;
+        let mut out_ptr = self.output_ptr(index);
+        let (mut w, mut h, mut nv12) = (width as i32, height as i32, i32::from(format == PixelFormat::Nv12));
+        let (mut rx, mut ry, mut scale) = (region.x as i32, region.y as i32, lb.scale);
+        let (mut cw, mut ch, mut iw, mut ih) = (lb.content_w as i32, lb.content_h as i32, self.in_w as i32, self.in_h as i32);
+        let [mut m0, mut m1, mut m2] = self.mul;
+        let [mut a0, mut a1, mut a2] = self.add;
+        let (mut pad, mut bgr) = (self.pad, self.bgr);
+        let p = |v: &mut dyn std::any::Any| -> *mut c_void { v as *mut dyn std::any::Any as *mut c_void };
+        let mut params: [*mut c_void; 21] = [
+            p(&mut frame_ptr), p(&mut w), p(&mut h), p(&mut nv12), p(&mut rx), p(&mut ry), p(&mut scale), p(&mut cw), p(&mut ch),
+            p(&mut iw), p(&mut ih), p(&mut out_ptr), p(&mut m0), p(&mut m1), p(&mut m2), p(&mut a0), p(&mut a1), p(&mut a2),
+            p(&mut pad), p(&mut bgr), std::ptr::null_mut(),
+        ];
+        let grid = (self.in_w.div_ceil(16), self.in_h.div_ceil(16), 1);
+        // SAFETY: the parameters match the kernel's signature in order and size (20 of them; the
+        // array's last entry is unused), the output slot lies inside `out`, and the frame address
+        // is readable for `width * height * 3 / 2` bytes (the caller's contract).
+        unsafe { result::launch_kernel(self.func.cu_function(), grid, (16, 16, 1), 0, self.gpu.stream.cu_stream(), &mut params[..20]) }?;
+        Ok(lb)
+    }
+
+    /// Waits for queued work.
+    pub fn synchronize(&self) -> Result<(), GpuError> {
+        self.gpu.stream.synchronize().map_err(GpuError::from)
+    }
+
+    /// Copies region `index`'s input back to the host (tests and diagnostics).
+    pub fn download(&self, index: usize, out: &mut [f32]) -> Result<(), GpuError> {
+        let n = self.input_len();
+        let view = self.out.slice(index * n..(index + 1) * n);
+        self.gpu.stream.memcpy_dtoh(&view, &mut out[..n])?;
+        self.synchronize()
+    }
+}

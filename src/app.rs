@@ -59,6 +59,8 @@ pub struct RunSummary {
     pub latency_ms: [Option<f64>; 3],
     /// Decoder used.
     pub decoder: &'static str,
+    /// Processed frames per second after the first 10 frames (start-up and warm-up excluded).
+    pub steady_fps: Option<f64>,
 }
 
 impl RunSummary {
@@ -145,6 +147,7 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
 
     let started = Instant::now();
     let mut first_frame_at: Option<Instant> = None;
+    let mut steady_from: Option<(Instant, u64)> = None;
     let mut last_processed = 0u64;
     let mut last_progress = Instant::now();
     let mut stop_deadline: Option<Instant> = None;
@@ -178,6 +181,9 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
         }
 
         let processed = pipeline_stats.processed.load(Relaxed);
+        if steady_from.is_none() && processed >= 10 {
+            steady_from = Some((Instant::now(), processed));
+        }
         if processed > last_processed {
             last_processed = processed;
             last_progress = Instant::now();
@@ -215,7 +221,11 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     let source_result = if source.is_finished() { source.join() } else { Ok(()) };
     publisher.stop(Duration::from_secs(2));
 
-    let summary = summarize(&pipeline_stats, &source_stats, &ring, first_frame_at, source_decoder);
+    let mut summary = summarize(&pipeline_stats, &source_stats, &ring, first_frame_at, source_decoder);
+    summary.steady_fps = steady_from.and_then(|(at, n0)| {
+        let (n, secs) = (summary.processed.saturating_sub(n0), at.elapsed().as_secs_f64());
+        (n >= 10 && secs > 0.0).then(|| n as f64 / secs)
+    });
     worker_result.context("inference")?;
     source_result.context("source")?;
     Ok(summary)
@@ -418,5 +428,6 @@ fn summarize(p: &PipelineStats, s: &source::SourceStats, ring: &FrameRing, first
         stage_ms: STAGES.iter().map(|&st| (st.as_str(), per(p.stage_ns(st)))).collect(),
         latency_ms: [lat.quantile_ms(0.5), lat.quantile_ms(0.95), lat.quantile_ms(0.99)],
         decoder,
+        steady_fps: None,
     }
 }

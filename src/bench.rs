@@ -36,7 +36,13 @@ pub struct BenchReport {
     pub inference_only_fps: f64,
     /// End to end, frames per second.
     pub end_to_end_fps: f64,
-    /// End-to-end fps divided by inference-only fps (1.0 = no pipeline overhead).
+    /// End to end after the first 10 frames (warm-up excluded), frames per second.
+    pub end_to_end_steady_fps: Option<f64>,
+    /// Inference provider in use and where pre-processing ran.
+    pub provider: String,
+    /// `gpu` or `cpu`.
+    pub preprocess: String,
+    /// Steady end-to-end fps (or overall, if too short) divided by inference-only fps (1.0 = no pipeline overhead).
     pub end_to_end_over_inference_only: f64,
     /// Per processed frame, ms, by stage (decode from the decode-only pass).
     pub stage_ms: Vec<(String, f64)>,
@@ -108,6 +114,7 @@ pub fn run(cfg: Config, max_frames: u64, inference_runs: u32) -> Result<BenchRep
     }
     let inference_only_fps = inference_runs.max(1) as f64 / t.elapsed().as_secs_f64();
     let runs_per_frame = detector.runs_per_frame(width, height);
+    let (provider, preprocess) = (detector.provider().to_string(), detector.preprocess_device().to_string());
     drop(detector);
 
     let (_tx, rx) = std::sync::mpsc::channel();
@@ -124,7 +131,10 @@ pub fn run(cfg: Config, max_frames: u64, inference_runs: u32) -> Result<BenchRep
         decode_only_fps: decode_fps,
         inference_only_fps,
         end_to_end_fps: summary.fps(),
-        end_to_end_over_inference_only: summary.fps() / inference_only_fps,
+        end_to_end_steady_fps: summary.steady_fps,
+        provider,
+        preprocess,
+        end_to_end_over_inference_only: summary.steady_fps.unwrap_or(summary.fps()) / inference_only_fps,
         stage_ms,
         latency_ms: summary.latency_ms,
         frames: summary.processed,
@@ -138,12 +148,17 @@ impl BenchReport {
     pub fn render(&self) -> String {
         let f = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.1}"));
         let mut s = format!(
-            "input {} ({}x{}), decoder {}, providers {:?}, {} model runs per frame\n",
-            self.input, self.width, self.height, self.decoder, self.providers, self.runs_per_frame
+            "input {} ({}x{}), decoder {}, provider {} (asked {:?}), pre-processing on {}, {} model runs per frame\n",
+            self.input, self.width, self.height, self.decoder, self.provider, self.providers, self.preprocess, self.runs_per_frame
         );
         s.push_str(&format!(
-            "end-to-end {:.2} fps over {} frames; inference-only {:.2} fps; ratio {:.2}; decode-only {:.1} fps\n",
-            self.end_to_end_fps, self.frames, self.inference_only_fps, self.end_to_end_over_inference_only, self.decode_only_fps
+            "end-to-end {:.2} fps over {} frames ({} fps after warm-up); inference-only {:.2} fps; ratio {:.2}; decode-only {:.1} fps\n",
+            self.end_to_end_fps,
+            self.frames,
+            f(self.end_to_end_steady_fps),
+            self.inference_only_fps,
+            self.end_to_end_over_inference_only,
+            self.decode_only_fps
         ));
         s.push_str("per frame ms:");
         for (n, ms) in &self.stage_ms {

@@ -51,6 +51,7 @@ fn cfg(providers: &[&str]) -> config::Config {
     let mut raw = RawConfig::default();
     raw.infer.model = "models/yolox_nano.onnx".into();
     raw.infer.providers = providers.iter().map(|p| p.to_string()).collect();
+    raw.infer.gpu_preprocess = true;
     config::validate(raw, false).unwrap()
 }
 

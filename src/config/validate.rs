@@ -146,6 +146,10 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
         });
     }
     let model_path = PathBuf::from(&i.model);
+    let is_engine = matches!(model_path.extension().and_then(|e| e.to_str()), Some("engine" | "plan"));
+    c.check(!is_engine || cfg!(feature = "tensorrt"), "infer.model", || {
+        format!("{} is a TensorRT engine, but this binary was built without the `tensorrt` feature", i.model)
+    });
     let manifest = match ModelManifest::load_beside(&model_path) {
         Ok(m) => Some(m),
         Err(e) => {

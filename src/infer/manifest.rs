@@ -82,6 +82,12 @@ pub struct ModelManifest {
     pub num_classes: usize,
     /// The classes footrackd keeps.
     pub classes: Vec<ClassEntry>,
+    /// For TensorRT engines: precision the engine was built with (`fp16`, `int8`).
+    #[serde(default)]
+    pub precision: Option<String>,
+    /// For TensorRT engines: the TensorRT version that built it (an engine from another version is refused).
+    #[serde(default)]
+    pub tensorrt_version: Option<String>,
 }
 
 /// Why a manifest was refused.

@@ -4,12 +4,15 @@
 //! ([`pre`]), runs the model ([`onnx`]), decodes its output ([`post`]), maps boxes back to frame
 //! pixels, and merges everything with class-aware NMS. All buffers are reused between frames.
 
+pub mod backend;
 pub mod manifest;
 pub mod onnx;
 pub mod post;
 pub mod pre;
 pub mod providers;
 pub mod tiling;
+#[cfg(feature = "tensorrt")]
+pub mod trt;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -84,6 +87,8 @@ pub struct DetectorOptions {
     pub threads: usize,
     /// Execution providers.
     pub providers: Vec<String>,
+    /// Letterbox on the GPU when the provider is a GPU one.
+    pub gpu_preprocess: bool,
 }
 
 impl DetectorOptions {
@@ -102,6 +107,7 @@ impl DetectorOptions {
             },
             threads: cfg.infer.threads,
             providers: cfg.infer.providers.clone(),
+            gpu_preprocess: cfg.infer.gpu_preprocess,
         }
     }
 }
@@ -117,7 +123,7 @@ pub enum GpuInput {
 
 /// A YOLO-family detector on ONNX Runtime.
 pub struct OnnxDetector {
-    model: onnx::OnnxModel,
+    model: backend::Backend,
     pre: Preprocessor,
     opts: DetectorOptions,
     class_table: Vec<Option<ObjectClass>>,
@@ -136,11 +142,12 @@ impl OnnxDetector {
     /// Loads the model.
     pub fn new(opts: DetectorOptions) -> Result<Self, InferError> {
         let m = &opts.manifest;
-        let model = onnx::OnnxModel::load(&opts.model, m.input_width, m.input_height, opts.threads, &opts.providers)?;
+        let model = backend::Backend::load(&opts.model, m, opts.threads, &opts.providers)?;
         let pre = Preprocessor::new(m);
         let input = vec![0.0; pre.input_len()];
+        // A native TensorRT engine always takes its input in GPU memory.
         #[cfg(feature = "cuda")]
-        let gpu = if model.provider() == "cpu" {
+        let gpu = if model.provider() != "tensorrt-native" && (model.provider() == "cpu" || !opts.gpu_preprocess) {
             None
         } else {
             let regions = (opts.tiles.columns * opts.tiles.rows + 1) as usize;

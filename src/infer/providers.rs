@@ -18,7 +18,8 @@ pub fn register(builder: SessionBuilder, providers: &[String], engine_cache_dir:
             #[cfg(feature = "cuda")]
             "cuda" => {
                 use ort::ep::ExecutionProvider;
-                let ep = ort::ep::CUDA::default().with_device_id(0);
+                // Heuristic algorithm choice: exhaustive cuDNN search makes the first frames very slow.
+                let ep = ort::ep::CUDA::default().with_device_id(0).with_conv_algorithm_search(ort::ep::cuda::ConvAlgorithmSearch::Heuristic);
                 match ep.register(&mut builder) {
                     Ok(()) => return (builder, "cuda"),
                     Err(e) => tracing::warn!(error = %e, "CUDA execution provider cannot load; trying the next provider."),

@@ -1,0 +1,62 @@
+//! The model runtime behind the detector: ONNX Runtime, or (feature `tensorrt`) a native
+//! TensorRT engine.
+
+use std::path::Path;
+
+use super::InferError;
+use super::manifest::ModelManifest;
+use super::onnx::OnnxModel;
+
+/// A loaded model.
+pub enum Backend {
+    /// ONNX Runtime with the configured execution providers.
+    Onnx(OnnxModel),
+    /// A prebuilt TensorRT engine.
+    #[cfg(feature = "tensorrt")]
+    Trt(super::trt::TrtModel),
+}
+
+impl Backend {
+    /// Loads `.onnx` files with ONNX Runtime and `.engine`/`.plan` files with TensorRT.
+    pub fn load(path: &Path, manifest: &ModelManifest, threads: usize, providers: &[String]) -> Result<Self, InferError> {
+        if matches!(path.extension().and_then(|e| e.to_str()), Some("engine" | "plan")) {
+            #[cfg(feature = "tensorrt")]
+            {
+                let gpu = crate::gpu::Gpu::try_new(0).map_err(|e| InferError::Model { path: path.to_path_buf(), message: e.to_string() })?;
+                tracing::info!(version = %super::trt::runtime_version(), "Loading a TensorRT engine.");
+                return super::trt::TrtModel::load(path, manifest, &gpu).map(Backend::Trt);
+            }
+            #[cfg(not(feature = "tensorrt"))]
+            return Err(InferError::Model { path: path.to_path_buf(), message: "TensorRT engines need a build with the `tensorrt` feature".into() });
+        }
+        OnnxModel::load(path, manifest.input_width, manifest.input_height, threads, providers).map(Backend::Onnx)
+    }
+
+    /// `cpu`, `cuda`, `tensorrt` (ONNX Runtime providers) or `tensorrt-native`.
+    pub fn provider(&self) -> &'static str {
+        match self {
+            Backend::Onnx(m) => m.provider(),
+            #[cfg(feature = "tensorrt")]
+            Backend::Trt(_) => "tensorrt-native",
+        }
+    }
+
+    /// Runs on a host CHW input.
+    pub fn run<R>(&mut self, input: &[f32], read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+        match self {
+            Backend::Onnx(m) => m.run(input, read),
+            #[cfg(feature = "tensorrt")]
+            Backend::Trt(m) => m.run(input, read),
+        }
+    }
+
+    /// Runs on a CHW input in GPU memory.
+    #[cfg(feature = "cuda")]
+    pub fn run_device<R>(&mut self, device_ptr: u64, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+        match self {
+            Backend::Onnx(m) => m.run_device(device_ptr, read),
+            #[cfg(feature = "tensorrt")]
+            Backend::Trt(m) => m.run_device(device_ptr, read),
+        }
+    }
+}

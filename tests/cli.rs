@@ -71,3 +71,54 @@ fn a_file_that_is_not_video_fails_with_the_element_named() {
     assert!(err.contains("GStreamer error from") || err.contains("cannot start the pipeline"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn example_configs_validate() {
+    for name in ["demo", "file", "rtsp", "v4l2"] {
+        let path = format!("{}/config/examples/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        let mut raw = footrackd::config::load_raw(std::path::Path::new(&path), false).unwrap();
+        raw.infer.model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/yolox_nano.onnx").into();
+        footrackd::config::validate(raw, true).unwrap_or_else(|p| panic!("{name}: {p}"));
+    }
+}
+
+#[test]
+fn track_mot_writes_mot_results_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let det = dir.path().join("det.txt");
+    let mut text = String::new();
+    for f in 1..=20 {
+        text.push_str(&format!("{f},-1,{},100,30,80,0.9,-1,-1,-1\n", 100 + 5 * f));
+        text.push_str(&format!("{f},-1,{},300,30,80,0.8,-1,-1,-1\n", 600 - 5 * f));
+    }
+    std::fs::write(&det, text).unwrap();
+    let out = dir.path().join("res.txt");
+    let r = daemon::run(&["track-mot", "--det", det.to_str().unwrap(), "--out", out.to_str().unwrap(), "--fps", "25"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let res = std::fs::read_to_string(&out).unwrap();
+    let ids: std::collections::BTreeSet<&str> = res.lines().map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(res.lines().all(|l| l.split(',').count() == 10));
+    std::fs::write(&det, "1,-1,x,1,1,1,0.5\n").unwrap();
+    let r = daemon::run(&["track-mot", "--det", det.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains(":1:"));
+}
+
+#[test]
+fn bench_reports_stages_and_writes_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/yolox_nano.onnx");
+    let cfg = daemon::write_config(dir.path(), &format!("[infer]\nmodel = \"{model}\"\n[publish]\nbroker_port = {}\n", crate::util::broker::free_port()));
+    let json = dir.path().join("bench.json");
+    let clip = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/clip.mp4");
+    let r = daemon::run(&["bench", "-c", cfg.to_str().unwrap(), "--input", clip, "--frames", "20", "--inference-runs", "2", "--json", json.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["frames"], 20);
+    assert!(v["end_to_end_fps"].as_f64().unwrap() > 0.0);
+    assert!(v["inference_only_fps"].as_f64().unwrap() > 0.0);
+    assert!(v["decode_only_fps"].as_f64().unwrap() > 0.0);
+    let stages: Vec<&str> = v["stage_ms"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
+    assert_eq!(stages, ["decode", "pre_process", "inference", "post_process", "track", "publish"]);
+}

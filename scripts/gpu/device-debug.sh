@@ -3,13 +3,7 @@
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"; log="$OUT/debug.txt"
 exec > >(tee -a "$log") 2>&1
-if [ ! -f /tmp/og/onnxruntime/capi/libonnxruntime.so.1.31.1 ]; then cp .device/ort-gpu/zstd /tmp/og/; (cd /tmp/og && cat chunk* | ./zstd -d --long=27 | tar xf -); fi
-[ -d /tmp/gst/usr ] || { mkdir -p /tmp/gst && for f in .device/gst/*.deb; do dpkg -x "$f" /tmp/gst; done; }
-G=/tmp/gst; SP=/opt/torch/.venv/lib/python3.12/site-packages
-export LD_LIBRARY_PATH=$G/usr/lib/x86_64-linux-gnu:$G/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64:$(ls -d $SP/nvidia/*/lib | tr '\n' ':')/usr/local/cuda/lib64
-export GST_PLUGIN_SYSTEM_PATH=$G/usr/lib/x86_64-linux-gnu/gstreamer-1.0 GST_PLUGIN_SCANNER=$G/usr/lib/x86_64-linux-gnu/gstreamer1.0/gstreamer-1.0/gst-plugin-scanner
-export GST_REGISTRY=/tmp/gst-registry.bin PATH=$G/usr/bin:$PATH ORT_DYLIB_PATH=/tmp/og/onnxruntime/capi/libonnxruntime.so.1.31.1
-BIN=.device/bin/footrackd; CLIP=.device/clip1080.mp4
+. scripts/gpu/device-env.sh
 ls /tmp/og/onnxruntime/capi/ | head; ls /tmp/gst/usr/bin | head -3
 echo "== $(date +%T) letterbox test"; timeout -s KILL 60 .device/bin/gpu-test --nocapture --exact gpu_letterbox_equals_the_cpu_path_within_tolerance_for_i420_and_nv12_mapped_and_copied; echo rc=$?
 printf '[source]\ndecoder = "nvdec"\nrealtime = false\n[ring]\noverflow = "block"\n[infer]\nproviders = ["cuda", "cpu"]\n' > /tmp/run.toml

@@ -283,6 +283,15 @@ fn collect(tile_dets: &[Detection], lb: &pre::Letterbox, region: &Region, width:
     }
 }
 
+/// Where the GPU reads `frame`: in place from mapped pinned memory, or after one upload.
+#[cfg(feature = "cuda")]
+fn gpu_source(g: &mut crate::gpu::GpuPreprocessor, frame: &YuvFrame<'_>, mode: GpuInput) -> Result<crate::gpu::preprocess::GpuFrame, InferError> {
+    match (frame.device, mode) {
+        (Some(ptr), GpuInput::Mapped) => Ok(crate::gpu::preprocess::GpuFrame::Device(ptr)),
+        _ => g.upload(frame.data).map_err(|e| InferError::Run(e.to_string())),
+    }
+}
+
 #[cfg(feature = "cuda")]
 impl OnnxDetector {
     /// The GPU path: letterbox every region with one kernel launch each (input read in place from
@@ -293,10 +302,7 @@ impl OnnxDetector {
         let t0 = Instant::now();
         let gpu_err = |e: crate::gpu::GpuError| InferError::Run(e.to_string());
         let Some(g) = self.gpu.as_mut() else { return Err(InferError::Run("no GPU pre-processor".into())) };
-        let source = match (frame.device, self.gpu_input) {
-            (Some(ptr), GpuInput::Mapped) => crate::gpu::preprocess::GpuFrame::Device(ptr),
-            _ => g.upload(frame.data).map_err(gpu_err)?,
-        };
+        let source = gpu_source(g, frame, self.gpu_input)?;
         self.letterboxes.clear();
         for (i, region) in self.regions.iter().enumerate() {
             let lb = g.fill(source, frame.width, frame.height, frame.format, *region, i).map_err(gpu_err)?;
@@ -330,10 +336,7 @@ impl OnnxDetector {
     pub fn gpu_letterbox_for_test(&mut self, frame: &YuvFrame<'_>, region: Region, out: &mut [f32]) -> Result<pre::Letterbox, InferError> {
         let gpu_err = |e: crate::gpu::GpuError| InferError::Run(e.to_string());
         let g = self.gpu.as_mut().ok_or_else(|| InferError::Run("no GPU pre-processor".into()))?;
-        let source = match (frame.device, self.gpu_input) {
-            (Some(ptr), GpuInput::Mapped) => crate::gpu::preprocess::GpuFrame::Device(ptr),
-            _ => g.upload(frame.data).map_err(gpu_err)?,
-        };
+        let source = gpu_source(g, frame, self.gpu_input)?;
         let lb = g.fill(source, frame.width, frame.height, frame.format, region, 0).map_err(gpu_err)?;
         g.download(0, out).map_err(gpu_err)?;
         Ok(lb)

@@ -222,7 +222,7 @@ fn daemon_on_a_generated_clip_scores_well_against_ground_truth() {
     let payloads: Vec<String> = rec.messages().into_iter().map(|m| m.payload).collect();
     let (recall, switches, ids) = score_tracks(&gt, &payloads);
     eprintln!("synthetic clip end to end: recall {recall:.3}, {switches} id switches over {ids} ground-truth ids");
-    // Measured: recall 0.66-0.75 and about 1.5 switches per person over 8 s (see docs/synth.md).
+    // Measured: recall 0.74 and 39 switches for 18 people over 8 s (see docs/synth.md).
     // A tracker that loses identities (fresh ids every few frames) makes hundreds of switches.
     assert!(recall >= 0.6, "recall {recall:.3}");
     assert!(switches as f64 <= ids as f64 * 3.0, "{switches} id switches for {ids} people");

@@ -248,10 +248,7 @@ impl OnnxDetector {
             let m = &self.opts.manifest;
             let (class_table, threshold, tile_dets) = (&self.class_table, self.opts.score_threshold, &mut self.tile_dets);
             tile_dets.clear();
-            let shape_ok = self.model.run(&self.input, |shape, values| decode(m, shape, values, class_table, threshold, tile_dets))?;
-            if let Err(expected) = shape_ok {
-                return Err(InferError::OutputShape { shape: expected.0, expected: expected.1 });
-            }
+            self.model.run(&self.input, |shape, values| decode(m, shape, values, class_table, threshold, tile_dets))??;
             let t2 = Instant::now();
             collect(&self.tile_dets, &lb, &region, frame.width, frame.height, tiled, out);
             timing.pre_secs += (t1 - t0).as_secs_f64();
@@ -316,10 +313,7 @@ impl OnnxDetector {
             let m = &self.opts.manifest;
             let (class_table, threshold, tile_dets) = (&self.class_table, self.opts.score_threshold, &mut self.tile_dets);
             tile_dets.clear();
-            let shape_ok = self.model.run_device(ptr, |shape, values| decode(m, shape, values, class_table, threshold, tile_dets))?;
-            if let Err(expected) = shape_ok {
-                return Err(InferError::OutputShape { shape: expected.0, expected: expected.1 });
-            }
+            self.model.run_device(ptr, |shape, values| decode(m, shape, values, class_table, threshold, tile_dets))??;
             let t2 = Instant::now();
             collect(&self.tile_dets, &self.letterboxes[i], &self.regions[i], frame.width, frame.height, tiled, out);
             timing.infer_secs += (t2 - t1).as_secs_f64();
@@ -343,7 +337,7 @@ impl OnnxDetector {
     }
 }
 
-/// Decodes one output according to the manifest; `Err((shape, expected))` when the shape is wrong.
+/// Decodes one output according to the manifest; an error when its shape does not match.
 fn decode(
     m: &ModelManifest,
     shape: &[i64],
@@ -351,20 +345,20 @@ fn decode(
     class_table: &[Option<ObjectClass>],
     threshold: f32,
     out: &mut Vec<Detection>,
-) -> Result<(), (Vec<i64>, String)> {
+) -> Result<(), InferError> {
     match m.format {
         OutputFormat::Yolox => {
             let rows: usize = m.strides.iter().map(|&s| ((m.input_width / s) * (m.input_height / s)) as usize).sum();
             let ok = shape.len() == 3 && shape[1] as usize == rows && shape[2] as usize == 5 + m.num_classes;
             if !ok {
-                return Err((shape.to_vec(), format!("[1, {rows}, {}]", 5 + m.num_classes)));
+                return Err(InferError::OutputShape { shape: shape.to_vec(), expected: format!("[1, {rows}, {}]", 5 + m.num_classes) });
             }
             post::decode_yolox(values, m.input_width, m.input_height, &m.strides, class_table, threshold, out);
         }
         OutputFormat::Yolov8 => {
             let ok = shape.len() == 3 && shape[1] as usize == 4 + m.num_classes;
             if !ok {
-                return Err((shape.to_vec(), format!("[1, {}, N]", 4 + m.num_classes)));
+                return Err(InferError::OutputShape { shape: shape.to_vec(), expected: format!("[1, {}, N]", 4 + m.num_classes) });
             }
             post::decode_yolov8(values, shape[2] as usize, class_table, threshold, out);
         }

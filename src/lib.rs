@@ -34,6 +34,7 @@ pub mod frame;
 #[cfg(feature = "cuda")]
 pub mod gpu;
 pub mod infer;
+pub mod pitch;
 pub mod publish;
 pub mod ring;
 pub mod source;

@@ -54,6 +54,8 @@ impl Worker {
         let mut dets: Vec<Detection> = Vec::with_capacity(512);
         let mut payload = String::with_capacity(16 * 1024);
         let mut tracker: Option<Tracker> = None;
+        let mut speeds = crate::pitch::SpeedEstimator::default();
+        let mut pitch_pos: Vec<Option<crate::publish::payload::PitchPos>> = Vec::with_capacity(64);
         let mut last_number: Option<u64> = None;
         let mut consecutive_failures = 0u32;
         let device = self.config.device.id.clone();
@@ -118,8 +120,17 @@ impl Worker {
             let t_publish = Instant::now();
             self.stats.add_stage_ns(Stage::Track, (t_publish - t_track).as_nanos() as u64);
 
+            pitch_pos.clear();
+            if let Some(h) = crate::pitch::Homography::from_row_major(&self.config.pitch.image_to_pitch) {
+                let t = meta.pts_ns.map_or(meta.number as f64 / fps as f64, |p| p as f64 / 1e9);
+                for tr in tracks {
+                    let (fx, fy) = if tr.class == crate::frame::ObjectClass::Ball { tr.bbox.center() } else { tr.bbox.foot() };
+                    pitch_pos.push(h.apply(fx, fy).map(|(x, y)| crate::publish::payload::PitchPos { x_m: x, y_m: y, speed_mps: speeds.update(tr.id, x, y, t) }));
+                }
+                speeds.end_frame();
+            }
             let header = TrackMessageHeader { device: &device, source: &source_id, publish_unix_ns: unix_ns() };
-            encode_tracks(&mut payload, header, &meta, tracks);
+            encode_tracks(&mut payload, header, &meta, tracks, &pitch_pos);
             if !self.publisher.publish_tracks(payload.as_bytes()) {
                 self.stats.publish_dropped.fetch_add(1, Relaxed);
             }

@@ -87,3 +87,28 @@ fn sigterm_drains_and_publishes_stopped() {
     assert!(status.success(), "exit {status:?}");
     assert!(rec.wait_for(Duration::from_secs(5), |m| m.last().is_some_and(|x| x.payload == "stopped")), "last status is not stopped");
 }
+
+#[test]
+fn a_calibrated_camera_adds_pitch_positions_and_speeds_to_tracks() {
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-pitch/tracks");
+    let dir = tempfile::tempdir().unwrap();
+    // The demo clip's homography at frame 1 (the camera barely moves over the first frames).
+    let root = env!("CARGO_MANIFEST_DIR");
+    let row = std::fs::read_to_string(format!("{root}/demo/homography.csv")).unwrap();
+    let h: Vec<&str> = row.lines().nth(1).unwrap().split(',').skip(1).collect();
+    let clip = std::path::PathBuf::from(format!("{root}/demo/clip.mp4"));
+    let cfg = daemon::offline_config(&clip, broker.port, "t-pitch") + &format!("[pitch]\nimage_to_pitch = [{}]\n", h.join(", "));
+    let path = daemon::write_config(dir.path(), &cfg);
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env", "--max-frames", "6"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(rec.wait_for(Duration::from_secs(5), |m| m.len() >= 6));
+    let last: serde_json::Value = serde_json::from_str(&rec.messages()[5].payload).unwrap();
+    let tracks = last["tracks"].as_array().unwrap();
+    assert!(tracks.len() >= 5, "{last}");
+    for t in tracks.iter().filter(|t| t["class"] == "player") {
+        let (x, y) = (t["pitch"][0].as_f64().unwrap(), t["pitch"][1].as_f64().unwrap());
+        assert!((-5.0..110.0).contains(&x) && (-5.0..73.0).contains(&y), "{t}");
+        assert!((0.0..15.0).contains(&t["speed_mps"].as_f64().unwrap()), "{t}");
+    }
+}

@@ -25,6 +25,8 @@ pub struct RawConfig {
     pub control: ControlSection,
     /// Self-throttling against temperature and memory.
     pub throttle: ThrottleSection,
+    /// Image-to-pitch calibration.
+    pub pitch: PitchSection,
     /// Logging.
     pub log: LogSection,
 }
@@ -348,4 +350,13 @@ impl Default for ThrottleSection {
             procfs_root: "/proc".into(),
         }
     }
+}
+
+/// `[pitch]`: image-to-pitch calibration of a fixed camera.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PitchSection {
+    /// Homography from image pixels to pitch metres, 9 numbers row-major (empty = no pitch
+    /// positions). Tracks then carry `pitch: [x, y]` in metres and `speed_mps`.
+    pub image_to_pitch: Vec<f64>,
 }

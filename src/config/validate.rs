@@ -199,6 +199,10 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     c.check(k.shutdown_deadline_secs.is_finite() && (0.1..=120.0).contains(&k.shutdown_deadline_secs), "control.shutdown_deadline_secs", || {
         format!("{} must be in 0.1..=120", k.shutdown_deadline_secs)
     });
+    let hp = &raw.pitch.image_to_pitch;
+    c.check(hp.is_empty() || crate::pitch::Homography::from_row_major(hp).is_some(), "pitch.image_to_pitch", || {
+        format!("needs 9 finite numbers forming an invertible matrix, found {} values", hp.len())
+    });
     let th = &raw.throttle;
     let fin = |v: f32| v.is_finite();
     c.check(fin(th.min_fps) && th.min_fps > 0.0 && th.min_fps <= 120.0, "throttle.min_fps", || format!("{} must be in (0, 120]", th.min_fps));

@@ -34,6 +34,7 @@ pub const REMOTE_KEYS: &[&str] = &[
     "control.health_interval_secs",
     "log.level",
     "source.id",
+    "pitch.image_to_pitch",
 ];
 
 /// Why a remote change was refused.

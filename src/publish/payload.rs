@@ -19,8 +19,20 @@ pub struct TrackMessageHeader<'a> {
     pub publish_unix_ns: u64,
 }
 
-/// Writes one frame's tracks as JSON into `buf` (cleared first).
-pub fn encode_tracks(buf: &mut String, header: TrackMessageHeader<'_>, meta: &FrameMeta, tracks: &[Track]) {
+/// A track's place on the pitch: metres and speed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PitchPos {
+    /// Along the touchline, metres.
+    pub x_m: f32,
+    /// Across the pitch, metres.
+    pub y_m: f32,
+    /// Smoothed speed, metres per second.
+    pub speed_mps: f32,
+}
+
+/// Writes one frame's tracks as JSON into `buf` (cleared first). `pitch[i]`, when given, is
+/// track `i`'s pitch position (with a calibrated camera).
+pub fn encode_tracks(buf: &mut String, header: TrackMessageHeader<'_>, meta: &FrameMeta, tracks: &[Track], pitch: &[Option<PitchPos>]) {
     buf.clear();
     // Writing into a String cannot fail.
     let _ = write!(
@@ -49,7 +61,7 @@ pub fn encode_tracks(buf: &mut String, header: TrackMessageHeader<'_>, meta: &Fr
         let b = &t.bbox;
         let _ = write!(
             buf,
-            "{{\"id\":{},\"class\":\"{}\",\"box\":[{:.1},{:.1},{:.1},{:.1}],\"score\":{:.3},\"lost_frames\":{}}}",
+            "{{\"id\":{},\"class\":\"{}\",\"box\":[{:.1},{:.1},{:.1},{:.1}],\"score\":{:.3},\"lost_frames\":{}",
             t.id,
             t.class.as_str(),
             b.x1,
@@ -59,6 +71,10 @@ pub fn encode_tracks(buf: &mut String, header: TrackMessageHeader<'_>, meta: &Fr
             t.score,
             t.frames_since_seen
         );
+        if let Some(Some(p)) = pitch.get(i) {
+            let _ = write!(buf, ",\"pitch\":[{:.2},{:.2}],\"speed_mps\":{:.2}", p.x_m, p.y_m, p.speed_mps);
+        }
+        buf.push('}');
     }
     buf.push_str("]}");
 }
@@ -76,7 +92,8 @@ mod tests {
             Track { id: 1_000_000_000, class: ObjectClass::Ball, bbox: BBox::from_xywh(5.0, 5.0, 4.0, 4.0), score: 0.5, frames_since_seen: 2 },
         ];
         let mut buf = String::new();
-        encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1_700_000_000_200_000_000 }, &meta, &tracks);
+        let pitch = [Some(PitchPos { x_m: 30.5, y_m: 20.25, speed_mps: 4.5 }), None];
+        encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1_700_000_000_200_000_000 }, &meta, &tracks, &pitch);
         let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
         assert_eq!(v["schema"], 1);
         assert_eq!(v["frame"], 7);
@@ -87,8 +104,11 @@ mod tests {
         assert_eq!(v["tracks"][0]["box"][3], 80.3);
         assert_eq!(v["tracks"][1]["class"], "ball");
         assert_eq!(v["tracks"][1]["lost_frames"], 2);
+        assert_eq!(v["tracks"][0]["pitch"][0], 30.5);
+        assert_eq!(v["tracks"][0]["speed_mps"], 4.5);
+        assert!(v["tracks"][1].get("pitch").is_none());
         let no_pts = FrameMeta { pts_ns: None, ..meta };
-        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &no_pts, &[]);
+        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &no_pts, &[], &[]);
         let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
         assert!(v["pts_ms"].is_null());
         assert_eq!(v["tracks"].as_array().unwrap().len(), 0);

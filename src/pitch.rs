@@ -1,0 +1,125 @@
+//! Pitch coordinates: the image-to-pitch homography of a fixed camera, and per-track speeds.
+//!
+//! With `[pitch] image_to_pitch` set (9 numbers, row-major; e.g. from a calibration, or a
+//! `homography.csv` row written by `footrackd synth`), each track's foot point (box bottom-centre)
+//! is mapped to metres on the pitch and its speed is estimated from successive positions.
+//! Pure and allocation-free once warm.
+
+/// A 3x3 homography from image pixels to pitch metres.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Homography([[f64; 3]; 3]);
+
+impl Homography {
+    /// From 9 row-major values; `None` unless finite and invertible.
+    pub fn from_row_major(v: &[f64]) -> Option<Self> {
+        if v.len() != 9 || v.iter().any(|x| !x.is_finite()) {
+            return None;
+        }
+        let m = [[v[0], v[1], v[2]], [v[3], v[4], v[5]], [v[6], v[7], v[8]]];
+        let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+        (det.abs() > 1e-12).then_some(Homography(m))
+    }
+
+    /// Maps an image point to pitch metres; `None` for points at or beyond the horizon.
+    pub fn apply(&self, x: f32, y: f32) -> Option<(f32, f32)> {
+        let m = &self.0;
+        let (x, y) = (x as f64, y as f64);
+        let w = m[2][0] * x + m[2][1] * y + m[2][2];
+        if w.abs() < 1e-12 {
+            return None;
+        }
+        let px = (m[0][0] * x + m[0][1] * y + m[0][2]) / w;
+        let py = (m[1][0] * x + m[1][1] * y + m[1][2]) / w;
+        (px.is_finite() && py.is_finite() && w > 0.0).then_some((px as f32, py as f32))
+    }
+}
+
+/// Speeds of tracks from their pitch positions, smoothed over about 0.4 s.
+#[derive(Debug, Default)]
+pub struct SpeedEstimator {
+    // (track id, x, y, stream time in seconds, smoothed speed m/s); reused, linear search (tens of tracks).
+    last: Vec<(u64, f32, f32, f64, f32)>,
+    seen: Vec<bool>,
+}
+
+impl SpeedEstimator {
+    /// Records `id` at `(x, y)` metres at `t` seconds and returns its smoothed speed in m/s.
+    pub fn update(&mut self, id: u64, x: f32, y: f32, t: f64) -> f32 {
+        if let Some(i) = self.last.iter().position(|e| e.0 == id) {
+            self.seen[i] = true;
+            let e = &mut self.last[i];
+            let dt = (t - e.3) as f32;
+            if dt > 1e-3 {
+                let v = ((x - e.1).powi(2) + (y - e.2).powi(2)).sqrt() / dt;
+                let a = (dt / 0.4).min(1.0);
+                e.4 += (v - e.4) * a;
+                e.1 = x;
+                e.2 = y;
+                e.3 = t;
+            }
+            return e.4;
+        }
+        self.last.push((id, x, y, t, 0.0));
+        self.seen.push(true);
+        0.0
+    }
+
+    /// Forgets tracks not updated since the last call (call once per frame, after the updates).
+    pub fn end_frame(&mut self) {
+        let mut i = 0;
+        while i < self.last.len() {
+            if self.seen[i] {
+                self.seen[i] = false;
+                i += 1;
+            } else {
+                self.last.swap_remove(i);
+                self.seen.swap_remove(i);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synth_homography_maps_a_box_foot_to_its_pitch_position() {
+        // Frame 1 of the bundled demo clip: a ground-truth box foot and its pitch position.
+        let row = std::fs::read_to_string("demo/homography.csv").unwrap();
+        let v: Vec<f64> = row.lines().nth(1).unwrap().split(',').skip(1).map(|t| t.parse().unwrap()).collect();
+        let h = Homography::from_row_major(&v).unwrap();
+        let gt = std::fs::read_to_string("demo/gt/gt.txt").unwrap();
+        let pitch = std::fs::read_to_string("demo/pitch.csv").unwrap();
+        let mut checked = 0;
+        for line in gt.lines().filter(|l| l.starts_with("1,")) {
+            let f: Vec<f32> = line.split(',').map(|t| t.parse().unwrap()).collect();
+            if f[7] == 4.0 || f[8] < 0.99 || f[2] <= 1.0 || f[3] <= 1.0 || f[2] + f[4] >= 1279.0 || f[3] + f[5] >= 719.0 {
+                continue;
+            }
+            let (x, y) = h.apply(f[2] + f[4] / 2.0, f[3] + f[5]).unwrap();
+            let p = pitch.lines().find(|l| l.starts_with(&format!("1,{},", f[1] as u32))).unwrap();
+            let p: Vec<&str> = p.split(',').collect();
+            let (px, py): (f32, f32) = (p[4].parse().unwrap(), p[5].parse().unwrap());
+            assert!((x - px).abs() < 0.3 && (y - py).abs() < 0.3, "({x},{y}) vs ({px},{py})");
+            checked += 1;
+        }
+        assert!(checked >= 5);
+        assert!(Homography::from_row_major(&[0.0; 9]).is_none());
+        assert!(Homography::from_row_major(&[1.0; 8]).is_none());
+    }
+
+    #[test]
+    fn speed_of_a_steady_runner_converges_and_gone_tracks_are_forgotten() {
+        let mut s = SpeedEstimator::default();
+        let mut v = 0.0;
+        for k in 0..50 {
+            v = s.update(7, 6.0 * k as f32 * 0.04, 0.0, k as f64 * 0.04);
+            s.end_frame();
+        }
+        assert!((v - 6.0).abs() < 0.05, "{v}");
+        s.end_frame();
+        assert_eq!(s.update(7, 0.0, 0.0, 10.0), 0.0, "a forgotten track starts again");
+    }
+}

@@ -165,7 +165,6 @@ pub struct InferSection {
     /// With a GPU provider: `mapped` (zero-copy pinned ring slots) or `copy` (one upload per frame).
     pub gpu_input: GpuInputMode,
     /// With a GPU provider, letterbox on the GPU (false: on the CPU, input copied by ONNX Runtime).
-    /// Off by default: see docs/gpu.md (a device-bound ONNX Runtime input hung on the test machine).
     pub gpu_preprocess: bool,
 }
 
@@ -183,7 +182,7 @@ impl Default for InferSection {
             providers: vec!["cpu".into()],
             max_fps: 0.0,
             gpu_input: GpuInputMode::Mapped,
-            gpu_preprocess: false,
+            gpu_preprocess: true,
         }
     }
 }

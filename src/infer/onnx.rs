@@ -70,8 +70,6 @@ pub struct OnnxModel {
     session: Session,
     input_shape: [usize; 4],
     provider: &'static str,
-    #[cfg(feature = "cuda")]
-    io_names: (String, String),
 }
 
 impl OnnxModel {
@@ -94,8 +92,6 @@ impl OnnxModel {
             });
         }
         Ok(OnnxModel {
-            #[cfg(feature = "cuda")]
-            io_names: (session.inputs()[0].name().to_string(), session.outputs()[0].name().to_string()),
             session,
             input_shape: [1, 3, input_h as usize, input_w as usize],
             provider,
@@ -115,13 +111,11 @@ impl OnnxModel {
         use ort::value::TensorRefMut;
         let err = |e: ort::Error| InferError::Run(e.to_string());
         let cuda = MemoryInfo::new(AllocationDevice::CUDA, 0, AllocatorType::Device, MemoryType::Default).map_err(err)?;
-        let cpu = MemoryInfo::new(AllocationDevice::CPU, 0, AllocatorType::Device, MemoryType::Default).map_err(err)?;
         // SAFETY: `device_ptr` addresses `input_shape` floats on device 0, alive until the run returns.
         let tensor = unsafe { TensorRefMut::<f32>::from_raw(cuda, device_ptr as usize as *mut std::ffi::c_void, self.input_shape.into()) }.map_err(err)?;
-        let mut binding = self.session.create_binding().map_err(err)?;
-        binding.bind_input(self.io_names.0.as_str(), &tensor).map_err(err)?;
-        binding.bind_output_to_device(self.io_names.1.as_str(), &cpu).map_err(err)?;
-        let outputs = self.session.run_binding(&binding).map_err(err)?;
+        // A plain run with a device-resident input (ONNX Runtime reads it where it is); the
+        // IoBinding variant of this hung on the H100 test machine (docs/gpu.md).
+        let outputs = self.session.run(ort::inputs![tensor]).map_err(err)?;
         let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;
         Ok(read(shape, values))
     }

@@ -223,6 +223,14 @@ impl OnnxDetector {
         self.regions.len()
     }
 
+    /// Merges all regions' detections (class-aware NMS) and accounts the time to post-processing.
+    fn merge(&self, out: &mut Vec<Detection>, mut timing: DetectTiming) -> DetectTiming {
+        let t = Instant::now();
+        post::nms_in_place(out, self.opts.nms_iou_threshold);
+        timing.post_secs += t.elapsed().as_secs_f64();
+        timing
+    }
+
     fn plan(&mut self, width: u32, height: u32) {
         if self.regions_for != (width, height) {
             self.opts.tiles.regions(width, height, &mut self.regions);
@@ -256,10 +264,7 @@ impl OnnxDetector {
             timing.post_secs += t2.elapsed().as_secs_f64();
             timing.runs += 1;
         }
-        let t = Instant::now();
-        post::nms_in_place(out, self.opts.nms_iou_threshold);
-        timing.post_secs += t.elapsed().as_secs_f64();
-        Ok(timing)
+        Ok(self.merge(out, timing))
     }
 }
 
@@ -320,10 +325,7 @@ impl OnnxDetector {
             timing.post_secs += t2.elapsed().as_secs_f64();
             timing.runs += 1;
         }
-        let t = Instant::now();
-        post::nms_in_place(out, self.opts.nms_iou_threshold);
-        timing.post_secs += t.elapsed().as_secs_f64();
-        Ok(timing)
+        Ok(self.merge(out, timing))
     }
 
     /// Letterboxes region `index` of the current plan on the GPU and copies it back (tests).

@@ -60,6 +60,7 @@ impl Worker {
         let mut consecutive_failures = 0u32;
         let device = self.config.device.id.clone();
         let mut source_id = self.config.source.id.clone();
+        let mut homography = crate::pitch::Homography::from_row_major(&self.config.pitch.image_to_pitch);
         loop {
             if self.abort.load(Relaxed) {
                 return Ok(());
@@ -67,6 +68,7 @@ impl Worker {
             while let Ok(WorkerCommand::Apply(cfg)) = self.commands.try_recv() {
                 self.apply(*cfg, tracker.as_mut());
                 source_id = self.config.source.id.clone();
+                homography = crate::pitch::Homography::from_row_major(&self.config.pitch.image_to_pitch);
             }
             // Live sources: always the freshest frame (older ones are dropped and counted).
             // Offline files (`block`): every frame, in order.
@@ -75,11 +77,9 @@ impl Worker {
                 crate::config::OverflowPolicy::Block => self.ring.take(),
             };
             let Some(frame) = next else {
+                // State first, then depth: the source publishes its last frame before it says Stopped.
                 if self.source.state() == SourceState::Stopped && self.ring.depth() == 0 {
-                    // One last look: a frame may have landed between the check and the state read.
-                    if self.ring.depth() == 0 {
-                        return Ok(());
-                    }
+                    return Ok(());
                 }
                 std::thread::park_timeout(Duration::from_millis(20));
                 continue;
@@ -121,7 +121,7 @@ impl Worker {
             self.stats.add_stage_ns(Stage::Track, (t_publish - t_track).as_nanos() as u64);
 
             pitch_pos.clear();
-            if let Some(h) = crate::pitch::Homography::from_row_major(&self.config.pitch.image_to_pitch) {
+            if let Some(h) = &homography {
                 let t = meta.pts_ns.map_or(meta.number as f64 / fps as f64, |p| p as f64 / 1e9);
                 for tr in tracks {
                     let (fx, fy) = if tr.class == crate::frame::ObjectClass::Ball { tr.bbox.center() } else { tr.bbox.foot() };

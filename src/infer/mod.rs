@@ -185,11 +185,8 @@ impl OnnxDetector {
         self.opts.nms_iou_threshold = nms_iou_threshold;
         if self.opts.tiles != tiles {
             #[cfg(feature = "cuda")]
-            if let Some(g) = &self.gpu
-                && tiles.columns * tiles.rows > self.opts.tiles.columns * self.opts.tiles.rows
-            {
+            if self.gpu.is_some() && tiles.columns * tiles.rows > self.opts.tiles.columns * self.opts.tiles.rows {
                 // More regions than the GPU buffers hold: fall back to CPU letterboxing.
-                let _ = g;
                 tracing::warn!("More tiles than the GPU pre-processor was sized for; letterboxing on the CPU from now on.");
                 self.gpu = None;
             }

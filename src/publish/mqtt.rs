@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rumqttc::{Client, ConnectionError, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, RecvTimeoutError};
+use rumqttc::{Client, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, RecvTimeoutError};
 
 use super::topics::Topics;
 use crate::config::PublishSection;
@@ -200,8 +200,7 @@ fn drive_connection(
                     return;
                 }
                 if !reported_down {
-                    let detail = describe(&e);
-                    tracing::warn!(error = %detail, "MQTT broker unreachable; retrying. Track messages are dropped and counted meanwhile.");
+                    tracing::warn!(error = %e, "MQTT broker unreachable; retrying. Track messages are dropped and counted meanwhile.");
                     reported_down = true;
                 }
                 std::thread::sleep(backoff);
@@ -215,8 +214,4 @@ fn drive_connection(
             Err(RecvTimeoutError::Disconnected) => return,
         }
     }
-}
-
-fn describe(e: &ConnectionError) -> String {
-    e.to_string()
 }

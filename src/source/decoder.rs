@@ -12,8 +12,6 @@ use crate::config::DecoderChoice;
 const NVDEC: &[&str] = &["nvh264dec", "nvh265dec", "nvh264sldec", "nvh265sldec", "nvvp9dec", "nvav1dec"];
 /// Jetson's decoder (JetPack).
 const NVV4L2: &[&str] = &["nvv4l2decoder"];
-/// Software decoders (gst-libav and others).
-const SOFTWARE: &[&str] = &["avdec_h264", "avdec_h265", "openh264dec", "avdec_vp9", "vp9dec", "avdec_mpeg4", "avdec_mjpeg", "jpegdec"];
 
 /// The decoder family in use, for logs and health.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +77,6 @@ pub fn select(choice: DecoderChoice) -> DecoderFamily {
             set_rank(NVDEC, gst::Rank::NONE);
         }
     }
-    // Keep software decoders available as the fallback for codecs the hardware lacks.
-    let _ = SOFTWARE;
+    // Software decoders keep their own ranks: they remain the fallback for codecs the hardware lacks.
     family
 }

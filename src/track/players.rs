@@ -77,7 +77,7 @@ impl PlayerTracker {
             t.predicted = t.filter.bbox();
         }
         if o.camera_motion_compensation {
-            let (dx, dy) = self.estimate_camera_shift(dets, dt_frames);
+            let (dx, dy) = self.estimate_camera_shift(dets);
             self.last_shift = (dx, dy);
             if dx != 0.0 || dy != 0.0 {
                 for t in &mut self.tracks {
@@ -255,7 +255,7 @@ impl PlayerTracker {
     /// Global image shift between the prediction and this frame's detections: the median offset
     /// of each active track's predicted centre to its nearest confident detection. Players move
     /// in all directions while a pan moves everything together, so the median isolates the pan.
-    fn estimate_camera_shift(&mut self, dets: &[Detection], _dt: f32) -> (f32, f32) {
+    fn estimate_camera_shift(&mut self, dets: &[Detection]) -> (f32, f32) {
         self.shifts.clear();
         for t in &self.tracks {
             if t.since_seen != 0 || !t.confirmed {

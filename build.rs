@@ -4,9 +4,7 @@
 fn main() {
     println!("cargo:rerun-if-changed=trt/shim.cpp");
     println!("cargo:rerun-if-env-changed=TENSORRT_ROOT");
-    if std::env::var_os("CARGO_FEATURE_TENSORRT").is_none() {
-        return;
-    }
+    // Only a build with the `tensorrt` feature compiles the wrapper.
     #[cfg(feature = "tensorrt")]
     tensorrt::build();
 }
@@ -17,7 +15,9 @@ mod tensorrt {
 
     pub fn build() {
         let root = std::env::var("TENSORRT_ROOT").ok().map(PathBuf::from);
-        let arch = if cfg!(target_arch = "aarch64") { "aarch64-linux-gnu" } else { "x86_64-linux-gnu" };
+        // The target's architecture (a build script's own cfg! is the host's).
+        let target_arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+        let arch = if target_arch == "aarch64" { "aarch64-linux-gnu" } else { "x86_64-linux-gnu" };
         let mut includes: Vec<PathBuf> = root.iter().map(|r| r.join("include")).collect();
         includes.push(PathBuf::from(format!("/usr/include/{arch}")));
         includes.push(PathBuf::from("/usr/include"));

@@ -5,15 +5,18 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-use footrackd::config::OverflowPolicy;
+use footrackd::ring::OverflowPolicy;
 use footrackd::frame::{BBox, Detection, FrameMeta, ObjectClass, PixelFormat};
 use footrackd::infer::manifest::ModelManifest;
 use footrackd::infer::post::nms_in_place;
 use footrackd::infer::pre::{Preprocessor, Region, YuvFrame};
 use footrackd::publish::payload::{TrackMessageHeader, encode_tracks};
-use footrackd::ring::{FrameRing, FrameSlot};
-use footrackd::track::synthetic::SyntheticScene;
+use footrackd::ring::FrameRing;
 use footrackd::track::{Tracker, TrackerOptions};
+
+#[path = "../tests/support/scene.rs"]
+mod scene;
+use scene::SyntheticScene;
 
 fn tracker_step(c: &mut Criterion) {
     let mut g = c.benchmark_group("tracker_step");
@@ -86,7 +89,7 @@ fn preprocess(c: &mut Criterion) {
     let manifest = ModelManifest::parse(&std::fs::read_to_string("models/yolox_nano.toml").unwrap()).unwrap();
     let mut pre = Preprocessor::new(&manifest);
     let (w, h) = (1920u32, 1080u32);
-    let data: Vec<u8> = (0..FrameSlot::bytes_for(w, h)).map(|i| (i * 31 % 251) as u8).collect();
+    let data: Vec<u8> = (0..footrackd::frame::yuv420_bytes(w, h)).map(|i| (i * 31 % 251) as u8).collect();
     let frame = YuvFrame::new(&data, w, h, PixelFormat::I420).unwrap();
     let mut out = vec![0.0f32; pre.input_len()];
     let mut g = c.benchmark_group("letterbox_416");

@@ -41,4 +41,8 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust 1.95 (rustup) first" >&2
   exit 1
 fi
+if ! cargo clippy --version >/dev/null 2>&1; then
+  echo "setup: adding clippy (the test command lints with it)"
+  rustup component add clippy
+fi
 echo "setup: done"

@@ -173,6 +173,12 @@ pub enum PixelFormat {
     Nv12,
 }
 
+/// Bytes a tightly packed YUV 4:2:0 frame of this size needs (`I420` or `NV12`).
+pub fn yuv420_bytes(width: u32, height: u32) -> usize {
+    let (w, h) = (width as usize, height as usize);
+    w * h + 2 * (w.div_ceil(2) * h.div_ceil(2))
+}
+
 /// Nanoseconds on a process-wide monotonic clock; used for latency across threads.
 pub fn monotonic_ns() -> u64 {
     use std::sync::OnceLock;

@@ -3,42 +3,60 @@
 //! # Data flow
 //!
 //! ```text
-//!  source (GStreamer thread)        ring (lock-free)         infer thread                      mqtt thread
+//!  source (GStreamer thread)        ring (lock-free)         infer thread (app::worker)        mqtt thread
 //!  uridecodebin ! videoconvert ──▶ [slot][slot][slot] ──▶ detect ─▶ track ─▶ encode ─try_publish─▶ rumqttc
 //!  ! appsink  (copies into a slot)   drop_oldest | block     (infer)  (track)  (publish)            Connection
 //! ```
 //!
+//! # Layout: one dependency rule
+//!
+//! ```text
+//!  main ─▶ app ─▶ config ─▶ stages {source, infer, track, publish, control}
+//!                                   ─▶ edges {ring, gpu}
+//!                                   ─▶ ground {frame, pitch, telemetry, problems, shutdown}
+//! ```
+//!
+//! A module imports only from layers to its right. Stages never import each other or
+//! `config`: the source and the inference thread meet only through the [`ring`]. Each stage owns
+//! its section type, its enums and the conversion from its section to its options;
+//! [`config`] assembles the sections, validates across them and resolves paths. [`gpu`] holds
+//! only CUDA plumbing and imports nothing of ours. The lab tool that renders synthetic clips is a
+//! separate crate (`lab/synth`) that nothing here imports. `tests/floor_plan.rs` checks the rule.
+//!
 //! # Who owns what
 //!
-//! - [`source`] owns the GStreamer pipeline and its bus; its appsink callback writes frames
-//!   into [`ring`] slots and never waits for inference under `drop_oldest`. It reconnects live
-//!   sources and counts decoded, skipped and stalled frames.
-//! - [`ring`] owns the preallocated frame slots; indices move through two lock-free queues.
-//! - [`worker`] (the inference thread) owns the detector ([`infer`]) and the tracker ([`track`]);
-//!   it applies settings changes between frames.
-//! - [`publish`] owns the MQTT connection; the frame path only ever calls `try_publish`.
-//! - [`app`] builds all of these from a validated [`config::Config`], turns [`control`] intents
-//!   (signals, reloads) into actions, and shuts down in order: stop the source, drain, publish
-//!   `stopped`.
-//! - [`frame`] holds the types every stage shares; [`telemetry`] the counters and logging.
+//! - [`app`] builds every stage from a validated [`config::Config`], runs the supervisor loop
+//!   (intents from signals and remote config, throttle, health, systemd) and the inference
+//!   thread (detect, track, publish), and shuts down in order through one [`shutdown::Shutdown`].
+//! - [`source`] owns the GStreamer pipeline and its bus; its appsink callback writes frames into
+//!   [`ring`] slots and never waits for inference under `drop_oldest`.
+//! - [`infer`] owns the model: tiling, letterboxing (CPU or GPU), the runtime, decoding and NMS.
+//! - [`track`] is the pure tracker: detections per frame in, tracks with stable ids out.
+//! - [`publish`] owns the MQTT connection; the frame path only ever queues without waiting.
+//! - [`control`] holds signals, systemd notification, sensors and the throttle.
+//! - [`frame`], [`pitch`], [`telemetry`], [`problems`] and [`shutdown`] are the ground every
+//!   layer stands on: shared types, pitch geometry, counters and logging, config problems, and
+//!   the stop signal.
 //!
-//! The compute cores ([`track`], [`infer::post`], [`infer::pre`]) are pure and synchronous.
+//! The compute cores ([`track`], [`infer::post`], [`infer::pre`], [`pitch`]) are pure and synchronous.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod app;
-pub mod bench;
 pub mod config;
+
 pub mod control;
-pub mod frame;
+pub mod infer;
+pub mod publish;
+pub mod source;
+pub mod track;
+
 #[cfg(feature = "cuda")]
 pub mod gpu;
-pub mod infer;
-pub mod pitch;
-pub mod publish;
 pub mod ring;
-pub mod source;
-pub mod synth;
+
+pub mod frame;
+pub mod pitch;
+pub mod problems;
+pub mod shutdown;
 pub mod telemetry;
-pub mod track;
-pub mod worker;

@@ -1,4 +1,4 @@
-//! The `footrackd` command line: run, validate, generate-config.
+//! The `footrackd` command line: run, validate, generate-config, bench, track-mot.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,42 +79,6 @@ enum Command {
         #[arg(short, long)]
         config: Option<PathBuf>,
     },
-    /// Generate a broadcast-style clip with exact ground truth (see docs/synth.md).
-    Synth {
-        /// Output folder (clip.mp4, gt/gt.txt, pitch.csv, homography.csv, meta.json).
-        #[arg(short, long)]
-        out: PathBuf,
-        /// Seed of the model of play and the looks.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Clip length, seconds.
-        #[arg(long, default_value_t = 20.0)]
-        seconds: f32,
-        /// Frame rate.
-        #[arg(long, default_value_t = 25)]
-        fps: u32,
-        /// Frame width.
-        #[arg(long, default_value_t = 1280)]
-        width: u32,
-        /// Frame height.
-        #[arg(long, default_value_t = 720)]
-        height: u32,
-        /// H.264 bitrate, kbit/s.
-        #[arg(long, default_value_t = 1200)]
-        bitrate_kbps: u32,
-        /// Roboflow football-players-detection folder (the cut-outs).
-        #[arg(long, default_value = "../shared/data/roboflow-football-players-detection")]
-        dataset: PathBuf,
-        /// Use real trajectories from a TRACAB folder instead of the procedural model.
-        #[arg(long)]
-        tracab: Option<PathBuf>,
-        /// Start time in the TRACAB data, seconds.
-        #[arg(long, default_value_t = 0.0)]
-        tracab_start_secs: f32,
-        /// Ground truth only, no video (fast).
-        #[arg(long)]
-        no_video: bool,
-    },
 }
 
 fn main() -> ExitCode {
@@ -139,13 +103,13 @@ fn main() -> ExitCode {
             };
             raw.source.uri = input;
             raw.source.realtime = false;
-            raw.ring.overflow = config::OverflowPolicy::Block;
+            raw.ring.overflow = footrackd::ring::OverflowPolicy::Block;
             let cfg = match config::validate(raw, true) {
                 Ok(c) => c,
                 Err(problems) => return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }),
             };
             telemetry::logging::init("warn");
-            match footrackd::bench::run(cfg, frames, inference_runs) {
+            match app::bench::run(cfg, frames, inference_runs) {
                 Ok(report) => {
                     println!("{}", report.render());
                     if let Some(p) = json
@@ -166,40 +130,16 @@ fn main() -> ExitCode {
             let section = match cfg_path.map(|p| config::load_raw(&p, false)) {
                 Some(Ok(raw)) => raw.track,
                 Some(Err(e)) => return config_failure(&e),
-                None => config::TrackSection::default(),
+                None => footrackd::track::TrackSection::default(),
             };
             if !(fps.is_finite() && fps > 0.0 && fps <= 240.0) {
                 eprintln!("error: --fps must be in (0, 240]");
                 return ExitCode::from(2);
             }
             let opts = footrackd::track::TrackerOptions::from_section(&section, fps);
-            match footrackd::track::mot::track_file(&det, &out, opts) {
+            match app::mot::track_file(&det, &out, opts) {
                 Ok(n) => {
                     println!("{}: {n} track boxes", out.display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Command::Synth { out, seed, seconds, fps, width, height, bitrate_kbps, dataset, tracab, tracab_start_secs, no_video } => {
-            let opts = footrackd::synth::SynthOptions {
-                out_dir: out.clone(),
-                seed,
-                seconds,
-                fps,
-                width,
-                height,
-                dataset,
-                tracab: tracab.map(|t| (t, tracab_start_secs)),
-                bitrate_kbps,
-                video: !no_video,
-            };
-            match footrackd::synth::generate(&opts) {
-                Ok(s) => {
-                    println!("{}: {} frames, {} boxes, {:.1} visible people per frame", out.display(), s.frames, s.boxes, s.mean_visible_players);
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -5,9 +5,81 @@
 //! is mapped to metres on the pitch and its speed is estimated from successive positions.
 //! Pure and allocation-free once warm.
 
+use serde::{Deserialize, Serialize};
+
+use crate::frame::{ObjectClass, Track};
+use crate::problems::Problems;
+
+/// `[pitch]`: image-to-pitch calibration of a fixed camera.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PitchSection {
+    /// Homography from image pixels to pitch metres, 9 numbers row-major (empty = no pitch
+    /// positions). Tracks then carry `pitch: [x, y]` in metres and `speed_mps`.
+    pub image_to_pitch: Vec<f64>,
+}
+
+impl PitchSection {
+    /// Checks the section into `p`.
+    pub fn check(&self, p: &mut Problems) {
+        let h = &self.image_to_pitch;
+        p.check(h.is_empty() || Homography::from_row_major(h).is_some(), "pitch.image_to_pitch", || {
+            format!("needs 9 finite numbers forming an invertible matrix, found {} values", h.len())
+        });
+    }
+
+    /// The homography, when one is configured.
+    pub fn homography(&self) -> Option<Homography> {
+        Homography::from_row_major(&self.image_to_pitch)
+    }
+}
+
+/// A 3x3 matrix, row-major.
+pub type Mat3 = [[f64; 3]; 3];
+
+/// Applies a homography to a point; `None` when the point maps to infinity.
+pub fn project(h: &Mat3, x: f64, y: f64) -> Option<(f64, f64)> {
+    let w = h[2][0] * x + h[2][1] * y + h[2][2];
+    if w.abs() < 1e-12 {
+        return None;
+    }
+    Some(((h[0][0] * x + h[0][1] * y + h[0][2]) / w, (h[1][0] * x + h[1][1] * y + h[1][2]) / w))
+}
+
+/// The determinant of a 3x3 matrix.
+pub fn determinant(m: &Mat3) -> f64 {
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+}
+
+/// The inverse of a 3x3 matrix (the adjugate over the determinant); `None` when singular.
+pub fn invert(m: &Mat3) -> Option<Mat3> {
+    let d = determinant(m);
+    if !d.is_finite() || d.abs() < 1e-300 {
+        return None;
+    }
+    Some([
+        [
+            (m[1][1] * m[2][2] - m[1][2] * m[2][1]) / d,
+            (m[0][2] * m[2][1] - m[0][1] * m[2][2]) / d,
+            (m[0][1] * m[1][2] - m[0][2] * m[1][1]) / d,
+        ],
+        [
+            (m[1][2] * m[2][0] - m[1][0] * m[2][2]) / d,
+            (m[0][0] * m[2][2] - m[0][2] * m[2][0]) / d,
+            (m[0][2] * m[1][0] - m[0][0] * m[1][2]) / d,
+        ],
+        [
+            (m[1][0] * m[2][1] - m[1][1] * m[2][0]) / d,
+            (m[0][1] * m[2][0] - m[0][0] * m[2][1]) / d,
+            (m[0][0] * m[1][1] - m[0][1] * m[1][0]) / d,
+        ],
+    ])
+}
+
 /// A 3x3 homography from image pixels to pitch metres.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Homography([[f64; 3]; 3]);
+pub struct Homography(Mat3);
 
 impl Homography {
     /// From 9 row-major values; `None` unless finite and invertible.
@@ -16,22 +88,64 @@ impl Homography {
             return None;
         }
         let m = [[v[0], v[1], v[2]], [v[3], v[4], v[5]], [v[6], v[7], v[8]]];
-        let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-        (det.abs() > 1e-12).then_some(Homography(m))
+        (determinant(&m).abs() > 1e-12).then_some(Homography(m))
     }
 
     /// Maps an image point to pitch metres; `None` for points at or beyond the horizon.
     pub fn apply(&self, x: f32, y: f32) -> Option<(f32, f32)> {
         let m = &self.0;
         let (x, y) = (x as f64, y as f64);
-        let w = m[2][0] * x + m[2][1] * y + m[2][2];
-        if w.abs() < 1e-12 {
+        // Points beyond the horizon come out with a negative scale: refuse them.
+        if m[2][0] * x + m[2][1] * y + m[2][2] <= 0.0 {
             return None;
         }
-        let px = (m[0][0] * x + m[0][1] * y + m[0][2]) / w;
-        let py = (m[1][0] * x + m[1][1] * y + m[1][2]) / w;
-        (px.is_finite() && py.is_finite() && w > 0.0).then_some((px as f32, py as f32))
+        let (px, py) = project(m, x, y)?;
+        (px.is_finite() && py.is_finite()).then_some((px as f32, py as f32))
+    }
+}
+
+/// A track's place on the pitch: metres and speed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PitchPos {
+    /// Along the touchline, metres.
+    pub x_m: f32,
+    /// Across the pitch, metres.
+    pub y_m: f32,
+    /// Smoothed speed, metres per second.
+    pub speed_mps: f32,
+}
+
+/// Maps each frame's tracks to pitch positions and speeds (people by their feet, the ball by
+/// its centre). Allocation-free once warm.
+#[derive(Debug, Default)]
+pub struct PitchMapper {
+    homography: Option<Homography>,
+    speeds: SpeedEstimator,
+    out: Vec<Option<PitchPos>>,
+}
+
+impl PitchMapper {
+    /// A mapper for `homography` (`None`: no pitch positions).
+    pub fn new(homography: Option<Homography>) -> Self {
+        PitchMapper { homography, speeds: SpeedEstimator::default(), out: Vec::with_capacity(64) }
+    }
+
+    /// Replaces the calibration; speeds carry on.
+    pub fn set_homography(&mut self, homography: Option<Homography>) {
+        self.homography = homography;
+    }
+
+    /// Positions of `tracks` (same order) at stream time `t_secs`; empty without a calibration.
+    pub fn map(&mut self, tracks: &[Track], t_secs: f64) -> &[Option<PitchPos>] {
+        self.out.clear();
+        let Some(h) = self.homography else { return &self.out };
+        for tr in tracks {
+            let (fx, fy) = if tr.class == ObjectClass::Ball { tr.bbox.center() } else { tr.bbox.foot() };
+            let pos = h.apply(fx, fy).map(|(x, y)| PitchPos { x_m: x, y_m: y, speed_mps: self.speeds.update(tr.id, x, y, t_secs) });
+            self.out.push(pos);
+        }
+        self.speeds.end_frame();
+        &self.out
     }
 }
 

@@ -4,15 +4,18 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use footrackd::config::OverflowPolicy;
+use footrackd::ring::OverflowPolicy;
 use footrackd::frame::{FrameMeta, PixelFormat};
 use footrackd::infer::manifest::ModelManifest;
 use footrackd::infer::post::{decode_yolox, nms_in_place};
 use footrackd::infer::pre::{Preprocessor, Region, YuvFrame};
 use footrackd::publish::payload::{TrackMessageHeader, encode_tracks};
-use footrackd::ring::{FrameRing, FrameSlot};
-use footrackd::track::synthetic::SyntheticScene;
+use footrackd::ring::FrameRing;
 use footrackd::track::{Tracker, TrackerOptions};
+
+#[path = "support/scene.rs"]
+mod scene;
+use scene::SyntheticScene;
 
 struct Counting;
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
@@ -40,7 +43,7 @@ fn steady_state_frame_work_allocates_nothing() {
     let table = manifest.class_table();
     let mut pre = Preprocessor::new(&manifest);
     let (w, h) = (1280u32, 720u32);
-    let ring = FrameRing::new(4, FrameSlot::bytes_for(w, h), OverflowPolicy::DropOldest);
+    let ring = FrameRing::new(4, footrackd::frame::yuv420_bytes(w, h), OverflowPolicy::DropOldest);
     let mut input = vec![0.0f32; pre.input_len()];
     // A model output with a few confident rows, as the detector would hand over.
     let mut output = vec![0.0f32; 3549 * 85];
@@ -57,7 +60,7 @@ fn steady_state_frame_work_allocates_nothing() {
     let mut one_frame = |n: u64| {
         let mut slot = ring.acquire().unwrap();
         let s = slot.slot();
-        s.data.resize(FrameSlot::bytes_for(w, h)).unwrap();
+        s.data.resize(footrackd::frame::yuv420_bytes(w, h)).unwrap();
         s.data.fill(128);
         s.meta = FrameMeta { number: n, width: w, height: h, ..Default::default() };
         s.format = PixelFormat::I420;

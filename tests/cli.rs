@@ -122,3 +122,12 @@ fn bench_reports_stages_and_writes_json() {
     let stages: Vec<&str> = v["stage_ms"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
     assert_eq!(stages, ["decode", "pre_process", "inference", "post_process", "track", "publish"]);
 }
+
+#[test]
+fn the_appliance_binary_carries_no_lab_tools() {
+    let out = daemon::run(&["synth", "--out", "/nonexistent"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"), "{}", String::from_utf8_lossy(&out.stderr));
+    let help = String::from_utf8_lossy(&daemon::run(&["--help"]).stdout).to_string();
+    assert!(help.contains("track-mot") && help.contains("bench") && !help.contains("synth"), "{help}");
+}

@@ -25,7 +25,7 @@ fn json(m: &Message) -> serde_json::Value {
 }
 
 fn last_on(rec: &Recorder, topic: &str) -> Option<Message> {
-    rec.messages().into_iter().filter(|m| m.topic == topic).last()
+    rec.messages().into_iter().rfind(|m| m.topic == topic)
 }
 
 fn sigterm(child: &std::process::Child) {

@@ -4,8 +4,7 @@
 use footrackd::config::{self, RawConfig};
 use footrackd::frame::PixelFormat;
 use footrackd::infer::pre::{Preprocessor, Region, YuvFrame};
-use footrackd::infer::{DetectorOptions, GpuInput, OnnxDetector};
-use footrackd::ring::FrameSlot;
+use footrackd::infer::{Detector, Device, GpuInput, Provider};
 
 fn gpu() -> Option<footrackd::gpu::Gpu> {
     match footrackd::gpu::Gpu::try_new(0) {
@@ -19,7 +18,7 @@ fn gpu() -> Option<footrackd::gpu::Gpu> {
 
 /// A deterministic 4:2:0 test frame with gradients, edges and noise.
 fn frame(w: u32, h: u32, format: PixelFormat) -> Vec<u8> {
-    let mut d = vec![0u8; FrameSlot::bytes_for(w, h)];
+    let mut d = vec![0u8; footrackd::frame::yuv420_bytes(w, h)];
     let (wu, hu) = (w as usize, h as usize);
     let mut s = 12345u32;
     for y in 0..hu {
@@ -47,10 +46,10 @@ fn frame(w: u32, h: u32, format: PixelFormat) -> Vec<u8> {
     d
 }
 
-fn cfg(providers: &[&str]) -> config::Config {
+fn cfg(providers: &[Provider]) -> config::Config {
     let mut raw = RawConfig::default();
     raw.infer.model = "models/yolox_nano.onnx".into();
-    raw.infer.providers = providers.iter().map(|p| p.to_string()).collect();
+    raw.infer.providers = providers.to_vec();
     raw.infer.gpu_preprocess = true;
     config::validate(raw, false).unwrap()
 }
@@ -58,9 +57,9 @@ fn cfg(providers: &[&str]) -> config::Config {
 #[test]
 fn gpu_letterbox_equals_the_cpu_path_within_tolerance_for_i420_and_nv12_mapped_and_copied() {
     let Some(gpu) = gpu() else { return };
-    let c = cfg(&["cuda", "cpu"]);
-    let mut det = OnnxDetector::new(DetectorOptions::from_config(&c)).unwrap();
-    assert_eq!(det.preprocess_device(), "gpu", "GPU pre-processing did not start");
+    let c = cfg(&[Provider::Cuda, Provider::Cpu]);
+    let mut det = Detector::new(c.detector_options()).unwrap();
+    assert_eq!(det.preprocess_device(), Device::Gpu, "GPU pre-processing did not start");
     let mut cpu = Preprocessor::new(&c.manifest);
     let (w, h) = (1920u32, 1080u32);
     let mut worst = 0.0f32;
@@ -77,7 +76,7 @@ fn gpu_letterbox_equals_the_cpu_path_within_tolerance_for_i420_and_nv12_mapped_a
                 det.set_gpu_input(mode);
                 let yuv = YuvFrame::new(pinned.as_slice(), w, h, format).unwrap().with_device(Some(pinned.device_ptr()));
                 let mut got = vec![0.0f32; cpu.input_len()];
-                let lb_gpu = det.gpu_letterbox_for_test(&yuv, region, &mut got).unwrap();
+                let lb_gpu = det.letterbox_on_gpu(&yuv, region, &mut got).unwrap();
                 assert_eq!(lb_cpu, lb_gpu);
                 let diff = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
                 worst = worst.max(diff);
@@ -91,9 +90,9 @@ fn gpu_letterbox_equals_the_cpu_path_within_tolerance_for_i420_and_nv12_mapped_a
 #[test]
 fn gpu_and_cpu_detectors_agree_on_a_frame() {
     let Some(_gpu) = gpu() else { return };
-    let mut cpu = OnnxDetector::new(DetectorOptions::from_config(&cfg(&["cpu"]))).unwrap();
-    let mut gpu_det = OnnxDetector::new(DetectorOptions::from_config(&cfg(&["cuda", "cpu"]))).unwrap();
-    assert_eq!(gpu_det.provider(), "cuda");
+    let mut cpu = Detector::new(cfg(&[Provider::Cpu]).detector_options()).unwrap();
+    let mut gpu_det = Detector::new(cfg(&[Provider::Cuda, Provider::Cpu]).detector_options()).unwrap();
+    assert_eq!(gpu_det.provider(), Provider::Cuda);
     // A real frame: the first frame of the demo clip, decoded here by the test's own pipeline,
     // is not available without GStreamer; a saved raw frame is used when present.
     let path = std::path::Path::new(".device/frame_1280x720.i420");

@@ -5,5 +5,5 @@ mod util;
 
 mod cli;
 mod control;
+mod floor_plan;
 mod pipeline;
-mod synth;

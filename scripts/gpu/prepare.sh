@@ -19,7 +19,7 @@ if [ ! -f .device/ort-gpu/chunk3 ]; then
   (cd .device/ort-gpu && split -b 49m -d -a 1 ort.tar.zst chunk && rm ort.tar.zst)
 fi
 [ -f .device/clip1080.mp4 ] || {
-  ./target/release/footrackd synth --out /tmp/footrackd-clip1080 --seed 3 --seconds 12 --width 1920 --height 1080 --bitrate-kbps 5000
+  cargo build --release -p footrackd-synth && ./target/release/footrackd-synth --out /tmp/footrackd-clip1080 --seed 3 --seconds 12 --width 1920 --height 1080 --bitrate-kbps 5000
   cp /tmp/footrackd-clip1080/clip.mp4 .device/clip1080.mp4
 }
 [ -f .device/frame_1280x720.i420 ] || gst-launch-1.0 -q filesrc location=demo/clip.mp4 ! qtdemux ! h264parse ! avdec_h264 ! \

@@ -1,19 +1,22 @@
 //! Configuration: TOML file, then `FOOTRACKD_*` environment overrides, then validation.
 //!
+//! `config` sits above the stages: it assembles their sections into one file, validates
+//! across them, and hands each stage its own section. No stage imports `config`.
+//!
 //! [`load`] reads a file through the `config` crate into a [`RawConfig`] (unknown keys refused),
 //! and [`validate()`] resolves it into a [`Config`] or reports every problem at once.
 //! Environment variables override file values: `FOOTRACKD_PUBLISH__BROKER_PORT=1884` sets
 //! `publish.broker_port` (sections and keys joined by a double underscore).
 
 mod raw;
-mod source_uri;
+pub mod remote;
 mod validate;
 
 use std::path::Path;
 
+pub use crate::problems::{Problem, Problems};
 pub use raw::*;
-pub use source_uri::{SourceUri, SourceUriError};
-pub use validate::{Config, Problem, Problems, validate};
+pub use validate::{Config, validate};
 
 /// The commented default configuration, as shipped in `config/footrackd.toml`.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../config/footrackd.toml");

@@ -1,10 +1,11 @@
-//! The control plane: signals, systemd notification.
+//! The control plane: signals as intents, systemd notification, sensor readings and the
+//! self-throttle. Each part is small and synchronous; `app` drives them from its supervisor loop.
 
-pub mod health;
-pub mod remote;
+mod options;
 pub mod sensors;
 pub mod signals;
 pub mod systemd;
 pub mod throttle;
 
+pub use options::{ControlSection, ThrottleSection};
 pub use signals::Intent;

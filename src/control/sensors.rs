@@ -19,8 +19,6 @@ pub struct Readings {
     pub temperatures: Vec<Temperature>,
     /// `MemAvailable`, MiB.
     pub mem_available_mb: Option<u64>,
-    /// `MemTotal`, MiB.
-    pub mem_total_mb: Option<u64>,
     /// This process's resident set, MiB.
     pub rss_mb: Option<f64>,
     /// This process's CPU time so far (user + system), seconds.
@@ -32,6 +30,12 @@ impl Readings {
     pub fn max_celsius(&self) -> Option<f32> {
         self.temperatures.iter().map(|t| t.celsius).fold(None, |m, c| Some(m.map_or(c, |m: f32| m.max(c))))
     }
+}
+
+/// A memory figure of this process from `<procfs>/self/status` (`VmRSS:`, `VmHWM:` ...), MiB.
+pub fn process_memory_mb(procfs: &Path, key: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(procfs.join("self/status")).ok()?;
+    meminfo_kb(&status, key).map(|kb| kb as f64 / 1024.0)
 }
 
 /// Reads sensors under configurable roots.
@@ -55,11 +59,8 @@ impl Sensors {
         let mut r = Readings { temperatures: self.thermal_zones(), ..Default::default() };
         if let Ok(meminfo) = std::fs::read_to_string(self.procfs.join("meminfo")) {
             r.mem_available_mb = meminfo_kb(&meminfo, "MemAvailable:").map(|kb| kb / 1024);
-            r.mem_total_mb = meminfo_kb(&meminfo, "MemTotal:").map(|kb| kb / 1024);
         }
-        if let Ok(status) = std::fs::read_to_string(self.procfs.join("self/status")) {
-            r.rss_mb = meminfo_kb(&status, "VmRSS:").map(|kb| kb as f64 / 1024.0);
-        }
+        r.rss_mb = process_memory_mb(&self.procfs, "VmRSS:");
         if let Ok(stat) = std::fs::read_to_string(self.procfs.join("self/stat")) {
             // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
             if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {

@@ -5,7 +5,7 @@
 //! have been good for two intervals), with hysteresis between the cut and resume thresholds.
 //! Pure: it is fed readings and returns a rate, so tests drive it directly.
 
-use crate::config::ThrottleSection;
+use super::options::ThrottleSection;
 
 /// Why the rate is what it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

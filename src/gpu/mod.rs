@@ -1,21 +1,16 @@
-//! The CUDA path (cargo feature `cuda`): a context loaded at run time (cudarc, `dynamic-loading`),
-//! page-locked device-mapped frame buffers, and the pre-processing kernel.
+//! CUDA plumbing (cargo feature `cuda`): a context loaded at run time (cudarc, `dynamic-loading`)
+//! and page-locked device-mapped buffers. It imports nothing else of footrackd's.
 //!
 //! A binary built with the feature still runs without CUDA: [`Gpu::try_new`] checks for the
 //! driver library first (cudarc panics when it is missing) and callers fall back to the CPU.
 
-pub mod pinned;
-pub mod preprocess;
+mod pinned;
 
 use std::sync::Arc;
 
 use cudarc::driver::{CudaContext, CudaStream};
 
 pub use pinned::PinnedBuffer;
-pub use preprocess::GpuPreprocessor;
-
-#[path = "kernel.cu.rs"]
-mod kernel_src;
 
 /// Why the GPU path is unavailable.
 #[derive(Debug, thiserror::Error)]

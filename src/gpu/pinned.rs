@@ -63,9 +63,4 @@ impl PinnedBuffer {
     pub fn device_ptr(&self) -> u64 {
         self.device
     }
-
-    /// Capacity in bytes.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
 }

@@ -3,12 +3,13 @@
 
 use std::path::Path;
 
-use super::InferError;
+use super::error::InferError;
 use super::manifest::ModelManifest;
 use super::onnx::OnnxModel;
+use super::options::Provider;
 
 /// A loaded model.
-pub enum Backend {
+pub(super) enum Backend {
     /// ONNX Runtime with the configured execution providers.
     Onnx(OnnxModel),
     /// A prebuilt TensorRT engine.
@@ -18,7 +19,7 @@ pub enum Backend {
 
 impl Backend {
     /// Loads `.onnx` files with ONNX Runtime and `.engine`/`.plan` files with TensorRT.
-    pub fn load(path: &Path, manifest: &ModelManifest, threads: usize, providers: &[String]) -> Result<Self, InferError> {
+    pub(super) fn load(path: &Path, manifest: &ModelManifest, threads: usize, providers: &[Provider]) -> Result<Self, InferError> {
         if matches!(path.extension().and_then(|e| e.to_str()), Some("engine" | "plan")) {
             #[cfg(feature = "tensorrt")]
             {
@@ -32,17 +33,17 @@ impl Backend {
         OnnxModel::load(path, manifest.input_width, manifest.input_height, threads, providers).map(Backend::Onnx)
     }
 
-    /// `cpu`, `cuda`, `tensorrt` (ONNX Runtime providers) or `tensorrt-native`.
-    pub fn provider(&self) -> &'static str {
+    /// The provider in use.
+    pub(super) fn provider(&self) -> Provider {
         match self {
             Backend::Onnx(m) => m.provider(),
             #[cfg(feature = "tensorrt")]
-            Backend::Trt(_) => "tensorrt-native",
+            Backend::Trt(_) => Provider::TensorrtNative,
         }
     }
 
     /// Runs on a host CHW input.
-    pub fn run<R>(&mut self, input: &[f32], read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    pub(super) fn run<R>(&mut self, input: &[f32], read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
         match self {
             Backend::Onnx(m) => m.run(input, read),
             #[cfg(feature = "tensorrt")]
@@ -52,7 +53,7 @@ impl Backend {
 
     /// Runs on a CHW input in GPU memory.
     #[cfg(feature = "cuda")]
-    pub fn run_device<R>(&mut self, device_ptr: u64, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    pub(super) fn run_device<R>(&mut self, device_ptr: u64, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
         match self {
             Backend::Onnx(m) => m.run_device(device_ptr, read),
             #[cfg(feature = "tensorrt")]

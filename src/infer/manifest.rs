@@ -168,7 +168,7 @@ impl ModelManifest {
         if !(32..=4096).contains(&m.input_width) || !(32..=4096).contains(&m.input_height) {
             return invalid(format!("input {}x{} is outside 32..=4096", m.input_width, m.input_height));
         }
-        if m.format == OutputFormat::Yolox && (m.strides.is_empty() || m.strides.iter().any(|&s| s == 0)) {
+        if m.format == OutputFormat::Yolox && (m.strides.is_empty() || m.strides.contains(&0)) {
             return invalid("yolox models need non-zero strides".into());
         }
         if m.std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
@@ -186,6 +186,17 @@ impl ModelManifest {
             }
         }
         Ok(m)
+    }
+
+    /// Per input channel (model order): multiplier and offset so that value = pixel * mul + add.
+    pub fn normalisation(&self) -> ([f32; 3], [f32; 3]) {
+        let mut mul = [0.0; 3];
+        let mut add = [0.0; 3];
+        for c in 0..3 {
+            mul[c] = self.scale / self.std[c];
+            add[c] = -self.mean[c] / self.std[c];
+        }
+        (mul, add)
     }
 
     /// A table from model class index to footrackd class (`None` = ignored).

@@ -10,12 +10,13 @@ use std::sync::OnceLock;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::InferError;
+use super::error::InferError;
+use super::options::Provider;
 
 static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
 
 /// Candidate locations of `libonnxruntime.so`, in search order.
-pub fn library_candidates() -> Vec<PathBuf> {
+pub(super) fn library_candidates() -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(p) = std::env::var("ORT_DYLIB_PATH")
         && !p.is_empty()
@@ -50,7 +51,7 @@ pub fn library_candidates() -> Vec<PathBuf> {
 }
 
 /// The process-wide ONNX Runtime environment, created on first use.
-pub fn environment() -> Result<&'static ort::environment::Environment, InferError> {
+pub(super) fn environment() -> Result<&'static ort::environment::Environment, InferError> {
     let env = ENVIRONMENT.get_or_init(|| {
         let candidates = library_candidates();
         let Some(path) = candidates.iter().find(|p| p.is_file()) else {
@@ -66,15 +67,15 @@ pub fn environment() -> Result<&'static ort::environment::Environment, InferErro
 }
 
 /// One loaded model.
-pub struct OnnxModel {
+pub(super) struct OnnxModel {
     session: Session,
     input_shape: [usize; 4],
-    provider: &'static str,
+    provider: Provider,
 }
 
 impl OnnxModel {
     /// Loads `path` with `threads` intra-op threads (0 = ONNX Runtime's default).
-    pub fn load(path: &Path, input_w: u32, input_h: u32, threads: usize, providers: &[String]) -> Result<Self, InferError> {
+    pub(super) fn load(path: &Path, input_w: u32, input_h: u32, threads: usize, providers: &[Provider]) -> Result<Self, InferError> {
         let env = environment()?;
         let model_err = |e: ort::Error| InferError::Model { path: path.to_path_buf(), message: e.to_string() };
         let mut builder = Session::builder(env).map_err(model_err)?;
@@ -84,7 +85,7 @@ impl OnnxModel {
         let cache = path.parent().unwrap_or(Path::new(".")).join("trt-cache");
         let (mut builder, provider) = super::providers::register(builder, providers, &cache);
         let session = builder.commit_from_file(path).map_err(model_err)?;
-        tracing::info!(model = %path.display(), provider, "Model loaded.");
+        tracing::info!(model = %path.display(), provider = provider.as_str(), "Model loaded.");
         if session.inputs().len() != 1 || session.outputs().is_empty() {
             return Err(InferError::Model {
                 path: path.to_path_buf(),
@@ -98,15 +99,15 @@ impl OnnxModel {
         })
     }
 
-    /// The execution provider the session registered (`cpu`, `cuda` or `tensorrt`).
-    pub fn provider(&self) -> &'static str {
+    /// The execution provider the session registered.
+    pub(super) fn provider(&self) -> Provider {
         self.provider
     }
 
     /// Runs the model on a CHW input already in GPU memory at `device_ptr` (no host round trip
     /// for the input; the small output comes back to the host), and hands the first output to `read`.
     #[cfg(feature = "cuda")]
-    pub fn run_device<R>(&mut self, device_ptr: u64, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    pub(super) fn run_device<R>(&mut self, device_ptr: u64, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
         use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
         use ort::value::TensorRefMut;
         let err = |e: ort::Error| InferError::Run(e.to_string());
@@ -121,7 +122,7 @@ impl OnnxModel {
     }
 
     /// Runs the model on one CHW input and hands the first output (shape, values) to `read`.
-    pub fn run<R>(&mut self, input: &[f32], read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    pub(super) fn run<R>(&mut self, input: &[f32], read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
         let tensor = TensorRef::from_array_view((self.input_shape, input)).map_err(|e| InferError::Run(e.to_string()))?;
         let outputs = self.session.run(ort::inputs![tensor]).map_err(|e| InferError::Run(e.to_string()))?;
         let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(|e| InferError::Run(e.to_string()))?;

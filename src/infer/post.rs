@@ -127,8 +127,8 @@ mod tests {
         r[4] = 0.8;
         r[5 + 32] = 0.9;
         // Row below threshold.
-        out[0 * 85 + 4] = 0.1;
-        out[0 * 85 + 5] = 0.1;
+        out[4] = 0.1;
+        out[5] = 0.1;
         let mut dets = Vec::new();
         decode_yolox(&out, 64, 64, &[8, 16, 32], &t, 0.3, &mut dets);
         assert_eq!(dets.len(), 2);

@@ -5,7 +5,7 @@
 //! (bilinear luma, nearest chroma), channel order and normalisation happen in one pass over the
 //! output pixels, so no intermediate RGB image is made. Index tables are reused between calls.
 
-use crate::frame::{BBox, PixelFormat};
+use crate::frame::{BBox, PixelFormat, yuv420_bytes};
 use crate::infer::manifest::{ColorOrder, ModelManifest};
 
 /// A rectangle of the frame, in pixels, fed to the model as one input.
@@ -19,6 +19,15 @@ pub struct Region {
     pub w: u32,
     /// Height.
     pub h: u32,
+}
+
+impl Region {
+    /// The region clipped to a `width` x `height` frame (at least one pixel).
+    pub fn clipped(self, width: u32, height: u32) -> Region {
+        let x = self.x.min(width.saturating_sub(1));
+        let y = self.y.min(height.saturating_sub(1));
+        Region { x, y, w: self.w.min(width - x).max(1), h: self.h.min(height - y).max(1) }
+    }
 }
 
 /// How model-input pixels map back to frame pixels for one region.
@@ -78,7 +87,7 @@ pub struct YuvFrame<'a> {
 impl<'a> YuvFrame<'a> {
     /// Wraps `data`, or `None` when it is too short for the size.
     pub fn new(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Option<Self> {
-        (width > 0 && height > 0 && data.len() >= crate::ring::FrameSlot::bytes_for(width, height))
+        (width > 0 && height > 0 && data.len() >= yuv420_bytes(width, height))
             .then_some(YuvFrame { data, width, height, format, device: None })
     }
 
@@ -120,14 +129,8 @@ pub struct Preprocessor {
 impl Preprocessor {
     /// A preprocessor for the model described by `manifest`.
     pub fn new(manifest: &ModelManifest) -> Self {
-        let mut mul = [0.0; 3];
-        let mut add = [0.0; 3];
-        let mut pad = [0.0; 3];
-        for c in 0..3 {
-            mul[c] = manifest.scale / manifest.std[c];
-            add[c] = -manifest.mean[c] / manifest.std[c];
-            pad[c] = manifest.pad_value as f32 * mul[c] + add[c];
-        }
+        let (mul, add) = manifest.normalisation();
+        let pad = [0, 1, 2].map(|c| manifest.pad_value as f32 * mul[c] + add[c]);
         Preprocessor {
             in_w: manifest.input_width,
             in_h: manifest.input_height,
@@ -145,16 +148,11 @@ impl Preprocessor {
         3 * self.in_w as usize * self.in_h as usize
     }
 
-    /// Model input width and height.
-    pub fn input_size(&self) -> (u32, u32) {
-        (self.in_w, self.in_h)
-    }
-
     /// Letterboxes `region` of `frame` into `out` (CHW, `input_len()` floats) and returns the geometry.
     ///
     /// `region` is clipped to the frame.
     pub fn fill(&mut self, frame: &YuvFrame<'_>, region: Region, out: &mut [f32]) -> Letterbox {
-        let region = clip_region(region, frame.width, frame.height);
+        let region = region.clipped(frame.width, frame.height);
         let lb = Letterbox::fit(region, self.in_w, self.in_h);
         let (in_w, in_h) = (self.in_w as usize, self.in_h as usize);
         let plane = in_w * in_h;
@@ -216,12 +214,6 @@ impl Preprocessor {
     }
 }
 
-fn clip_region(r: Region, width: u32, height: u32) -> Region {
-    let x = r.x.min(width.saturating_sub(1));
-    let y = r.y.min(height.saturating_sub(1));
-    Region { x, y, w: r.w.min(width - x).max(1), h: r.h.min(height - y).max(1) }
-}
-
 /// BT.601 limited-range YUV to RGB, each 0..255.
 #[inline]
 pub fn yuv_to_rgb(y: f32, u: f32, v: f32) -> (f32, f32, f32) {
@@ -266,7 +258,7 @@ mod tests {
     fn fill_converts_colour_pads_and_orders_channels() {
         // A 64x32 frame, left half pure red, right half pure blue.
         let (w, h) = (64u32, 32u32);
-        let mut data = vec![0u8; crate::ring::FrameSlot::bytes_for(w, h)];
+        let mut data = vec![0u8; crate::frame::yuv420_bytes(w, h)];
         let (cw, ch) = (w as usize / 2, h as usize / 2);
         let base = (w * h) as usize;
         for y in 0..h as usize {

@@ -7,26 +7,32 @@
 
 use ort::session::builder::SessionBuilder;
 
+use super::options::Provider;
+
 /// Registers the configured providers on `builder`; returns it and the name of the provider in use.
-pub fn register(builder: SessionBuilder, providers: &[String], engine_cache_dir: &std::path::Path) -> (SessionBuilder, &'static str) {
-    #[cfg_attr(not(feature = "cuda"), allow(unused_mut))]
+pub(super) fn register(
+    builder: SessionBuilder,
+    providers: &[Provider],
+    // Only the TensorRT provider keeps engines on disk.
+    #[cfg_attr(not(feature = "cuda"), expect(unused_variables))] engine_cache_dir: &std::path::Path,
+) -> (SessionBuilder, Provider) {
+    #[cfg_attr(not(feature = "cuda"), expect(unused_mut))]
     let mut builder = builder;
-    let _ = engine_cache_dir;
-    for p in providers {
-        match p.as_str() {
-            "cpu" => return (builder, "cpu"),
+    for &p in providers {
+        match p {
+            Provider::Cpu => return (builder, Provider::Cpu),
             #[cfg(feature = "cuda")]
-            "cuda" => {
+            Provider::Cuda => {
                 use ort::ep::ExecutionProvider;
                 // Heuristic algorithm choice: exhaustive cuDNN search makes the first frames very slow.
                 let ep = ort::ep::CUDA::default().with_device_id(0).with_conv_algorithm_search(ort::ep::cuda::ConvAlgorithmSearch::Heuristic);
                 match ep.register(&mut builder) {
-                    Ok(()) => return (builder, "cuda"),
+                    Ok(()) => return (builder, Provider::Cuda),
                     Err(e) => tracing::warn!(error = %e, "CUDA execution provider cannot load; trying the next provider."),
                 }
             }
             #[cfg(feature = "cuda")]
-            "tensorrt" => {
+            Provider::Tensorrt => {
                 use ort::ep::ExecutionProvider;
                 let _ = std::fs::create_dir_all(engine_cache_dir);
                 let ep = ort::ep::TensorRT::default()
@@ -36,17 +42,17 @@ pub fn register(builder: SessionBuilder, providers: &[String], engine_cache_dir:
                     .with_engine_cache_path(engine_cache_dir.display().to_string())
                     .with_timing_cache(true);
                 match ep.register(&mut builder) {
-                    Ok(()) => return (builder, "tensorrt"),
+                    Ok(()) => return (builder, Provider::Tensorrt),
                     Err(e) => tracing::warn!(error = %e, "TensorRT execution provider cannot load; trying the next provider."),
                 }
             }
             other => {
-                tracing::warn!(provider = other, "Execution provider not built into this binary (build with --features cuda); trying the next.");
+                tracing::warn!(provider = other.as_str(), "Execution provider not built into this binary (build with --features cuda); trying the next.");
             }
         }
     }
     tracing::warn!("No configured execution provider could load; running on the CPU.");
-    (builder, "cpu")
+    (builder, Provider::Cpu)
 }
 
 /// GPU memory in use on device 0, MiB, when this is a CUDA build on a machine with a GPU.

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use cudarc::driver::{CudaSlice, DevicePtr};
 
-use super::InferError;
+use super::error::InferError;
 use super::manifest::ModelManifest;
 use crate::gpu::Gpu;
 

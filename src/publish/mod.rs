@@ -1,8 +1,13 @@
-//! Publishing over MQTT: topics, payloads and the connection.
+//! Publishing over MQTT: topics, versioned payloads and the connection thread.
+//!
+//! The frame path only queues ([`Publisher::publish_tracks`]); the connection thread owns the
+//! broker session. The publisher knows nothing of the stages that produce what it sends.
 
-pub mod mqtt;
+mod mqtt;
+mod options;
 pub mod payload;
-pub mod topics;
+mod topics;
 
-pub use mqtt::{IncomingMessage, PublishStats, Publisher, status};
+pub use mqtt::{IncomingMessage, PublishError, PublishStats, Publisher, status};
+pub use options::PublishSection;
 pub use topics::Topics;

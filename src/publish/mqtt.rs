@@ -8,14 +8,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rumqttc::{Client, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, RecvTimeoutError};
+use crate::shutdown::Shutdown;
+
+use rumqttc::{Client, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
 
 use super::topics::Topics;
-use crate::config::PublishSection;
+use super::options::PublishSection;
 
 /// Status words on the `status` topic.
 pub mod status {
@@ -30,14 +32,10 @@ pub mod status {
 /// Counters of the publisher.
 #[derive(Debug, Default)]
 pub struct PublishStats {
-    /// Messages handed to the client.
-    pub queued: AtomicU64,
     /// Messages dropped because the request queue was full.
     pub dropped_queue_full: AtomicU64,
     /// Successful connections (ConnAcks).
     pub connects: AtomicU64,
-    /// Connection errors seen.
-    pub connection_errors: AtomicU64,
     /// Whether the broker connection is up now.
     pub connected: AtomicBool,
 }
@@ -64,8 +62,9 @@ pub struct Publisher {
     client: Client,
     topics: Topics,
     stats: Arc<PublishStats>,
-    stopping: Arc<AtomicBool>,
-    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+    stopping: Shutdown,
+    // Closed by the connection thread as it ends: a blocking wait with a deadline for `stop`.
+    finished: std::sync::Mutex<Option<(Receiver<()>, JoinHandle<()>)>>,
     tracks_qos: QoS,
 }
 
@@ -90,20 +89,22 @@ impl Publisher {
         }
         let (client, mut connection) = Client::new(opts, cfg.queue_capacity.max(1));
         let stats = Arc::new(PublishStats::default());
-        let stopping = Arc::new(AtomicBool::new(false));
+        let stopping = Shutdown::new();
         let (in_tx, in_rx) = sync_channel::<IncomingMessage>(16);
+        let (finished_tx, finished_rx) = sync_channel::<()>(0);
 
         let thread = {
             let client = client.clone();
             let topics = topics.clone();
             let stats = Arc::clone(&stats);
-            let stopping = Arc::clone(&stopping);
+            let stopping = stopping.clone();
             std::thread::Builder::new().name("mqtt".into()).spawn(move || {
-                drive_connection(&mut connection, &client, &topics, &stats, &stopping, subscribe_config, &in_tx)
+                drive_connection(&mut connection, &client, &topics, &stats, &stopping, subscribe_config, &in_tx);
+                drop(finished_tx);
             })?
         };
         let tracks_qos = qos(cfg.tracks_qos);
-        Ok((Publisher { client, topics, stats, stopping, thread: std::sync::Mutex::new(Some(thread)), tracks_qos }, in_rx))
+        Ok((Publisher { client, topics, stats, stopping, finished: std::sync::Mutex::new(Some((finished_rx, thread))), tracks_qos }, in_rx))
     }
 
     /// The device's topics.
@@ -124,10 +125,7 @@ impl Publisher {
     /// Queues any message without waiting; returns false (and counts) if it was dropped.
     pub fn try_publish(&self, topic: &str, qos: QoS, retain: bool, payload: &[u8]) -> bool {
         match self.client.try_publish(topic, qos, retain, payload.to_vec()) {
-            Ok(()) => {
-                self.stats.queued.fetch_add(1, Relaxed);
-                true
-            }
+            Ok(()) => true,
             Err(_) => {
                 self.stats.dropped_queue_full.fetch_add(1, Relaxed);
                 false
@@ -138,17 +136,13 @@ impl Publisher {
     /// Publishes the retained `stopped` status, disconnects, and waits up to `deadline` for the
     /// connection thread to flush.
     pub fn stop(&self, deadline: Duration) {
-        self.stopping.store(true, Relaxed);
+        self.stopping.drain();
         let _ = self.client.try_publish(self.topics.status.clone(), QoS::AtLeastOnce, true, status::STOPPED);
         let _ = self.client.try_disconnect();
-        let until = Instant::now() + deadline;
-        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
-        if let Some(t) = thread {
-            while !t.is_finished() && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            if t.is_finished() {
-                let _ = t.join();
+        let finished = self.finished.lock().ok().and_then(|mut t| t.take());
+        if let Some((done, thread)) = finished {
+            if let Err(RecvTimeoutError::Disconnected) = done.recv_timeout(deadline) {
+                let _ = thread.join();
             } else {
                 tracing::warn!("MQTT connection did not close within the deadline; status may stay online until the broker's keep-alive expires.");
             }
@@ -161,7 +155,7 @@ fn drive_connection(
     client: &Client,
     topics: &Topics,
     stats: &PublishStats,
-    stopping: &AtomicBool,
+    stopping: &Shutdown,
     subscribe_config: bool,
     incoming: &SyncSender<IncomingMessage>,
 ) {
@@ -175,7 +169,7 @@ fn drive_connection(
                 backoff = Duration::from_millis(200);
                 reported_down = false;
                 tracing::info!(topic = %topics.status, "Connected to the MQTT broker.");
-                if !stopping.load(Relaxed) {
+                if !stopping.is_triggered() {
                     let _ = client.try_publish(topics.status.clone(), QoS::AtLeastOnce, true, status::ONLINE);
                     if subscribe_config {
                         let _ = client.try_subscribe(topics.config_set.clone(), QoS::AtLeastOnce);
@@ -195,23 +189,24 @@ fn drive_connection(
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 stats.connected.store(false, Relaxed);
-                stats.connection_errors.fetch_add(1, Relaxed);
-                if stopping.load(Relaxed) {
+                if stopping.is_triggered() {
                     return;
                 }
                 if !reported_down {
                     tracing::warn!(error = %e, "MQTT broker unreachable; retrying. Track messages are dropped and counted meanwhile.");
                     reported_down = true;
                 }
-                std::thread::sleep(backoff);
+                if stopping.wait_timeout(backoff) {
+                    return;
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
-            Err(RecvTimeoutError::Timeout) => {
-                if stopping.load(Relaxed) && !stats.connected.load(Relaxed) {
+            Err(rumqttc::RecvTimeoutError::Timeout) => {
+                if stopping.is_triggered() && !stats.connected.load(Relaxed) {
                     return;
                 }
             }
-            Err(RecvTimeoutError::Disconnected) => return,
+            Err(rumqttc::RecvTimeoutError::Disconnected) => return,
         }
     }
 }

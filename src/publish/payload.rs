@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::frame::{FrameMeta, Track};
+pub use crate::pitch::PitchPos;
 
 /// Version of every payload's schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -17,17 +18,6 @@ pub struct TrackMessageHeader<'a> {
     pub source: &'a str,
     /// Publish time, ns since the Unix epoch.
     pub publish_unix_ns: u64,
-}
-
-/// A track's place on the pitch: metres and speed.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PitchPos {
-    /// Along the touchline, metres.
-    pub x_m: f32,
-    /// Across the pitch, metres.
-    pub y_m: f32,
-    /// Smoothed speed, metres per second.
-    pub speed_mps: f32,
 }
 
 /// Writes one frame's tracks as JSON into `buf` (cleared first). `pitch[i]`, when given, is

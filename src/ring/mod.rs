@@ -9,6 +9,7 @@
 //! No allocation happens per frame once a slot's buffer has grown to the frame size.
 
 mod buffer;
+mod options;
 mod stats;
 
 use std::cell::UnsafeCell;
@@ -16,9 +17,9 @@ use std::sync::Arc;
 
 use heapless::mpmc;
 
-pub use crate::config::OverflowPolicy;
 use crate::frame::{FrameMeta, PixelFormat};
 pub use buffer::{SlotBuffer, TooLarge};
+pub use options::{OverflowPolicy, RingSection};
 pub use stats::{RingCounters, RingStats};
 
 /// The largest number of slots a ring may have.
@@ -33,14 +34,6 @@ pub struct FrameSlot {
     pub format: PixelFormat,
     /// Tightly packed planar YUV 4:2:0 pixels (`width * height * 3 / 2` bytes).
     pub data: SlotBuffer,
-}
-
-impl FrameSlot {
-    /// Bytes a tightly packed 4:2:0 frame of this size needs.
-    pub fn bytes_for(width: u32, height: u32) -> usize {
-        let (w, h) = (width as usize, height as usize);
-        w * h + 2 * (w.div_ceil(2) * h.div_ceil(2))
-    }
 }
 
 struct SlotCell(UnsafeCell<FrameSlot>);

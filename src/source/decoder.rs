@@ -6,7 +6,7 @@
 use gstreamer as gst;
 use gst::prelude::*;
 
-use crate::config::DecoderChoice;
+use super::options::DecoderChoice;
 
 /// NVIDIA desktop/server decoders (gst-plugins-bad `nvcodec`).
 const NVDEC: &[&str] = &["nvh264dec", "nvh265dec", "nvh264sldec", "nvh265sldec", "nvvp9dec", "nvav1dec"];
@@ -49,7 +49,7 @@ fn set_rank(names: &[&str], rank: gst::Rank) {
 
 /// Ranks the decoder factories for `choice` and returns the family that will be used.
 /// A forced hardware family that is missing falls back to software with a warning.
-pub fn select(choice: DecoderChoice) -> DecoderFamily {
+pub(super) fn select(choice: DecoderChoice) -> DecoderFamily {
     let family = match choice {
         DecoderChoice::Software => DecoderFamily::Software,
         DecoderChoice::Nvv4l2 if present(NVV4L2) => DecoderFamily::Nvv4l2,

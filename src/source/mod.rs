@@ -1,9 +1,21 @@
 //! Video input: GStreamer decode into the frame ring, with decoder choice and reconnection.
+//!
+//! [`spawn`] starts the source thread ([`run`]: pipeline, bus, retries), which builds a
+//! pipeline ([`pipeline`]) whose appsink callback ([`ingest`]) copies each decoded frame into a
+//! ring slot. The source knows nothing of the stages after the ring.
 
-pub mod decoder;
-pub mod gst;
-pub mod stats;
+mod decoder;
+mod error;
+mod ingest;
+mod options;
+mod pipeline;
+mod run;
+mod stats;
+mod uri;
 
 pub use decoder::DecoderFamily;
-pub use gst::{SourceError, SourceHandle, SourceOptions, spawn};
+pub use error::SourceError;
+pub use options::{DecoderChoice, SourceOptions, SourceSection};
+pub use run::{SourceHandle, init, spawn};
 pub use stats::{SourceState, SourceStats};
+pub use uri::{SourceUri, SourceUriError, redact};

@@ -36,8 +36,6 @@ pub struct SourceStats {
     pub decoded: AtomicU64,
     /// Frames skipped at ingress by the rate limit.
     pub skipped_rate: AtomicU64,
-    /// Frames refused because the ring was full under the `block` policy (waited, not lost).
-    pub waited_full: AtomicU64,
     /// Reconnects after loss or stall.
     pub reconnects: AtomicU64,
     /// Stalls detected.

@@ -7,13 +7,11 @@
 pub mod assign;
 pub mod ball;
 pub mod kalman;
-pub mod mot;
 pub mod options;
 pub mod players;
-pub mod synthetic;
 
 pub use ball::BallTracker;
-pub use options::TrackerOptions;
+pub use options::{TrackSection, TrackerOptions};
 pub use players::PlayerTracker;
 
 use crate::frame::{Detection, Track};
@@ -47,11 +45,6 @@ impl Tracker {
             self.out.push(b);
         }
         &self.out
-    }
-
-    /// The player tracker (for diagnostics).
-    pub fn players(&self) -> &PlayerTracker {
-        &self.players
     }
 }
 

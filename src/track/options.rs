@@ -1,6 +1,71 @@
-//! Tracker settings, built from `[track]` or step by step.
+//! The `[track]` section, its checks, and the tracker settings built from it.
 
-use crate::config::TrackSection;
+use serde::{Deserialize, Serialize};
+
+use crate::problems::{Problems, is_unit};
+
+/// `[track]`
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackSection {
+    /// Detections at or above this score take part in the first association stage.
+    pub high_score: f32,
+    /// Detections between this and `high_score` take part only in the second stage.
+    pub low_score: f32,
+    /// An unmatched detection at or above this score starts a new track.
+    pub new_track_score: f32,
+    /// Lowest IoU for a first-stage match.
+    pub match_iou: f32,
+    /// Lowest IoU for a second-stage (low score) match.
+    pub low_match_iou: f32,
+    /// Boxes are grown by this fraction of their size before IoU (buffered IoU, for fast motion).
+    pub iou_buffer_frac: f32,
+    /// A lost track is kept this long for re-identification, in seconds of video.
+    pub max_lost_secs: f32,
+    /// Frames a new track needs before it is published.
+    pub min_hits: u32,
+    /// Estimate global camera motion from matched tracks and compensate predictions.
+    pub camera_motion_compensation: bool,
+    /// Re-link lost tracks to new detections by distance (after occlusions, when IoU fails).
+    pub relink_lost: bool,
+}
+
+impl Default for TrackSection {
+    fn default() -> Self {
+        TrackSection {
+            high_score: 0.35,
+            low_score: 0.1,
+            new_track_score: 0.45,
+            match_iou: 0.2,
+            low_match_iou: 0.3,
+            iou_buffer_frac: 0.15,
+            max_lost_secs: 1.5,
+            min_hits: 2,
+            camera_motion_compensation: true,
+            relink_lost: false,
+        }
+    }
+}
+
+impl TrackSection {
+    /// Checks the section into `p`.
+    pub fn check(&self, p: &mut Problems) {
+        p.check(is_unit(self.high_score), "track.high_score", || format!("{} must be in 0..=1", self.high_score));
+        p.check(is_unit(self.low_score) && self.low_score <= self.high_score, "track.low_score", || {
+            format!("{} must be in 0..=track.high_score", self.low_score)
+        });
+        p.check(is_unit(self.new_track_score), "track.new_track_score", || format!("{} must be in 0..=1", self.new_track_score));
+        p.check(is_unit(self.match_iou), "track.match_iou", || format!("{} must be in 0..=1", self.match_iou));
+        p.check(is_unit(self.low_match_iou), "track.low_match_iou", || format!("{} must be in 0..=1", self.low_match_iou));
+        p.check(self.iou_buffer_frac.is_finite() && (0.0..=2.0).contains(&self.iou_buffer_frac), "track.iou_buffer_frac", || {
+            format!("{} must be in 0..=2", self.iou_buffer_frac)
+        });
+        p.check(self.max_lost_secs.is_finite() && (0.0..=60.0).contains(&self.max_lost_secs), "track.max_lost_secs", || {
+            format!("{} must be in 0..=60", self.max_lost_secs)
+        });
+        p.check(self.min_hits <= 30, "track.min_hits", || format!("{} must be at most 30", self.min_hits));
+    }
+}
 
 /// Settings of [`super::PlayerTracker`] and [`super::BallTracker`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,12 +139,6 @@ impl TrackerOptions {
     /// Sets `min_hits`.
     pub fn min_hits(mut self, hits: u32) -> Self {
         self.min_hits = hits.max(1);
-        self
-    }
-
-    /// Sets camera-motion compensation.
-    pub fn camera_motion_compensation(mut self, on: bool) -> Self {
-        self.camera_motion_compensation = on;
         self
     }
 }

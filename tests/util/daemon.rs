@@ -3,9 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-/// Path of the built binary.
+/// Path of the built daemon: cargo's own path for this package's tests; beside the test
+/// executable's folder for the lab crate's tests (the workspace builds both into one target).
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_footrackd"))
+    if let Some(p) = option_env!("CARGO_BIN_EXE_footrackd") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let bin = profile_dir.join("footrackd");
+    assert!(bin.is_file(), "{} is missing: build the workspace (cargo test --workspace)", bin.display());
+    bin
 }
 
 /// Writes `toml` to a config file in `dir` and returns its path.
@@ -17,7 +25,7 @@ pub fn write_config(dir: &Path, toml: &str) -> PathBuf {
 
 /// A config for an offline run of `input` against the broker on `port`.
 pub fn offline_config(input: &Path, port: u16, device: &str) -> String {
-    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/yolox_nano.onnx");
+    let model = super::repo_root().join("models/yolox_nano.onnx");
     format!(
         "[device]\nid = \"{device}\"\n[source]\nuri = \"{}\"\nrealtime = false\n[ring]\noverflow = \"block\"\n[infer]\nmodel = \"{}\"\n[publish]\nbroker_port = {port}\n",
         input.display(),

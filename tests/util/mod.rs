@@ -6,9 +6,15 @@ pub mod recorder;
 
 use std::path::PathBuf;
 
+/// The repository root (the workspace root; these helpers also serve the lab crate's tests).
+pub fn repo_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if manifest.join("Cargo.lock").is_file() { manifest } else { manifest.join("../..") }
+}
+
 /// `../shared/data` beside the checkout, where the real clips and models live.
 pub fn shared_data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+    repo_root().join("../shared/data")
 }
 
 /// A real broadcast clip (1280x720, 29.97 fps, LaLiga; internal testing only, never shipped).

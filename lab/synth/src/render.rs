@@ -6,6 +6,9 @@ use super::motion::{Entity, PITCH_LENGTH_M, PITCH_WIDTH_M, Role};
 use super::rng::hash2;
 use super::sprites::{Sprite, SpriteBank};
 
+
+/// A drawn figure: box (x1, y1, x2, y2) and its foot point, pixels.
+type DrawnExtent = (f32, f32, f32, f32, (f32, f32));
 /// Height of a standing player, metres.
 const PLAYER_HEIGHT_M: f64 = 1.85;
 /// Ball diameter, metres.
@@ -153,7 +156,7 @@ impl Renderer {
         }
         order.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut total_px: Vec<u32> = vec![0; entities.len()];
-        let mut boxes: Vec<Option<(f32, f32, f32, f32, (f32, f32))>> = vec![None; entities.len()];
+        let mut boxes: Vec<Option<DrawnExtent>> = vec![None; entities.len()];
         for &(_, i) in &order {
             let e = &entities[i];
             let drawn = if e.role == Role::Ball {
@@ -198,7 +201,7 @@ impl Renderer {
 
     /// Returns the unclipped box (x1, y1, x2, y2, foot) and the number of opaque pixels the object has
     /// (inside or outside the frame).
-    fn draw_person(&mut self, camera: &Camera, e: &Entity, s: &Sprite, tag: u16) -> Option<((f32, f32, f32, f32, (f32, f32)), u32)> {
+    fn draw_person(&mut self, camera: &Camera, e: &Entity, s: &Sprite, tag: u16) -> Option<(DrawnExtent, u32)> {
         let (fu, fv, _) = camera.project([e.x as f64, e.y as f64, 0.0])?;
         let (_, hv, _) = camera.project([e.x as f64, e.y as f64, PLAYER_HEIGHT_M])?;
         let ph = (fv - hv).max(2.0);
@@ -234,7 +237,7 @@ impl Renderer {
         (total > 0).then_some(((x1 as f32, y1 as f32, (x1 + pw) as f32, fv as f32, (fu as f32, fv as f32)), total))
     }
 
-    fn draw_ball(&mut self, camera: &Camera, e: &Entity, tag: u16) -> Option<((f32, f32, f32, f32, (f32, f32)), u32)> {
+    fn draw_ball(&mut self, camera: &Camera, e: &Entity, tag: u16) -> Option<(DrawnExtent, u32)> {
         let r_m = BALL_DIAMETER_M / 2.0;
         let (cu, cv, depth) = camera.project([e.x as f64, e.y as f64, e.z as f64 + r_m])?;
         let r = (camera.focal_px * r_m / depth).max(1.2);
@@ -281,8 +284,8 @@ impl Renderer {
                 for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
                     let (x, y) = ((cx * 2 + dx).min(w - 1), (cy * 2 + dy).min(h - 1));
                     let i = (y * w + x) * 3;
-                    for c in 0..3 {
-                        acc[c] += self.rgb[i + c] as f32;
+                    for (c, a) in acc.iter_mut().enumerate() {
+                        *a += self.rgb[i + c] as f32;
                     }
                     n += 1.0;
                 }

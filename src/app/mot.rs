@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{Tracker, TrackerOptions};
+use crate::track::{Tracker, TrackerOptions};
 use crate::frame::{BBox, Detection, ObjectClass};
 
 /// Why a MOT file could not be processed.

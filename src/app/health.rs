@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::sensors::{Readings, Temperature};
-use super::throttle::{Throttle, ThrottleState};
+use crate::control::sensors::{Readings, Temperature};
+use crate::control::throttle::{Throttle, ThrottleState};
 use crate::publish::PublishStats;
 use crate::publish::payload::SCHEMA_VERSION;
 use crate::ring::FrameRing;
@@ -159,7 +159,7 @@ pub struct MqttHealth {
 }
 
 /// Everything a snapshot reads.
-pub struct HealthSources<'a> {
+pub(super) struct HealthSources<'a> {
     /// Device id.
     pub device: &'a str,
     /// Camera id.
@@ -184,7 +184,7 @@ pub struct HealthSources<'a> {
 
 /// Turns counters into per-interval rates.
 #[derive(Debug)]
-pub struct HealthReporter {
+pub(super) struct HealthReporter {
     started: Instant,
     last_at: Instant,
     last_decoded: u64,
@@ -220,7 +220,7 @@ impl Default for HealthReporter {
 }
 
 /// Frigate's connection quality words, from reconnects and stalls in the last hour.
-pub fn connection_quality(state: SourceState, events_last_hour: usize) -> &'static str {
+pub(super) fn connection_quality(state: SourceState, events_last_hour: usize) -> &'static str {
     match (state, events_last_hour) {
         (SourceState::Retrying, _) => "unusable",
         (_, 0) => "excellent",
@@ -232,7 +232,7 @@ pub fn connection_quality(state: SourceState, events_last_hour: usize) -> &'stat
 
 impl HealthReporter {
     /// Takes a snapshot; rates cover the time since the previous one.
-    pub fn snapshot(&mut self, s: &HealthSources<'_>) -> HealthSnapshot {
+    pub(super) fn snapshot(&mut self, s: &HealthSources<'_>) -> HealthSnapshot {
         let now = Instant::now();
         let dt = now.duration_since(self.last_at).as_secs_f64().max(1e-3);
         let decoded = s.source.decoded.load(Relaxed);

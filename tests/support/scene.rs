@@ -1,6 +1,6 @@
 //! A deterministic generator of moving player boxes, shared by tests and benchmarks.
 
-use crate::frame::{BBox, Detection, ObjectClass};
+use footrackd::frame::{BBox, Detection, ObjectClass};
 
 /// Players walking on straight lines with bounces, plus a ball, seen by a noiseless detector.
 #[derive(Clone, Debug)]

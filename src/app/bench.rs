@@ -7,13 +7,15 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::app::{self, RunOptions, RunSummary};
-use crate::config::{Config, OverflowPolicy};
-use crate::frame::PixelFormat;
+use super::{RunOptions, RunSummary};
+use crate::config::Config;
+use crate::control::sensors::process_memory_mb;
+use crate::frame::{PixelFormat, yuv420_bytes};
+use crate::infer::Detector;
 use crate::infer::pre::YuvFrame;
-use crate::infer::{DetectorOptions, OnnxDetector};
-use crate::ring::{FrameRing, FrameSlot};
-use crate::source::{self, SourceOptions, SourceStats};
+use crate::ring::{FrameRing, OverflowPolicy};
+use crate::shutdown::Shutdown;
+use crate::source::{self, SourceStats};
 
 /// Everything `bench` measured.
 #[derive(Clone, Debug, Serialize)]
@@ -56,21 +58,30 @@ pub struct BenchReport {
     pub gpu_memory_used_mb: Option<f64>,
 }
 
-fn peak_rss_mb() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+/// One decoded frame kept for the inference-only pass.
+struct StillFrame {
+    data: Vec<u8>,
+    width: u32,
+    height: u32,
+    format: PixelFormat,
 }
 
-/// Decodes up to `max_frames` of `cfg`'s source as fast as possible; returns fps and the last frame.
-fn decode_pass(cfg: &Config, max_frames: u64) -> Result<(f64, Option<(Vec<u8>, u32, u32, PixelFormat)>, &'static str)> {
-    let ring = FrameRing::new(4, FrameSlot::bytes_for(1920, 1080), OverflowPolicy::Block);
+/// What the decode-only pass measured.
+struct DecodePass {
+    fps: f64,
+    frame: Option<StillFrame>,
+    decoder: &'static str,
+}
+
+/// Decodes up to `max_frames` of `cfg`'s source as fast as possible; returns fps and a late frame.
+fn decode_pass(cfg: &Config, max_frames: u64) -> Result<DecodePass> {
+    let ring = FrameRing::new(4, yuv420_bytes(1920, 1080), OverflowPolicy::Block);
     let stats = Arc::new(SourceStats::default());
-    let mut opts = SourceOptions::from_config(cfg, Some(max_frames));
+    let mut opts = cfg.source_options(Some(max_frames));
     opts.realtime = false;
     let consumer = std::thread::current();
     let started = Instant::now();
-    let handle = source::spawn(opts, Arc::clone(&ring), consumer, Arc::clone(&stats)).context("source")?;
+    let handle = source::spawn(opts, Arc::clone(&ring), consumer, Arc::clone(&stats), Shutdown::new()).context("source")?;
     let decoder = handle.decoder().as_str();
     let mut last = None;
     let mut first_at: Option<Instant> = None;
@@ -80,8 +91,8 @@ fn decode_pass(cfg: &Config, max_frames: u64) -> Result<(f64, Option<(Vec<u8>, u
             first_at.get_or_insert_with(Instant::now);
             n += 1;
             let s = frame.slot();
-            if n == 1 || n % 50 == 0 {
-                last = Some((s.data.to_vec(), s.meta.width, s.meta.height, s.format));
+            if n == 1 || n.is_multiple_of(50) {
+                last = Some(StillFrame { data: s.data.to_vec(), width: s.meta.width, height: s.meta.height, format: s.format });
             }
             continue;
         }
@@ -93,16 +104,16 @@ fn decode_pass(cfg: &Config, max_frames: u64) -> Result<(f64, Option<(Vec<u8>, u
     handle.join().context("source")?;
     // Frames after the first over the time since the first: start-up (pipeline build, file open) excluded.
     let secs = first_at.map_or(started.elapsed().as_secs_f64(), |f| f.elapsed().as_secs_f64()).max(1e-6);
-    Ok(((n.saturating_sub(1)) as f64 / secs, last, decoder))
+    Ok(DecodePass { fps: (n.saturating_sub(1)) as f64 / secs, frame: last, decoder })
 }
 
 /// Runs the benchmark.
 pub fn run(cfg: Config, max_frames: u64, inference_runs: u32) -> Result<BenchReport> {
-    source::gst::init().context("GStreamer")?;
-    let (decode_fps, frame, decoder) = decode_pass(&cfg, max_frames)?;
-    let (data, width, height, format) = frame.context("the clip gave no frames")?;
+    source::init().context("GStreamer")?;
+    let DecodePass { fps: decode_fps, frame, decoder } = decode_pass(&cfg, max_frames)?;
+    let StillFrame { data, width, height, format } = frame.context("the clip gave no frames")?;
 
-    let mut detector = OnnxDetector::new(DetectorOptions::from_config(&cfg)).context("detector")?;
+    let mut detector = Detector::new(cfg.detector_options()).context("detector")?;
     let yuv = YuvFrame::new(&data, width, height, format).context("frame buffer too small")?;
     let mut dets = Vec::with_capacity(512);
     for _ in 0..3 {
@@ -114,17 +125,17 @@ pub fn run(cfg: Config, max_frames: u64, inference_runs: u32) -> Result<BenchRep
     }
     let inference_only_fps = inference_runs.max(1) as f64 / t.elapsed().as_secs_f64();
     let runs_per_frame = detector.runs_per_frame(width, height);
-    let (provider, preprocess) = (detector.provider().to_string(), detector.preprocess_device().to_string());
+    let (provider, preprocess) = (detector.provider().as_str().to_string(), detector.preprocess_device().as_str().to_string());
     drop(detector);
 
     let (_tx, rx) = std::sync::mpsc::channel();
-    let summary: RunSummary = app::run(cfg.clone(), rx, RunOptions { max_frames: Some(max_frames), config_path: None, with_env: false })?;
+    let summary: RunSummary = super::run(cfg.clone(), rx, RunOptions { max_frames: Some(max_frames), config_path: None, with_env: false })?;
     let mut stage_ms = vec![("decode".to_string(), if decode_fps > 0.0 { 1000.0 / decode_fps } else { 0.0 })];
     stage_ms.extend(summary.stage_ms.iter().map(|(n, ms)| (n.to_string(), *ms)));
     Ok(BenchReport {
         input: format!("{:?}", cfg.source_uri),
         decoder: decoder.to_string(),
-        providers: cfg.infer.providers.clone(),
+        providers: cfg.infer.providers.iter().map(|p| p.as_str().to_string()).collect(),
         width,
         height,
         runs_per_frame,
@@ -138,8 +149,8 @@ pub fn run(cfg: Config, max_frames: u64, inference_runs: u32) -> Result<BenchRep
         stage_ms,
         latency_ms: summary.latency_ms,
         frames: summary.processed,
-        peak_rss_mb: peak_rss_mb(),
-        gpu_memory_used_mb: crate::infer::providers::gpu_memory_used_mb(),
+        peak_rss_mb: process_memory_mb(std::path::Path::new("/proc"), "VmHWM:"),
+        gpu_memory_used_mb: crate::infer::gpu_memory_used_mb(),
     })
 }
 

@@ -3,8 +3,7 @@
 //! Pitch coordinates are metres with the origin at a corner: x along the touchline (0..105),
 //! y across (0..68), z up. The camera stands behind the near touchline (y < 0).
 
-/// A 3x3 matrix, row-major.
-pub type Mat3 = [[f64; 3]; 3];
+pub use footrackd::pitch::{Mat3, invert, project as apply};
 
 /// A camera pose and intrinsics for one frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,41 +73,9 @@ impl Camera {
 
     /// Homography from the image (pixels) to the pitch plane (metres).
     pub fn image_to_pitch(&self) -> Mat3 {
-        invert(&self.pitch_to_image())
+        // A camera above the pitch plane always sees it through an invertible homography.
+        invert(&self.pitch_to_image()).unwrap_or([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     }
-}
-
-/// Applies a homography to a point; `None` when the point maps to infinity or behind.
-pub fn apply(h: &Mat3, x: f64, y: f64) -> Option<(f64, f64)> {
-    let w = h[2][0] * x + h[2][1] * y + h[2][2];
-    if w.abs() < 1e-12 {
-        return None;
-    }
-    Some(((h[0][0] * x + h[0][1] * y + h[0][2]) / w, (h[1][0] * x + h[1][1] * y + h[1][2]) / w))
-}
-
-/// The inverse of a 3x3 matrix (the adjugate over the determinant).
-pub fn invert(m: &Mat3) -> Mat3 {
-    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-    let d = if det.abs() < 1e-300 { 1e-300 } else { det };
-    [
-        [
-            (m[1][1] * m[2][2] - m[1][2] * m[2][1]) / d,
-            (m[0][2] * m[2][1] - m[0][1] * m[2][2]) / d,
-            (m[0][1] * m[1][2] - m[0][2] * m[1][1]) / d,
-        ],
-        [
-            (m[1][2] * m[2][0] - m[1][0] * m[2][2]) / d,
-            (m[0][0] * m[2][2] - m[0][2] * m[2][0]) / d,
-            (m[0][2] * m[1][0] - m[0][0] * m[1][2]) / d,
-        ],
-        [
-            (m[1][0] * m[2][1] - m[1][1] * m[2][0]) / d,
-            (m[0][1] * m[2][0] - m[0][0] * m[2][1]) / d,
-            (m[0][0] * m[1][1] - m[0][1] * m[1][0]) / d,
-        ],
-    ]
 }
 
 #[cfg(test)]

@@ -43,8 +43,8 @@ impl Sprite {
             for x in 0..self.width {
                 let i = ((y * self.width + x) * 4) as usize;
                 if self.rgba[i + 3] > 127 {
-                    for c in 0..3 {
-                        sum[c] += self.rgba[i + c] as f32;
+                    for (c, total) in sum.iter_mut().enumerate() {
+                        *total += self.rgba[i + c] as f32;
                     }
                     n += 1.0;
                 }

@@ -302,9 +302,8 @@ impl Motion for ProceduralPlay {
                 .collect();
             order.sort_by(|a, b| a.1.total_cmp(&b.1));
             let chasers = [order[0].0, order[1].0];
-            for k in 0..11 {
+            for (k, &(fx, fy)) in FORMATION.iter().enumerate() {
                 let i = team * 11 + k;
-                let (fx, fy) = FORMATION[k];
                 let wander = ((self.t * 0.4 + i as f32 * 1.7).sin() * 3.0, (self.t * 0.33 + i as f32 * 2.3).cos() * 3.0);
                 let (mut tx, mut ty) = if k == 0 {
                     let goal_x = if team == 0 { 3.0 } else { PITCH_LENGTH_M - 3.0 };

@@ -5,76 +5,75 @@
 //! stopped and the ring is empty, or when told to stop at once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::frame::{Detection, monotonic_ns, unix_ns};
 use crate::infer::pre::YuvFrame;
-use crate::infer::tiling::TilePlan;
-use crate::infer::{InferError, OnnxDetector};
+use crate::infer::{Detector, InferError};
+use crate::pitch::PitchMapper;
 use crate::publish::Publisher;
 use crate::publish::payload::{TrackMessageHeader, encode_tracks};
-use crate::ring::FrameRing;
+use crate::ring::{FrameRing, OverflowPolicy};
+use crate::shutdown::Shutdown;
 use crate::source::{SourceState, SourceStats};
 use crate::telemetry::{PipelineStats, Stage};
-use crate::track::{Tracker, TrackerOptions};
+use crate::track::Tracker;
 
 /// A change applied between frames.
 #[derive(Debug)]
-pub enum WorkerCommand {
+pub(super) enum WorkerCommand {
     /// New settings (already validated).
     Apply(Box<Config>),
 }
 
 /// Everything the inference thread needs.
-pub struct Worker {
+pub(super) struct Worker {
     /// Frames in.
-    pub ring: Arc<FrameRing>,
+    pub(super) ring: Arc<FrameRing>,
     /// The detector, loaded.
-    pub detector: OnnxDetector,
+    pub(super) detector: Detector,
     /// Tracks out.
-    pub publisher: Arc<Publisher>,
+    pub(super) publisher: Arc<Publisher>,
     /// Counters written here.
-    pub stats: Arc<PipelineStats>,
+    pub(super) stats: Arc<PipelineStats>,
     /// Source state (to know when input has ended).
-    pub source: Arc<SourceStats>,
+    pub(super) source: Arc<SourceStats>,
     /// Settings changes.
-    pub commands: Receiver<WorkerCommand>,
-    /// Stop now, without draining.
-    pub abort: Arc<AtomicBool>,
+    pub(super) commands: Receiver<WorkerCommand>,
+    /// Stop now, without draining, when aborted.
+    pub(super) shutdown: Shutdown,
     /// Current settings.
-    pub config: Config,
+    pub(super) config: Config,
 }
 
 impl Worker {
-    /// Runs until input ends or `abort` is set.
-    pub fn run(mut self) -> Result<(), InferError> {
+    /// Runs until input ends or the shutdown is aborted.
+    pub(super) fn run(mut self) -> Result<(), InferError> {
         let mut dets: Vec<Detection> = Vec::with_capacity(512);
         let mut payload = String::with_capacity(16 * 1024);
         let mut tracker: Option<Tracker> = None;
-        let mut speeds = crate::pitch::SpeedEstimator::default();
-        let mut pitch_pos: Vec<Option<crate::publish::payload::PitchPos>> = Vec::with_capacity(64);
+        let mut pitch = PitchMapper::new(self.config.pitch.homography());
         let mut last_number: Option<u64> = None;
         let mut consecutive_failures = 0u32;
         let device = self.config.device.id.clone();
         let mut source_id = self.config.source.id.clone();
-        let mut homography = crate::pitch::Homography::from_row_major(&self.config.pitch.image_to_pitch);
         loop {
-            if self.abort.load(Relaxed) {
+            if self.shutdown.is_aborted() {
                 return Ok(());
             }
             while let Ok(WorkerCommand::Apply(cfg)) = self.commands.try_recv() {
                 self.apply(*cfg, tracker.as_mut());
                 source_id = self.config.source.id.clone();
-                homography = crate::pitch::Homography::from_row_major(&self.config.pitch.image_to_pitch);
+                pitch.set_homography(self.config.pitch.homography());
             }
             // Live sources: always the freshest frame (older ones are dropped and counted).
             // Offline files (`block`): every frame, in order.
             let next = match self.ring.policy() {
-                crate::config::OverflowPolicy::DropOldest => self.ring.take_latest(),
-                crate::config::OverflowPolicy::Block => self.ring.take(),
+                OverflowPolicy::DropOldest => self.ring.take_latest(),
+                OverflowPolicy::Block => self.ring.take(),
             };
             let Some(frame) = next else {
                 // State first, then depth: the source publishes its last frame before it says Stopped.
@@ -113,24 +112,17 @@ impl Worker {
 
             let t_track = Instant::now();
             let fps = self.source.fps().unwrap_or(25.0);
-            let tracker = tracker.get_or_insert_with(|| Tracker::new(TrackerOptions::from_section(&self.config.track, fps)));
+            let tracker = tracker.get_or_insert_with(|| Tracker::new(self.config.tracker_options(fps)));
             let dt = last_number.map_or(1.0, |n| meta.number.saturating_sub(n).max(1) as f32);
             last_number = Some(meta.number);
             let tracks = tracker.step(dt, &dets);
             let t_publish = Instant::now();
             self.stats.add_stage_ns(Stage::Track, (t_publish - t_track).as_nanos() as u64);
 
-            pitch_pos.clear();
-            if let Some(h) = &homography {
-                let t = meta.pts_ns.map_or(meta.number as f64 / fps as f64, |p| p as f64 / 1e9);
-                for tr in tracks {
-                    let (fx, fy) = if tr.class == crate::frame::ObjectClass::Ball { tr.bbox.center() } else { tr.bbox.foot() };
-                    pitch_pos.push(h.apply(fx, fy).map(|(x, y)| crate::publish::payload::PitchPos { x_m: x, y_m: y, speed_mps: speeds.update(tr.id, x, y, t) }));
-                }
-                speeds.end_frame();
-            }
+            let stream_secs = meta.pts_ns.map_or(meta.number as f64 / fps as f64, |p| p as f64 / 1e9);
+            let pitch_pos = pitch.map(tracks, stream_secs);
             let header = TrackMessageHeader { device: &device, source: &source_id, publish_unix_ns: unix_ns() };
-            encode_tracks(&mut payload, header, &meta, tracks, &pitch_pos);
+            encode_tracks(&mut payload, header, &meta, tracks, pitch_pos);
             if !self.publisher.publish_tracks(payload.as_bytes()) {
                 self.stats.publish_dropped.fetch_add(1, Relaxed);
             }
@@ -143,7 +135,7 @@ impl Worker {
 
     fn apply(&mut self, cfg: Config, tracker: Option<&mut Tracker>) {
         if cfg.model_path != self.config.model_path {
-            match OnnxDetector::new(crate::infer::DetectorOptions::from_config(&cfg)) {
+            match Detector::new(cfg.detector_options()) {
                 Ok(d) => {
                     self.detector = d;
                     tracing::info!(model = %cfg.model_path.display(), "Model switched between frames.");
@@ -155,13 +147,9 @@ impl Worker {
             }
         }
         let i = &cfg.infer;
-        self.detector.set_options(
-            i.score_threshold,
-            i.nms_iou_threshold,
-            TilePlan { columns: i.tile_columns, rows: i.tile_rows, overlap_frac: i.tile_overlap_frac, full_frame: i.full_frame },
-        );
+        self.detector.set_options(i.score_threshold, i.nms_iou_threshold, i.tiles());
         if let Some(t) = tracker {
-            t.set_options(TrackerOptions::from_section(&cfg.track, self.source.fps().unwrap_or(25.0)));
+            t.set_options(cfg.tracker_options(self.source.fps().unwrap_or(25.0)));
         }
         self.config = cfg;
         tracing::info!("Settings applied between frames.");

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::config::{self, Config, Problem, RawConfig};
+use super::{Config, Problem, RawConfig, validate};
 
 /// Keys that may be changed remotely (a trailing `*` allows a whole section).
 /// Not here on purpose: broker address and credentials, the source URI, file system roots, and
@@ -123,7 +123,7 @@ pub fn state_payload(raw: &RawConfig) -> String {
     serde_json::json!({"schema": crate::publish::payload::SCHEMA_VERSION, "config": v}).to_string()
 }
 
-pub use crate::config::overlay_path;
+pub use super::overlay_path;
 
 /// Checks a `config/set` payload against the running config. Returns the new config and the
 /// patch (as JSON) on success; nothing is changed on failure.
@@ -159,7 +159,7 @@ pub fn check(payload: &[u8], current: &Config) -> Result<(Config, Value), Remote
     }
     merge(&mut merged, &patch);
     let raw: RawConfig = serde_json::from_value(merged).map_err(|e| RemoteError::Shape(e.to_string()))?;
-    let cfg = config::validate(raw, true).map_err(|p| RemoteError::Invalid(p.0))?;
+    let cfg = validate(raw, true).map_err(|p| RemoteError::Invalid(p.0))?;
     Ok((cfg, patch))
 }
 
@@ -188,7 +188,7 @@ mod tests {
     fn current() -> Config {
         let mut raw = RawConfig::default();
         raw.source.uri = "clip.mp4".into();
-        config::validate(raw, true).unwrap()
+        validate(raw, true).unwrap()
     }
 
     #[test]

@@ -7,14 +7,19 @@ use std::time::Duration;
 
 use footrackd::frame::{BBox, PixelFormat};
 use footrackd::infer::pre::YuvFrame;
-use footrackd::infer::{DetectorOptions, OnnxDetector};
-use footrackd::synth::camera::{apply, invert};
-use footrackd::synth::motion::Role;
-use footrackd::synth::{Scene, SynthOptions, generate};
+use footrackd::infer::{Detector, DetectorOptions};
+use footrackd_synth::camera::{apply, invert};
+use footrackd_synth::motion::Role;
+use footrackd_synth::{Scene, SynthOptions, generate};
 
-use crate::util::broker::Broker;
-use crate::util::recorder::Recorder;
-use crate::util::{daemon, shared_data};
+// The daemon's own test harness: a real mosquitto, an MQTT recorder, daemon runs.
+#[path = "../../../tests/util/mod.rs"]
+#[allow(dead_code)] // Not every helper of the shared harness is used here.
+mod util;
+
+use util::broker::Broker;
+use util::recorder::Recorder;
+use util::{daemon, repo_root, shared_data};
 
 fn options(out: &Path, seed: u64, seconds: f32, width: u32, height: u32, video: bool) -> SynthOptions {
     SynthOptions {
@@ -56,7 +61,7 @@ fn ground_truth_is_self_consistent_pitch_positions_project_onto_box_feet() {
         let v: Vec<f64> = line.split(',').map(|t| t.parse().unwrap()).collect();
         let frame = v[0] as u32;
         let img_to_pitch = [[v[1], v[2], v[3]], [v[4], v[5], v[6]], [v[7], v[8], v[9]]];
-        let pitch_to_img = invert(&img_to_pitch);
+        let pitch_to_img = invert(&img_to_pitch).unwrap();
         for (id, b, class, vis) in gt.get(&frame).into_iter().flatten() {
             // Whole, unclipped people only: their box bottom-centre is where they stand.
             if *class == 4 || *vis < 0.99 || b.x1 <= 0.5 || b.y1 <= 0.5 || b.x2 >= 1279.5 || b.y2 >= 719.5 {
@@ -114,8 +119,9 @@ fn mdat(path: &Path) -> Vec<u8> {
 }
 
 fn model_options() -> DetectorOptions {
-    let cfg = footrackd::config::validate(footrackd::config::RawConfig { infer: footrackd::config::InferSection { model: concat!(env!("CARGO_MANIFEST_DIR"), "/models/yolox_nano.onnx").into(), ..Default::default() }, ..Default::default() }, false).unwrap();
-    DetectorOptions::from_config(&cfg)
+    let mut raw = footrackd::config::RawConfig::default();
+    raw.infer.model = repo_root().join("models/yolox_nano.onnx").display().to_string();
+    footrackd::config::validate(raw, false).unwrap().detector_options()
 }
 
 /// Greedy IoU matching; returns how many of `truth` are matched.
@@ -138,7 +144,7 @@ fn matched(truth: &[BBox], found: &[BBox], min_iou: f32) -> usize {
 fn the_shipped_detector_finds_most_visible_players_in_generated_frames() {
     let dir = tempfile::tempdir().unwrap();
     let mut scene = Scene::new(&options(dir.path(), 5, 8.0, 1280, 720, false)).unwrap();
-    let mut detector = OnnxDetector::new(model_options()).unwrap();
+    let mut detector = Detector::new(model_options()).unwrap();
     let (mut truth_n, mut found_n) = (0usize, 0usize);
     let mut i420 = Vec::new();
     let mut dets = Vec::new();

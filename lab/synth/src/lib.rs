@@ -143,10 +143,10 @@ pub struct Scene {
 impl Scene {
     /// A scene as described by `opts` (the output folder and video flags are ignored here).
     pub fn new(opts: &SynthOptions) -> Result<Self, SynthError> {
-        if opts.width < 64 || opts.height < 64 || opts.width % 2 != 0 || opts.height % 2 != 0 {
+        if opts.width < 64 || opts.height < 64 || !opts.width.is_multiple_of(2) || !opts.height.is_multiple_of(2) {
             return Err(SynthError::Options("width and height must be even and at least 64".into()));
         }
-        if !(1..=60).contains(&opts.fps) || !(opts.seconds > 0.0 && opts.seconds <= 600.0) {
+        if !((1..=60).contains(&opts.fps) && opts.seconds > 0.0 && opts.seconds <= 600.0) {
             return Err(SynthError::Options("fps must be 1..=60 and seconds 0..=600".into()));
         }
         let bank = sprites::load(&opts.dataset, 40.0)?;

@@ -6,20 +6,23 @@ use std::ffi::c_void;
 
 use cudarc::driver::{CudaFunction, CudaSlice, DevicePtr, result};
 
-use super::{Gpu, GpuError};
+use super::manifest::{ColorOrder, ModelManifest};
+use super::pre::{Letterbox, Region};
 use crate::frame::PixelFormat;
-use crate::infer::manifest::{ColorOrder, ModelManifest};
-use crate::infer::pre::{Letterbox, Region};
+use crate::gpu::{Gpu, GpuError};
+
+#[path = "kernel.cu.rs"]
+mod kernel_src;
 
 /// Where the frame's bytes are, for the GPU.
 #[derive(Clone, Copy, Debug)]
-pub enum GpuFrame {
+pub(super) enum GpuFrame {
     /// A device address (mapped pinned memory, or an upload).
     Device(u64),
 }
 
 /// The pre-processor.
-pub struct GpuPreprocessor {
+pub(super) struct GpuPreprocessor {
     gpu: Gpu,
     func: CudaFunction,
     out: CudaSlice<f32>,
@@ -35,19 +38,14 @@ pub struct GpuPreprocessor {
 
 impl GpuPreprocessor {
     /// Compiles the kernel and allocates output for `max_regions` inputs and frames up to `max_frame_bytes`.
-    pub fn new(gpu: &Gpu, manifest: &ModelManifest, max_regions: usize, max_frame_bytes: usize) -> Result<Self, GpuError> {
-        let ptx = cudarc::nvrtc::compile_ptx(super::kernel_src::LETTERBOX_SRC).map_err(|e| GpuError::Compile(e.to_string()))?;
+    pub(super) fn new(gpu: &Gpu, manifest: &ModelManifest, max_regions: usize, max_frame_bytes: usize) -> Result<Self, GpuError> {
+        let ptx = cudarc::nvrtc::compile_ptx(kernel_src::LETTERBOX_SRC).map_err(|e| GpuError::Compile(e.to_string()))?;
         let module = gpu.ctx.load_module(ptx)?;
         let func = module.load_function("letterbox_yuv420")?;
         let plane = (manifest.input_width * manifest.input_height) as usize;
         let out = gpu.stream.alloc_zeros::<f32>(3 * plane * max_regions.max(1))?;
         let frame = gpu.stream.alloc_zeros::<u8>(max_frame_bytes.max(1))?;
-        let mut mul = [0.0; 3];
-        let mut add = [0.0; 3];
-        for c in 0..3 {
-            mul[c] = manifest.scale / manifest.std[c];
-            add[c] = -manifest.mean[c] / manifest.std[c];
-        }
+        let (mul, add) = manifest.normalisation();
         Ok(GpuPreprocessor {
             gpu: gpu.clone(),
             func,
@@ -64,12 +62,12 @@ impl GpuPreprocessor {
     }
 
     /// Floats per region.
-    pub fn input_len(&self) -> usize {
+    pub(super) fn input_len(&self) -> usize {
         3 * (self.in_w * self.in_h) as usize
     }
 
     /// Copies a host frame to the GPU (the explicit-copy path) and returns its device address.
-    pub fn upload(&mut self, host: &[u8]) -> Result<GpuFrame, GpuError> {
+    pub(super) fn upload(&mut self, host: &[u8]) -> Result<GpuFrame, GpuError> {
         if host.len() > self.frame.len() {
             self.frame = self.gpu.stream.alloc_zeros::<u8>(host.len())?;
         }
@@ -80,23 +78,18 @@ impl GpuPreprocessor {
     }
 
     /// Device address of region `index`'s input tensor.
-    pub fn output_ptr(&self, index: usize) -> u64 {
+    pub(super) fn output_ptr(&self, index: usize) -> u64 {
         let (ptr, _sync) = self.out.device_ptr(&self.gpu.stream);
         ptr + (index * self.input_len() * std::mem::size_of::<f32>()) as u64
     }
 
     /// Letterboxes `region` of the frame into output slot `index` (asynchronously, on the stream).
     #[allow(clippy::too_many_arguments)]
-    pub fn fill(&mut self, frame: GpuFrame, width: u32, height: u32, format: PixelFormat, region: Region, index: usize) -> Result<Letterbox, GpuError> {
+    pub(super) fn fill(&mut self, frame: GpuFrame, width: u32, height: u32, format: PixelFormat, region: Region, index: usize) -> Result<Letterbox, GpuError> {
         if index >= self.regions {
             return Err(GpuError::Driver(format!("region slot {index} beyond {}", self.regions)));
         }
-        let region = Region {
-            x: region.x.min(width.saturating_sub(1)),
-            y: region.y.min(height.saturating_sub(1)),
-            w: region.w.min(width - region.x.min(width.saturating_sub(1))).max(1),
-            h: region.h.min(height - region.y.min(height.saturating_sub(1))).max(1),
-        };
+        let region = region.clipped(width, height);
         let lb = Letterbox::fit(region, self.in_w, self.in_h);
         let GpuFrame::Device(mut frame_ptr) = frame;
         let mut out_ptr = self.output_ptr(index);
@@ -121,12 +114,12 @@ impl GpuPreprocessor {
     }
 
     /// Waits for queued work.
-    pub fn synchronize(&self) -> Result<(), GpuError> {
+    pub(super) fn synchronize(&self) -> Result<(), GpuError> {
         self.gpu.stream.synchronize().map_err(GpuError::from)
     }
 
     /// Copies region `index`'s input back to the host (tests and diagnostics).
-    pub fn download(&self, index: usize, out: &mut [f32]) -> Result<(), GpuError> {
+    pub(super) fn download(&self, index: usize, out: &mut [f32]) -> Result<(), GpuError> {
         let n = self.input_len();
         let view = self.out.slice(index * n..(index + 1) * n);
         self.gpu.stream.memcpy_dtoh(&view, &mut out[..n])?;

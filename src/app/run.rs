@@ -1,0 +1,108 @@
+//! Wiring and lifecycle of one run: build the stages from a [`Config`], start their threads,
+//! hand control to the [`Supervisor`], and shut down in order: stop the source, let the
+//! inference thread drain the ring, publish `stopped`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rumqttc::QoS;
+
+use super::health::HealthReporter;
+use super::slots::build_ring;
+use super::summary::{RunSummary, summarize};
+use super::supervisor::Supervisor;
+use super::worker::{Worker, WorkerCommand};
+use super::RunOptions;
+use crate::config::{Config, remote};
+use crate::control::Intent;
+use crate::control::sensors::Sensors;
+use crate::control::systemd::Notifier;
+use crate::control::throttle::Throttle;
+use crate::infer::Detector;
+use crate::publish::Publisher;
+use crate::shutdown::Shutdown;
+use crate::source::{self, SourceStats};
+use crate::telemetry::PipelineStats;
+
+/// Runs the daemon until input ends or a stop intent arrives.
+pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<RunSummary> {
+    let mut notifier = Notifier::from_env();
+    source::init().context("GStreamer")?;
+
+    let (publisher, remote_in) =
+        Publisher::start(&cfg.publish, &cfg.device.id, cfg.control.remote_config).context("MQTT publisher")?;
+    let publisher = Arc::new(publisher);
+    publisher.try_publish(&publisher.topics().config_state, QoS::AtLeastOnce, true, remote::state_payload(cfg.raw()).as_bytes());
+
+    let mut detector = Detector::new(cfg.detector_options()).context("detector")?;
+    let ring = build_ring(&cfg, &mut detector);
+    let pipeline_stats = Arc::new(PipelineStats::default());
+    let source_stats = Arc::new(SourceStats::default());
+    source_stats.set_max_fps(cfg.infer.max_fps);
+    let shutdown = Shutdown::new();
+    let (cmd_tx, cmd_rx) = sync_channel::<WorkerCommand>(4);
+
+    let worker = Worker {
+        ring: Arc::clone(&ring),
+        detector,
+        publisher: Arc::clone(&publisher),
+        stats: Arc::clone(&pipeline_stats),
+        source: Arc::clone(&source_stats),
+        commands: cmd_rx,
+        shutdown: shutdown.clone(),
+        config: cfg.clone(),
+    };
+    let worker_thread = std::thread::Builder::new().name("infer".into()).spawn(move || worker.run()).context("spawning the inference thread")?;
+
+    let source = source::spawn(
+        cfg.source_options(opts.max_frames),
+        Arc::clone(&ring),
+        worker_thread.thread().clone(),
+        Arc::clone(&source_stats),
+        shutdown.clone(),
+    )
+    .context("source")?;
+
+    let sensors = Sensors::new(Path::new(&cfg.throttle.sysfs_root), Path::new(&cfg.throttle.procfs_root));
+    let mut supervisor = Supervisor {
+        throttle: Throttle::new(&cfg.throttle, 30.0),
+        throttle_ceiling_known: false,
+        health: HealthReporter::default(),
+        readings: sensors.read(),
+        sensors,
+        last_health: Instant::now(),
+        last_throttle: Instant::now(),
+        last_status: Instant::now(),
+        publisher: Arc::clone(&publisher),
+        source_stats: Arc::clone(&source_stats),
+        pipeline_stats: Arc::clone(&pipeline_stats),
+        ring: Arc::clone(&ring),
+        decoder: source.decoder().as_str(),
+        cmd_tx,
+        opts,
+        current: cfg,
+        shutdown,
+    };
+    let progress = supervisor.run(&intents, &remote_in, &mut notifier, &worker_thread);
+
+    let worker_result = if worker_thread.is_finished() {
+        worker_thread.join().map_err(|_| anyhow::anyhow!("inference thread panicked"))?
+    } else {
+        Ok(())
+    };
+    let source_decoder = source.decoder().as_str();
+    let source_result = if source.is_finished() { source.join() } else { Ok(()) };
+    publisher.stop(Duration::from_secs(2));
+
+    let mut summary = summarize(&pipeline_stats, &source_stats, &ring, progress.first_frame_at, source_decoder);
+    summary.steady_fps = progress.steady_from.and_then(|(at, n0)| {
+        let (n, secs) = (summary.processed.saturating_sub(n0), at.elapsed().as_secs_f64());
+        (n >= 10 && secs > 0.0).then(|| n as f64 / secs)
+    });
+    worker_result.context("inference")?;
+    source_result.context("source")?;
+    Ok(summary)
+}

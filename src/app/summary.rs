@@ -1,0 +1,81 @@
+//! What a run did: counts, per-stage time, latency, for the closing summary and `bench`.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use crate::ring::FrameRing;
+use crate::source::SourceStats;
+use crate::telemetry::{PipelineStats, STAGES};
+
+/// What a run did, for the closing summary and `bench`.
+#[derive(Clone, Debug, Default)]
+pub struct RunSummary {
+    /// Wall time from first frame to the end, seconds.
+    pub wall_secs: f64,
+    /// Frames decoded.
+    pub decoded: u64,
+    /// Frames processed end to end.
+    pub processed: u64,
+    /// Frames dropped by the ring (drop_oldest).
+    pub dropped_ring: u64,
+    /// Frames skipped by the ingress rate limit.
+    pub skipped_rate: u64,
+    /// Track messages dropped at the MQTT queue.
+    pub dropped_publish: u64,
+    /// Per-stage time, ms per processed frame, in pipeline order.
+    pub stage_ms: Vec<(&'static str, f64)>,
+    /// Capture-to-publish latency p50/p95/p99, ms.
+    pub latency_ms: [Option<f64>; 3],
+    /// Decoder used.
+    pub decoder: &'static str,
+    /// Processed frames per second after the first 10 frames (start-up and warm-up excluded).
+    pub steady_fps: Option<f64>,
+}
+
+impl RunSummary {
+    /// Processed frames per second of wall time.
+    pub fn fps(&self) -> f64 {
+        if self.wall_secs > 0.0 { self.processed as f64 / self.wall_secs } else { 0.0 }
+    }
+
+    /// Human-readable lines.
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "frames: decoded {} processed {} dropped_ring {} skipped_rate {} dropped_publish {}\nthroughput: {:.2} fps processed over {:.1} s (decoder {})\n",
+            self.decoded, self.processed, self.dropped_ring, self.skipped_rate, self.dropped_publish, self.fps(), self.wall_secs, self.decoder
+        );
+        let total: f64 = self.stage_ms.iter().map(|(_, ms)| ms).sum();
+        s.push_str("per frame:");
+        for (name, ms) in &self.stage_ms {
+            let share = if total > 0.0 { 100.0 * ms / total } else { 0.0 };
+            s.push_str(&format!(" {name} {ms:.2} ms ({share:.0}%)"));
+        }
+        let f = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.0}"));
+        s.push_str(&format!(
+            "\nlatency capture->publish ms: p50 {} p95 {} p99 {}",
+            f(self.latency_ms[0]),
+            f(self.latency_ms[1]),
+            f(self.latency_ms[2])
+        ));
+        s
+    }
+}
+
+/// The summary of a run from its counters; `first` is when the first frame went end to end.
+pub(super) fn summarize(p: &PipelineStats, s: &SourceStats, ring: &FrameRing, first: Option<Instant>, decoder: &'static str) -> RunSummary {
+    let processed = p.processed.load(Relaxed);
+    let per = |ns: u64| if processed > 0 { ns as f64 / 1e6 / processed as f64 } else { 0.0 };
+    let lat = p.latency.snapshot();
+    RunSummary {
+        wall_secs: first.map_or(0.0, |f| f.elapsed().as_secs_f64()),
+        decoded: s.decoded.load(Relaxed),
+        processed,
+        dropped_ring: ring.stats().snapshot().dropped_oldest,
+        skipped_rate: s.skipped_rate.load(Relaxed),
+        dropped_publish: p.publish_dropped.load(Relaxed),
+        stage_ms: STAGES.iter().map(|&st| (st.as_str(), per(p.stage_ns(st)))).collect(),
+        latency_ms: [lat.quantile_ms(0.5), lat.quantile_ms(0.95), lat.quantile_ms(0.99)],
+        decoder,
+        steady_fps: None,
+    }
+}

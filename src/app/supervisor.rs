@@ -1,0 +1,266 @@
+//! The supervisor: the control loop of a run. It turns intents (signals, reloads, remote
+//! config) into actions, feeds the systemd watchdog while frames progress, throttles, publishes
+//! health, and applies every new configuration between frames through one path.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rumqttc::QoS;
+
+use super::RunOptions;
+use super::health::{HealthReporter, HealthSources};
+use super::worker::WorkerCommand;
+use crate::config::{self, Config, remote};
+use crate::control::Intent;
+use crate::control::sensors::{Readings, Sensors};
+use crate::control::systemd::Notifier;
+use crate::control::throttle::{Throttle, ThrottleInputs};
+use crate::infer::InferError;
+use crate::publish::{IncomingMessage, Publisher};
+use crate::ring::FrameRing;
+use crate::shutdown::Shutdown;
+use crate::source::SourceStats;
+use crate::telemetry::PipelineStats;
+
+/// When the pipeline first delivered frames, for the summary.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Progress {
+    /// When the first frame was published end to end.
+    pub(super) first_frame_at: Option<Instant>,
+    /// When the 10th frame was, and how many were processed then (start of the steady state).
+    pub(super) steady_from: Option<(Instant, u64)>,
+}
+
+/// The control loop's state: health reporting, throttling, and applying new configurations.
+pub(super) struct Supervisor {
+    pub(super) throttle: Throttle,
+    pub(super) throttle_ceiling_known: bool,
+    pub(super) health: HealthReporter,
+    pub(super) sensors: Sensors,
+    pub(super) readings: Readings,
+    pub(super) last_health: Instant,
+    pub(super) last_throttle: Instant,
+    pub(super) last_status: Instant,
+    pub(super) publisher: Arc<Publisher>,
+    pub(super) source_stats: Arc<SourceStats>,
+    pub(super) pipeline_stats: Arc<PipelineStats>,
+    pub(super) ring: Arc<FrameRing>,
+    pub(super) decoder: &'static str,
+    pub(super) cmd_tx: SyncSender<WorkerCommand>,
+    pub(super) opts: RunOptions,
+    pub(super) current: Config,
+    pub(super) shutdown: Shutdown,
+}
+
+impl Supervisor {
+    /// Runs until the worker has finished (input ended, or a stop drained it) or the shutdown
+    /// deadline passed.
+    pub(super) fn run(
+        &mut self,
+        intents: &Receiver<Intent>,
+        remote_in: &Receiver<IncomingMessage>,
+        notifier: &mut Notifier,
+        worker: &JoinHandle<Result<(), InferError>>,
+    ) -> Progress {
+        let started = Instant::now();
+        let mut progress = Progress::default();
+        let mut last_processed = 0u64;
+        let mut last_progress = Instant::now();
+        let mut stop_deadline: Option<Instant> = None;
+        let deadline = Duration::from_secs_f32(self.current.control.shutdown_deadline_secs);
+        let watchdog_every = notifier.watchdog_period().map(|p| p / 2).unwrap_or(Duration::from_secs(5));
+        let mut last_watchdog = Instant::now();
+        loop {
+            match intents.recv_timeout(Duration::from_millis(50)) {
+                Ok(Intent::Stop) => {
+                    tracing::info!("Stopping: draining the pipeline.");
+                    notifier.stopping();
+                    self.shutdown.drain();
+                    stop_deadline.get_or_insert(Instant::now() + deadline);
+                }
+                Ok(Intent::FastStop) => {
+                    tracing::info!("Stopping now.");
+                    notifier.stopping();
+                    self.shutdown.abort();
+                    stop_deadline.get_or_insert(Instant::now() + deadline.min(Duration::from_secs(1)));
+                }
+                Ok(Intent::Reload) => match reload(&self.opts) {
+                    Ok(new_cfg) => self.apply(new_cfg, "SIGHUP"),
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "Reload refused; the running configuration stays."),
+                },
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
+            }
+            while let Ok(msg) = remote_in.try_recv() {
+                self.remote_config(&msg.payload);
+            }
+
+            let processed = self.pipeline_stats.processed.load(Relaxed);
+            if progress.steady_from.is_none() && processed >= 10 {
+                progress.steady_from = Some((Instant::now(), processed));
+            }
+            if processed > last_processed {
+                last_processed = processed;
+                last_progress = Instant::now();
+                if progress.first_frame_at.is_none() {
+                    progress.first_frame_at = Some(Instant::now());
+                    tracing::info!(startup_ms = started.elapsed().as_millis() as u64, "First frame published end to end.");
+                    notifier.ready();
+                }
+            }
+            // WATCHDOG only while frames make progress: a stalled pipeline gets restarted by systemd.
+            if notifier.is_ready() && last_progress.elapsed() < watchdog_every * 2 && last_watchdog.elapsed() >= watchdog_every {
+                notifier.watchdog();
+                last_watchdog = Instant::now();
+            }
+            self.tick(notifier);
+            if worker.is_finished() {
+                self.shutdown.drain();
+                return progress;
+            }
+            if let Some(d) = stop_deadline
+                && Instant::now() > d
+            {
+                tracing::warn!("Shutdown deadline passed; abandoning frames still in flight.");
+                self.shutdown.abort();
+                return progress;
+            }
+        }
+    }
+
+    /// Periodic work: throttle, health, systemd STATUS.
+    fn tick(&mut self, notifier: &Notifier) {
+        let cfg = &self.current;
+        if !self.throttle_ceiling_known
+            && let Some(fps) = self.source_stats.fps()
+        {
+            self.throttle.reconfigure(&cfg.throttle, fps);
+            self.throttle_ceiling_known = true;
+        }
+        if self.last_throttle.elapsed() >= Duration::from_secs_f32(cfg.throttle.interval_secs) {
+            self.last_throttle = Instant::now();
+            self.readings = self.sensors.read();
+            if cfg.throttle.enabled {
+                let before = self.throttle.rate();
+                let rate = self.throttle.update(ThrottleInputs { max_celsius: self.readings.max_celsius(), mem_available_mb: self.readings.mem_available_mb });
+                if (rate - before).abs() > f32::EPSILON {
+                    tracing::info!(from_fps = before, to_fps = rate, state = ?self.throttle.state(), max_celsius = ?self.readings.max_celsius(), mem_available_mb = ?self.readings.mem_available_mb, "Throttle changed the inference rate.");
+                }
+                self.apply_rate();
+            }
+        }
+        if self.last_health.elapsed() >= Duration::from_secs_f32(cfg.control.health_interval_secs) {
+            self.last_health = Instant::now();
+            let snap = self.health.snapshot(&HealthSources {
+                device: &cfg.device.id,
+                source_id: &cfg.source.id,
+                decoder: self.decoder,
+                source: &self.source_stats,
+                pipeline: &self.pipeline_stats,
+                ring: &self.ring,
+                publish: self.publisher.stats(),
+                readings: &self.readings,
+                throttle: &self.throttle,
+                throttle_enabled: cfg.throttle.enabled,
+            });
+            if let Ok(json) = serde_json::to_string(&snap) {
+                self.publisher.try_publish(&self.publisher.topics().health, QoS::AtMostOnce, false, json.as_bytes());
+            }
+            tracing::debug!(fps = snap.infer.fps_processed, "Health published.");
+        }
+        if self.last_status.elapsed() >= Duration::from_secs(2) {
+            self.last_status = Instant::now();
+            let lat = self.pipeline_stats.latency.snapshot().quantile_ms(0.5).unwrap_or(0.0);
+            notifier.status(&format!(
+                "{} frames processed, source {}, throttle {:.1} fps, latency p50 {:.0} ms",
+                self.pipeline_stats.processed.load(Relaxed),
+                self.source_stats.state().as_str(),
+                self.throttle.rate(),
+                lat
+            ));
+        }
+    }
+
+    /// Sets the ingress rate limit from the throttle and `infer.max_fps`.
+    fn apply_rate(&self) {
+        let cap = self.current.infer.max_fps;
+        let throttled = self.current.throttle.enabled && self.throttle.rate() < self.throttle.ceiling() - 0.01;
+        let rate = match (throttled, cap > 0.0) {
+            (true, true) => self.throttle.rate().min(cap),
+            (true, false) => self.throttle.rate(),
+            (false, _) => cap,
+        };
+        self.source_stats.set_max_fps(rate);
+    }
+
+    /// A `config/set` message: check, persist, apply; or refuse with the reason on `config/error`.
+    fn remote_config(&mut self, payload: &[u8]) {
+        if !self.current.control.remote_config {
+            return;
+        }
+        let result = remote::check(payload, &self.current).and_then(|(cfg, patch)| {
+            if let Some(path) = &self.opts.config_path {
+                remote::persist(&remote::overlay_path(path, self.current.raw()), &patch)?;
+            }
+            Ok(cfg)
+        });
+        match result {
+            Ok(cfg) => self.apply(cfg, "MQTT config/set"),
+            Err(e) => {
+                tracing::warn!(error = %e, "Remote configuration refused; the running configuration stays.");
+                let topic = self.publisher.topics().config_error.clone();
+                self.publisher.try_publish(&topic, QoS::AtLeastOnce, false, e.to_payload().as_bytes());
+            }
+        }
+    }
+
+    /// The one path for every new configuration (SIGHUP or remote): applied between frames.
+    fn apply(&mut self, new_cfg: Config, origin: &str) {
+        for change in changes_needing_restart(&self.current, &new_cfg) {
+            tracing::warn!(key = change, origin, "Changed, but only applied at restart.");
+        }
+        if self.cmd_tx.try_send(WorkerCommand::Apply(Box::new(new_cfg.clone()))).is_err() {
+            tracing::warn!(origin, "Not applied: the inference thread is busy with earlier changes.");
+            return;
+        }
+        self.throttle.reconfigure(&new_cfg.throttle, self.source_stats.fps().unwrap_or(30.0));
+        if new_cfg.log.level != self.current.log.level {
+            crate::telemetry::logging::set_level(&new_cfg.log.level);
+        }
+        self.current = new_cfg;
+        self.apply_rate();
+        let topic = self.publisher.topics().config_state.clone();
+        self.publisher.try_publish(&topic, QoS::AtLeastOnce, true, remote::state_payload(self.current.raw()).as_bytes());
+        tracing::info!(origin, "Configuration accepted.");
+    }
+}
+
+fn reload(opts: &RunOptions) -> Result<Config> {
+    let path = opts.config_path.as_ref().context("no configuration file to reload (started without -c)")?;
+    Ok(config::load(path, opts.with_env, true)?)
+}
+
+/// Keys whose change takes effect only after a restart.
+fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if old.source != new.source {
+        out.push("source");
+    }
+    if old.publish != new.publish {
+        out.push("publish");
+    }
+    if old.ring != new.ring {
+        out.push("ring");
+    }
+    if old.infer.providers != new.infer.providers || old.infer.threads != new.infer.threads {
+        out.push("infer.providers/threads");
+    }
+    if old.throttle.sysfs_root != new.throttle.sysfs_root || old.throttle.procfs_root != new.throttle.procfs_root {
+        out.push("throttle.sysfs_root/procfs_root");
+    }
+    out
+}
+

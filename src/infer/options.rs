@@ -1,0 +1,194 @@
+//! The `[infer]` section, its checks, and the options a detector is built with.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::manifest::ModelManifest;
+use super::tiling::TilePlan;
+use crate::problems::{Problems, is_unit};
+
+/// An execution provider: the hardware the model runs on.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    /// ONNX Runtime on the CPU.
+    Cpu,
+    /// ONNX Runtime's CUDA provider.
+    Cuda,
+    /// ONNX Runtime's TensorRT provider (engine cache on disk).
+    Tensorrt,
+    /// footrackd's own TensorRT 10 engine runner (feature `tensorrt`, `.engine` models); never configured.
+    #[serde(skip)]
+    TensorrtNative,
+}
+
+impl Provider {
+    /// Name in logs, health and bench reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Cpu => "cpu",
+            Provider::Cuda => "cuda",
+            Provider::Tensorrt => "tensorrt",
+            Provider::TensorrtNative => "tensorrt-native",
+        }
+    }
+
+    /// Whether the model runs on a GPU.
+    pub fn is_gpu(self) -> bool {
+        !matches!(self, Provider::Cpu)
+    }
+}
+
+/// Where pre-processing (letterboxing) runs.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// On the CPU, into host memory.
+    Cpu,
+    /// On the GPU (NVRTC kernel), into device memory the model reads in place.
+    Gpu,
+}
+
+impl Device {
+    /// Name in logs and bench reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Gpu => "gpu",
+        }
+    }
+}
+
+/// How frames reach the GPU pre-processor (CUDA builds with a GPU provider).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GpuInput {
+    /// Ring slots are page-locked and device-mapped; the kernel reads them in place.
+    #[default]
+    Mapped,
+    /// Ordinary ring slots; one explicit host-to-device copy per frame.
+    Copy,
+}
+
+/// `[infer]`
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InferSection {
+    /// ONNX model path. Its manifest is the same path with `.toml` in place of `.onnx`.
+    pub model: String,
+    /// Detections below this score are discarded before tracking.
+    pub score_threshold: f32,
+    /// IoU above which overlapping detections of one class are merged.
+    pub nms_iou_threshold: f32,
+    /// Tile columns over the frame (1 = no horizontal tiling).
+    pub tile_columns: u32,
+    /// Tile rows over the frame.
+    pub tile_rows: u32,
+    /// Overlap between neighbouring tiles as a fraction of tile size (0.0..0.5).
+    pub tile_overlap_frac: f32,
+    /// Also run the model on the whole frame (finds players too large for one tile).
+    pub full_frame: bool,
+    /// CPU threads for ONNX Runtime's intra-op pool (0 = one per core).
+    pub threads: usize,
+    /// Execution providers to try in order: `cpu`, `cuda`, `tensorrt`.
+    pub providers: Vec<Provider>,
+    /// Highest inference rate; frames beyond it are skipped at ingress (0 = as fast as possible).
+    pub max_fps: f32,
+    /// With a GPU provider: `mapped` (zero-copy pinned ring slots) or `copy` (one upload per frame).
+    pub gpu_input: GpuInput,
+    /// With a GPU provider, letterbox on the GPU (false: on the CPU, input copied by ONNX Runtime).
+    pub gpu_preprocess: bool,
+}
+
+impl Default for InferSection {
+    fn default() -> Self {
+        InferSection {
+            model: "models/yolox_nano.onnx".into(),
+            score_threshold: 0.25,
+            nms_iou_threshold: 0.5,
+            tile_columns: 2,
+            tile_rows: 2,
+            tile_overlap_frac: 0.15,
+            full_frame: true,
+            threads: 0,
+            providers: vec![Provider::Cpu],
+            max_fps: 0.0,
+            gpu_input: GpuInput::Mapped,
+            gpu_preprocess: true,
+        }
+    }
+}
+
+impl InferSection {
+    /// The regions plan of this section.
+    pub fn tiles(&self) -> TilePlan {
+        TilePlan { columns: self.tile_columns, rows: self.tile_rows, overlap_frac: self.tile_overlap_frac, full_frame: self.full_frame }
+    }
+
+    /// Checks the section into `p`; loads and returns the model's manifest when it is usable.
+    pub fn check(&self, p: &mut Problems) -> Option<ModelManifest> {
+        p.check(is_unit(self.score_threshold), "infer.score_threshold", || format!("{} must be in 0..=1", self.score_threshold));
+        p.check(is_unit(self.nms_iou_threshold), "infer.nms_iou_threshold", || format!("{} must be in 0..=1", self.nms_iou_threshold));
+        p.check((1..=8).contains(&self.tile_columns), "infer.tile_columns", || format!("{} must be in 1..=8", self.tile_columns));
+        p.check((1..=8).contains(&self.tile_rows), "infer.tile_rows", || format!("{} must be in 1..=8", self.tile_rows));
+        p.check(self.tile_overlap_frac.is_finite() && (0.0..0.5).contains(&self.tile_overlap_frac), "infer.tile_overlap_frac", || {
+            format!("{} must be in 0..0.5", self.tile_overlap_frac)
+        });
+        p.check(self.threads <= 256, "infer.threads", || format!("{} is more than 256", self.threads));
+        p.check(self.max_fps.is_finite() && self.max_fps >= 0.0, "infer.max_fps", || format!("{} must be 0 or positive", self.max_fps));
+        p.check(!self.providers.is_empty(), "infer.providers", || "must name at least one provider (\"cpu\")".into());
+        let path = PathBuf::from(&self.model);
+        let is_engine = matches!(path.extension().and_then(|e| e.to_str()), Some("engine" | "plan"));
+        p.check(!is_engine || cfg!(feature = "tensorrt"), "infer.model", || {
+            format!("{} is a TensorRT engine, but this binary was built without the `tensorrt` feature", self.model)
+        });
+        match ModelManifest::load_beside(&path) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                p.check(false, "infer.model", || e.to_string());
+                None
+            }
+        }
+    }
+}
+
+/// Settings of a detector.
+#[derive(Clone, Debug)]
+pub struct DetectorOptions {
+    /// Model path.
+    pub model: PathBuf,
+    /// Its manifest.
+    pub manifest: ModelManifest,
+    /// Score threshold.
+    pub score_threshold: f32,
+    /// NMS IoU threshold.
+    pub nms_iou_threshold: f32,
+    /// Regions to run.
+    pub tiles: TilePlan,
+    /// ONNX Runtime threads.
+    pub threads: usize,
+    /// Execution providers, in order of preference.
+    pub providers: Vec<Provider>,
+    /// Letterbox on the GPU when the provider is a GPU one.
+    pub gpu_preprocess: bool,
+    /// How frames reach the GPU.
+    pub gpu_input: GpuInput,
+}
+
+impl DetectorOptions {
+    /// The options of a checked section and the manifest its check loaded.
+    pub fn from_section(s: &InferSection, manifest: ModelManifest) -> Self {
+        DetectorOptions {
+            model: PathBuf::from(&s.model),
+            manifest,
+            score_threshold: s.score_threshold,
+            nms_iou_threshold: s.nms_iou_threshold,
+            tiles: s.tiles(),
+            threads: s.threads,
+            providers: s.providers.clone(),
+            gpu_preprocess: s.gpu_preprocess,
+            gpu_input: s.gpu_input,
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The `[publish]` section: the broker, the client and what is queued for it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::problems::{Problems, is_topic_safe};
+
+/// `[publish]`
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublishSection {
+    /// MQTT broker host name or address.
+    pub broker_host: String,
+    /// MQTT broker TCP port.
+    pub broker_port: u16,
+    /// MQTT client id (empty = `footrackd-<device id>`).
+    pub client_id: String,
+    /// First topic level.
+    pub topic_prefix: String,
+    /// MQTT keep-alive, seconds (at least 1).
+    pub keep_alive_secs: u64,
+    /// Messages that may wait for the broker; beyond this they are dropped and counted.
+    pub queue_capacity: usize,
+    /// Broker user name (empty = anonymous).
+    pub username: String,
+    /// Broker password. Never echoed in `config/state`.
+    pub password: String,
+    /// QoS of track messages (0 or 1).
+    pub tracks_qos: u8,
+}
+
+impl Default for PublishSection {
+    fn default() -> Self {
+        PublishSection {
+            broker_host: "127.0.0.1".into(),
+            broker_port: 1883,
+            client_id: String::new(),
+            topic_prefix: "footrack".into(),
+            keep_alive_secs: 10,
+            queue_capacity: 256,
+            username: String::new(),
+            password: String::new(),
+            tracks_qos: 0,
+        }
+    }
+}
+
+impl PublishSection {
+    /// Checks the section into `p`.
+    pub fn check(&self, p: &mut Problems) {
+        p.check(!self.broker_host.trim().is_empty(), "publish.broker_host", || "is empty".into());
+        p.check(self.broker_port != 0, "publish.broker_port", || "0 is not a usable port".into());
+        p.check(is_topic_safe(&self.topic_prefix), "publish.topic_prefix", || {
+            format!("{:?} must be non-empty letters, digits, '-' or '_'", self.topic_prefix)
+        });
+        // rumqttc asserts keep-alive >= 1 s: refuse it here instead of panicking later.
+        p.check((1..=3600).contains(&self.keep_alive_secs), "publish.keep_alive_secs", || {
+            format!("{} must be in 1..=3600", self.keep_alive_secs)
+        });
+        p.check((1..=65_535).contains(&self.queue_capacity), "publish.queue_capacity", || {
+            format!("{} must be in 1..=65535", self.queue_capacity)
+        });
+        p.check(self.tracks_qos <= 1, "publish.tracks_qos", || format!("{} must be 0 or 1", self.tracks_qos));
+        p.check(self.password.is_empty() || !self.username.is_empty(), "publish.password", || "is set but publish.username is empty".into());
+    }
+}

@@ -1,0 +1,42 @@
+//! Why a source failed for good.
+
+/// Why the source failed for good.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// GStreamer could not be initialised.
+    #[error("cannot initialise GStreamer: {0}")]
+    Init(String),
+    /// An element is missing (a plugin package is not installed).
+    #[error("GStreamer element {0:?} is missing: install the GStreamer plugin packages (scripts/setup.sh)")]
+    MissingElement(&'static str),
+    /// The input file does not exist.
+    #[error("input file {0} does not exist")]
+    FileMissing(String),
+    /// The pipeline reported an error.
+    #[error("GStreamer error from {element}: {message} ({debug})")]
+    Pipeline {
+        /// Path of the element that failed.
+        element: String,
+        /// The error.
+        message: String,
+        /// GStreamer's debug detail.
+        debug: String,
+    },
+    /// The pipeline could not be started.
+    #[error("cannot start the pipeline: {0}")]
+    State(String),
+    /// No source configured.
+    #[error("no source configured (source.uri is empty)")]
+    NoSource,
+    /// The decode thread could not be spawned.
+    #[error("cannot start the decode thread: {0}")]
+    Spawn(#[from] std::io::Error),
+}
+
+impl SourceError {
+    /// Whether a live source should retry after this error.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SourceError::Pipeline { .. } | SourceError::State(_))
+    }
+}
+

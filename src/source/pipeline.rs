@@ -1,0 +1,107 @@
+//! Builds one GStreamer pipeline: `uridecodebin ! videoconvert ! appsink`, wired to the ingest.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::thread::Thread;
+
+use gstreamer as gst;
+use gstreamer_app as gst_app;
+use gst::prelude::*;
+
+use super::error::SourceError;
+use super::ingest::Ingest;
+use super::options::SourceOptions;
+use super::stats::SourceStats;
+use crate::ring::{FrameRing, OverflowPolicy};
+use crate::shutdown::Shutdown;
+
+fn make(name: &'static str) -> Result<gst::Element, SourceError> {
+    gst::ElementFactory::make(name).build().map_err(|_| SourceError::MissingElement(name))
+}
+
+pub(super) fn build(
+    opts: &SourceOptions,
+    uri: &str,
+    ring: &Arc<FrameRing>,
+    consumer: &Thread,
+    stats: &Arc<SourceStats>,
+    shutdown: &Shutdown,
+) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
+    let pipeline = gst::Pipeline::new();
+    let src = make("uridecodebin")?;
+    src.set_property("uri", uri);
+    let convert = make("videoconvert")?;
+    let caps = gst::Caps::builder("video/x-raw").field("format", gst::List::new(["I420", "NV12"])).build();
+    let sink = gst_app::AppSink::builder().caps(&caps).max_buffers(2).drop(ring.policy() == OverflowPolicy::DropOldest).sync(opts.realtime).build();
+    pipeline
+        .add_many([&src, &convert, sink.upcast_ref()])
+        .map_err(|e| SourceError::State(e.to_string()))?;
+    convert.link(&sink).map_err(|e| SourceError::State(e.to_string()))?;
+
+    let transport = opts.rtsp_transport.clone();
+    let latency = opts.latency_ms.min(u32::MAX as u64) as u32;
+    src.connect("source-setup", false, move |args| {
+        if let Some(Ok(source)) = args.get(1).map(|v| v.get::<gst::Element>()) {
+            if source.find_property("protocols").is_some() {
+                source.set_property_from_str("protocols", &transport);
+            }
+            if source.find_property("latency").is_some() && source.property_type("latency") == Some(u32::static_type()) {
+                source.set_property("latency", latency);
+            }
+        }
+        None
+    });
+    let convert_weak = convert.downgrade();
+    src.connect_pad_added(move |_, pad| {
+        let Some(convert) = convert_weak.upgrade() else { return };
+        let is_video = pad
+            .current_caps()
+            .or_else(|| Some(pad.query_caps(None)))
+            .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
+            .unwrap_or(false);
+        if let Some(sinkpad) = convert.static_pad("sink")
+            && is_video
+            && !sinkpad.is_linked()
+            && let Err(e) = pad.link(&sinkpad)
+        {
+            tracing::warn!(error = ?e, "Cannot link the decoded video pad.");
+        }
+    });
+
+    let limit_hit = Arc::new(AtomicBool::new(false));
+    let mut ingest = Ingest {
+        ring: Arc::clone(ring),
+        consumer: consumer.clone(),
+        stats: Arc::clone(stats),
+        shutdown: shutdown.clone(),
+        limit_hit: Arc::clone(&limit_hit),
+        max_frames: opts.max_frames,
+        info: None,
+        last_let_in_ns: None,
+    };
+    sink.set_callbacks(gst_app::AppSinkCallbacks::builder().new_sample(move |sink| ingest.on_sample(sink)).build());
+
+    pipeline.set_state(gst::State::Playing).map_err(|_| {
+        let detail = pipeline
+            .bus()
+            .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]))
+            .map(|m| error_of(&m))
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "state change refused".into());
+        let _ = pipeline.set_state(gst::State::Null);
+        SourceError::State(detail)
+    })?;
+    Ok((pipeline, limit_hit))
+}
+
+pub(super) fn error_of(msg: &gst::Message) -> SourceError {
+    match msg.view() {
+        gst::MessageView::Error(err) => SourceError::Pipeline {
+            element: msg.src().map(|s| s.path_string().to_string()).unwrap_or_else(|| "?".into()),
+            message: err.error().to_string(),
+            debug: err.debug().map(|d| d.to_string()).unwrap_or_default(),
+        },
+        _ => SourceError::State("unexpected message".into()),
+    }
+}
+

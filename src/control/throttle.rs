@@ -1,4 +1,4 @@
-//! The throttle: picks the inference rate from temperature, memory and pipeline load.
+//! The throttle: picks the inference rate from temperature and memory.
 //!
 //! Back off fast (halve the rate at once when hot or short of memory; straight to the minimum
 //! when critical), recover slowly (one tenth of the range per interval, only after conditions

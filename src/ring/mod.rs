@@ -11,6 +11,7 @@
 mod buffer;
 mod options;
 mod stats;
+mod wake;
 
 use std::cell::UnsafeCell;
 use std::sync::Arc;
@@ -50,6 +51,8 @@ pub struct FrameRing {
     ready: mpmc::Queue<u8, MAX_SLOTS>,
     policy: OverflowPolicy,
     stats: RingStats,
+    /// Wakes a producer waiting for a free slot (`Block` policy).
+    freed: wake::WakeCount,
 }
 
 /// Why a frame could not be placed in the ring.
@@ -81,7 +84,7 @@ impl FrameRing {
         // since only `slots <= MAX_SLOTS` indices exist) are retried until they land.
         #[expect(deprecated)]
         let (free, ready) = (mpmc::Queue::new(), mpmc::Queue::new());
-        let ring = FrameRing { slots: cells, free, ready, policy, stats: RingStats::default() };
+        let ring = FrameRing { slots: cells, free, ready, policy, stats: RingStats::default(), freed: wake::WakeCount::default() };
         for i in 0..slots {
             enqueue_retrying(&ring.free, i as u8);
         }
@@ -121,11 +124,21 @@ impl FrameRing {
                         return Ok(WriteSlot { ring: Arc::clone(self), index: i, published: false });
                     }
                     // Every slot is held by the consumer or in flight between queues: the consumer
-                    // holds at most one, so another will be free in a moment.
-                    std::hint::spin_loop();
+                    // holds at most one, so another will be free in a moment. Yield the core to it
+                    // rather than spin (two cores are shared by decode and inference).
+                    std::thread::yield_now();
                 }
             }
         }
+    }
+
+    /// Producer side under [`OverflowPolicy::Block`]: waits up to `timeout` for a free slot
+    /// (woken by the consumer's release, no polling); under `DropOldest` it never waits.
+    pub fn acquire_within(self: &Arc<Self>, timeout: std::time::Duration) -> Result<WriteSlot, PushRefused> {
+        if self.policy == OverflowPolicy::DropOldest {
+            return self.acquire();
+        }
+        self.freed.wait_for(timeout, || self.acquire().ok()).ok_or(PushRefused::Full)
     }
 
     /// Consumer side: the oldest waiting frame, if any.
@@ -153,6 +166,7 @@ impl FrameRing {
 
     fn release(&self, index: u8) {
         enqueue_retrying(&self.free, index);
+        self.freed.notify();
     }
 
     fn publish(&self, index: u8) {

@@ -80,15 +80,16 @@ impl Ingest {
             gst_video::VideoFormat::Nv12 => PixelFormat::Nv12,
             _ => return Err(gst::FlowError::NotNegotiated),
         };
+        // Under `block` the decoder waits here for inference to free a slot; it wakes on the
+        // release, and every 50 ms to see whether a shutdown was asked for.
         let mut slot = loop {
-            match self.ring.acquire() {
+            match self.ring.acquire_within(Duration::from_millis(50)) {
                 Ok(s) => break s,
                 Err(PushRefused::Full) => {
                     if self.shutdown.is_triggered() {
                         return Err(gst::FlowError::Flushing);
                     }
                     self.consumer.unpark();
-                    std::thread::sleep(Duration::from_micros(500));
                 }
             }
         };

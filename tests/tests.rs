@@ -5,5 +5,6 @@ mod util;
 
 mod cli;
 mod control;
+mod detect;
 mod floor_plan;
 mod pipeline;

@@ -54,8 +54,8 @@ FtTrt* ft_trt_load(const char* path, char* err, size_t err_len) {
 
 int ft_trt_num_io(const FtTrt* t) { return t->engine->getNbIOTensors(); }
 
-// Fills name, dims and direction of I/O tensor `index`; returns 0 on success.
-int ft_trt_io(const FtTrt* t, int index, char* name, size_t name_len, long long* dims, int* nb_dims, int* is_input) {
+// Fills name, dims, direction and whether the tensor is float32, for I/O tensor `index`; 0 on success.
+int ft_trt_io(const FtTrt* t, int index, char* name, size_t name_len, long long* dims, int* nb_dims, int* is_input, int* is_float) {
   const char* n = t->engine->getIOTensorName(index);
   if (!n) return -1;
   set_err(name, name_len, n);
@@ -63,26 +63,52 @@ int ft_trt_io(const FtTrt* t, int index, char* name, size_t name_len, long long*
   *nb_dims = d.nbDims;
   for (int i = 0; i < d.nbDims && i < 8; i++) dims[i] = d.d[i];
   *is_input = t->engine->getTensorIOMode(n) == nvinfer1::TensorIOMode::kINPUT;
+  *is_float = t->engine->getTensorDataType(n) == nvinfer1::DataType::kFLOAT;
   return 0;
 }
 
-// Binds `input` and `output` (device pointers) to the first input and output tensors and enqueues
-// on `stream` (a CUstream / cudaStream_t). Returns 0 on success.
-int ft_trt_enqueue(FtTrt* t, void* input, void* output, void* stream, char* err, size_t err_len) {
+// Sets the input's batch (engines with a dynamic first dimension), binds `input` and every
+// output, in I/O order, to `outputs[0..n_outputs]`, and enqueues on `stream` (a CUstream /
+// cudaStream_t). Returns 0 on success.
+int ft_trt_enqueue(FtTrt* t, void* input, int batch, void* const* outputs, int n_outputs, void* stream, char* err, size_t err_len) {
   const char* in_name = nullptr;
-  const char* out_name = nullptr;
+  int bound_outputs = 0;
   for (int i = 0; i < t->engine->getNbIOTensors(); i++) {
     const char* n = t->engine->getIOTensorName(i);
-    if (t->engine->getTensorIOMode(n) == nvinfer1::TensorIOMode::kINPUT) { if (!in_name) in_name = n; }
-    else if (!out_name) out_name = n;
+    if (t->engine->getTensorIOMode(n) == nvinfer1::TensorIOMode::kINPUT) {
+      if (in_name) { set_err(err, err_len, "engine has more than one input"); return -1; }
+      in_name = n;
+    } else {
+      if (bound_outputs >= n_outputs) { set_err(err, err_len, "more outputs than buffers"); return -1; }
+      if (!t->context->setTensorAddress(n, outputs[bound_outputs++])) { set_err(err, err_len, "setTensorAddress (output) failed"); return -1; }
+    }
   }
-  if (!in_name || !out_name) { set_err(err, err_len, "engine lacks an input or an output"); return -1; }
-  if (!t->context->setTensorAddress(in_name, input) || !t->context->setTensorAddress(out_name, output)) {
-    set_err(err, err_len, "setTensorAddress failed");
+  if (!in_name || bound_outputs == 0) { set_err(err, err_len, "engine lacks an input or an output"); return -1; }
+  nvinfer1::Dims d = t->engine->getTensorShape(in_name);
+  if (d.nbDims > 0 && d.d[0] == -1) {
+    d.d[0] = batch;
+    if (!t->context->setInputShape(in_name, d)) { set_err(err, err_len, "setInputShape failed (batch outside the engine's profile?)"); return -1; }
+  } else if (batch != 1 && d.nbDims > 0 && d.d[0] != batch) {
+    set_err(err, err_len, "the engine's batch is fixed");
     return -1;
   }
+  if (!t->context->setTensorAddress(in_name, input)) { set_err(err, err_len, "setTensorAddress (input) failed"); return -1; }
   if (!t->context->enqueueV3(reinterpret_cast<cudaStream_t>(stream))) { set_err(err, err_len, "enqueueV3 failed"); return -1; }
   return 0;
+}
+
+// The first output's shape for the current input shape; 0 on success.
+int ft_trt_output_shape(const FtTrt* t, long long* dims, int* nb_dims) {
+  for (int i = 0; i < t->engine->getNbIOTensors(); i++) {
+    const char* n = t->engine->getIOTensorName(i);
+    if (t->engine->getTensorIOMode(n) == nvinfer1::TensorIOMode::kOUTPUT) {
+      nvinfer1::Dims d = t->context->getTensorShape(n);
+      *nb_dims = d.nbDims;
+      for (int k = 0; k < d.nbDims && k < 8; k++) dims[k] = d.d[k];
+      return 0;
+    }
+  }
+  return -1;
 }
 
 void ft_trt_free(FtTrt* t) { delete t; }

@@ -124,7 +124,7 @@ pub fn run(cfg: Config, max_frames: u64, inference_runs: u32) -> Result<BenchRep
         detector.detect(&yuv, &mut dets)?;
     }
     let inference_only_fps = inference_runs.max(1) as f64 / t.elapsed().as_secs_f64();
-    let runs_per_frame = detector.runs_per_frame(width, height);
+    let runs_per_frame = detector.regions_per_frame(width, height);
     let (provider, preprocess) = (detector.provider().as_str().to_string(), detector.preprocess_device().as_str().to_string());
     drop(detector);
 

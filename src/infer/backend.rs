@@ -42,22 +42,25 @@ impl Backend {
         }
     }
 
-    /// Runs on a host CHW input.
-    pub(super) fn run<R>(&mut self, input: &[f32], read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    /// Runs on `batch` host CHW inputs back to back and hands the first output to `read`.
+    pub(super) fn run<R>(&mut self, input: &[f32], batch: usize, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
         match self {
-            Backend::Onnx(m) => m.run(input, read),
+            Backend::Onnx(m) => m.run(input, batch, read),
             #[cfg(feature = "tensorrt")]
-            Backend::Trt(m) => m.run(input, read),
+            Backend::Trt(m) => m.run(input, batch, read),
         }
     }
 
-    /// Runs on a CHW input in GPU memory.
-    #[cfg(feature = "cuda")]
-    pub(super) fn run_device<R>(&mut self, device_ptr: u64, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    /// Runs on `batch` CHW inputs back to back in GPU memory at `device_ptr`.
+    #[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
+    pub(super) fn run_device<R>(&mut self, device_ptr: u64, batch: usize, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
         match self {
-            Backend::Onnx(m) => m.run_device(device_ptr, read),
+            #[cfg(feature = "cuda")]
+            Backend::Onnx(m) => m.run_device(device_ptr, batch, read),
+            #[cfg(not(feature = "cuda"))]
+            Backend::Onnx(_) => Err(InferError::Run("GPU input in a build without the `cuda` feature".into())),
             #[cfg(feature = "tensorrt")]
-            Backend::Trt(m) => m.run_device(device_ptr, read),
+            Backend::Trt(m) => m.run_device(device_ptr, batch, read),
         }
     }
 }

@@ -61,6 +61,11 @@ impl GpuPreprocessor {
         })
     }
 
+    /// Regions (batch slots) the output buffer holds.
+    pub(super) fn capacity(&self) -> usize {
+        self.regions
+    }
+
     /// Floats per region.
     pub(super) fn input_len(&self) -> usize {
         3 * (self.in_w * self.in_h) as usize

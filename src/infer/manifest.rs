@@ -57,6 +57,13 @@ pub struct ModelManifest {
     /// Expected sha256 of the model file (hex); checked on load when present.
     #[serde(default)]
     pub sha256: Option<String>,
+    /// Whether the model's batch dimension is symbolic: all regions of a frame then run in one
+    /// call. `false` (the default): a fixed batch of 1, one call per region.
+    #[serde(default)]
+    pub dynamic_batch: bool,
+    /// Largest batch the model takes (a TensorRT engine's optimisation profile); none = any.
+    #[serde(default)]
+    pub max_batch: Option<usize>,
     /// Output decoder.
     pub format: OutputFormat,
     /// Input width in pixels.
@@ -173,6 +180,9 @@ impl ModelManifest {
         }
         if m.std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
             return invalid("std must be non-zero".into());
+        }
+        if m.max_batch == Some(0) {
+            return invalid("max_batch must be at least 1".into());
         }
         if m.classes.is_empty() {
             return invalid("classes is empty: footrackd would find nothing".into());

@@ -107,13 +107,14 @@ impl OnnxModel {
     /// Runs the model on a CHW input already in GPU memory at `device_ptr` (no host round trip
     /// for the input; the small output comes back to the host), and hands the first output to `read`.
     #[cfg(feature = "cuda")]
-    pub(super) fn run_device<R>(&mut self, device_ptr: u64, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    pub(super) fn run_device<R>(&mut self, device_ptr: u64, batch: usize, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
         use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
         use ort::value::TensorRefMut;
         let err = |e: ort::Error| InferError::Run(e.to_string());
         let cuda = MemoryInfo::new(AllocationDevice::CUDA, 0, AllocatorType::Device, MemoryType::Default).map_err(err)?;
-        // SAFETY: `device_ptr` addresses `input_shape` floats on device 0, alive until the run returns.
-        let tensor = unsafe { TensorRefMut::<f32>::from_raw(cuda, device_ptr as usize as *mut std::ffi::c_void, self.input_shape.into()) }.map_err(err)?;
+        let shape = [batch, self.input_shape[1], self.input_shape[2], self.input_shape[3]];
+        // SAFETY: `device_ptr` addresses `batch` inputs of `input_shape` floats on device 0, alive until the run returns.
+        let tensor = unsafe { TensorRefMut::<f32>::from_raw(cuda, device_ptr as usize as *mut std::ffi::c_void, shape.into()) }.map_err(err)?;
         // A plain run with a device-resident input (ONNX Runtime reads it where it is); the
         // IoBinding variant of this hung on the H100 test machine (docs/gpu.md).
         let outputs = self.session.run(ort::inputs![tensor]).map_err(err)?;
@@ -121,9 +122,11 @@ impl OnnxModel {
         Ok(read(shape, values))
     }
 
-    /// Runs the model on one CHW input and hands the first output (shape, values) to `read`.
-    pub(super) fn run<R>(&mut self, input: &[f32], read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
-        let tensor = TensorRef::from_array_view((self.input_shape, input)).map_err(|e| InferError::Run(e.to_string()))?;
+    /// Runs the model on `batch` CHW inputs back to back and hands the first output (shape,
+    /// values) to `read`.
+    pub(super) fn run<R>(&mut self, input: &[f32], batch: usize, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+        let shape = [batch, self.input_shape[1], self.input_shape[2], self.input_shape[3]];
+        let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| InferError::Run(e.to_string()))?;
         let outputs = self.session.run(ort::inputs![tensor]).map_err(|e| InferError::Run(e.to_string()))?;
         let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(|e| InferError::Run(e.to_string()))?;
         Ok(read(shape, values))

@@ -96,21 +96,6 @@ impl<'a> YuvFrame<'a> {
         self.device = device;
         self
     }
-
-    #[inline]
-    fn chroma(&self, cx: usize, cy: usize) -> (u8, u8) {
-        let (w, h) = (self.width as usize, self.height as usize);
-        let cw = w.div_ceil(2);
-        let ch = h.div_ceil(2);
-        let base = w * h;
-        match self.format {
-            PixelFormat::I420 => (self.data[base + cy * cw + cx], self.data[base + cw * ch + cy * cw + cx]),
-            PixelFormat::Nv12 => {
-                let i = base + cy * cw * 2 + cx * 2;
-                (self.data[i], self.data[i + 1])
-            }
-        }
-    }
 }
 
 /// Converts frame regions into model input tensors.
@@ -124,6 +109,7 @@ pub struct Preprocessor {
     pad: [f32; 3],
     x0: Vec<u32>,
     xfrac: Vec<f32>,
+    cx: Vec<u32>,
 }
 
 impl Preprocessor {
@@ -140,6 +126,7 @@ impl Preprocessor {
             pad,
             x0: Vec::with_capacity(manifest.input_width as usize),
             xfrac: Vec::with_capacity(manifest.input_width as usize),
+            cx: Vec::with_capacity(manifest.input_width as usize),
         }
     }
 
@@ -157,19 +144,22 @@ impl Preprocessor {
         let (in_w, in_h) = (self.in_w as usize, self.in_h as usize);
         let plane = in_w * in_h;
         let out = &mut out[..3 * plane];
+        let (w, h) = (frame.width as usize, frame.height as usize);
 
-        // Horizontal sample positions are the same on every row: compute them once.
+        // Horizontal sample positions (luma pair, weight, chroma column) are the same on every
+        // row: compute them once per call into reused tables.
         self.x0.clear();
         self.xfrac.clear();
+        self.cx.clear();
         let max_x = (frame.width - 1) as f32;
         for dx in 0..lb.content_w {
             let sx = (region.x as f32 + (dx as f32 + 0.5) / lb.scale - 0.5).clamp(0.0, max_x);
             let x0 = sx.floor();
             self.x0.push(x0 as u32);
             self.xfrac.push(sx - x0);
+            self.cx.push((((sx + 0.5) as usize).min(w - 1) / 2) as u32);
         }
 
-        let (w, h) = (frame.width as usize, frame.height as usize);
         let y_plane = &frame.data[..w * h];
         let max_y = (frame.height - 1) as f32;
         // Output channel index of R, G and B.
@@ -178,6 +168,8 @@ impl Preprocessor {
             ColorOrder::Bgr => (2, 1, 0),
         };
         let (mul, add) = (self.mul, self.add);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let content_w = lb.content_w as usize;
         for dy in 0..in_h {
             let row = dy * in_w;
             if dy >= lb.content_h as usize {
@@ -192,26 +184,48 @@ impl Preprocessor {
             let fy = sy - y0 as f32;
             let (r0, r1) = (&y_plane[y0 * w..y0 * w + w], &y_plane[y1 * w..y1 * w + w]);
             let cy = ((sy + 0.5) as usize).min(h - 1) / 2;
-            for dx in 0..lb.content_w as usize {
+            // The chroma row(s) of this output row, by layout: no per-pixel branch below.
+            let (u_row, v_row, step) = match frame.format {
+                PixelFormat::I420 => {
+                    let u = w * h + cy * cw;
+                    let v = w * h + cw * ch + cy * cw;
+                    (&frame.data[u..u + cw], &frame.data[v..v + cw], 1)
+                }
+                PixelFormat::Nv12 => {
+                    let uv = w * h + cy * cw * 2;
+                    (&frame.data[uv..uv + cw * 2], &frame.data[uv + 1..uv + cw * 2], 2)
+                }
+            };
+            let [out_r, out_g, out_b] = channel_rows(out, plane, row, [ri, gi, bi]);
+            for dx in 0..content_w {
                 let x0 = self.x0[dx] as usize;
                 let x1 = (x0 + 1).min(w - 1);
                 let fx = self.xfrac[dx];
                 let top = r0[x0] as f32 + (r0[x1] as f32 - r0[x0] as f32) * fx;
                 let bot = r1[x0] as f32 + (r1[x1] as f32 - r1[x0] as f32) * fx;
                 let luma = top + (bot - top) * fy;
-                let cx = ((x0 as f32 + fx + 0.5) as usize).min(w - 1) / 2;
-                let (u, v) = frame.chroma(cx, cy);
-                let (r, g, b) = yuv_to_rgb(luma, u as f32, v as f32);
-                out[ri * plane + row + dx] = r * mul[ri] + add[ri];
-                out[gi * plane + row + dx] = g * mul[gi] + add[gi];
-                out[bi * plane + row + dx] = b * mul[bi] + add[bi];
+                let c = self.cx[dx] as usize * step;
+                let (r, g, b) = yuv_to_rgb(luma, u_row[c] as f32, v_row[c] as f32);
+                out_r[dx] = r * mul[ri] + add[ri];
+                out_g[dx] = g * mul[gi] + add[gi];
+                out_b[dx] = b * mul[bi] + add[bi];
             }
             for c in 0..3 {
-                out[c * plane + row + lb.content_w as usize..c * plane + row + in_w].fill(self.pad[c]);
+                out[c * plane + row + content_w..c * plane + row + in_w].fill(self.pad[c]);
             }
         }
         lb
     }
+}
+
+/// Row `row` of the channel planes `order` (each plane `plane` floats; CHW), as three disjoint
+/// mutable slices starting at that row.
+fn channel_rows(out: &mut [f32], plane: usize, row: usize, order: [usize; 3]) -> [&mut [f32]; 3] {
+    let (p0, rest) = out.split_at_mut(plane);
+    let (p1, p2) = rest.split_at_mut(plane);
+    let mut planes = [Some(&mut p0[row..]), Some(&mut p1[row..]), Some(&mut p2[row..])];
+    // The order is a permutation of 0..3 (RGB or BGR), so each plane is taken once.
+    order.map(|i| planes[i].take().unwrap_or_default())
 }
 
 /// BT.601 limited-range YUV to RGB, each 0..255.

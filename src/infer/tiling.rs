@@ -16,6 +16,12 @@ pub struct TilePlan {
 }
 
 impl TilePlan {
+    /// How many regions [`TilePlan::regions`] makes: the tiles, plus the whole frame when enabled.
+    pub fn region_count(&self) -> usize {
+        let tiles = (self.columns * self.rows) as usize;
+        if tiles <= 1 { 1 } else { tiles + usize::from(self.full_frame) }
+    }
+
     /// The regions for a `width` x `height` frame: the whole frame first (when enabled), then tiles row by row.
     /// A 1 x 1 grid yields only the whole frame.
     pub fn regions(&self, width: u32, height: u32, out: &mut Vec<Region>) {
@@ -71,6 +77,7 @@ mod tests {
         let mut r = Vec::new();
         plan.regions(1920, 1080, &mut r);
         assert_eq!(r.len(), 7);
+        assert_eq!(plan.region_count(), 7);
         assert_eq!(r[0], Region { x: 0, y: 0, w: 1920, h: 1080 });
         let tiles = &r[1..];
         // Last column and row end at the frame edge.

@@ -23,26 +23,39 @@ unsafe extern "C" {
     fn ft_trt_version() -> c_int;
     fn ft_trt_load(path: *const c_char, err: *mut c_char, err_len: usize) -> *mut FtTrt;
     fn ft_trt_num_io(t: *const FtTrt) -> c_int;
-    fn ft_trt_io(t: *const FtTrt, index: c_int, name: *mut c_char, name_len: usize, dims: *mut i64, nb_dims: *mut c_int, is_input: *mut c_int) -> c_int;
-    fn ft_trt_enqueue(t: *mut FtTrt, input: *mut c_void, output: *mut c_void, stream: *mut c_void, err: *mut c_char, err_len: usize) -> c_int;
+    fn ft_trt_io(t: *const FtTrt, index: c_int, name: *mut c_char, name_len: usize, dims: *mut i64, nb_dims: *mut c_int, is_input: *mut c_int, is_float: *mut c_int) -> c_int;
+    fn ft_trt_enqueue(
+        t: *mut FtTrt,
+        input: *mut c_void,
+        batch: c_int,
+        outputs: *const *mut c_void,
+        n_outputs: c_int,
+        stream: *mut c_void,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> c_int;
+    fn ft_trt_output_shape(t: *const FtTrt, dims: *mut i64, nb_dims: *mut c_int) -> c_int;
     fn ft_trt_free(t: *mut FtTrt);
 }
 
 /// The TensorRT version this binary is linked against, as `major.minor.patch`.
-pub fn runtime_version() -> String {
+pub(super) fn runtime_version() -> String {
     // SAFETY: a pure function of compile-time constants.
     let v = unsafe { ft_trt_version() };
     format!("{}.{}.{}", v / 10000, (v / 100) % 100, v % 100)
 }
 
-/// A deserialized engine with one execution context and its output buffers.
-pub struct TrtModel {
+/// A deserialized engine with one execution context and a device buffer for every output.
+pub(super) struct TrtModel {
     handle: *mut FtTrt,
     gpu: Gpu,
+    /// Room for the largest batch, for host inputs.
     input: CudaSlice<f32>,
-    output: CudaSlice<f32>,
+    /// One buffer per output tensor, each sized for the largest batch; the first is decoded.
+    outputs: Vec<CudaSlice<f32>>,
     host_output: Vec<f32>,
-    output_shape: Vec<i64>,
+    max_batch: usize,
+    image_len: usize,
 }
 
 // SAFETY: the handle is used from one thread at a time (the inference thread owns the model).
@@ -54,8 +67,9 @@ fn err_text(buf: &[c_char]) -> String {
 }
 
 impl TrtModel {
-    /// Loads `path`, refusing an engine whose manifest names another TensorRT version.
-    pub fn load(path: &Path, manifest: &ModelManifest, gpu: &Gpu) -> Result<Self, InferError> {
+    /// Loads `path`, refusing an engine whose manifest names another TensorRT version, and one
+    /// whose tensors are not float or whose input does not fit the manifest.
+    pub(super) fn load(path: &Path, manifest: &ModelManifest, gpu: &Gpu) -> Result<Self, InferError> {
         let model_err = |message: String| InferError::Model { path: path.to_path_buf(), message };
         let have = runtime_version();
         match &manifest.tensorrt_version {
@@ -74,60 +88,86 @@ impl TrtModel {
         if handle.is_null() {
             return Err(model_err(err_text(&err)));
         }
-        let mut output_shape = Vec::new();
-        let mut input_elems = 0usize;
+        let fail = |message: String| {
+            // SAFETY: `handle` came from ft_trt_load and is freed once, on this failure path.
+            unsafe { ft_trt_free(handle) };
+            Err(model_err(message))
+        };
+        // A dynamic batch dimension reads -1; the manifest's max_batch bounds it.
+        let max_batch = if manifest.dynamic_batch { manifest.max_batch.unwrap_or(1) } else { 1 };
+        let image_len = 3 * (manifest.input_width * manifest.input_height) as usize;
+        let mut output_elems = Vec::new();
+        let mut input_ok = false;
         // SAFETY: `handle` is live; buffers are sized as the wrapper expects.
         let n = unsafe { ft_trt_num_io(handle) };
         for i in 0..n {
-            let (mut name, mut dims, mut nb, mut is_input) = ([0 as c_char; 256], [0i64; 8], 0 as c_int, 0 as c_int);
+            let (mut name, mut dims, mut nb, mut is_input, mut is_float) = ([0 as c_char; 256], [0i64; 8], 0 as c_int, 0 as c_int, 0 as c_int);
             // SAFETY: as above.
-            if unsafe { ft_trt_io(handle, i, name.as_mut_ptr(), name.len(), dims.as_mut_ptr(), &mut nb, &mut is_input) } != 0 {
+            if unsafe { ft_trt_io(handle, i, name.as_mut_ptr(), name.len(), dims.as_mut_ptr(), &mut nb, &mut is_input, &mut is_float) } != 0 {
                 continue;
             }
-            let shape: Vec<i64> = dims[..nb.clamp(0, 8) as usize].to_vec();
-            let elems = shape.iter().map(|&d| d.max(1) as usize).product::<usize>();
-            if is_input != 0 && input_elems == 0 {
-                input_elems = elems;
-            } else if is_input == 0 && output_shape.is_empty() {
-                output_shape = shape;
+            if is_float == 0 {
+                return fail(format!("tensor {} is not float32: build the engine with float I/O", err_text(&name)));
+            }
+            let shape = &dims[..nb.clamp(0, 8) as usize];
+            let per_image = shape.iter().skip(1).map(|&d| d.max(1) as usize).product::<usize>();
+            if is_input != 0 {
+                input_ok = per_image == image_len;
+            } else {
+                output_elems.push(per_image * max_batch);
             }
         }
-        let out_elems = output_shape.iter().map(|&d| d.max(1) as usize).product::<usize>();
-        let expected_in = 3 * (manifest.input_width * manifest.input_height) as usize;
-        if input_elems != expected_in || out_elems == 0 {
-            // SAFETY: `handle` came from ft_trt_load and is freed once.
-            unsafe { ft_trt_free(handle) };
-            return Err(model_err(format!("engine input has {input_elems} values, the manifest implies {expected_in}")));
+        if !input_ok || output_elems.is_empty() {
+            return fail(format!("engine input does not hold {image_len} values per image as the manifest implies, or it has no output"));
         }
-        let input = gpu.stream.alloc_zeros::<f32>(input_elems).map_err(|e| model_err(e.to_string()))?;
-        let output = gpu.stream.alloc_zeros::<f32>(out_elems).map_err(|e| model_err(e.to_string()))?;
-        Ok(TrtModel { handle, gpu: gpu.clone(), input, output, host_output: vec![0.0; out_elems], output_shape })
+        let alloc = |n: usize| gpu.stream.alloc_zeros::<f32>(n).map_err(|e| model_err(e.to_string()));
+        let input = alloc(image_len * max_batch)?;
+        let outputs = output_elems.iter().map(|&n| alloc(n)).collect::<Result<Vec<_>, _>>()?;
+        Ok(TrtModel { handle, gpu: gpu.clone(), input, host_output: vec![0.0; output_elems[0]], outputs, max_batch, image_len })
     }
 
-    /// Runs on an input already in GPU memory and hands the output (copied to the host) to `read`.
-    pub fn run_device<R>(&mut self, input_ptr: u64, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    /// Runs `batch` images already in GPU memory; the first output (copied to the host) goes to `read`.
+    pub(super) fn run_device<R>(&mut self, input_ptr: u64, batch: usize, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
         let run_err = |m: String| InferError::Run(m);
-        let (out_ptr, _sync) = self.output.device_ptr(&self.gpu.stream);
+        if batch == 0 || batch > self.max_batch {
+            return Err(run_err(format!("batch {batch} is outside the engine's 1..={}", self.max_batch)));
+        }
+        // The device addresses of every output; a small fixed array, no allocation per call.
+        let mut ptrs = [std::ptr::null_mut::<c_void>(); 8];
+        let n_out = self.outputs.len().min(ptrs.len());
+        for (p, o) in ptrs.iter_mut().zip(&self.outputs) {
+            let (ptr, _sync) = o.device_ptr(&self.gpu.stream);
+            *p = ptr as *mut c_void;
+        }
         let mut err = [0 as c_char; 512];
-        // SAFETY: both pointers address buffers sized from the engine's own tensor shapes.
+        // SAFETY: every pointer addresses a buffer sized for `max_batch` images of its tensor.
         let rc = unsafe {
-            ft_trt_enqueue(self.handle, input_ptr as *mut c_void, out_ptr as *mut c_void, self.gpu.stream.cu_stream() as *mut c_void, err.as_mut_ptr(), err.len())
+            ft_trt_enqueue(self.handle, input_ptr as *mut c_void, batch as c_int, ptrs.as_ptr(), n_out as c_int, self.gpu.stream.cu_stream() as *mut c_void, err.as_mut_ptr(), err.len())
         };
-        drop(_sync);
         if rc != 0 {
             return Err(run_err(err_text(&err)));
         }
-        self.gpu.stream.memcpy_dtoh(&self.output, &mut self.host_output).map_err(|e| run_err(e.to_string()))?;
+        let (mut dims, mut nb) = ([0i64; 8], 0 as c_int);
+        // SAFETY: `handle` is live; `dims` holds 8 values.
+        if unsafe { ft_trt_output_shape(self.handle, dims.as_mut_ptr(), &mut nb) } != 0 {
+            return Err(run_err("cannot read the output shape".into()));
+        }
+        let shape = &dims[..nb.clamp(0, 8) as usize];
+        let used = shape.iter().map(|&d| d.max(0) as usize).product::<usize>().min(self.host_output.len());
+        let view = self.outputs[0].slice(..used);
+        self.gpu.stream.memcpy_dtoh(&view, &mut self.host_output[..used]).map_err(|e| run_err(e.to_string()))?;
         self.gpu.stream.synchronize().map_err(|e| run_err(e.to_string()))?;
-        Ok(read(&self.output_shape, &self.host_output))
+        Ok(read(shape, &self.host_output[..used]))
     }
 
-    /// Runs on a host input (uploads it first).
-    pub fn run<R>(&mut self, input: &[f32], read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
-        self.gpu.stream.memcpy_htod(input, &mut self.input).map_err(|e| InferError::Run(e.to_string()))?;
+    /// Runs `batch` host images (uploaded first).
+    pub(super) fn run<R>(&mut self, input: &[f32], batch: usize, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+        let n = (batch * self.image_len).min(input.len()).min(self.input.len());
+        let mut view = self.input.slice_mut(..n);
+        self.gpu.stream.memcpy_htod(&input[..n], &mut view).map_err(|e| InferError::Run(e.to_string()))?;
         let (ptr, sync) = self.input.device_ptr(&self.gpu.stream);
         drop(sync);
-        self.run_device(ptr, read)
+        self.run_device(ptr, batch, read)
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod broker;
 pub mod daemon;
+pub mod frames;
 pub mod recorder;
 
 use std::path::PathBuf;

@@ -1,17 +1,34 @@
-//! The detector's GPU path (feature `cuda`): every region letterboxed by one kernel launch each,
-//! straight from device-mapped ring memory (or one upload), then the model on device buffers.
+//! The detector's GPU path (feature `cuda`): each region of the batch letterboxed by one kernel
+//! launch into consecutive slots of one device buffer, straight from device-mapped ring memory
+//! (or after one upload); the model then reads the whole batch where it lies.
 
-use std::time::Instant;
-
-use super::{DetectTiming, Detector, collect, decode};
+use super::{BatchInput, Detector};
+use crate::infer::backend::Backend;
 use crate::infer::error::InferError;
 use crate::infer::gpu_pre::{GpuFrame, GpuPreprocessor};
-use crate::infer::options::GpuInput;
-use crate::infer::pre::{self, Region, YuvFrame};
-use crate::frame::Detection;
+use crate::infer::options::{DetectorOptions, GpuInput, Provider};
+use crate::infer::pre::{Letterbox, Region, YuvFrame};
+
+/// The GPU pre-processor for `batch` images per call, when the model runs on the GPU (a native
+/// TensorRT engine always takes its input there) and pre-processing on the GPU is wanted.
+pub(super) fn preprocessor_for(model: &Backend, opts: &DetectorOptions, batch: usize) -> Option<GpuPreprocessor> {
+    let provider = model.provider();
+    if provider != Provider::TensorrtNative && (!provider.is_gpu() || !opts.gpu_preprocess) {
+        return None;
+    }
+    match crate::gpu::Gpu::try_new(0).and_then(|g| GpuPreprocessor::new(&g, &opts.manifest, batch.max(1), crate::frame::yuv420_bytes(1920, 1080))) {
+        Ok(p) => {
+            tracing::info!(batch, "Pre-processing on the GPU (NVRTC kernel); the model reads the batch in GPU memory.");
+            Some(p)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "GPU pre-processing unavailable; letterboxing on the CPU.");
+            None
+        }
+    }
+}
 
 /// Where the GPU reads `frame`: in place from mapped pinned memory, or after one upload.
-#[cfg(feature = "cuda")]
 fn gpu_source(g: &mut GpuPreprocessor, frame: &YuvFrame<'_>, mode: GpuInput) -> Result<GpuFrame, InferError> {
     match (frame.device, mode) {
         (Some(ptr), GpuInput::Mapped) => Ok(GpuFrame::Device(ptr)),
@@ -19,44 +36,25 @@ fn gpu_source(g: &mut GpuPreprocessor, frame: &YuvFrame<'_>, mode: GpuInput) -> 
     }
 }
 
-#[cfg(feature = "cuda")]
+fn gpu_err(e: crate::gpu::GpuError) -> InferError {
+    InferError::Run(e.to_string())
+}
+
 impl Detector {
-    /// The GPU path: letterbox every region with one kernel launch each (input read in place from
-    /// mapped memory, or after one upload), then run the model on each region's device buffer.
-    pub(super) fn detect_gpu(&mut self, frame: &YuvFrame<'_>, out: &mut Vec<Detection>) -> Result<DetectTiming, InferError> {
-        let mut timing = DetectTiming::default();
-        let tiled = self.regions.len() > 1;
-        let t0 = Instant::now();
-        let gpu_err = |e: crate::gpu::GpuError| InferError::Run(e.to_string());
+    /// Letterboxes regions `start..start + count` into slots `0..count` of the device batch.
+    pub(super) fn letterbox_batch_gpu(&mut self, frame: &YuvFrame<'_>, start: usize, count: usize) -> Result<BatchInput, InferError> {
         let Some(g) = self.gpu.as_mut() else { return Err(InferError::Run("no GPU pre-processor".into())) };
         let source = gpu_source(g, frame, self.opts.gpu_input)?;
-        self.letterboxes.clear();
-        for (i, region) in self.regions.iter().enumerate() {
-            let lb = g.fill(source, frame.width, frame.height, frame.format, *region, i).map_err(gpu_err)?;
-            self.letterboxes.push(lb);
+        for j in 0..count {
+            self.letterboxes[start + j] = g.fill(source, frame.width, frame.height, frame.format, self.regions[start + j], j).map_err(gpu_err)?;
         }
         g.synchronize().map_err(gpu_err)?;
-        timing.pre_secs = t0.elapsed().as_secs_f64();
-        for i in 0..self.regions.len() {
-            let t1 = Instant::now();
-            let ptr = self.gpu.as_ref().map_or(0, |g| g.output_ptr(i));
-            let m = &self.opts.manifest;
-            let (class_table, threshold, tile_dets) = (&self.class_table, self.opts.score_threshold, &mut self.tile_dets);
-            tile_dets.clear();
-            self.model.run_device(ptr, |shape, values| decode(m, shape, values, class_table, threshold, tile_dets))??;
-            let t2 = Instant::now();
-            collect(&self.tile_dets, &self.letterboxes[i], &self.regions[i], frame.width, frame.height, tiled, out);
-            timing.infer_secs += (t2 - t1).as_secs_f64();
-            timing.post_secs += t2.elapsed().as_secs_f64();
-            timing.runs += 1;
-        }
-        Ok(self.merge(out, timing))
+        Ok(BatchInput::Device(g.output_ptr(0)))
     }
 
     /// Letterboxes `region` of `frame` on the GPU and copies the model input back to the host
     /// (diagnostics: compares the GPU path with the CPU one).
-    pub fn letterbox_on_gpu(&mut self, frame: &YuvFrame<'_>, region: Region, out: &mut [f32]) -> Result<pre::Letterbox, InferError> {
-        let gpu_err = |e: crate::gpu::GpuError| InferError::Run(e.to_string());
+    pub fn letterbox_on_gpu(&mut self, frame: &YuvFrame<'_>, region: Region, out: &mut [f32]) -> Result<Letterbox, InferError> {
         let g = self.gpu.as_mut().ok_or_else(|| InferError::Run("no GPU pre-processor".into()))?;
         let source = gpu_source(g, frame, self.opts.gpu_input)?;
         let lb = g.fill(source, frame.width, frame.height, frame.format, region, 0).map_err(gpu_err)?;
@@ -64,4 +62,3 @@ impl Detector {
         Ok(lb)
     }
 }
-

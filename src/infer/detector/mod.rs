@@ -1,5 +1,7 @@
-//! The detector: every region of a frame letterboxed, run through the model, decoded, mapped
-//! back to frame pixels, and merged with class-aware NMS. All buffers are reused between frames.
+//! The detector: every region of a frame (tiles and the whole frame) letterboxed into one batch
+//! tensor, run through the model in one call (models with a fixed batch of 1: one call per
+//! region), decoded, mapped back to frame pixels, and merged with class-aware NMS. The CPU and
+//! GPU paths differ only in where the batch is letterboxed. All buffers are reused between frames.
 
 use std::time::Instant;
 
@@ -11,7 +13,7 @@ use super::error::InferError;
 use super::manifest::{ModelManifest, OutputFormat};
 use super::options::{DetectorOptions, Device, GpuInput, Provider};
 use super::post;
-use super::pre::{self, Preprocessor, Region, YuvFrame};
+use super::pre::{Letterbox, Preprocessor, Region, YuvFrame};
 use super::tiling::{self, TilePlan};
 use crate::frame::{Detection, ObjectClass};
 
@@ -24,8 +26,20 @@ pub struct DetectTiming {
     pub infer_secs: f64,
     /// Output decoding and NMS, seconds.
     pub post_secs: f64,
-    /// Model runs (regions) in this frame.
+    /// Model calls in this frame.
     pub runs: u32,
+    /// Images (regions) the model saw in this frame.
+    pub images: u32,
+}
+
+/// Where a batch waits for the model.
+#[derive(Clone, Copy, Debug)]
+enum BatchInput {
+    /// In the detector's host buffer.
+    Host,
+    /// In GPU memory at this address.
+    #[cfg_attr(not(feature = "cuda"), expect(dead_code))]
+    Device(u64),
 }
 
 /// A YOLO-family detector: tiles, letterbox, model run (ONNX Runtime or TensorRT), decode, NMS.
@@ -34,15 +48,20 @@ pub struct Detector {
     pre: Preprocessor,
     opts: DetectorOptions,
     class_table: Vec<Option<ObjectClass>>,
+    /// Host batch: `batch_capacity` inputs back to back.
     input: Vec<f32>,
     regions: Vec<Region>,
+    letterboxes: Vec<Letterbox>,
     regions_for: (u32, u32),
+    /// Most images per model call: 1 for a fixed-batch model.
+    batch_limit: usize,
     tile_dets: Vec<Detection>,
     #[cfg(feature = "cuda")]
     gpu: Option<super::gpu_pre::GpuPreprocessor>,
-    #[cfg(feature = "cuda")]
-    letterboxes: Vec<pre::Letterbox>,
 }
+
+/// Most regions a plan can make: an 8 x 8 grid and the whole frame.
+const MAX_REGIONS: usize = 65;
 
 impl Detector {
     /// Loads the model.
@@ -50,35 +69,26 @@ impl Detector {
         let m = &opts.manifest;
         let model = Backend::load(&opts.model, m, opts.threads, &opts.providers)?;
         let pre = Preprocessor::new(m);
-        let input = vec![0.0; pre.input_len()];
-        // A native TensorRT engine always takes its input in GPU memory.
-        #[cfg(feature = "cuda")]
-        let gpu = if model.provider() != Provider::TensorrtNative && (!model.provider().is_gpu() || !opts.gpu_preprocess) {
-            None
+        let batch_limit = if m.dynamic_batch { m.max_batch.unwrap_or(MAX_REGIONS).clamp(1, MAX_REGIONS) } else { 1 };
+        let planned = opts.tiles.region_count();
+        if batch_limit == 1 && planned > 1 {
+            tracing::info!(model = %opts.model.display(), regions = planned, "The model takes one image per call (no dynamic_batch in its manifest): one call per region.");
         } else {
-            let regions = (opts.tiles.columns * opts.tiles.rows + 1) as usize;
-            match crate::gpu::Gpu::try_new(0).and_then(|g| super::gpu_pre::GpuPreprocessor::new(&g, m, regions, crate::frame::yuv420_bytes(1920, 1080))) {
-                Ok(p) => {
-                    tracing::info!("Pre-processing on the GPU (NVRTC kernel); model input stays in GPU memory.");
-                    Some(p)
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "GPU pre-processing unavailable; letterboxing on the CPU.");
-                    None
-                }
-            }
-        };
+            tracing::info!(regions = planned, batch_limit, "All regions of a frame run as one batch.");
+        }
+        #[cfg(feature = "cuda")]
+        let gpu = gpu::preprocessor_for(&model, &opts, planned.min(batch_limit));
         Ok(Detector {
             #[cfg(feature = "cuda")]
             gpu,
-            #[cfg(feature = "cuda")]
-            letterboxes: Vec::with_capacity(65),
             model,
             class_table: m.class_table(),
+            input: Vec::new(),
             pre,
-            input,
-            regions: Vec::with_capacity(32),
+            regions: Vec::with_capacity(MAX_REGIONS),
+            letterboxes: Vec::with_capacity(MAX_REGIONS),
             regions_for: (0, 0),
+            batch_limit,
             tile_dets: Vec::with_capacity(512),
             opts,
         })
@@ -90,7 +100,7 @@ impl Detector {
         self.opts.nms_iou_threshold = nms_iou_threshold;
         if self.opts.tiles != tiles {
             #[cfg(feature = "cuda")]
-            if self.gpu.is_some() && tiles.columns * tiles.rows > self.opts.tiles.columns * self.opts.tiles.rows {
+            if self.gpu.as_ref().is_some_and(|g| g.capacity() < tiles.region_count().min(self.batch_limit)) {
                 // More regions than the GPU buffers hold: fall back to CPU letterboxing.
                 tracing::warn!("More tiles than the GPU pre-processor was sized for; letterboxing on the CPU from now on.");
                 self.gpu = None;
@@ -119,23 +129,25 @@ impl Detector {
         self.model.provider()
     }
 
-    /// Number of model runs per frame of the given size.
-    pub fn runs_per_frame(&mut self, width: u32, height: u32) -> usize {
+    /// Regions (model images) per frame of the given size.
+    pub fn regions_per_frame(&mut self, width: u32, height: u32) -> usize {
         self.plan(width, height);
         self.regions.len()
     }
 
-    /// Merges all regions' detections (class-aware NMS) and accounts the time to post-processing.
-    fn merge(&self, out: &mut Vec<Detection>, mut timing: DetectTiming) -> DetectTiming {
-        let t = Instant::now();
-        post::nms_in_place(out, self.opts.nms_iou_threshold);
-        timing.post_secs += t.elapsed().as_secs_f64();
-        timing
+    /// Images per model call for frames of the given size (the batch the pipeline uses).
+    pub fn batch_per_call(&mut self, width: u32, height: u32) -> usize {
+        self.plan(width, height);
+        self.regions.len().min(self.batch_limit).max(1)
     }
 
+    /// Plans the regions for a frame size; buffers grow here, on a size or tiling change only.
     fn plan(&mut self, width: u32, height: u32) {
         if self.regions_for != (width, height) {
             self.opts.tiles.regions(width, height, &mut self.regions);
+            self.letterboxes.resize(self.regions.len(), Letterbox::fit(Region { x: 0, y: 0, w: 1, h: 1 }, 1, 1));
+            let batch = self.regions.len().min(self.batch_limit).max(1);
+            self.input.resize(batch * self.pre.input_len(), 0.0);
             self.regions_for = (width, height);
         }
     }
@@ -144,35 +156,69 @@ impl Detector {
     pub fn detect(&mut self, frame: &YuvFrame<'_>, out: &mut Vec<Detection>) -> Result<DetectTiming, InferError> {
         out.clear();
         self.plan(frame.width, frame.height);
+        let n = self.regions.len();
+        let per_call = n.min(self.batch_limit).max(1);
+        let mut timing = DetectTiming::default();
+        let mut start = 0;
+        while start < n {
+            let count = per_call.min(n - start);
+            let t0 = Instant::now();
+            let input = self.letterbox_batch(frame, start, count)?;
+            let t1 = Instant::now();
+            let decode_secs = self.run_batch(input, frame, start, count, out)?;
+            timing.pre_secs += (t1 - t0).as_secs_f64();
+            timing.infer_secs += t1.elapsed().as_secs_f64() - decode_secs;
+            timing.post_secs += decode_secs;
+            timing.runs += 1;
+            timing.images += count as u32;
+            start += count;
+        }
+        let t = Instant::now();
+        post::nms_in_place(out, self.opts.nms_iou_threshold);
+        timing.post_secs += t.elapsed().as_secs_f64();
+        Ok(timing)
+    }
+
+    /// Letterboxes regions `start..start + count` into the batch (on the GPU when it pre-processes).
+    fn letterbox_batch(&mut self, frame: &YuvFrame<'_>, start: usize, count: usize) -> Result<BatchInput, InferError> {
         #[cfg(feature = "cuda")]
         if self.gpu.is_some() {
-            return self.detect_gpu(frame, out);
+            return self.letterbox_batch_gpu(frame, start, count);
         }
-        let mut timing = DetectTiming::default();
-        let tiled = self.regions.len() > 1;
-        for ri in 0..self.regions.len() {
-            let region = self.regions[ri];
-            let t0 = Instant::now();
-            let lb = self.pre.fill(frame, region, &mut self.input);
-            let t1 = Instant::now();
-            let m = &self.opts.manifest;
-            let (class_table, threshold, tile_dets) = (&self.class_table, self.opts.score_threshold, &mut self.tile_dets);
-            tile_dets.clear();
-            self.model.run(&self.input, |shape, values| decode(m, shape, values, class_table, threshold, tile_dets))??;
-            let t2 = Instant::now();
-            collect(&self.tile_dets, &lb, &region, frame.width, frame.height, tiled, out);
-            timing.pre_secs += (t1 - t0).as_secs_f64();
-            timing.infer_secs += (t2 - t1).as_secs_f64();
-            timing.post_secs += t2.elapsed().as_secs_f64();
-            timing.runs += 1;
+        let len = self.pre.input_len();
+        for j in 0..count {
+            let region = self.regions[start + j];
+            self.letterboxes[start + j] = self.pre.fill(frame, region, &mut self.input[j * len..(j + 1) * len]);
         }
-        Ok(self.merge(out, timing))
+        Ok(BatchInput::Host)
+    }
+
+    /// One model call on a letterboxed batch; decodes each image and appends its detections in
+    /// frame pixels to `out`. Returns the seconds spent decoding.
+    fn run_batch(&mut self, input: BatchInput, frame: &YuvFrame<'_>, start: usize, count: usize, out: &mut Vec<Detection>) -> Result<f64, InferError> {
+        let Detector { model, input: host, opts, class_table, tile_dets, letterboxes, regions, pre, .. } = self;
+        let tiled = regions.len() > 1;
+        let (m, threshold) = (&opts.manifest, opts.score_threshold);
+        let read = |shape: &[i64], values: &[f32]| -> Result<f64, InferError> {
+            let t = Instant::now();
+            let per_image = check_output(m, shape, values.len(), count)?;
+            for j in 0..count {
+                tile_dets.clear();
+                decode(m, &shape[1..], &values[j * per_image..(j + 1) * per_image], class_table, threshold, tile_dets);
+                collect(tile_dets, &letterboxes[start + j], &regions[start + j], frame.width, frame.height, tiled, out);
+            }
+            Ok(t.elapsed().as_secs_f64())
+        };
+        match input {
+            BatchInput::Host => model.run(&host[..count * pre.input_len()], count, read)?,
+            BatchInput::Device(ptr) => model.run_device(ptr, count, read)?,
+        }
     }
 }
 
 /// Maps one region's detections to frame pixels and appends them, dropping people cut by an
 /// inner tile border (a neighbouring tile or the whole-frame pass sees them whole).
-pub(super) fn collect(tile_dets: &[Detection], lb: &pre::Letterbox, region: &Region, width: u32, height: u32, tiled: bool, out: &mut Vec<Detection>) {
+fn collect(tile_dets: &[Detection], lb: &Letterbox, region: &Region, width: u32, height: u32, tiled: bool, out: &mut Vec<Detection>) {
     let whole_frame = region.w == width && region.h == height;
     for d in tile_dets {
         let mut d = *d;
@@ -187,31 +233,42 @@ pub(super) fn collect(tile_dets: &[Detection], lb: &pre::Letterbox, region: &Reg
     }
 }
 
-/// Decodes one output according to the manifest; an error when its shape does not match.
-pub(super) fn decode(
-    m: &ModelManifest,
-    shape: &[i64],
-    values: &[f32],
-    class_table: &[Option<ObjectClass>],
-    threshold: f32,
-    out: &mut Vec<Detection>,
-) -> Result<(), InferError> {
-    match m.format {
+/// Checks a batch output's shape against the manifest; returns the values per image.
+fn check_output(m: &ModelManifest, shape: &[i64], values: usize, batch: usize) -> Result<usize, InferError> {
+    let (ok, expected) = match m.format {
         OutputFormat::Yolox => {
             let rows: usize = m.strides.iter().map(|&s| ((m.input_width / s) * (m.input_height / s)) as usize).sum();
             let ok = shape.len() == 3 && shape[1] as usize == rows && shape[2] as usize == 5 + m.num_classes;
-            if !ok {
-                return Err(InferError::OutputShape { shape: shape.to_vec(), expected: format!("[1, {rows}, {}]", 5 + m.num_classes) });
-            }
-            post::decode_yolox(values, m.input_width, m.input_height, &m.strides, class_table, threshold, out);
+            (ok, format!("[{batch}, {rows}, {}]", 5 + m.num_classes))
         }
         OutputFormat::Yolov8 => {
-            let ok = shape.len() == 3 && shape[1] as usize == 4 + m.num_classes;
-            if !ok {
-                return Err(InferError::OutputShape { shape: shape.to_vec(), expected: format!("[1, {}, N]", 4 + m.num_classes) });
-            }
-            post::decode_yolov8(values, shape[2] as usize, class_table, threshold, out);
+            let ok = shape.len() == 3 && shape[1] as usize == 4 + m.num_classes && shape[2] > 0;
+            (ok, format!("[{batch}, {}, N]", 4 + m.num_classes))
         }
+    };
+    if !ok || shape[0] != batch as i64 || !values.is_multiple_of(batch) {
+        return Err(InferError::OutputShape { shape: shape.to_vec(), expected });
     }
-    Ok(())
+    Ok(values / batch)
+}
+
+/// Decodes one image's output (`shape` without the batch dimension), already checked.
+fn decode(m: &ModelManifest, shape: &[i64], values: &[f32], class_table: &[Option<ObjectClass>], threshold: f32, out: &mut Vec<Detection>) {
+    match m.format {
+        OutputFormat::Yolox => post::decode_yolox(values, m.input_width, m.input_height, &m.strides, class_table, threshold, out),
+        OutputFormat::Yolov8 => post::decode_yolov8(values, shape[1] as usize, class_table, threshold, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_of_the_wrong_batch_or_shape_is_a_clear_error() {
+        let m = ModelManifest::load_beside(std::path::Path::new("models/yolox_nano.onnx")).unwrap();
+        assert_eq!(check_output(&m, &[3, 3549, 85], 3 * 3549 * 85, 3).unwrap(), 3549 * 85);
+        assert!(matches!(check_output(&m, &[1, 3549, 85], 3549 * 85, 3), Err(InferError::OutputShape { .. })));
+        assert!(matches!(check_output(&m, &[3, 3549, 84], 3 * 3549 * 84, 3), Err(InferError::OutputShape { .. })));
+    }
 }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# footrackd against the peer (../shared/peer/ref_pipeline.py: OpenCV, ONNX Runtime, supervision
+# ByteTrack, paho) on the same clip, model and tiling, in one go, with one mosquitto for both.
+# Prints one line per tiling and the ratios; the JSON reports go to $OUT_DIR (default bench-out/).
+#   scripts/bench-peer.sh [CLIP] [TILINGS]     e.g. scripts/bench-peer.sh clip.mp4 "whole 2x2 4x3"
+# Environment: FRAMES (default 300), PROVIDERS (footrackd, default cpu; peer: CPU or CUDA,CPU),
+# FOOTRACKD (binary, default target/release/footrackd), PEER_PYTHON (default .venv-peer/bin/python).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+clip="${1:-demo/clip.mp4}"
+tilings="${2:-whole 2x2 4x3}"
+frames="${FRAMES:-300}"
+providers="${PROVIDERS:-cpu}"
+bin="${FOOTRACKD:-target/release/footrackd}"
+peer_dir="${PEER_DIR:-../shared/peer}"
+out_dir="${OUT_DIR:-bench-out}"
+mkdir -p "$out_dir"
+py="${PEER_PYTHON:-}"
+if [ -z "$py" ]; then
+  if [ ! -x .venv-peer/bin/python ]; then
+    python3 -m venv .venv-peer
+    .venv-peer/bin/pip install -q --disable-pip-version-check -r "$peer_dir/requirements.txt"
+  fi
+  py=.venv-peer/bin/python
+fi
+export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(ls "$PWD"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n1)}"
+[ -x "$bin" ] || cargo build --release --locked
+
+work="$(mktemp -d)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" > "$work/mosquitto.conf"
+mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
+broker=$!
+trap 'kill $broker 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+
+peer_providers=CPU
+[ "$providers" = cpu ] || peer_providers=CUDA,CPU
+for t in $tilings; do
+  if [ "$t" = whole ]; then cols=1; rows=1; full=false; else cols="${t%x*}"; rows="${t#*x}"; full=false; fi
+  "$py" "$peer_dir/ref_pipeline.py" --clip "$clip" --model models/yolox_nano.onnx --tiles "$t" \
+    --providers "$peer_providers" --max-frames "$frames" --mqtt-port "$port" > "$out_dir/peer-$t.json"
+  FOOTRACKD_PUBLISH__BROKER_PORT="$port" FOOTRACKD_INFER__TILE_COLUMNS="$cols" FOOTRACKD_INFER__TILE_ROWS="$rows" \
+  FOOTRACKD_INFER__FULL_FRAME="$full" FOOTRACKD_INFER__PROVIDERS="$providers" \
+    "$bin" bench -c config/examples/demo.toml --input "$clip" --frames "$frames" --json "$out_dir/footrackd-$t.json" > "$out_dir/footrackd-$t.txt"
+  python3 - "$t" "$out_dir/peer-$t.json" "$out_dir/footrackd-$t.json" <<'PY'
+import json, sys
+t, peer, ours = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+e2e = ours.get("end_to_end_steady_fps") or ours["end_to_end_fps"]
+print(f"{t:>5}: footrackd {e2e:7.1f} fps end to end (detector-only {ours['inference_only_fps']:.1f}, "
+      f"ratio {e2e / ours['inference_only_fps']:.2f}); peer {peer['fps']:7.1f} fps; footrackd / peer = {e2e / peer['fps']:.2f}")
+PY
+done

@@ -63,6 +63,9 @@ enum Command {
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Also run N copies of the clip through one batched detector (aggregate fps, streams at 25 fps).
+        #[arg(long, default_value_t = 0)]
+        streams: usize,
     },
     /// Track MOTChallenge detections with the daemon's tracker and write MOTChallenge results.
     TrackMot {
@@ -96,7 +99,7 @@ fn main() -> ExitCode {
             Err(e) => config_failure(&e),
         },
         Command::Run { config: path, input, max_frames, no_env } => run(path, input, max_frames, !no_env),
-        Command::Bench { config: path, input, frames, inference_runs, json } => {
+        Command::Bench { config: path, input, frames, inference_runs, json, streams } => {
             let mut raw = match config::load_raw(&path, true) {
                 Ok(r) => r,
                 Err(e) => return config_failure(&e),
@@ -109,7 +112,7 @@ fn main() -> ExitCode {
                 Err(problems) => return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }),
             };
             telemetry::logging::init("warn");
-            match app::bench::run(cfg, frames, inference_runs) {
+            match app::bench::run(cfg, app::bench::BenchOptions { frames, inference_runs, streams }) {
                 Ok(report) => {
                     println!("{}", report.render());
                     if let Some(p) = json

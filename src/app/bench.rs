@@ -1,8 +1,11 @@
-//! `footrackd bench`: the pipeline on a clip as fast as it goes, stage by stage, beside the
-//! model's inference-only throughput on the same machine, so that overhead is a ratio.
+//! `footrackd bench`: the physical limit of one stream on this machine (decode alone, the model
+//! alone at the batch the pipeline uses), the detector alone, and the whole pipeline end to end,
+//! all in one run, so that every figure is a ratio against a limit measured beside it.
+//! `--streams N` adds N copies of the clip through one batched detector: the aggregate rate
+//! and how many 25 fps streams it sustains.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -13,9 +16,50 @@ use crate::control::sensors::process_memory_mb;
 use crate::frame::{PixelFormat, yuv420_bytes};
 use crate::infer::Detector;
 use crate::infer::pre::YuvFrame;
-use crate::ring::{FrameRing, OverflowPolicy};
+use crate::ring::{FrameRing, OverflowPolicy, ReadSlot};
 use crate::shutdown::Shutdown;
-use crate::source::{self, SourceStats};
+use crate::source::{self, SourceHandle, SourceStats};
+use crate::track::Tracker;
+
+/// What to measure.
+#[derive(Clone, Copy, Debug)]
+pub struct BenchOptions {
+    /// Frames per pass (and per stream).
+    pub frames: u64,
+    /// Repetitions of the model-only and detector-only measurements.
+    pub inference_runs: u32,
+    /// Streams for the multi-stream pass (0 or 1: none).
+    pub streams: usize,
+}
+
+/// The model alone at one batch size.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelThroughput {
+    /// Images per model call.
+    pub batch: usize,
+    /// Milliseconds per call.
+    pub ms_per_call: f64,
+    /// Images per second.
+    pub images_per_sec: f64,
+    /// Frames per second (images per second over images per frame).
+    pub frames_per_sec: f64,
+}
+
+/// Several copies of the clip through one process and one batched detector.
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamsReport {
+    /// Streams run.
+    pub streams: usize,
+    /// Frames processed per second, all streams together (decode, detection and tracking).
+    pub aggregate_fps: f64,
+    /// The slowest stream's frames per second.
+    pub slowest_stream_fps: f64,
+    /// Streams this machine sustains at 25 fps: all of them when the slowest keeps 25 fps,
+    /// otherwise the aggregate rate over 25.
+    pub streams_at_25_fps: usize,
+    /// The model alone at the batch of all streams' regions.
+    pub model_only: ModelThroughput,
+}
 
 /// Everything `bench` measured.
 #[derive(Clone, Debug, Serialize)]
@@ -26,39 +70,49 @@ pub struct BenchReport {
     pub decoder: String,
     /// Execution providers requested.
     pub providers: Vec<String>,
+    /// Provider in use.
+    pub provider: String,
+    /// Where pre-processing ran: `gpu` or `cpu`.
+    pub preprocess: String,
     /// Frame size.
     pub width: u32,
     /// Frame size.
     pub height: u32,
-    /// Model runs per frame (tiles + whole frame).
-    pub runs_per_frame: usize,
+    /// Model images per frame (tiles and the whole frame).
+    pub regions_per_frame: usize,
     /// Decode (and copy into the ring) alone, frames per second.
     pub decode_only_fps: f64,
-    /// The detector alone on one decoded frame, repeated: frames per second (all tiles).
-    pub inference_only_fps: f64,
+    /// The model alone at the batch the pipeline uses (one frame's regions).
+    pub model_only: ModelThroughput,
+    /// The physical limit for one stream: min(decode-only, model-only frames per second).
+    pub physical_limit_fps: f64,
+    /// The detector alone (letterbox, model, decode, NMS) on one decoded frame, frames per second.
+    pub detector_only_fps: f64,
     /// End to end, frames per second.
     pub end_to_end_fps: f64,
     /// End to end after the first 10 frames (warm-up excluded), frames per second.
     pub end_to_end_steady_fps: Option<f64>,
-    /// Inference provider in use and where pre-processing ran.
-    pub provider: String,
-    /// `gpu` or `cpu`.
-    pub preprocess: String,
-    /// Steady end-to-end fps (or overall, if too short) divided by inference-only fps (1.0 = no pipeline overhead).
-    pub end_to_end_over_inference_only: f64,
+    /// Steady end-to-end fps over the physical limit.
+    pub end_to_end_over_limit: f64,
+    /// Steady end-to-end fps over detector-only fps (1.0 = no pipeline overhead).
+    pub end_to_end_over_detector: f64,
     /// Per processed frame, ms, by stage (decode from the decode-only pass).
     pub stage_ms: Vec<(String, f64)>,
-    /// Capture-to-publish latency p50/p95/p99, ms.
+    /// Capture-to-publish latency p50/p95/p99 after warm-up, ms.
     pub latency_ms: [Option<f64>; 3],
+    /// Latency of the first 10 frames (start-up and warm-up): p50 and max, ms.
+    pub warmup_latency_ms: [Option<f64>; 2],
     /// Frames processed end to end.
     pub frames: u64,
+    /// The multi-stream pass, when asked for.
+    pub streams: Option<StreamsReport>,
     /// Peak resident memory of this process, MiB.
     pub peak_rss_mb: Option<f64>,
     /// GPU memory in use on device 0 at the end, MiB (CUDA builds on a GPU machine).
     pub gpu_memory_used_mb: Option<f64>,
 }
 
-/// One decoded frame kept for the inference-only pass.
+/// One decoded frame kept for the model-only and detector-only passes.
 struct StillFrame {
     data: Vec<u8>,
     width: u32,
@@ -73,15 +127,17 @@ struct DecodePass {
     decoder: &'static str,
 }
 
+fn start_source(cfg: &Config, max_frames: u64, ring: &Arc<FrameRing>, shutdown: &Shutdown) -> Result<SourceHandle> {
+    let mut opts = cfg.source_options(Some(max_frames));
+    opts.realtime = false;
+    source::spawn(opts, Arc::clone(ring), std::thread::current(), Arc::new(SourceStats::default()), shutdown.clone()).context("source")
+}
+
 /// Decodes up to `max_frames` of `cfg`'s source as fast as possible; returns fps and a late frame.
 fn decode_pass(cfg: &Config, max_frames: u64) -> Result<DecodePass> {
     let ring = FrameRing::new(4, yuv420_bytes(1920, 1080), OverflowPolicy::Block);
-    let stats = Arc::new(SourceStats::default());
-    let mut opts = cfg.source_options(Some(max_frames));
-    opts.realtime = false;
-    let consumer = std::thread::current();
     let started = Instant::now();
-    let handle = source::spawn(opts, Arc::clone(&ring), consumer, Arc::clone(&stats), Shutdown::new()).context("source")?;
+    let handle = start_source(cfg, max_frames, &ring, &Shutdown::new())?;
     let decoder = handle.decoder().as_str();
     let mut last = None;
     let mut first_at: Option<Instant> = None;
@@ -99,7 +155,7 @@ fn decode_pass(cfg: &Config, max_frames: u64) -> Result<DecodePass> {
         if handle.is_finished() && ring.depth() == 0 {
             break;
         }
-        std::thread::park_timeout(std::time::Duration::from_millis(5));
+        std::thread::park_timeout(Duration::from_millis(5));
     }
     handle.join().context("source")?;
     // Frames after the first over the time since the first: start-up (pipeline build, file open) excluded.
@@ -107,82 +163,162 @@ fn decode_pass(cfg: &Config, max_frames: u64) -> Result<DecodePass> {
     Ok(DecodePass { fps: (n.saturating_sub(1)) as f64 / secs, frame: last, decoder })
 }
 
+fn model_throughput(detector: &mut Detector, yuv: &YuvFrame<'_>, frames_per_call: usize, runs: u32) -> Result<ModelThroughput> {
+    let (secs, batch) = detector.time_model(yuv, frames_per_call, runs)?;
+    let images_per_sec = batch as f64 / secs.max(1e-9);
+    let per_frame = detector.regions_per_frame(yuv.width, yuv.height).max(1);
+    Ok(ModelThroughput { batch, ms_per_call: secs * 1e3, images_per_sec, frames_per_sec: images_per_sec / per_frame as f64 })
+}
+
 /// Runs the benchmark.
-pub fn run(cfg: Config, max_frames: u64, inference_runs: u32) -> Result<BenchReport> {
+pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
     source::init().context("GStreamer")?;
-    let DecodePass { fps: decode_fps, frame, decoder } = decode_pass(&cfg, max_frames)?;
+    let DecodePass { fps: decode_fps, frame, decoder } = decode_pass(&cfg, opts.frames)?;
     let StillFrame { data, width, height, format } = frame.context("the clip gave no frames")?;
 
     let mut detector = Detector::new(cfg.detector_options()).context("detector")?;
     let yuv = YuvFrame::new(&data, width, height, format).context("frame buffer too small")?;
+    let model_only = model_throughput(&mut detector, &yuv, 1, opts.inference_runs)?;
     let mut dets = Vec::with_capacity(512);
     for _ in 0..3 {
         detector.detect(&yuv, &mut dets)?;
     }
     let t = Instant::now();
-    for _ in 0..inference_runs.max(1) {
+    for _ in 0..opts.inference_runs.max(1) {
         detector.detect(&yuv, &mut dets)?;
     }
-    let inference_only_fps = inference_runs.max(1) as f64 / t.elapsed().as_secs_f64();
-    let runs_per_frame = detector.regions_per_frame(width, height);
+    let detector_only_fps = opts.inference_runs.max(1) as f64 / t.elapsed().as_secs_f64();
+    let regions_per_frame = detector.regions_per_frame(width, height);
     let (provider, preprocess) = (detector.provider().as_str().to_string(), detector.preprocess_device().as_str().to_string());
+    let streams = if opts.streams > 1 {
+        let model = model_throughput(&mut detector, &yuv, opts.streams, opts.inference_runs)?;
+        Some(run_streams(&cfg, &mut detector, opts.streams, opts.frames, model)?)
+    } else {
+        None
+    };
     drop(detector);
 
     let (_tx, rx) = std::sync::mpsc::channel();
-    let summary: RunSummary = super::run(cfg.clone(), rx, RunOptions { max_frames: Some(max_frames), config_path: None, with_env: false })?;
+    let summary: RunSummary = super::run(cfg.clone(), rx, RunOptions { max_frames: Some(opts.frames), config_path: None, with_env: false })?;
     let mut stage_ms = vec![("decode".to_string(), if decode_fps > 0.0 { 1000.0 / decode_fps } else { 0.0 })];
     stage_ms.extend(summary.stage_ms.iter().map(|(n, ms)| (n.to_string(), *ms)));
+    let physical_limit_fps = decode_fps.min(model_only.frames_per_sec);
+    let e2e = summary.steady_fps.unwrap_or(summary.fps());
     Ok(BenchReport {
         input: format!("{:?}", cfg.source_uri),
         decoder: decoder.to_string(),
         providers: cfg.infer.providers.iter().map(|p| p.as_str().to_string()).collect(),
-        width,
-        height,
-        runs_per_frame,
-        decode_only_fps: decode_fps,
-        inference_only_fps,
-        end_to_end_fps: summary.fps(),
-        end_to_end_steady_fps: summary.steady_fps,
         provider,
         preprocess,
-        end_to_end_over_inference_only: summary.steady_fps.unwrap_or(summary.fps()) / inference_only_fps,
+        width,
+        height,
+        regions_per_frame,
+        decode_only_fps: decode_fps,
+        model_only,
+        physical_limit_fps,
+        detector_only_fps,
+        end_to_end_fps: summary.fps(),
+        end_to_end_steady_fps: summary.steady_fps,
+        end_to_end_over_limit: e2e / physical_limit_fps.max(1e-9),
+        end_to_end_over_detector: e2e / detector_only_fps.max(1e-9),
         stage_ms,
-        latency_ms: summary.latency_ms,
+        latency_ms: summary.steady_latency_ms,
+        warmup_latency_ms: summary.warmup_latency_ms,
         frames: summary.processed,
+        streams,
         peak_rss_mb: process_memory_mb(std::path::Path::new("/proc"), "VmHWM:"),
         gpu_memory_used_mb: crate::infer::gpu_memory_used_mb(),
     })
+}
+
+/// `n` copies of the clip decoded concurrently; each round takes the next frame of every stream
+/// that has one and detects them all in one batched call, then tracks each stream on its own.
+fn run_streams(cfg: &Config, detector: &mut Detector, n: usize, frames: u64, model_only: ModelThroughput) -> Result<StreamsReport> {
+    let shutdown = Shutdown::new();
+    let rings: Vec<Arc<FrameRing>> = (0..n).map(|_| FrameRing::new(cfg.ring.slots.max(2), yuv420_bytes(1920, 1080), OverflowPolicy::Block)).collect();
+    let handles = rings.iter().map(|r| start_source(cfg, frames, r, &shutdown)).collect::<Result<Vec<_>>>()?;
+    let mut trackers: Vec<Tracker> = (0..n).map(|_| Tracker::new(cfg.tracker_options(25.0))).collect();
+    let mut outs: Vec<Vec<_>> = (0..n).map(|_| Vec::with_capacity(512)).collect();
+    let mut processed = vec![0u64; n];
+    let mut held: Vec<(usize, ReadSlot)> = Vec::with_capacity(n);
+    let mut first_at: Option<Instant> = None;
+    loop {
+        held.clear();
+        for (i, ring) in rings.iter().enumerate() {
+            if let Some(frame) = ring.take() {
+                held.push((i, frame));
+            }
+        }
+        if held.is_empty() {
+            if handles.iter().all(|h| h.is_finished()) && rings.iter().all(|r| r.depth() == 0) {
+                break;
+            }
+            std::thread::park_timeout(Duration::from_millis(2));
+            continue;
+        }
+        first_at.get_or_insert_with(Instant::now);
+        let frames: Vec<YuvFrame<'_>> = held
+            .iter()
+            .filter_map(|(_, f)| YuvFrame::new(&f.slot().data, f.slot().meta.width, f.slot().meta.height, f.slot().format))
+            .collect();
+        detector.detect_many(&frames, &mut outs[..frames.len()])?;
+        for (k, (i, _)) in held.iter().enumerate().take(frames.len()) {
+            trackers[*i].step(1.0, &outs[k]);
+            processed[*i] += 1;
+        }
+    }
+    for h in handles {
+        h.join().context("source")?;
+    }
+    let secs = first_at.map_or(1e-9, |f| f.elapsed().as_secs_f64()).max(1e-9);
+    let aggregate_fps = processed.iter().sum::<u64>() as f64 / secs;
+    let slowest_stream_fps = processed.iter().copied().min().unwrap_or(0) as f64 / secs;
+    let streams_at_25_fps = if slowest_stream_fps >= 25.0 { n } else { (aggregate_fps / 25.0).floor() as usize };
+    Ok(StreamsReport { streams: n, aggregate_fps, slowest_stream_fps, streams_at_25_fps, model_only })
 }
 
 impl BenchReport {
     /// Human-readable lines.
     pub fn render(&self) -> String {
         let f = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.1}"));
+        let m = &self.model_only;
         let mut s = format!(
-            "input {} ({}x{}), decoder {}, provider {} (asked {:?}), pre-processing on {}, {} model runs per frame\n",
-            self.input, self.width, self.height, self.decoder, self.provider, self.providers, self.preprocess, self.runs_per_frame
+            "input {} ({}x{}), decoder {}, provider {} (asked {:?}), pre-processing on {}, {} model images per frame\n",
+            self.input, self.width, self.height, self.decoder, self.provider, self.providers, self.preprocess, self.regions_per_frame
         );
         s.push_str(&format!(
-            "end-to-end {:.2} fps over {} frames ({} fps after warm-up); inference-only {:.2} fps; ratio {:.2}; decode-only {:.1} fps\n",
+            "limit: decode-only {:.1} fps; model-only {:.0} images/s = {:.1} frames/s at batch {} ({:.2} ms per call); physical limit {:.1} fps\n",
+            self.decode_only_fps, m.images_per_sec, m.frames_per_sec, m.batch, m.ms_per_call, self.physical_limit_fps
+        ));
+        s.push_str(&format!(
+            "end-to-end {:.2} fps over {} frames ({} fps after warm-up) = {:.2} of the limit; detector-only {:.2} fps (end-to-end / detector-only {:.2})\n",
             self.end_to_end_fps,
             self.frames,
             f(self.end_to_end_steady_fps),
-            self.inference_only_fps,
-            self.end_to_end_over_inference_only,
-            self.decode_only_fps
+            self.end_to_end_over_limit,
+            self.detector_only_fps,
+            self.end_to_end_over_detector
         ));
         s.push_str("per frame ms:");
         for (n, ms) in &self.stage_ms {
             s.push_str(&format!(" {n} {ms:.2}"));
         }
         s.push_str(&format!(
-            "\nlatency ms p50 {} p95 {} p99 {}; peak RSS {} MiB; GPU memory {} MiB",
+            "\nlatency ms after warm-up p50 {} p95 {} p99 {}; warm-up (first 10 frames) p50 {} max {}; peak RSS {} MiB; GPU memory {} MiB",
             f(self.latency_ms[0]),
             f(self.latency_ms[1]),
             f(self.latency_ms[2]),
+            f(self.warmup_latency_ms[0]),
+            f(self.warmup_latency_ms[1]),
             f(self.peak_rss_mb),
             f(self.gpu_memory_used_mb)
         ));
+        if let Some(st) = &self.streams {
+            s.push_str(&format!(
+                "\nstreams: {} at once: {:.1} fps aggregate, slowest stream {:.1} fps, {} streams at 25 fps; model-only at batch {}: {:.0} images/s",
+                st.streams, st.aggregate_fps, st.slowest_stream_fps, st.streams_at_25_fps, st.model_only.batch, st.model_only.images_per_sec
+            ));
+        }
         s
     }
 }

@@ -12,7 +12,7 @@ use rumqttc::QoS;
 
 use super::health::HealthReporter;
 use super::slots::build_ring;
-use super::summary::{RunSummary, summarize};
+use super::summary::{RunSummary, summarize_with_warmup};
 use super::supervisor::Supervisor;
 use super::worker::{Worker, WorkerCommand};
 use super::RunOptions;
@@ -97,7 +97,7 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     let source_result = if source.is_finished() { source.join() } else { Ok(()) };
     publisher.stop(Duration::from_secs(2));
 
-    let mut summary = summarize(&pipeline_stats, &source_stats, &ring, progress.first_frame_at, source_decoder);
+    let mut summary = summarize_with_warmup(&pipeline_stats, &source_stats, &ring, progress.first_frame_at, source_decoder, progress.warmup_latency.as_ref());
     summary.steady_fps = progress.steady_from.and_then(|(at, n0)| {
         let (n, secs) = (summary.processed.saturating_sub(n0), at.elapsed().as_secs_f64());
         (n >= 10 && secs > 0.0).then(|| n as f64 / secs)

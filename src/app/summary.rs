@@ -24,8 +24,12 @@ pub struct RunSummary {
     pub dropped_publish: u64,
     /// Per-stage time, ms per processed frame, in pipeline order.
     pub stage_ms: Vec<(&'static str, f64)>,
-    /// Capture-to-publish latency p50/p95/p99, ms.
+    /// Capture-to-publish latency p50/p95/p99, ms, every frame.
     pub latency_ms: [Option<f64>; 3],
+    /// The same after the first 10 frames (warm-up excluded).
+    pub steady_latency_ms: [Option<f64>; 3],
+    /// Latency of the first 10 frames (start-up, model warm-up): p50 and max, ms.
+    pub warmup_latency_ms: [Option<f64>; 2],
     /// Decoder used.
     pub decoder: &'static str,
     /// Processed frames per second after the first 10 frames (start-up and warm-up excluded).
@@ -61,8 +65,19 @@ impl RunSummary {
     }
 }
 
-/// The summary of a run from its counters; `first` is when the first frame went end to end.
-pub(super) fn summarize(p: &PipelineStats, s: &SourceStats, ring: &FrameRing, first: Option<Instant>, decoder: &'static str) -> RunSummary {
+/// The summary of a run from its counters; `first` is when the first frame went end to end,
+/// `warmup` the latency histogram at the end of the warm-up.
+pub(super) fn summarize_with_warmup(p: &PipelineStats, s: &SourceStats, ring: &FrameRing, first: Option<Instant>, decoder: &'static str, warmup: Option<&crate::telemetry::LatencySnapshot>) -> RunSummary {
+    let mut summary = summarize(p, s, ring, first, decoder);
+    if let Some(w) = warmup {
+        let steady = p.latency.snapshot().since(w);
+        summary.steady_latency_ms = [steady.quantile_ms(0.5), steady.quantile_ms(0.95), steady.quantile_ms(0.99)];
+        summary.warmup_latency_ms = [w.quantile_ms(0.5), w.quantile_ms(1.0)];
+    }
+    summary
+}
+
+fn summarize(p: &PipelineStats, s: &SourceStats, ring: &FrameRing, first: Option<Instant>, decoder: &'static str) -> RunSummary {
     let processed = p.processed.load(Relaxed);
     let per = |ns: u64| if processed > 0 { ns as f64 / 1e6 / processed as f64 } else { 0.0 };
     let lat = p.latency.snapshot();
@@ -75,6 +90,8 @@ pub(super) fn summarize(p: &PipelineStats, s: &SourceStats, ring: &FrameRing, fi
         dropped_publish: p.publish_dropped.load(Relaxed),
         stage_ms: STAGES.iter().map(|&st| (st.as_str(), per(p.stage_ns(st)))).collect(),
         latency_ms: [lat.quantile_ms(0.5), lat.quantile_ms(0.95), lat.quantile_ms(0.99)],
+        steady_latency_ms: [None; 3],
+        warmup_latency_ms: [None; 2],
         decoder,
         steady_fps: None,
     }

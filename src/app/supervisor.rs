@@ -24,15 +24,17 @@ use crate::publish::{IncomingMessage, Publisher};
 use crate::ring::FrameRing;
 use crate::shutdown::Shutdown;
 use crate::source::SourceStats;
-use crate::telemetry::PipelineStats;
+use crate::telemetry::{LatencySnapshot, PipelineStats};
 
 /// When the pipeline first delivered frames, for the summary.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Progress {
     /// When the first frame was published end to end.
     pub(super) first_frame_at: Option<Instant>,
     /// When the 10th frame was, and how many were processed then (start of the steady state).
     pub(super) steady_from: Option<(Instant, u64)>,
+    /// The latency histogram at that moment: warm-up latency, and the base of the steady one.
+    pub(super) warmup_latency: Option<LatencySnapshot>,
 }
 
 /// The control loop's state: health reporting, throttling, and applying new configurations.
@@ -101,6 +103,7 @@ impl Supervisor {
             let processed = self.pipeline_stats.processed.load(Relaxed);
             if progress.steady_from.is_none() && processed >= 10 {
                 progress.steady_from = Some((Instant::now(), processed));
+                progress.warmup_latency = Some(self.pipeline_stats.latency.snapshot());
             }
             if processed > last_processed {
                 last_processed = processed;

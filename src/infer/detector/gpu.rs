@@ -41,12 +41,36 @@ fn gpu_err(e: crate::gpu::GpuError) -> InferError {
 }
 
 impl Detector {
-    /// Letterboxes regions `start..start + count` into slots `0..count` of the device batch.
-    pub(super) fn letterbox_batch_gpu(&mut self, frame: &YuvFrame<'_>, start: usize, count: usize) -> Result<BatchInput, InferError> {
+    /// Makes the GPU batch buffer hold `images` (on a change of tiling or stream count only).
+    pub(super) fn grow_gpu_batch(&mut self, images: usize) {
+        if let Some(g) = &self.gpu
+            && g.capacity() < images
+        {
+            self.gpu = preprocessor_for(&self.model, &self.opts, images);
+        }
+    }
+
+    /// Letterboxes jobs `start..start + count` into slots `0..count` of the device batch.
+    pub(super) fn letterbox_batch_gpu(&mut self, frames: &[YuvFrame<'_>], start: usize, count: usize) -> Result<BatchInput, InferError> {
         let Some(g) = self.gpu.as_mut() else { return Err(InferError::Run("no GPU pre-processor".into())) };
-        let source = gpu_source(g, frame, self.opts.gpu_input)?;
+        if g.capacity() < count {
+            return Err(InferError::Run(format!("the GPU pre-processor holds {} images, the batch has {count}", g.capacity())));
+        }
+        let per_frame = self.regions.len();
+        let mut current: Option<(usize, GpuFrame)> = None;
         for j in 0..count {
-            self.letterboxes[start + j] = g.fill(source, frame.width, frame.height, frame.format, self.regions[start + j], j).map_err(gpu_err)?;
+            let job = start + j;
+            let f = job / per_frame;
+            let frame = &frames[f];
+            let source = match current {
+                Some((cf, src)) if cf == f => src,
+                _ => {
+                    let src = gpu_source(g, frame, self.opts.gpu_input)?;
+                    current = Some((f, src));
+                    src
+                }
+            };
+            self.letterboxes[job] = g.fill(source, frame.width, frame.height, frame.format, self.regions[job % per_frame], j).map_err(gpu_err)?;
         }
         g.synchronize().map_err(gpu_err)?;
         Ok(BatchInput::Device(g.output_ptr(0)))

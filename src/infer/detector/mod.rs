@@ -99,12 +99,6 @@ impl Detector {
         self.opts.score_threshold = score_threshold;
         self.opts.nms_iou_threshold = nms_iou_threshold;
         if self.opts.tiles != tiles {
-            #[cfg(feature = "cuda")]
-            if self.gpu.as_ref().is_some_and(|g| g.capacity() < tiles.region_count().min(self.batch_limit)) {
-                // More regions than the GPU buffers hold: fall back to CPU letterboxing.
-                tracing::warn!("More tiles than the GPU pre-processor was sized for; letterboxing on the CPU from now on.");
-                self.gpu = None;
-            }
             self.opts.tiles = tiles;
             self.regions_for = (0, 0);
         }
@@ -131,41 +125,63 @@ impl Detector {
 
     /// Regions (model images) per frame of the given size.
     pub fn regions_per_frame(&mut self, width: u32, height: u32) -> usize {
-        self.plan(width, height);
+        self.plan(width, height, 1);
         self.regions.len()
     }
 
-    /// Images per model call for frames of the given size (the batch the pipeline uses).
-    pub fn batch_per_call(&mut self, width: u32, height: u32) -> usize {
-        self.plan(width, height);
-        self.regions.len().min(self.batch_limit).max(1)
+    /// Images per model call for `frames` frames of the given size at once (the batch the
+    /// pipeline uses: all regions of all those frames, up to the model's limit).
+    pub fn batch_per_call(&mut self, width: u32, height: u32, frames: usize) -> usize {
+        self.plan(width, height, frames);
+        (self.regions.len() * frames.max(1)).min(self.batch_limit).max(1)
     }
 
-    /// Plans the regions for a frame size; buffers grow here, on a size or tiling change only.
-    fn plan(&mut self, width: u32, height: u32) {
+    /// Plans the regions for a frame size and room for `frames` frames per call; buffers grow
+    /// here, on a change of size, tiling or frame count only.
+    fn plan(&mut self, width: u32, height: u32, frames: usize) {
         if self.regions_for != (width, height) {
             self.opts.tiles.regions(width, height, &mut self.regions);
-            self.letterboxes.resize(self.regions.len(), Letterbox::fit(Region { x: 0, y: 0, w: 1, h: 1 }, 1, 1));
-            let batch = self.regions.len().min(self.batch_limit).max(1);
-            self.input.resize(batch * self.pre.input_len(), 0.0);
             self.regions_for = (width, height);
         }
+        let jobs = self.regions.len() * frames.max(1);
+        if self.letterboxes.len() < jobs {
+            self.letterboxes.resize(jobs, Letterbox::fit(Region { x: 0, y: 0, w: 1, h: 1 }, 1, 1));
+        }
+        let batch = jobs.min(self.batch_limit).max(1);
+        if self.input.len() < batch * self.pre.input_len() {
+            self.input.resize(batch * self.pre.input_len(), 0.0);
+        }
+        #[cfg(feature = "cuda")]
+        self.grow_gpu_batch(batch);
     }
 
     /// Runs the model on every region of the frame; `out` is cleared and filled with merged detections.
     pub fn detect(&mut self, frame: &YuvFrame<'_>, out: &mut Vec<Detection>) -> Result<DetectTiming, InferError> {
-        out.clear();
-        self.plan(frame.width, frame.height);
-        let n = self.regions.len();
-        let per_call = n.min(self.batch_limit).max(1);
+        self.detect_many(std::slice::from_ref(frame), std::slice::from_mut(out))
+    }
+
+    /// Runs the model on every region of several frames of one size (several streams) in as few
+    /// calls as the model's batch allows; `outs[i]` is cleared and filled with frame `i`'s
+    /// merged detections.
+    pub fn detect_many(&mut self, frames: &[YuvFrame<'_>], outs: &mut [Vec<Detection>]) -> Result<DetectTiming, InferError> {
+        let Some(first) = frames.first() else { return Ok(DetectTiming::default()) };
+        if outs.len() < frames.len() || frames.iter().any(|f| (f.width, f.height) != (first.width, first.height)) {
+            return Err(InferError::Run("detect_many needs one output per frame and frames of one size".into()));
+        }
+        for out in outs.iter_mut() {
+            out.clear();
+        }
+        self.plan(first.width, first.height, frames.len());
+        let jobs = self.regions.len() * frames.len();
+        let per_call = jobs.min(self.batch_limit).max(1);
         let mut timing = DetectTiming::default();
         let mut start = 0;
-        while start < n {
-            let count = per_call.min(n - start);
+        while start < jobs {
+            let count = per_call.min(jobs - start);
             let t0 = Instant::now();
-            let input = self.letterbox_batch(frame, start, count)?;
+            let input = self.letterbox_batch(frames, start, count)?;
             let t1 = Instant::now();
-            let decode_secs = self.run_batch(input, frame, start, count, out)?;
+            let decode_secs = self.run_batch(input, first.width, first.height, start, count, outs)?;
             timing.pre_secs += (t1 - t0).as_secs_f64();
             timing.infer_secs += t1.elapsed().as_secs_f64() - decode_secs;
             timing.post_secs += decode_secs;
@@ -174,38 +190,66 @@ impl Detector {
             start += count;
         }
         let t = Instant::now();
-        post::nms_in_place(out, self.opts.nms_iou_threshold);
+        for out in outs.iter_mut() {
+            post::nms_in_place(out, self.opts.nms_iou_threshold);
+        }
         timing.post_secs += t.elapsed().as_secs_f64();
         Ok(timing)
     }
 
-    /// Letterboxes regions `start..start + count` into the batch (on the GPU when it pre-processes).
-    fn letterbox_batch(&mut self, frame: &YuvFrame<'_>, start: usize, count: usize) -> Result<BatchInput, InferError> {
+    /// The model alone on one letterboxed batch of `frame`'s regions, `runs` times: seconds per
+    /// call and images per call (no pre- or post-processing timed).
+    pub fn time_model(&mut self, frame: &YuvFrame<'_>, frames_per_call: usize, runs: u32) -> Result<(f64, usize), InferError> {
+        let copies = vec![*frame; frames_per_call.max(1)];
+        self.plan(frame.width, frame.height, copies.len());
+        let count = (self.regions.len() * copies.len()).min(self.batch_limit).max(1);
+        let input = self.letterbox_batch(&copies, 0, count)?;
+        let call = |model: &mut Backend, host: &[f32]| match input {
+            BatchInput::Host => model.run(host, count, |_, v| v.len()),
+            BatchInput::Device(ptr) => model.run_device(ptr, count, |_, v| v.len()),
+        };
+        let host_len = count * self.pre.input_len();
+        for _ in 0..3 {
+            call(&mut self.model, &self.input[..host_len])?;
+        }
+        let t = Instant::now();
+        for _ in 0..runs.max(1) {
+            call(&mut self.model, &self.input[..host_len])?;
+        }
+        Ok((t.elapsed().as_secs_f64() / runs.max(1) as f64, count))
+    }
+
+    /// Letterboxes jobs `start..start + count` (job = frame * regions + region) into the batch
+    /// (on the GPU when it pre-processes).
+    fn letterbox_batch(&mut self, frames: &[YuvFrame<'_>], start: usize, count: usize) -> Result<BatchInput, InferError> {
         #[cfg(feature = "cuda")]
         if self.gpu.is_some() {
-            return self.letterbox_batch_gpu(frame, start, count);
+            return self.letterbox_batch_gpu(frames, start, count);
         }
-        let len = self.pre.input_len();
+        let (len, per_frame) = (self.pre.input_len(), self.regions.len());
         for j in 0..count {
-            let region = self.regions[start + j];
-            self.letterboxes[start + j] = self.pre.fill(frame, region, &mut self.input[j * len..(j + 1) * len]);
+            let job = start + j;
+            let region = self.regions[job % per_frame];
+            self.letterboxes[job] = self.pre.fill(&frames[job / per_frame], region, &mut self.input[j * len..(j + 1) * len]);
         }
         Ok(BatchInput::Host)
     }
 
     /// One model call on a letterboxed batch; decodes each image and appends its detections in
-    /// frame pixels to `out`. Returns the seconds spent decoding.
-    fn run_batch(&mut self, input: BatchInput, frame: &YuvFrame<'_>, start: usize, count: usize, out: &mut Vec<Detection>) -> Result<f64, InferError> {
+    /// frame pixels to its frame's output. Returns the seconds spent decoding.
+    fn run_batch(&mut self, input: BatchInput, width: u32, height: u32, start: usize, count: usize, outs: &mut [Vec<Detection>]) -> Result<f64, InferError> {
         let Detector { model, input: host, opts, class_table, tile_dets, letterboxes, regions, pre, .. } = self;
-        let tiled = regions.len() > 1;
+        let per_frame = regions.len();
+        let tiled = per_frame > 1;
         let (m, threshold) = (&opts.manifest, opts.score_threshold);
         let read = |shape: &[i64], values: &[f32]| -> Result<f64, InferError> {
             let t = Instant::now();
             let per_image = check_output(m, shape, values.len(), count)?;
             for j in 0..count {
+                let job = start + j;
                 tile_dets.clear();
                 decode(m, &shape[1..], &values[j * per_image..(j + 1) * per_image], class_table, threshold, tile_dets);
-                collect(tile_dets, &letterboxes[start + j], &regions[start + j], frame.width, frame.height, tiled, out);
+                collect(tile_dets, &letterboxes[job], &regions[job % per_frame], width, height, tiled, &mut outs[job / per_frame]);
             }
             Ok(t.elapsed().as_secs_f64())
         };

@@ -38,7 +38,7 @@ peer_providers=CPU
 [ "$providers" = cpu ] || peer_providers=CUDA,CPU
 for t in $tilings; do
   if [ "$t" = whole ]; then cols=1; rows=1; full=false; else cols="${t%x*}"; rows="${t#*x}"; full=false; fi
-  "$py" "$peer_dir/ref_pipeline.py" --clip "$clip" --model models/yolox_nano.onnx --tiles "$t" \
+  "$py" "$peer_dir/ref_pipeline.py" --clip "$clip" --model "${PEER_MODEL:-../shared/data/model-yolox-nano/yolox_nano.onnx}" --tiles "$t" \
     --providers "$peer_providers" --max-frames "$frames" --mqtt-port "$port" > "$out_dir/peer-$t.json"
   FOOTRACKD_PUBLISH__BROKER_PORT="$port" FOOTRACKD_INFER__TILE_COLUMNS="$cols" FOOTRACKD_INFER__TILE_ROWS="$rows" \
   FOOTRACKD_INFER__FULL_FRAME="$full" FOOTRACKD_INFER__PROVIDERS="$providers" \

@@ -46,10 +46,11 @@ fn steady_state_frame_work_allocates_nothing() {
     let ring = FrameRing::new(4, footrackd::frame::yuv420_bytes(w, h), OverflowPolicy::DropOldest);
     let mut input = vec![0.0f32; pre.input_len()];
     // A model output with a few confident rows, as the detector would hand over.
-    let mut output = vec![0.0f32; 3549 * 85];
+    let cols = 5 + manifest.num_classes;
+    let mut output = vec![0.0f32; 3549 * cols];
     for r in (0..3549).step_by(150) {
-        output[r * 85 + 4] = 0.9;
-        output[r * 85 + 5] = 0.9;
+        output[r * cols + 4] = 0.9;
+        output[r * cols + 5] = 0.9;
     }
     let mut scene = SyntheticScene::new(30, w as f32, h as f32, 3);
     let mut tracker = Tracker::new(TrackerOptions::default());

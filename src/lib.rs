@@ -13,7 +13,7 @@
 //! ```text
 //!  main ─▶ app ─▶ config ─▶ stages {source, infer, track, publish, control}
 //!                                   ─▶ edges {ring, gpu}
-//!                                   ─▶ ground {frame, pitch, telemetry, problems, shutdown}
+//!                                   ─▶ ground {frame, pitch, telemetry, problems, shutdown, wake}
 //! ```
 //!
 //! A module imports only from layers to its right. Stages never import each other or
@@ -34,9 +34,9 @@
 //! - [`track`] is the pure tracker: detections per frame in, tracks with stable ids out.
 //! - [`publish`] owns the MQTT connection; the frame path only ever queues without waiting.
 //! - [`control`] holds signals, systemd notification, sensors and the throttle.
-//! - [`frame`], [`pitch`], [`telemetry`], [`problems`] and [`shutdown`] are the ground every
-//!   layer stands on: shared types, pitch geometry, counters and logging, config problems, and
-//!   the stop signal.
+//! - [`frame`], [`pitch`], [`telemetry`], [`problems`], [`shutdown`] and [`wake`] are the ground
+//!   every layer stands on: shared types, pitch geometry, counters and logging, config problems,
+//!   the stop signal, and the futex wake-up the lock-free queues wait on.
 //!
 //! The compute cores ([`track`], [`infer::post`], [`infer::pre`], [`pitch`]) are pure and synchronous.
 
@@ -60,3 +60,4 @@ pub mod pitch;
 pub mod problems;
 pub mod shutdown;
 pub mod telemetry;
+pub mod wake;

@@ -127,7 +127,7 @@ pub struct PitchMapper {
 impl PitchMapper {
     /// A mapper for `homography` (`None`: no pitch positions).
     pub fn new(homography: Option<Homography>) -> Self {
-        PitchMapper { homography, speeds: SpeedEstimator::default(), out: Vec::with_capacity(64) }
+        PitchMapper { homography, speeds: SpeedEstimator::with_capacity(128), out: Vec::with_capacity(128) }
     }
 
     /// Replaces the calibration; speeds carry on.
@@ -158,6 +158,11 @@ pub struct SpeedEstimator {
 }
 
 impl SpeedEstimator {
+    /// An estimator with room for `tracks` tracks before it allocates.
+    pub fn with_capacity(tracks: usize) -> Self {
+        SpeedEstimator { last: Vec::with_capacity(tracks), seen: Vec::with_capacity(tracks) }
+    }
+
     /// Records `id` at `(x, y)` metres at `t` seconds and returns its smoothed speed in m/s.
     pub fn update(&mut self, id: u64, x: f32, y: f32, t: f64) -> f32 {
         if let Some(i) = self.last.iter().position(|e| e.0 == id) {

@@ -112,13 +112,22 @@ fn bench_reports_stages_and_writes_json() {
     let cfg = daemon::write_config(dir.path(), &format!("[infer]\nmodel = \"{model}\"\n[publish]\nbroker_port = {}\n", crate::util::broker::free_port()));
     let json = dir.path().join("bench.json");
     let clip = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/clip.mp4");
-    let r = daemon::run(&["bench", "-c", cfg.to_str().unwrap(), "--input", clip, "--frames", "20", "--inference-runs", "2", "--json", json.to_str().unwrap()]);
+    let r = daemon::run(&["bench", "-c", cfg.to_str().unwrap(), "--input", clip, "--frames", "20", "--inference-runs", "2", "--streams", "2", "--json", json.to_str().unwrap()]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["frames"], 20);
     assert!(v["end_to_end_fps"].as_f64().unwrap() > 0.0);
-    assert!(v["inference_only_fps"].as_f64().unwrap() > 0.0);
+    assert!(v["detector_only_fps"].as_f64().unwrap() > 0.0);
     assert!(v["decode_only_fps"].as_f64().unwrap() > 0.0);
+    // The default 2x2 tiles and the whole frame: five images, one batched call.
+    assert_eq!(v["regions_per_frame"], 5);
+    assert_eq!(v["model_only"]["batch"], 5);
+    let limit = v["physical_limit_fps"].as_f64().unwrap();
+    assert!(limit > 0.0 && limit <= v["decode_only_fps"].as_f64().unwrap() + 1e-9);
+    assert_eq!(v["streams"]["streams"], 2);
+    assert_eq!(v["streams"]["model_only"]["batch"], 10, "two streams' regions in one call");
+    assert!(v["streams"]["aggregate_fps"].as_f64().unwrap() > 0.0);
+    assert!(v["latency_ms"][0].as_f64().is_some(), "latency after warm-up");
     let stages: Vec<&str> = v["stage_ms"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
     assert_eq!(stages, ["decode", "pre_process", "inference", "post_process", "track", "publish"]);
 }

@@ -6,20 +6,20 @@ use std::path::{Path, PathBuf};
 
 /// What each top-level module may use, besides itself.
 fn allowed(module: &str) -> &'static [&'static str] {
-    const GROUND: &[&str] = &["frame", "pitch", "telemetry", "problems", "shutdown"];
-    const EDGES_AND_GROUND: &[&str] = &["ring", "gpu", "frame", "pitch", "telemetry", "problems", "shutdown"];
+    const GROUND: &[&str] = &["frame", "pitch", "telemetry", "problems", "shutdown", "wake"];
+    const EDGES_AND_GROUND: &[&str] = &["ring", "gpu", "frame", "pitch", "telemetry", "problems", "shutdown", "wake"];
     const BELOW_CONFIG: &[&str] =
-        &["source", "infer", "track", "publish", "control", "ring", "gpu", "frame", "pitch", "telemetry", "problems", "shutdown"];
+        &["source", "infer", "track", "publish", "control", "ring", "gpu", "frame", "pitch", "telemetry", "problems", "shutdown", "wake"];
     const BELOW_APP: &[&str] =
-        &["config", "source", "infer", "track", "publish", "control", "ring", "gpu", "frame", "pitch", "telemetry", "problems", "shutdown"];
+        &["config", "source", "infer", "track", "publish", "control", "ring", "gpu", "frame", "pitch", "telemetry", "problems", "shutdown", "wake"];
     match module {
         "app" => BELOW_APP,
         "config" => BELOW_CONFIG,
         "source" | "infer" | "track" | "publish" | "control" => EDGES_AND_GROUND,
         // The ring may keep its pixels in the GPU's pinned memory; the GPU plumbing uses nothing of ours.
-        "ring" => &["gpu", "frame", "pitch", "telemetry", "problems", "shutdown"],
+        "ring" => &["gpu", "frame", "pitch", "telemetry", "problems", "shutdown", "wake"],
         "gpu" => &[],
-        "frame" | "pitch" | "telemetry" | "problems" | "shutdown" => GROUND,
+        "frame" | "pitch" | "telemetry" | "problems" | "shutdown" | "wake" => GROUND,
         other => panic!("module {other} is not placed in the floor plan of src/lib.rs"),
     }
 }

@@ -174,6 +174,8 @@ pub(super) struct HealthSources<'a> {
     pub ring: &'a FrameRing,
     /// MQTT counters.
     pub publish: &'a PublishStats,
+    /// Track messages dropped at the queue to the broker.
+    pub tracks_dropped: u64,
     /// Sensor readings.
     pub readings: &'a Readings,
     /// The throttle.
@@ -291,7 +293,7 @@ impl HealthReporter {
             drops_total: Drops {
                 ring_oldest: ring.dropped_oldest,
                 rate_limit: rate_limited,
-                publish_queue_full: s.publish.dropped_queue_full.load(Relaxed),
+                publish_queue_full: s.publish.dropped_queue_full.load(Relaxed) + s.tracks_dropped,
                 inference_failed: s.pipeline.failed.load(Relaxed),
             },
             system: SystemHealth {

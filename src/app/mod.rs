@@ -18,6 +18,7 @@ use std::path::PathBuf;
 pub use health::HealthSnapshot;
 pub use run::run;
 pub use summary::RunSummary;
+pub use worker::FrameProcessor;
 
 /// Options of one run that are not part of the configuration.
 #[derive(Clone, Debug, Default)]

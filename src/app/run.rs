@@ -14,7 +14,7 @@ use super::health::HealthReporter;
 use super::slots::build_ring;
 use super::summary::{RunSummary, summarize_with_warmup};
 use super::supervisor::Supervisor;
-use super::worker::{Worker, WorkerCommand};
+use super::worker::{FrameProcessor, Worker, WorkerCommand};
 use super::RunOptions;
 use crate::config::{Config, remote};
 use crate::control::Intent;
@@ -47,13 +47,11 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
 
     let worker = Worker {
         ring: Arc::clone(&ring),
-        detector,
-        publisher: Arc::clone(&publisher),
+        processor: FrameProcessor::new(detector, cfg.clone(), Arc::clone(&publisher), Arc::clone(&pipeline_stats)),
         stats: Arc::clone(&pipeline_stats),
         source: Arc::clone(&source_stats),
         commands: cmd_rx,
         shutdown: shutdown.clone(),
-        config: cfg.clone(),
     };
     let worker_thread = std::thread::Builder::new().name("infer".into()).spawn(move || worker.run()).context("spawning the inference thread")?;
 
@@ -98,6 +96,7 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     publisher.stop(Duration::from_secs(2));
 
     let mut summary = summarize_with_warmup(&pipeline_stats, &source_stats, &ring, progress.first_frame_at, source_decoder, progress.warmup_latency.as_ref());
+    summary.dropped_publish = publisher.tracks_dropped();
     summary.steady_fps = progress.steady_from.and_then(|(at, n0)| {
         let (n, secs) = (summary.processed.saturating_sub(n0), at.elapsed().as_secs_f64());
         (n >= 10 && secs > 0.0).then(|| n as f64 / secs)

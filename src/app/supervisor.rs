@@ -165,6 +165,7 @@ impl Supervisor {
                 pipeline: &self.pipeline_stats,
                 ring: &self.ring,
                 publish: self.publisher.stats(),
+                tracks_dropped: self.publisher.tracks_dropped(),
                 readings: &self.readings,
                 throttle: &self.throttle,
                 throttle_enabled: cfg.throttle.enabled,

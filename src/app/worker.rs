@@ -1,8 +1,9 @@
-//! The inference thread: takes frames from the ring, detects, tracks and publishes.
+//! The inference thread: takes frames from the ring and runs each through the
+//! [`FrameProcessor`]: detect, track, map to the pitch, encode, queue for MQTT.
 //!
 //! It owns the detector and the tracker (no locks on the frame path). Settings changes arrive on
 //! a bounded control channel and are applied between frames. It exits when the source has
-//! stopped and the ring is empty, or when told to stop at once.
+//! stopped and the ring is empty, or when the shutdown is aborted.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -10,9 +11,9 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::frame::{Detection, monotonic_ns, unix_ns};
+use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
 use crate::infer::pre::YuvFrame;
-use crate::infer::{Detector, InferError};
+use crate::infer::{DetectTiming, Detector, InferError};
 use crate::pitch::PitchMapper;
 use crate::publish::Publisher;
 use crate::publish::payload::{TrackMessageHeader, encode_tracks};
@@ -29,111 +30,83 @@ pub(super) enum WorkerCommand {
     Apply(Box<Config>),
 }
 
-/// Everything the inference thread needs.
-pub(super) struct Worker {
-    /// Frames in.
-    pub(super) ring: Arc<FrameRing>,
-    /// The detector, loaded.
-    pub(super) detector: Detector,
-    /// Tracks out.
-    pub(super) publisher: Arc<Publisher>,
-    /// Counters written here.
-    pub(super) stats: Arc<PipelineStats>,
-    /// Source state (to know when input has ended).
-    pub(super) source: Arc<SourceStats>,
-    /// Settings changes.
-    pub(super) commands: Receiver<WorkerCommand>,
-    /// Stop now, without draining, when aborted.
-    pub(super) shutdown: Shutdown,
-    /// Current settings.
-    pub(super) config: Config,
+/// One frame's work after the ring, with every buffer reused: nothing is allocated per frame
+/// once warm (`tests/alloc_free.rs` counts).
+pub struct FrameProcessor {
+    detector: Detector,
+    tracker: Option<Tracker>,
+    pitch: PitchMapper,
+    dets: Vec<Detection>,
+    payload: String,
+    last_number: Option<u64>,
+    device: String,
+    source_id: String,
+    config: Config,
+    publisher: Arc<Publisher>,
+    stats: Arc<PipelineStats>,
 }
 
-impl Worker {
-    /// Runs until input ends or the shutdown is aborted.
-    pub(super) fn run(mut self) -> Result<(), InferError> {
-        let mut dets: Vec<Detection> = Vec::with_capacity(512);
-        let mut payload = String::with_capacity(16 * 1024);
-        let mut tracker: Option<Tracker> = None;
-        let mut pitch = PitchMapper::new(self.config.pitch.homography());
-        let mut last_number: Option<u64> = None;
-        let mut consecutive_failures = 0u32;
-        let device = self.config.device.id.clone();
-        let mut source_id = self.config.source.id.clone();
-        loop {
-            if self.shutdown.is_aborted() {
-                return Ok(());
-            }
-            while let Ok(WorkerCommand::Apply(cfg)) = self.commands.try_recv() {
-                self.apply(*cfg, tracker.as_mut());
-                source_id = self.config.source.id.clone();
-                pitch.set_homography(self.config.pitch.homography());
-            }
-            // Live sources: always the freshest frame (older ones are dropped and counted).
-            // Offline files (`block`): every frame, in order.
-            let next = match self.ring.policy() {
-                OverflowPolicy::DropOldest => self.ring.take_latest(),
-                OverflowPolicy::Block => self.ring.take(),
-            };
-            let Some(frame) = next else {
-                // State first, then depth: the source publishes its last frame before it says Stopped.
-                if self.source.state() == SourceState::Stopped && self.ring.depth() == 0 {
-                    return Ok(());
-                }
-                std::thread::park_timeout(Duration::from_millis(20));
-                continue;
-            };
-            let slot = frame.slot();
-            let meta = slot.meta;
-            let Some(yuv) = YuvFrame::new(&slot.data, meta.width, meta.height, slot.format) else { continue };
-            let yuv = yuv.with_device(slot.data.device_ptr());
-
-            let detected = self.detector.detect(&yuv, &mut dets);
-            drop(frame);
-            let timing = match detected {
-                Ok(t) => {
-                    consecutive_failures = 0;
-                    t
-                }
-                Err(e) => {
-                    self.stats.failed.fetch_add(1, Relaxed);
-                    consecutive_failures += 1;
-                    if !e.is_transient() || consecutive_failures > 25 {
-                        return Err(e);
-                    }
-                    tracing::warn!(error = %e, "Frame skipped: inference failed.");
-                    continue;
-                }
-            };
-            self.stats.add_stage_ns(Stage::Pre, (timing.pre_secs * 1e9) as u64);
-            self.stats.add_stage_ns(Stage::Infer, (timing.infer_secs * 1e9) as u64);
-            self.stats.add_stage_ns(Stage::Post, (timing.post_secs * 1e9) as u64);
-            self.stats.inference.record_ns((timing.infer_secs * 1e9) as u64);
-
-            let t_track = Instant::now();
-            let fps = self.source.fps().unwrap_or(25.0);
-            let tracker = tracker.get_or_insert_with(|| Tracker::new(self.config.tracker_options(fps)));
-            let dt = last_number.map_or(1.0, |n| meta.number.saturating_sub(n).max(1) as f32);
-            last_number = Some(meta.number);
-            let tracks = tracker.step(dt, &dets);
-            let t_publish = Instant::now();
-            self.stats.add_stage_ns(Stage::Track, (t_publish - t_track).as_nanos() as u64);
-
-            let stream_secs = meta.pts_ns.map_or(meta.number as f64 / fps as f64, |p| p as f64 / 1e9);
-            let pitch_pos = pitch.map(tracks, stream_secs);
-            let header = TrackMessageHeader { device: &device, source: &source_id, publish_unix_ns: unix_ns() };
-            encode_tracks(&mut payload, header, &meta, tracks, pitch_pos);
-            if !self.publisher.publish_tracks(payload.as_bytes()) {
-                self.stats.publish_dropped.fetch_add(1, Relaxed);
-            }
-            self.stats.last_tracks.store(tracks.len() as u64, Relaxed);
-            self.stats.add_stage_ns(Stage::Publish, t_publish.elapsed().as_nanos() as u64);
-            self.stats.latency.record_ns(monotonic_ns().saturating_sub(meta.capture_mono_ns));
-            self.stats.processed.fetch_add(1, Relaxed);
+impl FrameProcessor {
+    /// A processor for `config`, publishing through `publisher` and counting into `stats`.
+    pub fn new(detector: Detector, config: Config, publisher: Arc<Publisher>, stats: Arc<PipelineStats>) -> Self {
+        FrameProcessor {
+            detector,
+            tracker: None,
+            pitch: PitchMapper::new(config.pitch.homography()),
+            dets: Vec::with_capacity(512),
+            payload: String::with_capacity(16 * 1024),
+            last_number: None,
+            device: config.device.id.clone(),
+            source_id: config.source.id.clone(),
+            config,
+            publisher,
+            stats,
         }
     }
 
-    fn apply(&mut self, cfg: Config, tracker: Option<&mut Tracker>) {
+    /// Detects on one frame (first half of [`FrameProcessor::process`]).
+    pub fn detect(&mut self, frame: &YuvFrame<'_>) -> Result<DetectTiming, InferError> {
+        let timing = self.detector.detect(frame, &mut self.dets)?;
+        self.stats.add_stage_ns(Stage::Pre, (timing.pre_secs * 1e9) as u64);
+        self.stats.add_stage_ns(Stage::Infer, (timing.infer_secs * 1e9) as u64);
+        self.stats.add_stage_ns(Stage::Post, (timing.post_secs * 1e9) as u64);
+        self.stats.inference.record_ns((timing.infer_secs * 1e9) as u64);
+        Ok(timing)
+    }
+
+    /// Tracks the last detections, maps them to the pitch, encodes and queues the message
+    /// (second half of [`FrameProcessor::process`]); `fps` is the stream's nominal rate.
+    pub fn track_and_publish(&mut self, meta: &FrameMeta, fps: f32) {
+        let t_track = Instant::now();
+        let config = &self.config;
+        let tracker = self.tracker.get_or_insert_with(|| Tracker::new(config.tracker_options(fps)));
+        let dt = self.last_number.map_or(1.0, |n| meta.number.saturating_sub(n).max(1) as f32);
+        self.last_number = Some(meta.number);
+        let tracks = tracker.step(dt, &self.dets);
+        let t_publish = Instant::now();
+        self.stats.add_stage_ns(Stage::Track, (t_publish - t_track).as_nanos() as u64);
+
+        let stream_secs = meta.pts_ns.map_or(meta.number as f64 / fps as f64, |p| p as f64 / 1e9);
+        let pitch_pos = self.pitch.map(tracks, stream_secs);
+        let header = TrackMessageHeader { device: &self.device, source: &self.source_id, publish_unix_ns: unix_ns() };
+        encode_tracks(&mut self.payload, header, meta, tracks, pitch_pos);
+        self.publisher.publish_tracks(self.payload.as_bytes());
+        self.stats.last_tracks.store(tracks.len() as u64, Relaxed);
+        self.stats.add_stage_ns(Stage::Publish, t_publish.elapsed().as_nanos() as u64);
+        self.stats.latency.record_ns(monotonic_ns().saturating_sub(meta.capture_mono_ns));
+        self.stats.processed.fetch_add(1, Relaxed);
+    }
+
+    /// The whole frame: detect, track, pitch, encode, queue.
+    pub fn process(&mut self, frame: &YuvFrame<'_>, meta: &FrameMeta, fps: f32) -> Result<DetectTiming, InferError> {
+        let timing = self.detect(frame)?;
+        self.track_and_publish(meta, fps);
+        Ok(timing)
+    }
+
+    /// Applies new settings: a new model is loaded (the old one stays if it fails), thresholds,
+    /// tiling, tracker options, source id and calibration change in place.
+    fn apply(&mut self, cfg: Config, fps: f32) {
         if cfg.model_path != self.config.model_path {
             match Detector::new(cfg.detector_options()) {
                 Ok(d) => {
@@ -148,10 +121,78 @@ impl Worker {
         }
         let i = &cfg.infer;
         self.detector.set_options(i.score_threshold, i.nms_iou_threshold, i.tiles());
-        if let Some(t) = tracker {
-            t.set_options(cfg.tracker_options(self.source.fps().unwrap_or(25.0)));
+        if let Some(t) = self.tracker.as_mut() {
+            t.set_options(cfg.tracker_options(fps));
         }
+        self.source_id = cfg.source.id.clone();
+        self.pitch.set_homography(cfg.pitch.homography());
         self.config = cfg;
         tracing::info!("Settings applied between frames.");
+    }
+}
+
+/// Everything the inference thread needs.
+pub(super) struct Worker {
+    /// Frames in.
+    pub(super) ring: Arc<FrameRing>,
+    /// The per-frame work.
+    pub(super) processor: FrameProcessor,
+    /// Counters written here.
+    pub(super) stats: Arc<PipelineStats>,
+    /// Source state (to know when input has ended).
+    pub(super) source: Arc<SourceStats>,
+    /// Settings changes.
+    pub(super) commands: Receiver<WorkerCommand>,
+    /// Stop now, without draining, when aborted.
+    pub(super) shutdown: Shutdown,
+}
+
+impl Worker {
+    /// Runs until input ends or the shutdown is aborted.
+    pub(super) fn run(mut self) -> Result<(), InferError> {
+        let mut consecutive_failures = 0u32;
+        loop {
+            if self.shutdown.is_aborted() {
+                return Ok(());
+            }
+            while let Ok(WorkerCommand::Apply(cfg)) = self.commands.try_recv() {
+                self.processor.apply(*cfg, self.source.fps().unwrap_or(25.0));
+            }
+            // Live sources: always the freshest frame (older ones are dropped and counted).
+            // Offline files (`block`): every frame, in order.
+            let next = match self.ring.policy() {
+                OverflowPolicy::DropOldest => self.ring.take_latest(),
+                OverflowPolicy::Block => self.ring.take(),
+            };
+            let Some(frame) = next else {
+                // State first, then depth: the source publishes its last frame before it says Stopped.
+                if self.source.state() == SourceState::Stopped && self.ring.depth() == 0 {
+                    return Ok(());
+                }
+                // Woken by the source after each frame; the deadline only bounds a missed wake-up.
+                std::thread::park_timeout(Duration::from_millis(20));
+                continue;
+            };
+            let slot = frame.slot();
+            let meta = slot.meta;
+            let Some(yuv) = YuvFrame::new(&slot.data, meta.width, meta.height, slot.format) else { continue };
+            let yuv = yuv.with_device(slot.data.device_ptr());
+            let detected = self.processor.detect(&yuv);
+            // The slot goes back to the decoder as soon as the pixels are no longer needed.
+            drop(frame);
+            match detected {
+                Ok(_) => consecutive_failures = 0,
+                Err(e) => {
+                    self.stats.failed.fetch_add(1, Relaxed);
+                    consecutive_failures += 1;
+                    if !e.is_transient() || consecutive_failures > 25 {
+                        return Err(e);
+                    }
+                    tracing::warn!(error = %e, "Frame skipped: inference failed.");
+                    continue;
+                }
+            }
+            self.processor.track_and_publish(&meta, self.source.fps().unwrap_or(25.0));
+        }
     }
 }

@@ -6,6 +6,7 @@
 mod mqtt;
 mod options;
 pub mod payload;
+pub mod queue;
 mod topics;
 
 pub use mqtt::{IncomingMessage, PublishError, PublishStats, Publisher, status};

@@ -18,6 +18,7 @@ use rumqttc::{Client, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
 
 use super::topics::Topics;
 use super::options::PublishSection;
+use super::queue::OutQueue;
 
 /// Status words on the `status` topic.
 pub mod status {
@@ -65,7 +66,9 @@ pub struct Publisher {
     stopping: Shutdown,
     // Closed by the connection thread as it ends: a blocking wait with a deadline for `stop`.
     finished: std::sync::Mutex<Option<(Receiver<()>, JoinHandle<()>)>>,
-    tracks_qos: QoS,
+    /// Track messages on their way to the sender thread (no allocation on the frame path).
+    tracks: Arc<OutQueue>,
+    sender: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 fn qos(level: u8) -> QoS {
@@ -103,8 +106,24 @@ impl Publisher {
                 drop(finished_tx);
             })?
         };
-        let tracks_qos = qos(cfg.tracks_qos);
-        Ok((Publisher { client, topics, stats, stopping, finished: std::sync::Mutex::new(Some((finished_rx, thread))), tracks_qos }, in_rx))
+        let tracks = Arc::new(OutQueue::new(cfg.queue_capacity, 16 * 1024));
+        let sender = {
+            let (client, topic, tracks, stopping) = (client.clone(), topics.tracks.clone(), Arc::clone(&tracks), stopping.clone());
+            let tracks_qos = qos(cfg.tracks_qos);
+            std::thread::Builder::new().name("mqtt-send".into()).spawn(move || send_tracks(&client, &topic, tracks_qos, &tracks, &stopping))?
+        };
+        Ok((
+            Publisher {
+                client,
+                topics,
+                stats,
+                stopping,
+                finished: std::sync::Mutex::new(Some((finished_rx, thread))),
+                tracks,
+                sender: std::sync::Mutex::new(Some(sender)),
+            },
+            in_rx,
+        ))
     }
 
     /// The device's topics.
@@ -117,9 +136,15 @@ impl Publisher {
         &self.stats
     }
 
-    /// Queues a track message without waiting; returns false (and counts) if it was dropped.
-    pub fn publish_tracks(&self, payload: &[u8]) -> bool {
-        self.try_publish(&self.topics.tracks, self.tracks_qos, false, payload)
+    /// Queues a track message without waiting or allocating; when the queue is full the oldest
+    /// waiting message is dropped and counted ([`Publisher::tracks_dropped`]).
+    pub fn publish_tracks(&self, payload: &[u8]) {
+        self.tracks.push(payload);
+    }
+
+    /// Track messages dropped because the queue to the broker was full.
+    pub fn tracks_dropped(&self) -> u64 {
+        self.tracks.dropped()
     }
 
     /// Queues any message without waiting; returns false (and counts) if it was dropped.
@@ -137,6 +162,9 @@ impl Publisher {
     /// connection thread to flush.
     pub fn stop(&self, deadline: Duration) {
         self.stopping.drain();
+        if let Some(sender) = self.sender.lock().ok().and_then(|mut t| t.take()) {
+            let _ = sender.join();
+        }
         let _ = self.client.try_publish(self.topics.status.clone(), QoS::AtLeastOnce, true, status::STOPPED);
         let _ = self.client.try_disconnect();
         let finished = self.finished.lock().ok().and_then(|mut t| t.take());
@@ -146,6 +174,21 @@ impl Publisher {
             } else {
                 tracing::warn!("MQTT connection did not close within the deadline; status may stay online until the broker's keep-alive expires.");
             }
+        }
+    }
+}
+
+/// The sender thread: hands queued track messages to the MQTT client (which allocates its own
+/// copies, off the frame path), oldest first; a busy client keeps the message for a retry.
+/// On shutdown it flushes what is queued, briefly.
+fn send_tracks(client: &Client, topic: &str, qos: QoS, tracks: &OutQueue, stopping: &Shutdown) {
+    loop {
+        let sent = tracks.send_next(Duration::from_millis(50), |m| client.try_publish(topic, qos, false, m.payload.clone()).is_ok());
+        if stopping.is_triggered() && !sent {
+            return;
+        }
+        if !sent && stopping.wait_timeout(Duration::from_millis(5)) {
+            return;
         }
     }
 }

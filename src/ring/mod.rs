@@ -11,7 +11,6 @@
 mod buffer;
 mod options;
 mod stats;
-mod wake;
 
 use std::cell::UnsafeCell;
 use std::sync::Arc;
@@ -52,7 +51,7 @@ pub struct FrameRing {
     policy: OverflowPolicy,
     stats: RingStats,
     /// Wakes a producer waiting for a free slot (`Block` policy).
-    freed: wake::WakeCount,
+    freed: crate::wake::WakeCount,
 }
 
 /// Why a frame could not be placed in the ring.
@@ -84,7 +83,7 @@ impl FrameRing {
         // since only `slots <= MAX_SLOTS` indices exist) are retried until they land.
         #[expect(deprecated)]
         let (free, ready) = (mpmc::Queue::new(), mpmc::Queue::new());
-        let ring = FrameRing { slots: cells, free, ready, policy, stats: RingStats::default(), freed: wake::WakeCount::default() };
+        let ring = FrameRing { slots: cells, free, ready, policy, stats: RingStats::default(), freed: crate::wake::WakeCount::default() };
         for i in 0..slots {
             enqueue_retrying(&ring.free, i as u8);
         }

@@ -42,8 +42,6 @@ pub struct PipelineStats {
     pub processed: AtomicU64,
     /// Frames whose detection failed.
     pub failed: AtomicU64,
-    /// Track messages dropped because the MQTT queue was full.
-    pub publish_dropped: AtomicU64,
     /// Total time per stage, ns.
     stage_ns: [AtomicU64; 5],
     /// Capture-to-publish latency.

@@ -15,6 +15,20 @@ pub struct Assignment {
 }
 
 impl Assignment {
+    /// An assignment with room for `n` rows and columns before it allocates.
+    pub fn with_capacity(n: usize) -> Self {
+        let n1 = n + 1;
+        Assignment {
+            u: Vec::with_capacity(n1),
+            v: Vec::with_capacity(n1),
+            p: Vec::with_capacity(n1),
+            way: Vec::with_capacity(n1),
+            minv: Vec::with_capacity(n1),
+            used: Vec::with_capacity(n1),
+            row_to_col: Vec::with_capacity(n),
+        }
+    }
+
     /// Solves the minimum-cost assignment of `rows` x `cols` costs (row-major in `cost`).
     /// Pairs whose cost exceeds `max_cost` are left unassigned. Results are in `row_to_col`.
     pub fn solve(&mut self, cost: &[f32], rows: usize, cols: usize, max_cost: f32) {

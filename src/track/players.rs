@@ -47,7 +47,26 @@ pub struct PlayerTracker {
 impl PlayerTracker {
     /// A tracker with these options.
     pub fn new(opts: TrackerOptions) -> Self {
-        PlayerTracker { opts, next_id: 1, ..Default::default() }
+        // Room for a crowded broadcast frame (tracks kept while lost included), so that the
+        // tables do not grow frame by frame while a match warms up.
+        const TRACKS: usize = 128;
+        const DETECTIONS: usize = 256;
+        PlayerTracker {
+            opts,
+            next_id: 1,
+            tracks: Vec::with_capacity(TRACKS),
+            assign: Assignment::with_capacity(DETECTIONS),
+            cost: Vec::with_capacity(TRACKS * DETECTIONS),
+            high: Vec::with_capacity(DETECTIONS),
+            low: Vec::with_capacity(DETECTIONS),
+            det_used: Vec::with_capacity(DETECTIONS),
+            track_matched: Vec::with_capacity(TRACKS),
+            rows: Vec::with_capacity(TRACKS),
+            cols: Vec::with_capacity(DETECTIONS),
+            shifts: Vec::with_capacity(TRACKS),
+            out: Vec::with_capacity(TRACKS),
+            last_shift: (0.0, 0.0),
+        }
     }
 
     /// Replaces the options (takes effect from the next step; tracks are kept).

@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use nix::libc;
 
+/// A futex-backed wake-up count (Linux).
 #[derive(Debug, Default)]
-pub(super) struct WakeCount {
+pub struct WakeCount {
     generation: AtomicU32,
     waiters: AtomicU32,
 }
 
 impl WakeCount {
     /// Call after making the condition true.
-    pub(super) fn notify(&self) {
+    pub fn notify(&self) {
         self.generation.fetch_add(1, SeqCst);
         if self.waiters.load(SeqCst) > 0 {
             // SAFETY: FUTEX_WAKE on a live, aligned u32; no other memory is touched.
@@ -25,7 +26,7 @@ impl WakeCount {
 
     /// Waits until `ready()` returns something or `timeout` passes (spurious early returns are
     /// possible: callers loop); returns what `ready()` gave last.
-    pub(super) fn wait_for<T>(&self, timeout: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    pub fn wait_for<T>(&self, timeout: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
         if let Some(v) = ready() {
             return Some(v);
         }

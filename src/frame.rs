@@ -163,7 +163,7 @@ pub struct FrameMeta {
     pub height: u32,
 }
 
-/// Pixel layout of a frame slot: planar YUV 4:2:0 in one of its two common forms, tightly packed.
+/// Pixel layout of a frame slot: planar YUV 4:2:0 in one of its two common forms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum PixelFormat {
     /// Y plane, then U, then V (each chroma plane quarter size).
@@ -171,6 +171,38 @@ pub enum PixelFormat {
     I420,
     /// Y plane, then interleaved UV.
     Nv12,
+}
+
+/// Where the planes of a 4:2:0 frame lie in its buffer: row strides and the chroma plane's
+/// offset. Host copies are tightly packed; frames kept in decoder (GPU) memory keep its pitch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PlaneLayout {
+    /// Bytes from one luma row to the next.
+    pub y_stride: u32,
+    /// Bytes from one chroma row to the next (of the U plane for I420, of the UV plane for NV12).
+    pub uv_stride: u32,
+    /// Bytes from the start of the buffer to the first chroma plane; for I420 the V plane
+    /// follows the U plane at `uv_stride * ceil(height / 2)`.
+    pub uv_offset: usize,
+}
+
+impl PlaneLayout {
+    /// The layout of a tightly packed frame.
+    pub fn packed(width: u32, height: u32, format: PixelFormat) -> Self {
+        let cw = width.div_ceil(2);
+        let uv_stride = match format {
+            PixelFormat::I420 => cw,
+            PixelFormat::Nv12 => cw * 2,
+        };
+        PlaneLayout { y_stride: width, uv_stride, uv_offset: width as usize * height as usize }
+    }
+
+    /// Bytes the frame spans with this layout.
+    pub fn bytes(&self, height: u32, format: PixelFormat) -> usize {
+        let ch = height.div_ceil(2) as usize;
+        let chroma_planes = if format == PixelFormat::I420 { 2 } else { 1 };
+        self.uv_offset + chroma_planes * self.uv_stride as usize * ch
+    }
 }
 
 /// Bytes a tightly packed YUV 4:2:0 frame of this size needs (`I420` or `NV12`).

@@ -82,6 +82,8 @@ pub struct BenchReport {
     pub regions_per_frame: usize,
     /// Decode (and copy into the ring) alone, frames per second.
     pub decode_only_fps: f64,
+    /// Whether decoded frames stayed in GPU memory (NVDEC to CUDA memory, GPU ring slots).
+    pub gpu_frames: bool,
     /// The model alone at the batch the pipeline uses (one frame's regions).
     pub model_only: ModelThroughput,
     /// The physical limit for one stream: min(decode-only, model-only frames per second).
@@ -104,6 +106,8 @@ pub struct BenchReport {
     pub warmup_latency_ms: [Option<f64>; 2],
     /// Frames processed end to end.
     pub frames: u64,
+    /// Detections per frame end to end, on average (two paths on one clip must agree).
+    pub mean_detections: f64,
     /// The multi-stream pass, when asked for.
     pub streams: Option<StreamsReport>,
     /// Peak resident memory of this process, MiB.
@@ -127,17 +131,21 @@ struct DecodePass {
     decoder: &'static str,
 }
 
-fn start_source(cfg: &Config, max_frames: u64, ring: &Arc<FrameRing>, shutdown: &Shutdown) -> Result<SourceHandle> {
+fn start_source(cfg: &Config, max_frames: u64, ring: &Arc<FrameRing>, shutdown: &Shutdown, gpu_frames: bool) -> Result<SourceHandle> {
     let mut opts = cfg.source_options(Some(max_frames));
     opts.realtime = false;
+    opts.gpu_frames = gpu_frames;
     source::spawn(opts, Arc::clone(ring), std::thread::current(), Arc::new(SourceStats::default()), shutdown.clone()).context("source")
 }
 
-/// Decodes up to `max_frames` of `cfg`'s source as fast as possible; returns fps and a late frame.
-fn decode_pass(cfg: &Config, max_frames: u64) -> Result<DecodePass> {
-    let ring = FrameRing::new(4, yuv420_bytes(1920, 1080), OverflowPolicy::Block);
+/// Decodes up to `max_frames` of `cfg`'s source as fast as possible, into GPU slots when
+/// `gpu_frames` (NVDEC to CUDA memory) or host slots; returns fps and a late frame (host slots only).
+fn decode_pass(cfg: &Config, max_frames: u64, gpu_frames: bool) -> Result<DecodePass> {
+    let gpu_ring = if gpu_frames { super::slots::gpu_frame_ring(4, OverflowPolicy::Block) } else { None };
+    let on_gpu = gpu_ring.is_some();
+    let ring = gpu_ring.unwrap_or_else(|| FrameRing::new(4, yuv420_bytes(1920, 1080), OverflowPolicy::Block));
     let started = Instant::now();
-    let handle = start_source(cfg, max_frames, &ring, &Shutdown::new())?;
+    let handle = start_source(cfg, max_frames, &ring, &Shutdown::new(), on_gpu)?;
     let decoder = handle.decoder().as_str();
     let mut last = None;
     let mut first_at: Option<Instant> = None;
@@ -147,7 +155,7 @@ fn decode_pass(cfg: &Config, max_frames: u64) -> Result<DecodePass> {
             first_at.get_or_insert_with(Instant::now);
             n += 1;
             let s = frame.slot();
-            if n == 1 || n.is_multiple_of(50) {
+            if !s.data.is_device_only() && (n == 1 || n.is_multiple_of(50)) {
                 last = Some(StillFrame { data: s.data.to_vec(), width: s.meta.width, height: s.meta.height, format: s.format });
             }
             continue;
@@ -173,10 +181,16 @@ fn model_throughput(detector: &mut Detector, yuv: &YuvFrame<'_>, frames_per_call
 /// Runs the benchmark.
 pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
     source::init().context("GStreamer")?;
-    let DecodePass { fps: decode_fps, frame, decoder } = decode_pass(&cfg, opts.frames)?;
+    let mut detector = Detector::new(cfg.detector_options()).context("detector")?;
+    let gpu_frames = super::slots::gpu_frames_wanted(&cfg, &detector);
+    let DecodePass { fps: decode_fps, frame, decoder } = decode_pass(&cfg, opts.frames, gpu_frames)?;
+    // Frames decoded to GPU memory have no host copy: take the still frame from a short host pass.
+    let frame = match frame {
+        Some(f) => Some(f),
+        None => decode_pass(&cfg, 60, false)?.frame,
+    };
     let StillFrame { data, width, height, format } = frame.context("the clip gave no frames")?;
 
-    let mut detector = Detector::new(cfg.detector_options()).context("detector")?;
     let yuv = YuvFrame::new(&data, width, height, format).context("frame buffer too small")?;
     let model_only = model_throughput(&mut detector, &yuv, 1, opts.inference_runs)?;
     let mut dets = Vec::with_capacity(512);
@@ -214,6 +228,7 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
         height,
         regions_per_frame,
         decode_only_fps: decode_fps,
+        gpu_frames,
         model_only,
         physical_limit_fps,
         detector_only_fps,
@@ -225,6 +240,7 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
         latency_ms: summary.steady_latency_ms,
         warmup_latency_ms: summary.warmup_latency_ms,
         frames: summary.processed,
+        mean_detections: summary.mean_detections,
         streams,
         peak_rss_mb: process_memory_mb(std::path::Path::new("/proc"), "VmHWM:"),
         gpu_memory_used_mb: crate::infer::gpu_memory_used_mb(),
@@ -236,7 +252,7 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
 fn run_streams(cfg: &Config, detector: &mut Detector, n: usize, frames: u64, model_only: ModelThroughput) -> Result<StreamsReport> {
     let shutdown = Shutdown::new();
     let rings: Vec<Arc<FrameRing>> = (0..n).map(|_| FrameRing::new(cfg.ring.slots.max(2), yuv420_bytes(1920, 1080), OverflowPolicy::Block)).collect();
-    let handles = rings.iter().map(|r| start_source(cfg, frames, r, &shutdown)).collect::<Result<Vec<_>>>()?;
+    let handles = rings.iter().map(|r| start_source(cfg, frames, r, &shutdown, false)).collect::<Result<Vec<_>>>()?;
     let mut trackers: Vec<Tracker> = (0..n).map(|_| Tracker::new(cfg.tracker_options(25.0))).collect();
     let mut outs: Vec<Vec<_>> = (0..n).map(|_| Vec::with_capacity(512)).collect();
     let mut processed = vec![0u64; n];
@@ -283,17 +299,18 @@ impl BenchReport {
         let f = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.1}"));
         let m = &self.model_only;
         let mut s = format!(
-            "input {} ({}x{}), decoder {}, provider {} (asked {:?}), pre-processing on {}, {} model images per frame\n",
-            self.input, self.width, self.height, self.decoder, self.provider, self.providers, self.preprocess, self.regions_per_frame
+            "input {} ({}x{}), decoder {} (frames in GPU memory: {}), provider {} (asked {:?}), pre-processing on {}, {} model images per frame\n",
+            self.input, self.width, self.height, self.decoder, self.gpu_frames, self.provider, self.providers, self.preprocess, self.regions_per_frame
         );
         s.push_str(&format!(
             "limit: decode-only {:.1} fps; model-only {:.0} images/s = {:.1} frames/s at batch {} ({:.2} ms per call); physical limit {:.1} fps\n",
             self.decode_only_fps, m.images_per_sec, m.frames_per_sec, m.batch, m.ms_per_call, self.physical_limit_fps
         ));
         s.push_str(&format!(
-            "end-to-end {:.2} fps over {} frames ({} fps after warm-up) = {:.2} of the limit; detector-only {:.2} fps (end-to-end / detector-only {:.2})\n",
+            "end-to-end {:.2} fps over {} frames ({:.1} detections per frame) ({} fps after warm-up) = {:.2} of the limit; detector-only {:.2} fps (end-to-end / detector-only {:.2})\n",
             self.end_to_end_fps,
             self.frames,
+            self.mean_detections,
             f(self.end_to_end_steady_fps),
             self.end_to_end_over_limit,
             self.detector_only_fps,

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use rumqttc::QoS;
 
 use super::health::HealthReporter;
-use super::slots::build_ring;
+use super::slots::{build_ring, gpu_frames_wanted};
 use super::summary::{RunSummary, summarize_with_warmup};
 use super::supervisor::Supervisor;
 use super::worker::{FrameProcessor, Worker, WorkerCommand};
@@ -38,7 +38,8 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     publisher.try_publish(&publisher.topics().config_state, QoS::AtLeastOnce, true, remote::state_payload(cfg.raw()).as_bytes());
 
     let mut detector = Detector::new(cfg.detector_options()).context("detector")?;
-    let ring = build_ring(&cfg, &mut detector);
+    let wanted = gpu_frames_wanted(&cfg, &detector);
+    let (ring, gpu_frames) = build_ring(&cfg, &mut detector, wanted);
     let pipeline_stats = Arc::new(PipelineStats::default());
     let source_stats = Arc::new(SourceStats::default());
     source_stats.set_max_fps(cfg.infer.max_fps);
@@ -55,8 +56,10 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     };
     let worker_thread = std::thread::Builder::new().name("infer".into()).spawn(move || worker.run()).context("spawning the inference thread")?;
 
+    let mut source_opts = cfg.source_options(opts.max_frames);
+    source_opts.gpu_frames = gpu_frames;
     let source = source::spawn(
-        cfg.source_options(opts.max_frames),
+        source_opts,
         Arc::clone(&ring),
         worker_thread.thread().clone(),
         Arc::clone(&source_stats),

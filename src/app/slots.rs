@@ -1,4 +1,5 @@
-//! The frame ring's memory: page-locked, device-mapped slots for the GPU path, heap otherwise.
+//! The frame ring's memory: GPU buffers for frames the decoder keeps on the GPU, page-locked
+//! device-mapped slots for the GPU path with host frames, heap otherwise.
 
 use std::sync::Arc;
 
@@ -7,11 +8,54 @@ use crate::frame::yuv420_bytes;
 use crate::infer::Detector;
 #[cfg(feature = "cuda")]
 use crate::infer::{Device, GpuInput};
-use crate::ring::FrameRing;
+use crate::ring::{FrameRing, OverflowPolicy};
 
-/// The frame ring: page-locked, device-mapped slots when the GPU pre-processes and
-/// `infer.gpu_input = "mapped"`, ordinary heap slots otherwise.
-pub(super) fn build_ring(cfg: &Config, #[cfg_attr(not(feature = "cuda"), expect(unused_variables))] detector: &mut Detector) -> Arc<FrameRing> {
+/// Room for 4K NV12 with the decoder's row pitch (slots of fixed capacity cannot grow later).
+#[cfg(feature = "cuda")]
+const GPU_SLOT_BYTES: usize = 4096 * 2176 * 3 / 2;
+
+/// Whether decoded frames should stay in GPU memory: asked for (`source.gpu_frames`), the
+/// detector letterboxes on the GPU, and the decoder is NVDEC.
+#[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
+pub(super) fn gpu_frames_wanted(cfg: &Config, detector: &Detector) -> bool {
+    #[cfg(feature = "cuda")]
+    {
+        cfg.source.gpu_frames && detector.preprocess_device() == Device::Gpu && crate::source::choose_decoder(cfg.source.decoder) == crate::source::DecoderFamily::Nvdec
+    }
+    #[cfg(not(feature = "cuda"))]
+    false
+}
+
+/// A ring of GPU slots for frames kept in GPU memory; `None` (logged) when they cannot be had.
+#[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
+pub(super) fn gpu_frame_ring(slots: usize, policy: OverflowPolicy) -> Option<Arc<FrameRing>> {
+    #[cfg(feature = "cuda")]
+    {
+        let buffers: Result<Vec<_>, _> = crate::gpu::Gpu::try_new(0)
+            .and_then(|gpu| (0..slots).map(|_| crate::gpu::DeviceBuffer::new(&gpu, GPU_SLOT_BYTES).map(crate::ring::SlotBuffer::Device)).collect());
+        match buffers {
+            Ok(b) => {
+                tracing::info!(slots, mib_each = GPU_SLOT_BYTES >> 20, "Ring slots are GPU memory: decoded frames never leave the GPU.");
+                Some(FrameRing::with_buffers(b, policy))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot allocate GPU ring slots; decoded frames go through system memory.");
+                None
+            }
+        }
+    }
+    #[cfg(not(feature = "cuda"))]
+    None
+}
+
+/// The frame ring for a run: GPU slots when `gpu_frames`, page-locked device-mapped slots when
+/// the GPU pre-processes with `infer.gpu_input = "mapped"`, ordinary heap slots otherwise.
+/// Returns the ring and whether its slots are GPU memory.
+#[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
+pub(super) fn build_ring(cfg: &Config, detector: &mut Detector, gpu_frames: bool) -> (Arc<FrameRing>, bool) {
+    if gpu_frames && let Some(ring) = gpu_frame_ring(cfg.ring.slots, cfg.ring.overflow) {
+        return (ring, true);
+    }
     #[cfg(feature = "cuda")]
     if detector.preprocess_device() == Device::Gpu && cfg.infer.gpu_input == GpuInput::Mapped {
         // Room for 4K frames: the slots cannot grow later.
@@ -22,7 +66,7 @@ pub(super) fn build_ring(cfg: &Config, #[cfg_attr(not(feature = "cuda"), expect(
         match pinned {
             Ok(buffers) => {
                 tracing::info!(slots = cfg.ring.slots, mib_each = bytes >> 20, "Ring slots are page-locked and mapped into the GPU.");
-                return FrameRing::with_buffers(buffers, cfg.ring.overflow);
+                return (FrameRing::with_buffers(buffers, cfg.ring.overflow), false);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "Cannot allocate pinned ring slots; the GPU copies each frame instead.");
@@ -30,6 +74,5 @@ pub(super) fn build_ring(cfg: &Config, #[cfg_attr(not(feature = "cuda"), expect(
             }
         }
     }
-    FrameRing::new(cfg.ring.slots, yuv420_bytes(1920, 1080), cfg.ring.overflow)
+    (FrameRing::new(cfg.ring.slots, yuv420_bytes(1920, 1080), cfg.ring.overflow), false)
 }
-

@@ -32,6 +32,8 @@ pub struct RunSummary {
     pub warmup_latency_ms: [Option<f64>; 2],
     /// Decoder used.
     pub decoder: &'static str,
+    /// Detections per processed frame, on average.
+    pub mean_detections: f64,
     /// Processed frames per second after the first 10 frames (start-up and warm-up excluded).
     pub steady_fps: Option<f64>,
 }
@@ -93,6 +95,7 @@ fn summarize(p: &PipelineStats, s: &SourceStats, ring: &FrameRing, first: Option
         steady_latency_ms: [None; 3],
         warmup_latency_ms: [None; 2],
         decoder,
+        mean_detections: p.detections.load(Relaxed) as f64 / processed.max(1) as f64,
         steady_fps: None,
     }
 }

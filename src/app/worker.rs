@@ -67,6 +67,7 @@ impl FrameProcessor {
     /// Detects on one frame (first half of [`FrameProcessor::process`]).
     pub fn detect(&mut self, frame: &YuvFrame<'_>) -> Result<DetectTiming, InferError> {
         let timing = self.detector.detect(frame, &mut self.dets)?;
+        self.stats.detections.fetch_add(self.dets.len() as u64, Relaxed);
         self.stats.add_stage_ns(Stage::Pre, (timing.pre_secs * 1e9) as u64);
         self.stats.add_stage_ns(Stage::Infer, (timing.infer_secs * 1e9) as u64);
         self.stats.add_stage_ns(Stage::Post, (timing.post_secs * 1e9) as u64);
@@ -175,8 +176,11 @@ impl Worker {
             };
             let slot = frame.slot();
             let meta = slot.meta;
-            let Some(yuv) = YuvFrame::new(&slot.data, meta.width, meta.height, slot.format) else { continue };
-            let yuv = yuv.with_device(slot.data.device_ptr());
+            let yuv = match slot.data.device_ptr() {
+                Some(ptr) if slot.data.is_device_only() => YuvFrame::on_device(ptr, meta.width, meta.height, slot.format, slot.layout),
+                device => YuvFrame::new(&slot.data, meta.width, meta.height, slot.format).map(|f| f.with_device(device)),
+            };
+            let Some(yuv) = yuv else { continue };
             let detected = self.processor.detect(&yuv);
             // The slot goes back to the decoder as soon as the pixels are no longer needed.
             drop(frame);

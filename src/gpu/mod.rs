@@ -4,12 +4,14 @@
 //! A binary built with the feature still runs without CUDA: [`Gpu::try_new`] checks for the
 //! driver library first (cudarc panics when it is missing) and callers fall back to the CPU.
 
+mod device;
 mod pinned;
 
 use std::sync::Arc;
 
 use cudarc::driver::{CudaContext, CudaStream};
 
+pub use device::DeviceBuffer;
 pub use pinned::PinnedBuffer;
 
 /// Why the GPU path is unavailable.

@@ -4,6 +4,7 @@
 pub(crate) const LETTERBOX_SRC: &str = r#"
 extern "C" __global__ void letterbox_yuv420(
     const unsigned char* __restrict__ frame, int width, int height, int nv12,
+    int y_stride, int uv_stride, unsigned long long uv_offset,
     int rx, int ry, float scale, int content_w, int content_h, int in_w, int in_h,
     float* __restrict__ out,
     float mul0, float mul1, float mul2, float add0, float add1, float add2, float padv, int bgr)
@@ -26,22 +27,22 @@ extern "C" __global__ void letterbox_yuv420(
     int x0 = (int)fx0, y0 = (int)fy0;
     int x1 = min(x0 + 1, width - 1), y1 = min(y0 + 1, height - 1);
     float fx = sx - fx0, fy = sy - fy0;
-    const unsigned char* r0 = frame + (size_t)y0 * width;
-    const unsigned char* r1 = frame + (size_t)y1 * width;
+    const unsigned char* r0 = frame + (size_t)y0 * y_stride;
+    const unsigned char* r1 = frame + (size_t)y1 * y_stride;
     float top = (float)r0[x0] + ((float)r0[x1] - (float)r0[x0]) * fx;
     float bot = (float)r1[x0] + ((float)r1[x1] - (float)r1[x0]) * fx;
     float luma = top + (bot - top) * fy;
     int cx = min((int)((float)x0 + fx + 0.5f), width - 1) / 2;
     int cy = min((int)(sy + 0.5f), height - 1) / 2;
-    int cw = (width + 1) / 2, ch = (height + 1) / 2;
-    size_t base = (size_t)width * height;
+    int ch = (height + 1) / 2;
+    size_t base = (size_t)uv_offset;
     float u, v;
     if (nv12) {
-        size_t i = base + (size_t)cy * cw * 2 + (size_t)cx * 2;
+        size_t i = base + (size_t)cy * uv_stride + (size_t)cx * 2;
         u = frame[i]; v = frame[i + 1];
     } else {
-        u = frame[base + (size_t)cy * cw + cx];
-        v = frame[base + (size_t)cw * ch + (size_t)cy * cw + cx];
+        u = frame[base + (size_t)cy * uv_stride + cx];
+        v = frame[base + (size_t)uv_stride * ch + (size_t)cy * uv_stride + cx];
     }
     float c = 1.164383f * (luma - 16.0f);
     float d = u - 128.0f, e = v - 128.0f;

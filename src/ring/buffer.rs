@@ -11,6 +11,9 @@ pub enum SlotBuffer {
     /// Page-locked, device-mapped memory of fixed capacity.
     #[cfg(feature = "cuda")]
     Pinned(crate::gpu::PinnedBuffer),
+    /// GPU memory of fixed capacity: frames the decoder keeps on the GPU (no host view).
+    #[cfg(feature = "cuda")]
+    Device(crate::gpu::DeviceBuffer),
 }
 
 impl Default for SlotBuffer {
@@ -45,6 +48,23 @@ impl SlotBuffer {
                     Err(TooLarge)
                 }
             }
+            #[cfg(feature = "cuda")]
+            SlotBuffer::Device(d) => {
+                if d.set_len(len) {
+                    Ok(())
+                } else {
+                    Err(TooLarge)
+                }
+            }
+        }
+    }
+
+    /// Whether the pixels live only in GPU memory (no host view: [`std::ops::Deref`] gives an empty slice).
+    pub fn is_device_only(&self) -> bool {
+        match self {
+            #[cfg(feature = "cuda")]
+            SlotBuffer::Device(_) => true,
+            _ => false,
         }
     }
 
@@ -54,6 +74,8 @@ impl SlotBuffer {
             SlotBuffer::Heap(_) => None,
             #[cfg(feature = "cuda")]
             SlotBuffer::Pinned(p) => Some(p.device_ptr()),
+            #[cfg(feature = "cuda")]
+            SlotBuffer::Device(d) => Some(d.device_ptr()),
         }
     }
 }
@@ -65,6 +87,8 @@ impl Deref for SlotBuffer {
             SlotBuffer::Heap(v) => v,
             #[cfg(feature = "cuda")]
             SlotBuffer::Pinned(p) => p.as_slice(),
+            #[cfg(feature = "cuda")]
+            SlotBuffer::Device(_) => &[],
         }
     }
 }
@@ -75,6 +99,8 @@ impl DerefMut for SlotBuffer {
             SlotBuffer::Heap(v) => v,
             #[cfg(feature = "cuda")]
             SlotBuffer::Pinned(p) => p.as_mut_slice(),
+            #[cfg(feature = "cuda")]
+            SlotBuffer::Device(_) => &mut [],
         }
     }
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use heapless::mpmc;
 
-use crate::frame::{FrameMeta, PixelFormat};
+use crate::frame::{FrameMeta, PixelFormat, PlaneLayout};
 pub use buffer::{SlotBuffer, TooLarge};
 pub use options::{OverflowPolicy, RingSection};
 pub use stats::{RingCounters, RingStats};
@@ -32,6 +32,8 @@ pub struct FrameSlot {
     pub meta: FrameMeta,
     /// Layout of `data`.
     pub format: PixelFormat,
+    /// Where the planes lie in `data` (tightly packed, except frames kept in GPU memory).
+    pub layout: PlaneLayout,
     /// Tightly packed planar YUV 4:2:0 pixels (`width * height * 3 / 2` bytes).
     pub data: SlotBuffer,
 }

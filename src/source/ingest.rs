@@ -15,7 +15,7 @@ use gstreamer_video as gst_video;
 use gst_video::prelude::*;
 
 use super::stats::{SourceState, SourceStats};
-use crate::frame::{FrameMeta, PixelFormat, monotonic_ns, unix_ns};
+use crate::frame::{FrameMeta, PixelFormat, PlaneLayout, monotonic_ns, unix_ns};
 use crate::ring::{FrameRing, FrameSlot, PushRefused};
 use crate::shutdown::Shutdown;
 
@@ -29,6 +29,8 @@ pub(super) struct Ingest {
     pub(super) max_frames: Option<u64>,
     pub(super) info: Option<(gst::Caps, gst_video::VideoInfo)>,
     pub(super) last_let_in_ns: Option<u64>,
+    /// Host staging for system-memory frames bound for GPU slots (grown once).
+    pub(super) staging: Vec<u8>,
 }
 
 impl Ingest {
@@ -73,8 +75,7 @@ impl Ingest {
         }
         self.last_let_in_ns = Some(now_ns);
 
-        let Some((_, info)) = &self.info else { return Err(gst::FlowError::NotNegotiated) };
-        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|_| gst::FlowError::Error)?;
+        let Some((caps, info)) = &self.info else { return Err(gst::FlowError::NotNegotiated) };
         let format = match info.format() {
             gst_video::VideoFormat::I420 => PixelFormat::I420,
             gst_video::VideoFormat::Nv12 => PixelFormat::Nv12,
@@ -94,7 +95,10 @@ impl Ingest {
             }
         };
         let s = slot.slot();
-        copy_planes(&frame, format, s).map_err(|_| gst::FlowError::Error)?;
+        s.layout = store(buffer, caps, info, format, s, &mut self.staging).map_err(|e| {
+            tracing::error!(error = %e, "Cannot store the decoded frame.");
+            gst::FlowError::Error
+        })?;
         s.meta = FrameMeta { number, pts_ns, capture_unix_ns, capture_mono_ns, width: info.width(), height: info.height() };
         s.format = format;
         slot.publish();
@@ -103,12 +107,45 @@ impl Ingest {
     }
 }
 
-/// Copies a mapped frame's planes, honouring strides, into the slot's tightly packed buffer.
-fn copy_planes(frame: &gst_video::VideoFrameRef<&gst::BufferRef>, format: PixelFormat, slot: &mut FrameSlot) -> Result<(), gst::glib::BoolError> {
+/// Stores a decoded frame in the slot: CUDA frames device to device into a GPU slot, system
+/// memory frames packed into a host slot (or packed into `staging` and uploaded to a GPU slot).
+/// Returns the planes' layout in the slot.
+#[cfg_attr(not(feature = "cuda"), expect(unused_variables, clippy::ptr_arg))]
+fn store(
+    buffer: &gst::BufferRef,
+    caps: &gst::Caps,
+    info: &gst_video::VideoInfo,
+    format: PixelFormat,
+    slot: &mut FrameSlot,
+    staging: &mut Vec<u8>,
+) -> Result<PlaneLayout, String> {
+    let packed = PlaneLayout::packed(info.width(), info.height(), format);
+    #[cfg(feature = "cuda")]
+    if let crate::ring::SlotBuffer::Device(dst) = &mut slot.data {
+        if super::cuda_frames::is_cuda(caps) {
+            return super::cuda_frames::copy_nv12(buffer, info, dst);
+        }
+        // System memory after all (a codec NVDEC lacks): pack on the host, upload once.
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|e| e.to_string())?;
+        staging.resize(crate::frame::yuv420_bytes(info.width(), info.height()), 0);
+        copy_planes(&frame, format, staging).map_err(|e| e.to_string())?;
+        if !dst.set_len(staging.len()) {
+            return Err("frame larger than the ring's GPU slots".into());
+        }
+        dst.copy_from_host(0, staging).map_err(|e| e.to_string())?;
+        return Ok(packed);
+    }
+    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|e| e.to_string())?;
+    // Resizing to the same length does not reallocate once the slot has grown.
+    slot.data.resize(crate::frame::yuv420_bytes(info.width(), info.height())).map_err(|_| "frame larger than the ring's pinned slots".to_string())?;
+    copy_planes(&frame, format, &mut slot.data).map_err(|e| e.to_string())?;
+    Ok(packed)
+}
+
+/// Copies a mapped frame's planes, honouring strides, into `out`, tightly packed.
+fn copy_planes(frame: &gst_video::VideoFrameRef<&gst::BufferRef>, format: PixelFormat, out: &mut [u8]) -> Result<(), gst::glib::BoolError> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-    // Resizing to the same length does not reallocate once the slot has grown.
-    slot.data.resize(crate::frame::yuv420_bytes(w as u32, h as u32)).map_err(|_| gst::glib::bool_error!("frame larger than the ring's pinned slots"))?;
     let strides = frame.plane_stride();
     let planes: &[(usize, usize)] = match format {
         PixelFormat::I420 => &[(w, h), (cw, ch), (cw, ch)],
@@ -121,7 +158,7 @@ fn copy_planes(frame: &gst_video::VideoFrameRef<&gst::BufferRef>, format: PixelF
         for r in 0..rows {
             let from = r * stride;
             let to = offset + r * row_bytes;
-            slot.data[to..to + row_bytes].copy_from_slice(&src[from..from + row_bytes]);
+            out[to..to + row_bytes].copy_from_slice(&src[from..from + row_bytes]);
         }
         offset += row_bytes * rows;
     }

@@ -4,6 +4,8 @@
 //! pipeline ([`pipeline`]) whose appsink callback ([`ingest`]) copies each decoded frame into a
 //! ring slot. The source knows nothing of the stages after the ring.
 
+#[cfg(feature = "cuda")]
+mod cuda_frames;
 mod decoder;
 mod error;
 mod ingest;
@@ -16,6 +18,6 @@ mod uri;
 pub use decoder::DecoderFamily;
 pub use error::SourceError;
 pub use options::{DecoderChoice, SourceOptions, SourceSection};
-pub use run::{SourceHandle, init, spawn};
+pub use run::{SourceHandle, choose_decoder, init, spawn};
 pub use stats::{SourceState, SourceStats};
 pub use uri::{SourceUri, SourceUriError, redact};

@@ -44,6 +44,9 @@ pub struct SourceSection {
     pub rtsp_transport: String,
     /// Network jitter buffer for RTSP, milliseconds.
     pub latency_ms: u64,
+    /// With NVDEC and GPU pre-processing, keep decoded frames in GPU memory (no copy to the host
+    /// and back). Needs a build with the `cuda` feature; otherwise ignored.
+    pub gpu_frames: bool,
 }
 
 impl Default for SourceSection {
@@ -58,6 +61,7 @@ impl Default for SourceSection {
             reconnect_max_ms: 30_000,
             rtsp_transport: "tcp".into(),
             latency_ms: 200,
+            gpu_frames: true,
         }
     }
 }
@@ -114,6 +118,10 @@ pub struct SourceOptions {
     pub latency_ms: u64,
     /// Stop after this many decoded frames.
     pub max_frames: Option<u64>,
+    /// Ask the decoder for frames in GPU memory (`video/x-raw(memory:CUDAMemory)`); the ring's
+    /// slots must then be device buffers. Set by the application when the detector
+    /// pre-processes on the GPU and the slots allow it.
+    pub gpu_frames: bool,
 }
 
 impl SourceOptions {
@@ -129,6 +137,7 @@ impl SourceOptions {
             rtsp_transport: s.rtsp_transport.clone(),
             latency_ms: s.latency_ms,
             max_frames,
+            gpu_frames: false,
         }
     }
 }

@@ -31,12 +31,24 @@ pub(super) fn build(
     let src = make("uridecodebin")?;
     src.set_property("uri", uri);
     let convert = make("videoconvert")?;
-    let caps = gst::Caps::builder("video/x-raw").field("format", gst::List::new(["I420", "NV12"])).build();
+    let system = gst::Caps::builder("video/x-raw").field("format", gst::List::new(["I420", "NV12"])).build();
+    // Frames kept on the GPU: NVDEC's natural output, offered first; system memory stays
+    // acceptable, so a decoder without CUDA output still negotiates.
+    let cuda = gst::Caps::builder("video/x-raw").features(["memory:CUDAMemory"]).field("format", "NV12").build();
+    let caps = if opts.gpu_frames {
+        let mut c = cuda.clone();
+        c.merge(system.clone());
+        c
+    } else {
+        system.clone()
+    };
     let sink = gst_app::AppSink::builder().caps(&caps).max_buffers(2).drop(ring.policy() == OverflowPolicy::DropOldest).sync(opts.realtime).build();
     pipeline
         .add_many([&src, &convert, sink.upcast_ref()])
         .map_err(|e| SourceError::State(e.to_string()))?;
     convert.link(&sink).map_err(|e| SourceError::State(e.to_string()))?;
+    let sink_weak = sink.downgrade();
+    let gpu_frames = opts.gpu_frames;
 
     let transport = opts.rtsp_transport.clone();
     let latency = opts.latency_ms.min(u32::MAX as u64) as u32;
@@ -54,13 +66,24 @@ pub(super) fn build(
     let convert_weak = convert.downgrade();
     src.connect_pad_added(move |_, pad| {
         let Some(convert) = convert_weak.upgrade() else { return };
-        let is_video = pad
-            .current_caps()
-            .or_else(|| Some(pad.query_caps(None)))
-            .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
-            .unwrap_or(false);
-        if let Some(sinkpad) = convert.static_pad("sink")
-            && is_video
+        let pad_caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let is_video = pad_caps.structure(0).is_some_and(|s| s.name().starts_with("video/"));
+        if !is_video {
+            return;
+        }
+        // A decoder that can hand over CUDA memory goes straight to the appsink (videoconvert
+        // would force a copy to system memory); anything else through videoconvert.
+        let target = if gpu_frames && pad_caps.can_intersect(&cuda) {
+            let Some(sink) = sink_weak.upgrade() else { return };
+            if let (Some(convert_src), Some(sink_pad)) = (convert.static_pad("src"), sink.static_pad("sink")) {
+                let _ = convert_src.unlink(&sink_pad);
+            }
+            tracing::info!("Decoded frames stay in GPU memory (CUDAMemory).");
+            sink.static_pad("sink")
+        } else {
+            convert.static_pad("sink")
+        };
+        if let Some(sinkpad) = target
             && !sinkpad.is_linked()
             && let Err(e) = pad.link(&sinkpad)
         {
@@ -78,6 +101,7 @@ pub(super) fn build(
         max_frames: opts.max_frames,
         info: None,
         last_let_in_ns: None,
+        staging: Vec::new(),
     };
     sink.set_callbacks(gst_app::AppSinkCallbacks::builder().new_sample(move |sink| ingest.on_sample(sink)).build());
 

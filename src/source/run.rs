@@ -50,6 +50,12 @@ pub fn init() -> Result<(), SourceError> {
     gst::init().map_err(|e| SourceError::Init(e.to_string()))
 }
 
+/// Chooses (and ranks) the decoder family for `choice`, as [`spawn`] will; GStreamer must be
+/// initialised ([`init`]).
+pub fn choose_decoder(choice: super::options::DecoderChoice) -> DecoderFamily {
+    decoder::select(choice)
+}
+
 /// Starts decoding into `ring`, waking `consumer` after each frame, until the input ends or
 /// `shutdown` is triggered.
 pub fn spawn(opts: SourceOptions, ring: Arc<FrameRing>, consumer: Thread, stats: Arc<SourceStats>, shutdown: Shutdown) -> Result<SourceHandle, SourceError> {
@@ -61,7 +67,10 @@ pub fn spawn(opts: SourceOptions, ring: Arc<FrameRing>, consumer: Thread, stats:
         }
     }
     let decoder = decoder::select(opts.decoder);
-    tracing::info!(decoder = decoder.as_str(), uri = %redact(&uri), "Source starting.");
+    let mut opts = opts;
+    // Only NVDEC hands over CUDA memory.
+    opts.gpu_frames &= decoder == DecoderFamily::Nvdec;
+    tracing::info!(decoder = decoder.as_str(), gpu_frames = opts.gpu_frames, uri = %redact(&uri), "Source starting.");
     let thread = std::thread::Builder::new().name("source".into()).spawn(move || {
         let r = run(&opts, &uri, &ring, &consumer, &stats, &shutdown);
         stats.set_state(SourceState::Stopped);

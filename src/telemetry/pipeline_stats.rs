@@ -50,6 +50,8 @@ pub struct PipelineStats {
     pub inference: LatencyHistogram,
     /// Tracks in the last published frame.
     pub last_tracks: AtomicU64,
+    /// Detections over all processed frames (their mean checks that two paths see the same).
+    pub detections: AtomicU64,
 }
 
 impl PipelineStats {

@@ -7,6 +7,7 @@ use crate::infer::backend::Backend;
 use crate::infer::error::InferError;
 use crate::infer::gpu_pre::{GpuFrame, GpuPreprocessor};
 use crate::infer::options::{DetectorOptions, GpuInput, Provider};
+use crate::frame::PlaneLayout;
 use crate::infer::pre::{Letterbox, Region, YuvFrame};
 
 /// The GPU pre-processor for `batch` images per call, when the model runs on the GPU (a native
@@ -29,10 +30,15 @@ pub(super) fn preprocessor_for(model: &Backend, opts: &DetectorOptions, batch: u
 }
 
 /// Where the GPU reads `frame`: in place from mapped pinned memory, or after one upload.
-fn gpu_source(g: &mut GpuPreprocessor, frame: &YuvFrame<'_>, mode: GpuInput) -> Result<GpuFrame, InferError> {
+fn gpu_source(g: &mut GpuPreprocessor, frame: &YuvFrame<'_>, mode: GpuInput) -> Result<(GpuFrame, PlaneLayout), InferError> {
     match (frame.device, mode) {
-        (Some(ptr), GpuInput::Mapped) => Ok(GpuFrame::Device(ptr)),
-        _ => g.upload(frame.data).map_err(|e| InferError::Run(e.to_string())),
+        (Some(ptr), GpuInput::Mapped) => Ok((GpuFrame::Device(ptr), frame.layout)),
+        // A frame kept in GPU memory by the decoder has no host copy to upload.
+        (Some(ptr), GpuInput::Copy) if !frame.on_host() => Ok((GpuFrame::Device(ptr), frame.layout)),
+        _ => {
+            let src = g.upload(frame.data).map_err(|e| InferError::Run(e.to_string()))?;
+            Ok((src, PlaneLayout::packed(frame.width, frame.height, frame.format)))
+        }
     }
 }
 
@@ -57,7 +63,7 @@ impl Detector {
             return Err(InferError::Run(format!("the GPU pre-processor holds {} images, the batch has {count}", g.capacity())));
         }
         let per_frame = self.regions.len();
-        let mut current: Option<(usize, GpuFrame)> = None;
+        let mut current: Option<(usize, (GpuFrame, PlaneLayout))> = None;
         for j in 0..count {
             let job = start + j;
             let f = job / per_frame;
@@ -70,7 +76,8 @@ impl Detector {
                     src
                 }
             };
-            self.letterboxes[job] = g.fill(source, frame.width, frame.height, frame.format, self.regions[job % per_frame], j).map_err(gpu_err)?;
+            let (src, layout) = source;
+            self.letterboxes[job] = g.fill(src, frame.width, frame.height, frame.format, layout, self.regions[job % per_frame], j).map_err(gpu_err)?;
         }
         g.synchronize().map_err(gpu_err)?;
         Ok(BatchInput::Device(g.output_ptr(0)))
@@ -80,8 +87,8 @@ impl Detector {
     /// (diagnostics: compares the GPU path with the CPU one).
     pub fn letterbox_on_gpu(&mut self, frame: &YuvFrame<'_>, region: Region, out: &mut [f32]) -> Result<Letterbox, InferError> {
         let g = self.gpu.as_mut().ok_or_else(|| InferError::Run("no GPU pre-processor".into()))?;
-        let source = gpu_source(g, frame, self.opts.gpu_input)?;
-        let lb = g.fill(source, frame.width, frame.height, frame.format, region, 0).map_err(gpu_err)?;
+        let (src, layout) = gpu_source(g, frame, self.opts.gpu_input)?;
+        let lb = g.fill(src, frame.width, frame.height, frame.format, layout, region, 0).map_err(gpu_err)?;
         g.download(0, out).map_err(gpu_err)?;
         Ok(lb)
     }

@@ -227,6 +227,9 @@ impl Detector {
             return self.letterbox_batch_gpu(frames, start, count);
         }
         let (len, per_frame) = (self.pre.input_len(), self.regions.len());
+        if frames.iter().any(|f| !f.on_host()) {
+            return Err(InferError::Run("the frame is in GPU memory but pre-processing runs on the CPU".into()));
+        }
         for j in 0..count {
             let job = start + j;
             let region = self.regions[job % per_frame];

@@ -1,0 +1,86 @@
+//! Device memory of fixed capacity in our CUDA context: a ring slot's pixels for frames the
+//! decoder keeps in GPU memory. Frames arrive by a device-to-device copy from the decoder's own
+//! context (or, when the decoder gave system memory after all, one upload).
+
+use cudarc::driver::{CudaSlice, DevicePtr, sys};
+
+use super::{Gpu, GpuError};
+
+/// A device buffer with a length.
+#[derive(Debug)]
+pub struct DeviceBuffer {
+    slice: CudaSlice<u8>,
+    gpu: Gpu,
+    ptr: u64,
+    len: usize,
+}
+
+fn check(r: sys::CUresult, what: &str) -> Result<(), GpuError> {
+    if r == sys::CUresult::CUDA_SUCCESS { Ok(()) } else { Err(GpuError::Driver(format!("{what}: {r:?}"))) }
+}
+
+impl DeviceBuffer {
+    /// Allocates `capacity` bytes on the GPU.
+    pub fn new(gpu: &Gpu, capacity: usize) -> Result<Self, GpuError> {
+        let slice = gpu.stream.alloc_zeros::<u8>(capacity.max(1))?;
+        let (ptr, sync) = slice.device_ptr(&gpu.stream);
+        drop(sync);
+        gpu.stream.synchronize()?;
+        Ok(DeviceBuffer { slice, gpu: gpu.clone(), ptr, len: 0 })
+    }
+
+    /// The GPU address of the bytes.
+    pub fn device_ptr(&self) -> u64 {
+        self.ptr
+    }
+
+    /// Bytes in use.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no frame was stored yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Sets the bytes in use; refuses (changing nothing) beyond the capacity.
+    pub fn set_len(&mut self, len: usize) -> bool {
+        if len > self.slice.len() {
+            return false;
+        }
+        self.len = len;
+        true
+    }
+
+    /// Copies `bytes` from device memory at `src`, which may belong to another CUDA context on
+    /// the same GPU (a decoder's), to `offset`. Returns when the copy is complete.
+    pub fn copy_from_device(&mut self, offset: usize, src: u64, bytes: usize) -> Result<(), GpuError> {
+        if offset + bytes > self.slice.len() {
+            return Err(GpuError::Driver(format!("{} bytes at {offset} do not fit a {}-byte slot", bytes, self.slice.len())));
+        }
+        self.gpu.ctx.bind_to_thread()?;
+        let mut src_ctx: sys::CUcontext = std::ptr::null_mut();
+        // SAFETY: queries an attribute of a device pointer into a CUcontext-sized out value.
+        let r = unsafe {
+            sys::cuPointerGetAttribute(&mut src_ctx as *mut sys::CUcontext as *mut std::ffi::c_void, sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_CONTEXT, src)
+        };
+        check(r, "cuPointerGetAttribute(CONTEXT)")?;
+        let dst = self.ptr + offset as u64;
+        // SAFETY: both ranges lie inside live device allocations (checked above for ours; the
+        // caller maps the source for reading), in the contexts named.
+        let r = unsafe { sys::cuMemcpyPeer(dst, self.gpu.ctx.cu_ctx(), src, src_ctx, bytes) };
+        check(r, "cuMemcpyPeer")
+    }
+
+    /// Copies host bytes to `offset`. Returns when the copy is complete.
+    pub fn copy_from_host(&mut self, offset: usize, host: &[u8]) -> Result<(), GpuError> {
+        if offset + host.len() > self.slice.len() {
+            return Err(GpuError::Driver(format!("{} bytes at {offset} do not fit a {}-byte slot", host.len(), self.slice.len())));
+        }
+        let mut view = self.slice.slice_mut(offset..offset + host.len());
+        self.gpu.stream.memcpy_htod(host, &mut view)?;
+        self.gpu.stream.synchronize()?;
+        Ok(())
+    }
+}

@@ -206,7 +206,7 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
     let (provider, preprocess) = (detector.provider().as_str().to_string(), detector.preprocess_device().as_str().to_string());
     let streams = if opts.streams > 1 {
         let model = model_throughput(&mut detector, &yuv, opts.streams, opts.inference_runs)?;
-        Some(run_streams(&cfg, &mut detector, opts.streams, opts.frames, model)?)
+        Some(run_streams(&cfg, &mut detector, &yuv, opts.streams, opts.frames, model)?)
     } else {
         None
     };
@@ -248,29 +248,40 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
 }
 
 /// `n` copies of the clip decoded concurrently; each round takes the next frame of every stream
-/// that has one and detects them all in one batched call, then tracks each stream on its own.
-fn run_streams(cfg: &Config, detector: &mut Detector, n: usize, frames: u64, model_only: ModelThroughput) -> Result<StreamsReport> {
+/// (waiting for the slower ones, so every call has the same batch shape) and detects them all in
+/// one batched call, then tracks each stream on its own. The batch shapes are warmed up on a
+/// still frame before the clock starts.
+fn run_streams(cfg: &Config, detector: &mut Detector, still: &YuvFrame<'_>, n: usize, frames: u64, model_only: ModelThroughput) -> Result<StreamsReport> {
+    let copies = vec![*still; n];
+    let mut outs: Vec<Vec<_>> = (0..n).map(|_| Vec::with_capacity(512)).collect();
+    for _ in 0..3 {
+        detector.detect_many(&copies, &mut outs)?;
+    }
     let shutdown = Shutdown::new();
     let rings: Vec<Arc<FrameRing>> = (0..n).map(|_| FrameRing::new(cfg.ring.slots.max(2), yuv420_bytes(1920, 1080), OverflowPolicy::Block)).collect();
     let handles = rings.iter().map(|r| start_source(cfg, frames, r, &shutdown, false)).collect::<Result<Vec<_>>>()?;
     let mut trackers: Vec<Tracker> = (0..n).map(|_| Tracker::new(cfg.tracker_options(25.0))).collect();
-    let mut outs: Vec<Vec<_>> = (0..n).map(|_| Vec::with_capacity(512)).collect();
     let mut processed = vec![0u64; n];
+    let mut done = vec![false; n];
     let mut held: Vec<(usize, ReadSlot)> = Vec::with_capacity(n);
     let mut first_at: Option<Instant> = None;
     loop {
         held.clear();
         for (i, ring) in rings.iter().enumerate() {
-            if let Some(frame) = ring.take() {
-                held.push((i, frame));
+            while !done[i] {
+                if let Some(frame) = ring.take() {
+                    held.push((i, frame));
+                    break;
+                }
+                if handles[i].is_finished() && ring.depth() == 0 {
+                    done[i] = true;
+                } else {
+                    std::thread::park_timeout(Duration::from_millis(1));
+                }
             }
         }
         if held.is_empty() {
-            if handles.iter().all(|h| h.is_finished()) && rings.iter().all(|r| r.depth() == 0) {
-                break;
-            }
-            std::thread::park_timeout(Duration::from_millis(2));
-            continue;
+            break;
         }
         first_at.get_or_insert_with(Instant::now);
         let frames: Vec<YuvFrame<'_>> = held

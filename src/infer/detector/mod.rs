@@ -62,6 +62,17 @@ pub struct Detector {
 
 /// Most regions a plan can make: an 8 x 8 grid and the whole frame.
 const MAX_REGIONS: usize = 65;
+/// Most images in one call of a dynamic-batch model without a `max_batch` (several streams'
+/// regions together); larger batches are split into equal calls.
+const MAX_BATCH: usize = 128;
+
+/// Images per call when `jobs` images are split into equal calls of at most `limit`: one batch
+/// shape in the steady state (a new shape makes the runtime plan and allocate again).
+fn per_call(jobs: usize, limit: usize) -> usize {
+    let limit = limit.max(1);
+    let calls = jobs.div_ceil(limit).max(1);
+    jobs.div_ceil(calls).max(1)
+}
 
 impl Detector {
     /// Loads the model.
@@ -69,7 +80,7 @@ impl Detector {
         let m = &opts.manifest;
         let model = Backend::load(&opts.model, m, opts.threads, &opts.providers)?;
         let pre = Preprocessor::new(m);
-        let batch_limit = if m.dynamic_batch { m.max_batch.unwrap_or(MAX_REGIONS).clamp(1, MAX_REGIONS) } else { 1 };
+        let batch_limit = if m.dynamic_batch { m.max_batch.unwrap_or(MAX_BATCH).clamp(1, MAX_BATCH) } else { 1 };
         let planned = opts.tiles.region_count();
         if batch_limit == 1 && planned > 1 {
             tracing::info!(model = %opts.model.display(), regions = planned, "The model takes one image per call (no dynamic_batch in its manifest): one call per region.");
@@ -133,7 +144,7 @@ impl Detector {
     /// pipeline uses: all regions of all those frames, up to the model's limit).
     pub fn batch_per_call(&mut self, width: u32, height: u32, frames: usize) -> usize {
         self.plan(width, height, frames);
-        (self.regions.len() * frames.max(1)).min(self.batch_limit).max(1)
+        per_call(self.regions.len() * frames.max(1), self.batch_limit)
     }
 
     /// Plans the regions for a frame size and room for `frames` frames per call; buffers grow
@@ -147,7 +158,7 @@ impl Detector {
         if self.letterboxes.len() < jobs {
             self.letterboxes.resize(jobs, Letterbox::fit(Region { x: 0, y: 0, w: 1, h: 1 }, 1, 1));
         }
-        let batch = jobs.min(self.batch_limit).max(1);
+        let batch = per_call(jobs, self.batch_limit);
         if self.input.len() < batch * self.pre.input_len() {
             self.input.resize(batch * self.pre.input_len(), 0.0);
         }
@@ -173,7 +184,7 @@ impl Detector {
         }
         self.plan(first.width, first.height, frames.len());
         let jobs = self.regions.len() * frames.len();
-        let per_call = jobs.min(self.batch_limit).max(1);
+        let per_call = per_call(jobs, self.batch_limit);
         let mut timing = DetectTiming::default();
         let mut start = 0;
         while start < jobs {
@@ -202,7 +213,7 @@ impl Detector {
     pub fn time_model(&mut self, frame: &YuvFrame<'_>, frames_per_call: usize, runs: u32) -> Result<(f64, usize), InferError> {
         let copies = vec![*frame; frames_per_call.max(1)];
         self.plan(frame.width, frame.height, copies.len());
-        let count = (self.regions.len() * copies.len()).min(self.batch_limit).max(1);
+        let count = per_call(self.regions.len() * copies.len(), self.batch_limit);
         let input = self.letterbox_batch(&copies, 0, count)?;
         let call = |model: &mut Backend, host: &[f32]| match input {
             BatchInput::Host => model.run(host, count, |_, v| v.len()),
@@ -310,6 +321,15 @@ fn decode(m: &ModelManifest, shape: &[i64], values: &[f32], class_table: &[Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_batches_split_into_equal_calls() {
+        assert_eq!(per_call(12, 128), 12);
+        assert_eq!(per_call(96, 65), 48);
+        assert_eq!(per_call(72, 65), 36);
+        assert_eq!(per_call(5, 1), 1);
+        assert_eq!(per_call(130, 128), 65);
+    }
 
     #[test]
     fn an_output_of_the_wrong_batch_or_shape_is_a_clear_error() {

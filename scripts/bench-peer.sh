@@ -47,7 +47,8 @@ for t in $tilings; do
 import json, sys
 t, peer, ours = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
 e2e = ours.get("end_to_end_steady_fps") or ours["end_to_end_fps"]
-print(f"{t:>5}: footrackd {e2e:7.1f} fps end to end (detector-only {ours['inference_only_fps']:.1f}, "
-      f"ratio {e2e / ours['inference_only_fps']:.2f}); peer {peer['fps']:7.1f} fps; footrackd / peer = {e2e / peer['fps']:.2f}")
+print(f"{t:>5}: footrackd {e2e:7.1f} fps end to end (detector-only {ours['detector_only_fps']:.1f}, "
+      f"end-to-end / detector-only {e2e / ours['detector_only_fps']:.2f}; physical limit {ours['physical_limit_fps']:.1f}); "
+      f"peer {peer['fps']:7.1f} fps; footrackd / peer = {e2e / peer['fps']:.2f}")
 PY
 done

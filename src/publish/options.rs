@@ -56,8 +56,8 @@ impl PublishSection {
         p.check((1..=3600).contains(&self.keep_alive_secs), "publish.keep_alive_secs", || {
             format!("{} must be in 1..=3600", self.keep_alive_secs)
         });
-        p.check((1..=65_535).contains(&self.queue_capacity), "publish.queue_capacity", || {
-            format!("{} must be in 1..=65535", self.queue_capacity)
+        p.check((1..=super::queue::MAX_WAITING).contains(&self.queue_capacity), "publish.queue_capacity", || {
+            format!("{} must be in 1..={}", self.queue_capacity, super::queue::MAX_WAITING)
         });
         p.check(self.tracks_qos <= 1, "publish.tracks_qos", || format!("{} must be 0 or 1", self.tracks_qos));
         p.check(self.password.is_empty() || !self.username.is_empty(), "publish.password", || "is set but publish.username is empty".into());

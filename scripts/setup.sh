@@ -29,12 +29,14 @@ fi
 # project-local venv so the system Python stays untouched. `scripts/env.sh` exports ORT_DYLIB_PATH.
 ORT_VERSION="${FOOTRACKD_ORT_VERSION:-1.32.0}"
 VENV=".venv"
-if [ ! -x "$VENV/bin/python" ]; then
+# A venv left half-made by an interrupted run (no pip in it) is made again.
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+  rm -rf "$VENV"
   python3 -m venv "$VENV"
 fi
 if ! "$VENV/bin/python" -c "import onnxruntime" 2>/dev/null; then
   echo "setup: installing onnxruntime==$ORT_VERSION into $VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "onnxruntime==$ORT_VERSION"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "onnxruntime==$ORT_VERSION"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -27,12 +27,11 @@ export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(ls "$PWD"/.venv/lib/python3*/site-pac
 [ -x "$bin" ] || cargo build --release --locked
 
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" > "$work/mosquitto.conf"
-mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
-broker=$!
+. scripts/lib/broker.sh
+start_broker "$work"
+port=$BROKER_PORT
+broker=$BROKER_PID
 trap 'kill $broker 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
 
 peer_providers=CPU
 [ "$providers" = cpu ] || peer_providers=CUDA,CPU

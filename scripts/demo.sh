@@ -20,12 +20,11 @@ if [ -z "$clip" ] || [ ! -f "$clip" ]; then
 fi
 
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" > "$work/mosquitto.conf"
-mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
-broker=$!
+. scripts/lib/broker.sh
+start_broker "$work"
+port=$BROKER_PORT
+broker=$BROKER_PID
 trap 'kill $broker 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
 
 mosquitto_sub -p "$port" -t 'footrack/demo/#' -v > "$work/messages.txt" &
 sub=$!

@@ -8,19 +8,9 @@ OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/results.txt") 2>&1
 say() { printf '\n=== %s\n' "$*"; }
-cp .device/ort-gpu/part04 /tmp/og/ 2>/dev/null
-[ -f /tmp/og/onnxruntime/capi/libonnxruntime.so.1.31.1 ] || (cd /tmp/og && cat part0* | ./zstd -d --long=27 | tar xf -)
-[ -d /tmp/gst/usr ] || { mkdir -p /tmp/gst && for f in /tmp/gstdeb/*.deb; do dpkg -x "$f" /tmp/gst; done; }
-[ -d /tmp/peerpy ] || { /tmp/og/zstd -d -q -c /tmp/peer-py.tar.zst | tar xf - -C /tmp && cp -n /tmp/og/onnxruntime/capi/libonnxruntime* /tmp/peerpy/onnxruntime/capi/; }
-G=/tmp/gst
-SP=/opt/torch/.venv/lib/python3.12/site-packages
-export LD_LIBRARY_PATH=$G/usr/lib/x86_64-linux-gnu:$G/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64:$(ls -d $SP/nvidia/*/lib | tr '\n' ':')/usr/local/cuda/lib64
-export GST_PLUGIN_SYSTEM_PATH=$G/usr/lib/x86_64-linux-gnu/gstreamer-1.0
-export GST_PLUGIN_SCANNER=$G/usr/lib/x86_64-linux-gnu/gstreamer1.0/gstreamer-1.0/gst-plugin-scanner
-export GST_REGISTRY=/tmp/gst-registry.bin PATH=$G/usr/bin:$PATH
-export ORT_DYLIB_PATH=/tmp/og/onnxruntime/capi/libonnxruntime.so.1.31.1
-BIN=.device/bin/footrackd
 CLIP=/tmp/clip1080.mp4
+. scripts/gpu/device-env.sh
+[ -d /tmp/peerpy ] || { /tmp/og/zstd -d -q -c /tmp/peer-py.tar.zst | tar xf - -C /tmp && cp -n /tmp/og/onnxruntime/capi/libonnxruntime* /tmp/peerpy/onnxruntime/capi/; }
 FRAMES=${FRAMES:-300}
 
 say "machine"

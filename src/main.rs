@@ -93,7 +93,7 @@ fn main() -> ExitCode {
         }
         Command::Validate { config: path, no_env } => match config::load(&path, !no_env, false) {
             Ok(cfg) => {
-                println!("{}: ok (model {}, source {:?})", path.display(), cfg.manifest.name, cfg.source_uri);
+                println!("{}: ok (model {}, source {})", path.display(), cfg.manifest.name, cfg.source_uri.redacted());
                 ExitCode::SUCCESS
             }
             Err(e) => config_failure(&e),

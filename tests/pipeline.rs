@@ -112,3 +112,22 @@ fn a_calibrated_camera_adds_pitch_positions_and_speeds_to_tracks() {
         assert!((0.0..15.0).contains(&t["speed_mps"].as_f64().unwrap()), "{t}");
     }
 }
+
+/// Issue 13: the connection handshake (TCP, CONNECT, CONNACK) through 500 ms of round-trip
+/// latency completes: the client is not restarted in the middle of it.
+#[test]
+fn mqtt_connects_through_a_slow_link() {
+    let broker = Broker::start();
+    let proxy = crate::util::proxy::DelayProxy::start(broker.port, Duration::from_millis(250));
+    let rec = Recorder::start(broker.port, "footrack/t-slow/#");
+    let dir = tempfile::tempdir().unwrap();
+    let clip = crate::util::repo_root().join("demo/clip.mp4");
+    let cfg = daemon::write_config(dir.path(), &daemon::offline_config(&clip, proxy.port, "t-slow").replace("realtime = false", "realtime = true"));
+    let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env", "--max-frames", "250"]);
+    let online = rec.wait_for(Duration::from_secs(15), |m| m.iter().any(|m| m.topic == "footrack/t-slow/status" && m.payload == "online"));
+    let tracks = rec.wait_for(Duration::from_secs(15), |m| m.iter().filter(|m| m.topic == "footrack/t-slow/tracks").count() >= 5);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(online, "never online through the slow link: {:?}", rec.messages().iter().map(|m| &m.topic).collect::<Vec<_>>());
+    assert!(tracks, "track messages did not pass the slow link");
+}

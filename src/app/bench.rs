@@ -219,7 +219,7 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
     let physical_limit_fps = decode_fps.min(model_only.frames_per_sec);
     let e2e = summary.steady_fps.unwrap_or(summary.fps());
     Ok(BenchReport {
-        input: format!("{:?}", cfg.source_uri),
+        input: cfg.source_uri.redacted(),
         decoder: decoder.to_string(),
         providers: cfg.infer.providers.iter().map(|p| p.as_str().to_string()).collect(),
         provider,

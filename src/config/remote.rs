@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use super::{Config, Problem, RawConfig, validate};
 
 /// Keys that may be changed remotely (a trailing `*` allows a whole section).
-/// Not here on purpose: broker address and credentials, the source URI, file system roots, and
-/// anything else that could redirect the daemon or exfiltrate data.
+/// Not here on purpose: broker address and credentials, the source URI, file system roots,
+/// anything else that could redirect the daemon or exfiltrate data, and the throttle: thermal and
+/// memory protection is set in the file on the device only.
 pub const REMOTE_KEYS: &[&str] = &[
     "infer.score_threshold",
     "infer.nms_iou_threshold",
@@ -22,15 +23,6 @@ pub const REMOTE_KEYS: &[&str] = &[
     "infer.max_fps",
     "infer.model",
     "track.*",
-    "throttle.enabled",
-    "throttle.min_fps",
-    "throttle.max_fps",
-    "throttle.interval_secs",
-    "throttle.temp_high_c",
-    "throttle.temp_critical_c",
-    "throttle.temp_resume_c",
-    "throttle.mem_min_available_mb",
-    "throttle.mem_resume_available_mb",
     "control.health_interval_secs",
     "log.level",
     "source.id",
@@ -113,12 +105,15 @@ pub fn merge(base: &mut Value, patch: &Value) {
     }
 }
 
-/// The effective configuration for `config/state`: secrets removed.
+/// The effective configuration for `config/state`: secrets removed, the source URI redacted.
 pub fn state_payload(raw: &RawConfig) -> String {
     let mut v = serde_json::to_value(raw).unwrap_or(Value::Null);
     if let Some(p) = v.get_mut("publish").and_then(Value::as_object_mut) {
         p.remove("password");
         p.remove("username");
+    }
+    if let Some(uri) = v.get_mut("source").and_then(|s| s.get_mut("uri")) {
+        *uri = Value::String(crate::source::redact(&raw.source.uri));
     }
     serde_json::json!({"schema": crate::publish::payload::SCHEMA_VERSION, "config": v}).to_string()
 }
@@ -237,7 +232,21 @@ mod tests {
         let mut raw = RawConfig::default();
         raw.publish.username = "u".into();
         raw.publish.password = "hunter2".into();
+        raw.source.uri = "rtsp://admin:camsecret@10.1.1.1/live".into();
         let s = state_payload(&raw);
-        assert!(!s.contains("hunter2") && s.contains("score_threshold"));
+        assert!(!s.contains("hunter2") && !s.contains("camsecret") && s.contains("score_threshold"));
+        assert!(s.contains("rtsp://***@10.1.1.1/live"));
+    }
+
+    #[test]
+    fn thermal_protection_and_starving_rates_cannot_be_set_remotely() {
+        let c = current();
+        assert!(matches!(check(br#"{"throttle": {"enabled": false}}"#, &c), Err(RemoteError::Forbidden(k)) if k == "throttle.enabled"));
+        assert!(matches!(check(br#"{"throttle": {"temp_high_c": 200}}"#, &c), Err(RemoteError::Forbidden(_))));
+        match check(br#"{"infer": {"max_fps": 0.0001}}"#, &c) {
+            Err(RemoteError::Invalid(p)) => assert_eq!(p[0].key, "infer.max_fps"),
+            other => panic!("a rate that starves the pipeline was accepted: {other:?}"),
+        }
+        assert!(check(br#"{"infer": {"max_fps": 5}}"#, &c).is_ok());
     }
 }

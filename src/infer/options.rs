@@ -136,7 +136,10 @@ impl InferSection {
             format!("{} must be in 0..0.5", self.tile_overlap_frac)
         });
         p.check(self.threads <= 256, "infer.threads", || format!("{} is more than 256", self.threads));
-        p.check(self.max_fps.is_finite() && self.max_fps >= 0.0, "infer.max_fps", || format!("{} must be 0 or positive", self.max_fps));
+        // A floor: a rate near zero starves the pipeline and the watchdog restarts it for ever.
+        p.check(self.max_fps.is_finite() && (self.max_fps == 0.0 || self.max_fps >= 1.0), "infer.max_fps", || {
+            format!("{} must be 0 (as fast as possible) or at least 1", self.max_fps)
+        });
         p.check(!self.providers.is_empty(), "infer.providers", || "must name at least one provider (\"cpu\")".into());
         let path = PathBuf::from(&self.model);
         let is_engine = matches!(path.extension().and_then(|e| e.to_str()), Some("engine" | "plan"));

@@ -205,7 +205,10 @@ fn drive_connection(
     let mut backoff = Duration::from_millis(200);
     let mut reported_down = false;
     loop {
-        match connection.recv_timeout(Duration::from_millis(250)) {
+        // A blocking receive: a time-limited one would drop rumqttc's poll future in the middle
+        // of a slow handshake (DNS, TCP, CONNECT, CONNACK) and restart it forever over a slow link.
+        // Stopping is seen at the next event (the disconnect we queue, or a connection error).
+        match connection.recv() {
             Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
                 stats.connected.store(true, Relaxed);
                 stats.connects.fetch_add(1, Relaxed);
@@ -244,12 +247,8 @@ fn drive_connection(
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
-            Err(rumqttc::RecvTimeoutError::Timeout) => {
-                if stopping.is_triggered() && !stats.connected.load(Relaxed) {
-                    return;
-                }
-            }
-            Err(rumqttc::RecvTimeoutError::Disconnected) => return,
+            // Every client handle is gone: nothing more can be sent.
+            Err(_) => return,
         }
     }
 }

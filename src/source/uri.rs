@@ -56,17 +56,50 @@ impl SourceUri {
     }
 }
 
-/// Hides credentials in a URI for logs.
+/// A URI fit for logs, `validate` output and `config/state`: the user information (everything
+/// before the last `@` of the authority, so a password holding `@` is hidden whole) and the query
+/// (tokens) replaced by `***`.
 pub fn redact(uri: &str) -> String {
-    match (uri.find("://"), uri.find('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &uri[..s], &uri[at + 1..]),
-        _ => uri.to_string(),
+    let Some(s) = uri.find("://") else { return uri.to_string() };
+    let (scheme, rest) = (&uri[..s], &uri[s + 3..]);
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host = match authority.rfind('@') {
+        Some(at) => format!("***@{}", &authority[at + 1..]),
+        None => authority.to_string(),
+    };
+    let tail = match tail.find('?') {
+        Some(q) => format!("{}?***", &tail[..q]),
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{host}{tail}")
+}
+
+impl SourceUri {
+    /// The URI with credentials and query hidden ([`redact`]), for logs and reports.
+    pub fn redacted(&self) -> String {
+        match self {
+            SourceUri::Unset => String::new(),
+            SourceUri::File(p) | SourceUri::V4l2(p) => p.display().to_string(),
+            SourceUri::Rtsp(u) | SourceUri::Rtmp(u) | SourceUri::Http(u) => redact(u),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_and_tokens_never_survive_redaction() {
+        assert_eq!(redact("rtsp://admin:pa@ss@10.0.0.5:554/stream1"), "rtsp://***@10.0.0.5:554/stream1");
+        assert_eq!(redact("https://cdn.example/live.m3u8?token=s3cret&x=1"), "https://cdn.example/live.m3u8?***");
+        assert_eq!(redact("rtsp://cam.local/a@b"), "rtsp://cam.local/a@b", "an @ in the path is not user information");
+        assert_eq!(redact("rtsp://u:p@cam/x?auth=1"), "rtsp://***@cam/x?***");
+        assert_eq!(redact("clip.mp4"), "clip.mp4");
+        let u = SourceUri::parse("rtsp://user:hunter2@cam/1").unwrap();
+        assert!(!u.redacted().contains("hunter2"));
+    }
 
     #[test]
     fn plain_paths_and_schemes_are_told_apart() {

@@ -3,6 +3,7 @@
 pub mod broker;
 pub mod daemon;
 pub mod frames;
+pub mod proxy;
 pub mod recorder;
 
 use std::path::PathBuf;

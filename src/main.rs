@@ -168,19 +168,15 @@ fn run(path: PathBuf, input: Option<String>, max_frames: Option<u64>, with_env: 
             return ExitCode::FAILURE;
         }
     };
-    let mut raw = match config::load_raw(&path, with_env) {
-        Ok(r) => r,
-        Err(e) => return config_failure(&e),
-    };
-    if let Some(uri) = input {
-        raw.source.uri = uri;
-    }
-    let cfg = match config::validate(raw, true) {
+    let (cfg, set_aside) = match config::load_for_run(&path, with_env, input.as_deref()) {
         Ok(c) => c,
-        Err(problems) => return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }),
+        Err(e) => return config_failure(&e),
     };
     let target = telemetry::logging::init(&cfg.log.level);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), log = ?target, config = %path.display(), "footrackd starting.");
+    if let Some(s) = set_aside {
+        tracing::error!(moved_to = %s.moved_to.display(), reason = %s.reason, "The remote configuration overlay was invalid and is set aside; starting on the configuration file.");
+    }
     let opts = app::RunOptions { max_frames, config_path: Some(path), with_env };
     match app::run(cfg, intents, opts) {
         Ok(summary) => {

@@ -91,7 +91,9 @@ impl Supervisor {
                     stop_deadline.get_or_insert(Instant::now() + deadline.min(Duration::from_secs(1)));
                 }
                 Ok(Intent::Reload) => match reload(&self.opts) {
-                    Ok(new_cfg) => self.apply(new_cfg, "SIGHUP"),
+                    Ok(new_cfg) => {
+                        let _refusal_is_logged = self.apply(new_cfg, "SIGHUP");
+                    }
                     Err(e) => tracing::error!(error = %format!("{e:#}"), "Reload refused; the running configuration stays."),
                 },
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
@@ -200,35 +202,35 @@ impl Supervisor {
         self.source_stats.set_max_fps(rate);
     }
 
-    /// A `config/set` message: check, persist, apply; or refuse with the reason on `config/error`.
+    /// A `config/set` message: check, apply, and only once applied persist; or refuse with the
+    /// reason on `config/error`.
     fn remote_config(&mut self, payload: &[u8]) {
         if !self.current.control.remote_config {
             return;
         }
         let result = remote::check(payload, &self.current).and_then(|(cfg, patch)| {
-            if let Some(path) = &self.opts.config_path {
-                remote::persist(&remote::overlay_path(path, self.current.raw()), &patch)?;
+            self.apply(cfg, "MQTT config/set")?;
+            match &self.opts.config_path {
+                Some(path) => remote::persist(&remote::overlay_path(path, self.current.raw()), &patch),
+                None => Ok(()),
             }
-            Ok(cfg)
         });
-        match result {
-            Ok(cfg) => self.apply(cfg, "MQTT config/set"),
-            Err(e) => {
-                tracing::warn!(error = %e, "Remote configuration refused; the running configuration stays.");
-                let topic = self.publisher.topics().config_error.clone();
-                self.publisher.try_publish(&topic, QoS::AtLeastOnce, false, e.to_payload().as_bytes());
-            }
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "Remote configuration not (fully) taken.");
+            let topic = self.publisher.topics().config_error.clone();
+            self.publisher.try_publish(&topic, QoS::AtLeastOnce, false, e.to_payload().as_bytes());
         }
     }
 
     /// The one path for every new configuration (SIGHUP or remote): applied between frames.
-    fn apply(&mut self, new_cfg: Config, origin: &str) {
+    /// Refused (nothing changes) while the inference thread still has earlier changes to apply.
+    fn apply(&mut self, new_cfg: Config, origin: &str) -> Result<(), remote::RemoteError> {
         for change in changes_needing_restart(&self.current, &new_cfg) {
             tracing::warn!(key = change, origin, "Changed, but only applied at restart.");
         }
         if self.cmd_tx.try_send(WorkerCommand::Apply(Box::new(new_cfg.clone()))).is_err() {
             tracing::warn!(origin, "Not applied: the inference thread is busy with earlier changes.");
-            return;
+            return Err(remote::RemoteError::Busy);
         }
         self.throttle.reconfigure(&new_cfg.throttle, self.source_stats.fps().unwrap_or(30.0));
         if new_cfg.log.level != self.current.log.level {
@@ -239,6 +241,7 @@ impl Supervisor {
         let topic = self.publisher.topics().config_state.clone();
         self.publisher.try_publish(&topic, QoS::AtLeastOnce, true, remote::state_payload(self.current.raw()).as_bytes());
         tracing::info!(origin, "Configuration accepted.");
+        Ok(())
     }
 }
 

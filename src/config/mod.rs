@@ -50,6 +50,46 @@ pub fn load_raw(path: &Path, with_env: bool) -> Result<RawConfig, ConfigError> {
     if overlay.is_file() { load_layers(path, Some(&overlay), with_env) } else { Ok(base) }
 }
 
+/// What [`load_for_run`] set aside.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SetAside {
+    /// Where the refused overlay now lies.
+    pub moved_to: std::path::PathBuf,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// Loads and validates the configuration a daemon starts with: the file, the remote overlay and
+/// the environment, with `input` (the command line's) as the source. An overlay that makes the
+/// configuration unreadable or invalid while the file alone is fine is set aside (renamed to
+/// `<overlay>.rejected`) and the daemon starts on the file: a remote change can never keep the
+/// appliance down. Returns the configuration and what was set aside, if anything.
+pub fn load_for_run(path: &Path, with_env: bool, input: Option<&str>) -> Result<(Config, Option<SetAside>), ConfigError> {
+    let invalid = |problems| ConfigError::Invalid { path: path.display().to_string(), problems };
+    let with_input = |mut raw: RawConfig| {
+        if let Some(uri) = input {
+            raw.source.uri = uri.to_string();
+        }
+        raw
+    };
+    let base = load_layers(path, None, with_env)?;
+    let overlay = overlay_path(path, &base);
+    if !overlay.is_file() {
+        return validate(with_input(base), true).map(|c| (c, None)).map_err(invalid);
+    }
+    let merged = load_layers(path, Some(&overlay), with_env).map_err(|e| e.to_string()).and_then(|raw| validate(with_input(raw), true).map_err(|p| p.to_string()));
+    match merged {
+        Ok(cfg) => Ok((cfg, None)),
+        Err(reason) => {
+            // The file alone must stand; if it does not, its own problems are what to report.
+            let cfg = validate(with_input(base), true).map_err(invalid)?;
+            let moved_to = overlay.with_extension("toml.rejected");
+            std::fs::rename(&overlay, &moved_to).map_err(|e| ConfigError::Parse { path: overlay.display().to_string(), message: format!("cannot set the refused overlay aside: {e}") })?;
+            Ok((cfg, Some(SetAside { moved_to, reason })))
+        }
+    }
+}
+
 /// The file that keeps remote changes accepted for the config at `config_path`:
 /// `control.remote_overrides_path`, or `<stem>.remote.toml` beside the config.
 pub fn overlay_path(config_path: &Path, raw: &RawConfig) -> std::path::PathBuf {
@@ -143,6 +183,29 @@ mod tests {
         assert_eq!(raw.publish.broker_port, 2883);
         let raw = load_raw(&path, false).unwrap();
         assert_eq!(raw.publish.broker_port, 1883);
+    }
+
+    #[test]
+    fn an_invalid_remote_overlay_is_set_aside_and_the_file_config_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let model = std::env::current_dir().unwrap().join("models/yolox_nano.onnx");
+        std::fs::write(&path, format!("[source]\nuri = \"clip.mp4\"\n[infer]\nmodel = \"{}\"\n", model.display())).unwrap();
+        let overlay = dir.path().join("c.remote.toml");
+        std::fs::write(&overlay, "[infer]\ntile_columns = 0\n").unwrap();
+        let (cfg, set_aside) = load_for_run(&path, false, None).unwrap();
+        assert_eq!(cfg.infer.tile_columns, 2, "the file's (default) value");
+        let s = set_aside.expect("the overlay was refused");
+        assert!(s.reason.contains("infer.tile_columns"), "{}", s.reason);
+        assert!(!overlay.exists() && s.moved_to.exists());
+        // A valid overlay is applied.
+        std::fs::write(&overlay, "[infer]\ntile_columns = 3\n").unwrap();
+        let (cfg, set_aside) = load_for_run(&path, false, Some("other.mp4")).unwrap();
+        assert_eq!((cfg.infer.tile_columns, set_aside), (3, None));
+        assert_eq!(cfg.source.uri, "other.mp4");
+        // An overlay that does not even parse is set aside too.
+        std::fs::write(&overlay, "[infer\n").unwrap();
+        assert!(load_for_run(&path, false, None).unwrap().1.is_some());
     }
 
     #[test]

@@ -47,7 +47,10 @@ pub enum RemoteError {
     /// The merged config is invalid.
     #[error("invalid configuration")]
     Invalid(Vec<Problem>),
-    /// The overlay could not be written.
+    /// Not applied: the inference thread is still applying earlier changes; nothing changed.
+    #[error("not applied: the daemon is still applying an earlier change; send it again")]
+    Busy,
+    /// Applied, but the overlay could not be written: the change is lost at the next restart.
     #[error("cannot persist the change to {path}: {message}")]
     Persist {
         /// Overlay file.
@@ -158,7 +161,8 @@ pub fn check(payload: &[u8], current: &Config) -> Result<(Config, Value), Remote
     Ok((cfg, patch))
 }
 
-/// Adds `patch` to the overlay at `path`, writing a temporary file and renaming it over the old one.
+/// Adds `patch` to the overlay at `path`: a temporary file written and flushed to disk, renamed
+/// over the old one, and the folder flushed, so a power cut leaves the old or the new overlay.
 pub fn persist(path: &Path, patch: &Value) -> Result<(), RemoteError> {
     let err = |m: String| RemoteError::Persist { path: path.to_path_buf(), message: m };
     let mut overlay: Value = match std::fs::read_to_string(path) {
@@ -172,8 +176,19 @@ pub fn persist(path: &Path, patch: &Value) -> Result<(), RemoteError> {
     let text = toml::to_string(&overlay).map_err(|e| err(e.to_string()))?;
     let tmp = path.with_extension("toml.tmp");
     let header = "# Changes accepted over MQTT (config/set). Applied over the main config file at start.\n";
-    std::fs::write(&tmp, format!("{header}{text}")).map_err(|e| err(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&tmp).map_err(|e| err(e.to_string()))?;
+        f.write_all(format!("{header}{text}").as_bytes()).map_err(|e| err(e.to_string()))?;
+        f.sync_all().map_err(|e| err(e.to_string()))?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -262,3 +262,49 @@ fn a_thermal_ramp_lowers_the_inference_rate_and_a_cool_down_restores_it() {
     let low = rates.iter().position(|&r| r == 1.0).unwrap();
     assert!(rates[low..].windows(2).filter(|w| w[1] > w[0]).count() >= 5, "recovery should be gradual: {rates:?}");
 }
+
+/// Issue 13 and 14: a camera that is away at boot (an RTSP address nobody serves) is waited for:
+/// READY once the daemon runs, WATCHDOG while the source retries (systemd must not kill a daemon
+/// that waits for its camera), STATUS saying so, and SIGTERM still stops it cleanly.
+#[test]
+fn an_unreachable_camera_is_waited_for_with_ready_watchdog_and_a_clean_stop() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    let nobody = crate::util::broker::free_port();
+    let model = crate::util::repo_root().join("models/yolox_nano.onnx");
+    let cfg = daemon::write_config(
+        dir.path(),
+        &format!(
+            "[device]\nid = \"t-away\"\n[source]\nuri = \"rtsp://127.0.0.1:{nobody}/cam\"\nreconnect_initial_ms = 100\nreconnect_max_ms = 400\n[infer]\nmodel = \"{}\"\n[publish]\nbroker_port = {}\n",
+            model.display(),
+            broker.port
+        ),
+    );
+    let child = std::process::Command::new(daemon::binary())
+        .args(["run", "-c", cfg.to_str().unwrap(), "--no-env"])
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut messages: Vec<String> = Vec::new();
+    let mut buf = [0u8; 4096];
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        if let Ok(n) = sock.recv(&mut buf) {
+            messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    sigterm(&child);
+    let mut child = child;
+    let status = child.wait().unwrap();
+    assert!(status.success(), "SIGTERM while the camera is away: {status:?}");
+    assert!(messages.iter().any(|m| m.contains("READY=1")), "no READY while the camera is away: {messages:?}");
+    let watchdogs = messages.iter().filter(|m| m.contains("WATCHDOG=1")).count();
+    assert!(watchdogs >= 4, "{watchdogs} WATCHDOG in 5 s with a 1 s watchdog: {messages:?}");
+    assert!(messages.iter().any(|m| m.starts_with("STATUS=") && (m.contains("source retrying") || m.contains("source starting"))), "{messages:?}");
+}

@@ -23,7 +23,7 @@ use crate::infer::InferError;
 use crate::publish::{IncomingMessage, Publisher};
 use crate::ring::FrameRing;
 use crate::shutdown::Shutdown;
-use crate::source::SourceStats;
+use crate::source::{SourceState, SourceStats};
 use crate::telemetry::{LatencySnapshot, PipelineStats};
 
 /// When the pipeline first delivered frames, for the summary.
@@ -76,6 +76,10 @@ impl Supervisor {
         let deadline = Duration::from_secs_f32(self.current.control.shutdown_deadline_secs);
         let watchdog_every = notifier.watchdog_period().map(|p| p / 2).unwrap_or(Duration::from_secs(5));
         let mut last_watchdog = Instant::now();
+        // Ready once every thread runs: a camera that is offline at boot is waited for, with
+        // progress in STATUS and health, not reported as a failed start.
+        notifier.ready();
+        tracing::info!("Ready: waiting for frames.");
         loop {
             match intents.recv_timeout(Duration::from_millis(50)) {
                 Ok(Intent::Stop) => {
@@ -113,11 +117,15 @@ impl Supervisor {
                 if progress.first_frame_at.is_none() {
                     progress.first_frame_at = Some(Instant::now());
                     tracing::info!(startup_ms = started.elapsed().as_millis() as u64, "First frame published end to end.");
-                    notifier.ready();
                 }
             }
-            // WATCHDOG only while frames make progress: a stalled pipeline gets restarted by systemd.
-            if notifier.is_ready() && last_progress.elapsed() < watchdog_every * 2 && last_watchdog.elapsed() >= watchdog_every {
+            // WATCHDOG while frames make progress, or while the source waits for its camera
+            // (reconnecting or not yet started: the daemon is doing what it should). Frames that
+            // stop while the source says it is running mean a stuck pipeline: no WATCHDOG, and
+            // systemd restarts the daemon.
+            let source_waiting = matches!(self.source_stats.state(), SourceState::Retrying | SourceState::Starting);
+            let alive = last_progress.elapsed() < watchdog_every * 2 || source_waiting;
+            if notifier.is_ready() && alive && last_watchdog.elapsed() >= watchdog_every {
                 notifier.watchdog();
                 last_watchdog = Instant::now();
             }

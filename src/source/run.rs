@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread::{JoinHandle, Thread};
+use std::time::Duration;
 
 use gstreamer as gst;
 use gst::prelude::*;
@@ -106,9 +107,10 @@ enum RunEnd {
 
 fn run(opts: &SourceOptions, uri: &str, ring: &Arc<FrameRing>, consumer: &Thread, stats: &Arc<SourceStats>, shutdown: &Shutdown) -> Result<(), SourceError> {
     let live = opts.uri.is_live();
-    let mut backoff = opts.reconnect_initial;
+    let mut backoff = Duration::ZERO;
     loop {
         stats.set_state(SourceState::Starting);
+        let run_started = monotonic_ns();
         let end = match build(opts, uri, ring, consumer, stats, shutdown) {
             Ok((pipeline, limit_hit)) => {
                 let end = watch(&pipeline, opts, live, stats, shutdown, &limit_hit);
@@ -127,15 +129,22 @@ fn run(opts: &SourceOptions, uri: &str, ring: &Arc<FrameRing>, consumer: &Thread
         }
         stats.set_state(SourceState::Retrying);
         stats.reconnects.fetch_add(1, Relaxed);
+        let ran_for = Duration::from_nanos(monotonic_ns().saturating_sub(run_started));
+        backoff = next_backoff(backoff, ran_for, opts.reconnect_initial, opts.reconnect_max);
+        tracing::info!(retry_in_ms = backoff.as_millis() as u64, "Source retrying.");
         if shutdown.wait_timeout(backoff) {
             return Ok(());
         }
-        backoff = (backoff * 2).min(opts.reconnect_max);
-        if stats.last_frame_mono_ns.load(Relaxed) > 0 {
-            // Frames flowed at some point: the next failure starts the back-off afresh.
-            backoff = backoff.min(opts.reconnect_initial * 2);
-        }
     }
+}
+
+/// How long the pipeline must have run before a failure counts as a new outage.
+const STABLE_RUN: Duration = Duration::from_secs(30);
+
+/// The wait before the next attempt: the first after a stable run waits `initial`; each further
+/// failure in a row doubles the wait, up to `max`.
+fn next_backoff(previous: Duration, ran_for: Duration, initial: Duration, max: Duration) -> Duration {
+    if ran_for >= STABLE_RUN || previous.is_zero() { initial } else { (previous * 2).min(max) }
 }
 
 fn watch(pipeline: &gst::Pipeline, opts: &SourceOptions, live: bool, stats: &SourceStats, shutdown: &Shutdown, limit_hit: &AtomicBool) -> RunEnd {
@@ -174,3 +183,23 @@ fn watch(pipeline: &gst::Pipeline, opts: &SourceOptions, live: bool, stats: &Sou
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_grows_to_the_cap_and_starts_afresh_after_a_stable_run() {
+        let (initial, max) = (Duration::from_millis(500), Duration::from_secs(30));
+        let quick = Duration::from_secs(1);
+        let mut b = Duration::ZERO;
+        let mut seen = Vec::new();
+        for _ in 0..9 {
+            b = next_backoff(b, quick, initial, max);
+            seen.push(b.as_millis());
+        }
+        assert_eq!(seen, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+        // A failure after half a minute of frames is a new outage.
+        assert_eq!(next_backoff(max, Duration::from_secs(60), initial, max), initial);
+    }
+}

@@ -20,4 +20,4 @@ pub use error::SourceError;
 pub use options::{DecoderChoice, SourceOptions, SourceSection};
 pub use run::{SourceHandle, choose_decoder, init, spawn};
 pub use stats::{SourceState, SourceStats};
-pub use uri::{SourceUri, SourceUriError, redact};
+pub use uri::{SourceUri, SourceUriError, redact, redact_text};

@@ -12,6 +12,7 @@ use super::error::SourceError;
 use super::ingest::Ingest;
 use super::options::SourceOptions;
 use super::stats::SourceStats;
+use super::uri::redact_text;
 use crate::ring::{FrameRing, OverflowPolicy};
 use crate::shutdown::Shutdown;
 
@@ -122,8 +123,9 @@ pub(super) fn error_of(msg: &gst::Message) -> SourceError {
     match msg.view() {
         gst::MessageView::Error(err) => SourceError::Pipeline {
             element: msg.src().map(|s| s.path_string().to_string()).unwrap_or_else(|| "?".into()),
-            message: err.error().to_string(),
-            debug: err.debug().map(|d| d.to_string()).unwrap_or_default(),
+            // GStreamer quotes the failing location, credentials included: never log them.
+            message: redact_text(&err.error().to_string()),
+            debug: err.debug().map(|d| redact_text(&d)).unwrap_or_default(),
         },
         _ => SourceError::State("unexpected message".into()),
     }

@@ -176,7 +176,7 @@ fn watch(pipeline: &gst::Pipeline, opts: &SourceOptions, live: bool, stats: &Sou
                 return RunEnd::Error(e);
             }
             gst::MessageView::Warning(w) => {
-                tracing::warn!(element = %msg.src().map(|s| s.path_string().to_string()).unwrap_or_default(), warning = %w.error(), "Source pipeline warning.");
+                tracing::warn!(element = %msg.src().map(|s| s.path_string().to_string()).unwrap_or_default(), warning = %super::uri::redact_text(&w.error().to_string()), "Source pipeline warning.");
             }
             _ => {}
         }

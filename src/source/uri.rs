@@ -75,6 +75,23 @@ pub fn redact(uri: &str) -> String {
     format!("{scheme}://{host}{tail}")
 }
 
+/// Free text (a GStreamer error or debug string) with every URI in it redacted ([`redact`]):
+/// GStreamer quotes the location it failed on, credentials included.
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        // The scheme: the letters right before "://".
+        let start = rest[..i].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')).map_or(0, |p| p + 1);
+        let end = rest[i..].find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')' || c == '>').map_or(rest.len(), |e| i + e);
+        out.push_str(&rest[..start]);
+        out.push_str(&redact(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl SourceUri {
     /// The URI with credentials and query hidden ([`redact`]), for logs and reports.
     pub fn redacted(&self) -> String {
@@ -99,6 +116,10 @@ mod tests {
         assert_eq!(redact("clip.mp4"), "clip.mp4");
         let u = SourceUri::parse("rtsp://user:hunter2@cam/1").unwrap();
         assert!(!u.redacted().contains("hunter2"));
+        let debug = "gstrtspsrc.c(8133): Could not connect to rtsp://admin:hunter2@10.0.0.5/live (retry), also 'rtmp://u:p@x/app?key=k'";
+        let r = redact_text(debug);
+        assert!(!r.contains("hunter2") && !r.contains("u:p@") && !r.contains("key=k"), "{r}");
+        assert!(r.contains("rtsp://***@10.0.0.5/live (retry)") && r.starts_with("gstrtspsrc.c(8133): Could not connect to "), "{r}");
     }
 
     #[test]

@@ -308,3 +308,30 @@ fn an_unreachable_camera_is_waited_for_with_ready_watchdog_and_a_clean_stop() {
     assert!(watchdogs >= 4, "{watchdogs} WATCHDOG in 5 s with a 1 s watchdog: {messages:?}");
     assert!(messages.iter().any(|m| m.starts_with("STATUS=") && (m.contains("source retrying") || m.contains("source starting"))), "{messages:?}");
 }
+
+/// Issue 13: a daemon that boots before its broker gets there: once the broker comes up it is
+/// `online` (retained) and its `config/set` subscription works.
+#[test]
+fn a_broker_that_comes_up_after_the_daemon_gets_online_and_the_subscription() {
+    let port = crate::util::broker::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = daemon::write_config(dir.path(), &live_config(port, "t-late", ""));
+    let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let broker = Broker::start_on(port);
+    let rec = Recorder::start(broker.port, "footrack/t-late/#");
+    let online = rec.wait_for(Duration::from_secs(20), |m| m.iter().any(|x| x.topic == "footrack/t-late/status" && x.payload == "online"));
+    // The subscription: a change sent now is applied and echoed (retried until it lands, since
+    // the subscription may follow the connection by a moment).
+    let mut applied = false;
+    let until = Instant::now() + Duration::from_secs(20);
+    while online && !applied && Instant::now() < until {
+        rec.publish("footrack/t-late/config/set", r#"{"track": {"min_hits": 4}}"#, false);
+        applied = rec.wait_for(Duration::from_secs(2), |m| m.iter().any(|x| x.topic.ends_with("/config/state") && x.payload.contains("\"min_hits\":4")));
+    }
+    sigterm(&child);
+    let status = child.wait().unwrap();
+    assert!(online, "never online after the broker came up");
+    assert!(applied, "config/set never applied: the subscription was not restored");
+    assert!(status.success());
+}

@@ -156,6 +156,8 @@ pub struct MqttHealth {
     pub connected: bool,
     /// Connections since start.
     pub connects_total: u64,
+    /// Whether the broker acknowledged the `config/set` subscription in this session.
+    pub subscribed: bool,
 }
 
 /// Everything a snapshot reads.
@@ -304,7 +306,11 @@ impl HealthReporter {
                 temperatures: s.readings.temperatures.clone(),
             },
             throttle: ThrottleHealth { enabled: s.throttle_enabled, state: s.throttle.state(), rate_fps: s.throttle.rate(), ceiling_fps: s.throttle.ceiling() },
-            mqtt: MqttHealth { connected: s.publish.connected.load(Relaxed), connects_total: s.publish.connects.load(Relaxed) },
+            mqtt: MqttHealth {
+                connected: s.publish.connected.load(Relaxed),
+                connects_total: s.publish.connects.load(Relaxed),
+                subscribed: s.publish.subscribed.load(Relaxed),
+            },
         };
         self.last_at = now;
         self.last_decoded = decoded;

@@ -39,6 +39,8 @@ pub struct PublishStats {
     pub connects: AtomicU64,
     /// Whether the broker connection is up now.
     pub connected: AtomicBool,
+    /// Whether the broker acknowledged the `config/set` subscription in this session.
+    pub subscribed: AtomicBool,
 }
 
 /// A message received on a subscribed topic.
@@ -204,7 +206,23 @@ fn drive_connection(
 ) {
     let mut backoff = Duration::from_millis(200);
     let mut reported_down = false;
+    // What each new session owes the broker, re-tried after every event until done: the retained
+    // `online` (until queued; QoS 1 then retransmits it) and the `config/set` subscription (until
+    // the broker's SUBACK). A clean session forgets subscriptions, and the request queue may be
+    // full right after an outage, so neither may be fire-and-forget.
+    let mut owe_online = false;
+    let mut owe_subscription = false;
+    let mut subscribed_at: Option<std::time::Instant> = None;
     loop {
+        if !stopping.is_triggered() && stats.connected.load(Relaxed) {
+            if owe_online && client.try_publish(topics.status.clone(), QoS::AtLeastOnce, true, status::ONLINE).is_ok() {
+                owe_online = false;
+            }
+            // Re-send a subscription that was not acknowledged within 5 s.
+            if owe_subscription && subscribed_at.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) && client.try_subscribe(topics.config_set.clone(), QoS::AtLeastOnce).is_ok() {
+                subscribed_at = Some(std::time::Instant::now());
+            }
+        }
         // A blocking receive: a time-limited one would drop rumqttc's poll future in the middle
         // of a slow handshake (DNS, TCP, CONNECT, CONNACK) and restart it forever over a slow link.
         // Stopping is seen at the next event (the disconnect we queue, or a connection error).
@@ -215,12 +233,21 @@ fn drive_connection(
                 backoff = Duration::from_millis(200);
                 reported_down = false;
                 tracing::info!(topic = %topics.status, "Connected to the MQTT broker.");
+                owe_online = true;
+                owe_subscription = subscribe_config;
+                subscribed_at = None;
                 if !stopping.is_triggered() {
-                    let _ = client.try_publish(topics.status.clone(), QoS::AtLeastOnce, true, status::ONLINE);
-                    if subscribe_config {
-                        let _ = client.try_subscribe(topics.config_set.clone(), QoS::AtLeastOnce);
+                    if client.try_publish(topics.status.clone(), QoS::AtLeastOnce, true, status::ONLINE).is_ok() {
+                        owe_online = false;
+                    }
+                    if owe_subscription && client.try_subscribe(topics.config_set.clone(), QoS::AtLeastOnce).is_ok() {
+                        subscribed_at = Some(std::time::Instant::now());
                     }
                 }
+            }
+            Ok(Ok(Event::Incoming(Packet::SubAck(_)))) => {
+                owe_subscription = false;
+                stats.subscribed.store(true, Relaxed);
             }
             Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
                 let msg = IncomingMessage { topic: p.topic.clone(), payload: p.payload.to_vec() };
@@ -235,6 +262,7 @@ fn drive_connection(
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 stats.connected.store(false, Relaxed);
+                stats.subscribed.store(false, Relaxed);
                 if stopping.is_triggered() {
                     return;
                 }

@@ -33,8 +33,15 @@ impl Broker {
     /// # Panics
     /// If mosquitto is not installed (run scripts/setup.sh) or does not start within 10 s.
     pub fn start() -> Broker {
+        Self::start_on(free_port())
+    }
+
+    /// Starts mosquitto on a given loopback port (one a daemon already tries to reach).
+    ///
+    /// # Panics
+    /// As [`Broker::start`].
+    pub fn start_on(port: u16) -> Broker {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")).unwrap();
         let child = Command::new(mosquitto_binary())

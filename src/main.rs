@@ -91,8 +91,11 @@ fn main() -> ExitCode {
             print!("{}", config::DEFAULT_CONFIG_TOML);
             ExitCode::SUCCESS
         }
-        Command::Validate { config: path, no_env } => match config::load(&path, !no_env, false) {
-            Ok(cfg) => {
+        Command::Validate { config: path, no_env } => match config::load_for_validate(&path, !no_env, false) {
+            Ok((cfg, overlay_problem)) => {
+                if let Some(p) = overlay_problem {
+                    eprintln!("warning: the remote overlay makes the configuration invalid; `run` will set it aside and start on the file:\n{p}");
+                }
                 println!("{}: ok (model {}, source {})", path.display(), cfg.manifest.name, cfg.source_uri.redacted());
                 ExitCode::SUCCESS
             }

@@ -140,3 +140,21 @@ fn the_appliance_binary_carries_no_lab_tools() {
     let help = String::from_utf8_lossy(&daemon::run(&["--help"]).stdout).to_string();
     assert!(help.contains("track-mot") && help.contains("bench") && !help.contains("synth"), "{help}");
 }
+
+/// Issue 13: an overlay that turned invalid must not keep systemd's `ExecStartPre` validation
+/// (and so the service) down: `validate` warns and passes when the file alone is valid.
+#[test]
+fn validate_passes_with_a_warning_when_only_the_remote_overlay_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/yolox_nano.onnx");
+    let cfg = daemon::write_config(dir.path(), &format!("[source]\nuri = \"rtsp://user:secret@cam/1\"\n[infer]\nmodel = \"{model}\"\n"));
+    std::fs::write(dir.path().join("footrackd.remote.toml"), "[infer]\ntile_rows = 0\n").unwrap();
+    let r = daemon::run(&["validate", "-c", cfg.to_str().unwrap(), "--no-env"]);
+    let (out, err) = (String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
+    assert!(r.status.success(), "{err}");
+    assert!(err.contains("overlay") && err.contains("infer.tile_rows"), "{err}");
+    assert!(out.contains("ok") && !out.contains("secret") && !err.contains("secret"), "{out}{err}");
+    // The file itself invalid: still refused.
+    std::fs::write(&cfg, format!("[infer]\nmodel = \"{model}\"\ntile_columns = 0\n")).unwrap();
+    assert_eq!(daemon::run(&["validate", "-c", cfg.to_str().unwrap(), "--no-env"]).status.code(), Some(78));
+}

@@ -16,7 +16,7 @@ fn demo_clip() -> PathBuf {
 /// A live-like config: the demo clip at its own rate, drop_oldest, fast health.
 fn live_config(port: u16, device: &str, extra: &str) -> String {
     daemon::offline_config(&demo_clip(), port, device).replace("realtime = false", "realtime = true").replace("overflow = \"block\"", "overflow = \"drop_oldest\"")
-        + "[control]\nhealth_interval_secs = 0.5\n"
+        + "[control]\nhealth_interval_secs = 0.5\nremote_config = true\n"
         + extra
 }
 

@@ -123,6 +123,24 @@ fn load_layers(path: &Path, overlay: Option<&Path>, with_env: bool) -> Result<Ra
     builder.build().map_err(parse_err)?.try_deserialize::<RawConfig>().map_err(parse_err)
 }
 
+/// As [`load`] (for `footrackd validate`, systemd's `ExecStartPre`), except that a remote overlay
+/// which makes the configuration invalid while the file alone is valid is reported, not fatal:
+/// `run` sets such an overlay aside and starts on the file. Changes no file. Returns the
+/// configuration and the overlay's problem, if any.
+pub fn load_for_validate(path: &Path, with_env: bool, require_source: bool) -> Result<(Config, Option<String>), ConfigError> {
+    match load(path, with_env, require_source) {
+        Ok(cfg) => Ok((cfg, None)),
+        Err(e) => {
+            let base = load_layers(path, None, with_env)?;
+            if !overlay_path(path, &base).is_file() {
+                return Err(e);
+            }
+            let cfg = validate(base, require_source).map_err(|problems| ConfigError::Invalid { path: path.display().to_string(), problems })?;
+            Ok((cfg, Some(e.to_string())))
+        }
+    }
+}
+
 /// Parses TOML text into a [`RawConfig`] (no environment overrides).
 pub fn parse_raw(text: &str) -> Result<RawConfig, ConfigError> {
     toml::from_str(text).map_err(|e| ConfigError::Parse { path: "<string>".into(), message: e.to_string() })

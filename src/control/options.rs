@@ -10,7 +10,8 @@ use crate::problems::Problems;
 pub struct ControlSection {
     /// Period of `health` messages, seconds.
     pub health_interval_secs: f32,
-    /// Accept partial configs on `config/set`.
+    /// Accept partial configs on `config/set` (off by default: turn on only with a broker whose
+    /// ACL lets no one but the operator publish there, see docs/security.md).
     pub remote_config: bool,
     /// SIGTERM grace: longest wait for the pipeline to drain, seconds.
     pub shutdown_deadline_secs: f32,
@@ -21,7 +22,7 @@ pub struct ControlSection {
 
 impl Default for ControlSection {
     fn default() -> Self {
-        ControlSection { health_interval_secs: 5.0, remote_config: true, shutdown_deadline_secs: 5.0, remote_overrides_path: String::new() }
+        ControlSection { health_interval_secs: 5.0, remote_config: false, shutdown_deadline_secs: 5.0, remote_overrides_path: String::new() }
     }
 }
 

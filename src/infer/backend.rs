@@ -19,7 +19,7 @@ pub(super) enum Backend {
 
 impl Backend {
     /// Loads `.onnx` files with ONNX Runtime and `.engine`/`.plan` files with TensorRT.
-    pub(super) fn load(path: &Path, manifest: &ModelManifest, threads: usize, providers: &[Provider]) -> Result<Self, InferError> {
+    pub(super) fn load(path: &Path, manifest: &ModelManifest, threads: usize, providers: &[Provider], io_binding: bool) -> Result<Self, InferError> {
         if matches!(path.extension().and_then(|e| e.to_str()), Some("engine" | "plan")) {
             #[cfg(feature = "tensorrt")]
             {
@@ -30,7 +30,7 @@ impl Backend {
             #[cfg(not(feature = "tensorrt"))]
             return Err(InferError::Model { path: path.to_path_buf(), message: "TensorRT engines need a build with the `tensorrt` feature".into() });
         }
-        OnnxModel::load(path, manifest.input_width, manifest.input_height, threads, providers).map(Backend::Onnx)
+        OnnxModel::load(path, manifest.input_width, manifest.input_height, threads, providers, io_binding).map(Backend::Onnx)
     }
 
     /// The provider in use.

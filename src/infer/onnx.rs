@@ -71,11 +71,16 @@ pub(super) struct OnnxModel {
     session: Session,
     input_shape: [usize; 4],
     provider: Provider,
+    /// With a GPU provider and `infer.io_binding`: the input bound where it lies on the GPU and
+    /// the output bound to page-locked host memory that ONNX Runtime writes into.
+    #[cfg(feature = "cuda")]
+    binding: Option<ort::session::IoBinding>,
 }
 
 impl OnnxModel {
     /// Loads `path` with `threads` intra-op threads (0 = ONNX Runtime's default).
-    pub(super) fn load(path: &Path, input_w: u32, input_h: u32, threads: usize, providers: &[Provider]) -> Result<Self, InferError> {
+    #[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
+    pub(super) fn load(path: &Path, input_w: u32, input_h: u32, threads: usize, providers: &[Provider], io_binding: bool) -> Result<Self, InferError> {
         let env = environment()?;
         let model_err = |e: ort::Error| InferError::Model { path: path.to_path_buf(), message: e.to_string() };
         let mut builder = Session::builder(env).map_err(model_err)?;
@@ -92,10 +97,20 @@ impl OnnxModel {
                 message: format!("expected 1 input and at least 1 output, found {} and {}", session.inputs().len(), session.outputs().len()),
             });
         }
+        #[cfg(feature = "cuda")]
+        let binding = if io_binding && provider.is_gpu() {
+            let b = session.create_binding().map_err(model_err)?;
+            tracing::info!("IoBinding: the GPU input is bound in place, the output to page-locked host memory.");
+            Some(b)
+        } else {
+            None
+        };
         Ok(OnnxModel {
             session,
             input_shape: [1, 3, input_h as usize, input_w as usize],
             provider,
+            #[cfg(feature = "cuda")]
+            binding,
         })
     }
 
@@ -115,8 +130,22 @@ impl OnnxModel {
         let shape = [batch, self.input_shape[1], self.input_shape[2], self.input_shape[3]];
         // SAFETY: `device_ptr` addresses `batch` inputs of `input_shape` floats on device 0, alive until the run returns.
         let tensor = unsafe { TensorRefMut::<f32>::from_raw(cuda, device_ptr as usize as *mut std::ffi::c_void, shape.into()) }.map_err(err)?;
-        // A plain run with a device-resident input (ONNX Runtime reads it where it is); the
-        // IoBinding variant of this hung on the H100 test machine (docs/gpu.md).
+        if let Some(binding) = self.binding.as_mut() {
+            let (input_name, output_name) = (self.session.inputs()[0].name().to_string(), self.session.outputs()[0].name().to_string());
+            tracing::trace!("IoBinding: binding the input.");
+            binding.bind_input(input_name, &*tensor).map_err(err)?;
+            let pinned = MemoryInfo::new(AllocationDevice::CUDA_PINNED, 0, AllocatorType::Device, MemoryType::CPUOutput).map_err(err)?;
+            binding.bind_output_to_device(output_name, &pinned).map_err(err)?;
+            tracing::trace!("IoBinding: synchronising inputs.");
+            binding.synchronize_inputs().map_err(err)?;
+            tracing::trace!("IoBinding: running.");
+            let outputs = self.session.run_binding(binding).map_err(err)?;
+            tracing::trace!("IoBinding: synchronising outputs.");
+            binding.synchronize_outputs().map_err(err)?;
+            let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;
+            return Ok(read(shape, values));
+        }
+        // A plain run with a device-resident input (ONNX Runtime reads it where it is).
         let outputs = self.session.run(ort::inputs![tensor]).map_err(err)?;
         let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;
         Ok(read(shape, values))

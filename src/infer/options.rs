@@ -99,6 +99,9 @@ pub struct InferSection {
     pub gpu_input: GpuInput,
     /// With a GPU provider, letterbox on the GPU (false: on the CPU, input copied by ONNX Runtime).
     pub gpu_preprocess: bool,
+    /// With a GPU provider, run through ONNX Runtime's IoBinding (input bound in place, output
+    /// to page-locked host memory). Experimental: off by default (docs/gpu.md).
+    pub io_binding: bool,
 }
 
 impl Default for InferSection {
@@ -116,6 +119,7 @@ impl Default for InferSection {
             max_fps: 0.0,
             gpu_input: GpuInput::Mapped,
             gpu_preprocess: true,
+            io_binding: false,
         }
     }
 }
@@ -177,6 +181,8 @@ pub struct DetectorOptions {
     pub gpu_preprocess: bool,
     /// How frames reach the GPU.
     pub gpu_input: GpuInput,
+    /// Run through IoBinding (GPU providers).
+    pub io_binding: bool,
 }
 
 impl DetectorOptions {
@@ -192,6 +198,7 @@ impl DetectorOptions {
             providers: s.providers.clone(),
             gpu_preprocess: s.gpu_preprocess,
             gpu_input: s.gpu_input,
+            io_binding: s.io_binding,
         }
     }
 }

@@ -78,7 +78,7 @@ impl Detector {
     /// Loads the model.
     pub fn new(opts: DetectorOptions) -> Result<Self, InferError> {
         let m = &opts.manifest;
-        let model = Backend::load(&opts.model, m, opts.threads, &opts.providers)?;
+        let model = Backend::load(&opts.model, m, opts.threads, &opts.providers, opts.io_binding)?;
         let pre = Preprocessor::new(m);
         let batch_limit = if m.dynamic_batch { m.max_batch.unwrap_or(MAX_BATCH).clamp(1, MAX_BATCH) } else { 1 };
         let planned = opts.tiles.region_count();

@@ -30,8 +30,6 @@ work="$(mktemp -d)"
 . scripts/lib/broker.sh
 start_broker "$work"
 port=$BROKER_PORT
-broker=$BROKER_PID
-trap 'kill $broker 2>/dev/null || true; rm -rf "$work"' EXIT
 
 peer_providers=CPU
 [ "$providers" = cpu ] || peer_providers=CUDA,CPU

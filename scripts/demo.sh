@@ -23,8 +23,6 @@ work="$(mktemp -d)"
 . scripts/lib/broker.sh
 start_broker "$work"
 port=$BROKER_PORT
-broker=$BROKER_PID
-trap 'kill $broker 2>/dev/null || true; rm -rf "$work"' EXIT
 
 mosquitto_sub -p "$port" -t 'footrack/demo/#' -v > "$work/messages.txt" &
 sub=$!

@@ -28,6 +28,50 @@ fn last_on(rec: &Recorder, topic: &str) -> Option<Message> {
     rec.messages().into_iter().rfind(|m| m.topic == topic)
 }
 
+/// A `NOTIFY_SOCKET` the test owns, and a daemon run that reports to it.
+struct NotifySocket {
+    sock: UnixDatagram,
+    path: PathBuf,
+}
+
+impl NotifySocket {
+    fn bind(dir: &Path, name: &str) -> NotifySocket {
+        let path = dir.join(name);
+        let sock = UnixDatagram::bind(&path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        NotifySocket { sock, path }
+    }
+
+    /// Starts `footrackd <args>` reporting here, with a watchdog of `watchdog_usec` if given.
+    fn spawn_daemon(&self, args: &[&str], watchdog_usec: Option<&str>) -> std::process::Child {
+        let mut cmd = std::process::Command::new(daemon::binary());
+        cmd.args(args).env("NOTIFY_SOCKET", &self.path).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        if let Some(usec) = watchdog_usec {
+            cmd.env("WATCHDOG_USEC", usec);
+        }
+        cmd.spawn().unwrap()
+    }
+
+    /// Appends every notification to `out` until `timeout` passes or `done(out)` holds.
+    fn receive(&self, out: &mut Vec<String>, timeout: Duration, mut done: impl FnMut(&[String]) -> bool) {
+        let until = Instant::now() + timeout;
+        let mut buf = [0u8; 4096];
+        while Instant::now() < until && !done(out) {
+            if let Ok(n) = self.sock.recv(&mut buf) {
+                out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+    }
+
+    /// Appends what is already waiting.
+    fn drain(&self, out: &mut Vec<String>) {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = self.sock.recv(&mut buf) {
+            out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+}
+
 fn sigterm(child: &std::process::Child) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
 }
@@ -53,32 +97,12 @@ fn systemd_unit_passes_systemd_analyze_verify() {
 fn notify_socket_gets_ready_after_the_first_frame_then_watchdog_status_and_stopping() {
     let broker = Broker::start();
     let dir = tempfile::tempdir().unwrap();
-    let sock_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let sock = NotifySocket::bind(dir.path(), "notify.sock");
     let cfg = daemon::write_config(dir.path(), &daemon::offline_config(&demo_clip(), broker.port, "t-notify"));
-    let mut child = std::process::Command::new(daemon::binary())
-        .args(["run", "-c", cfg.to_str().unwrap(), "--no-env", "--max-frames", "60"])
-        .env("NOTIFY_SOCKET", &sock_path)
-        .env("WATCHDOG_USEC", "1000000")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sock.spawn_daemon(&["run", "-c", cfg.to_str().unwrap(), "--no-env", "--max-frames", "60"], Some("1000000"));
     let mut messages: Vec<String> = Vec::new();
-    let until = Instant::now() + Duration::from_secs(60);
-    let mut buf = [0u8; 4096];
-    while Instant::now() < until {
-        if let Ok(n) = sock.recv(&mut buf) {
-            messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-        if let Ok(Some(_)) = child.try_wait() {
-            while let Ok(n) = sock.recv(&mut buf) {
-                messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-            }
-            break;
-        }
-    }
+    sock.receive(&mut messages, Duration::from_secs(60), |_| matches!(child.try_wait(), Ok(Some(_))));
+    sock.drain(&mut messages);
     assert!(child.wait().unwrap().success());
     let pos = |p: &str| messages.iter().position(|m| m.lines().any(|l| l.starts_with(p)));
     let ready = pos("READY=1").unwrap_or_else(|| panic!("no READY in {messages:?}"));
@@ -92,29 +116,14 @@ fn notify_socket_gets_ready_after_the_first_frame_then_watchdog_status_and_stopp
     let _ = stopping;
 
     // SIGTERM path: STOPPING=1 is sent.
-    let sock2_path = dir.path().join("notify2.sock");
-    let sock2 = UnixDatagram::bind(&sock2_path).unwrap();
-    sock2.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let sock2 = NotifySocket::bind(dir.path(), "notify2.sock");
     let cfg2 = daemon::write_config(dir.path(), &live_config(broker.port, "t-notify2", ""));
-    let mut child = std::process::Command::new(daemon::binary())
-        .args(["run", "-c", cfg2.to_str().unwrap(), "--no-env"])
-        .env("NOTIFY_SOCKET", &sock2_path)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = sock2.spawn_daemon(&["run", "-c", cfg2.to_str().unwrap(), "--no-env"], None);
     let mut got = Vec::new();
-    let until = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < until && !got.iter().any(|m: &String| m.contains("READY=1")) {
-        if let Ok(n) = sock2.recv(&mut buf) {
-            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-    }
+    sock2.receive(&mut got, Duration::from_secs(30), |m| m.iter().any(|m| m.contains("READY=1")));
     sigterm(&child);
     assert!(child.wait().unwrap().success());
-    while let Ok(n) = sock2.recv(&mut buf) {
-        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-    }
+    sock2.drain(&mut got);
     assert!(got.iter().any(|m| m.contains("STOPPING=1")), "no STOPPING after SIGTERM: {got:?}");
 }
 
@@ -270,9 +279,7 @@ fn a_thermal_ramp_lowers_the_inference_rate_and_a_cool_down_restores_it() {
 fn an_unreachable_camera_is_waited_for_with_ready_watchdog_and_a_clean_stop() {
     let broker = Broker::start();
     let dir = tempfile::tempdir().unwrap();
-    let sock_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    let sock = NotifySocket::bind(dir.path(), "notify.sock");
     let nobody = crate::util::broker::free_port();
     let model = crate::util::repo_root().join("models/yolox_nano.onnx");
     let cfg = daemon::write_config(
@@ -283,22 +290,9 @@ fn an_unreachable_camera_is_waited_for_with_ready_watchdog_and_a_clean_stop() {
             broker.port
         ),
     );
-    let child = std::process::Command::new(daemon::binary())
-        .args(["run", "-c", cfg.to_str().unwrap(), "--no-env"])
-        .env("NOTIFY_SOCKET", &sock_path)
-        .env("WATCHDOG_USEC", "1000000")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = sock.spawn_daemon(&["run", "-c", cfg.to_str().unwrap(), "--no-env"], Some("1000000"));
     let mut messages: Vec<String> = Vec::new();
-    let mut buf = [0u8; 4096];
-    let until = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < until {
-        if let Ok(n) = sock.recv(&mut buf) {
-            messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-    }
+    sock.receive(&mut messages, Duration::from_secs(5), |_| false);
     sigterm(&child);
     let mut child = child;
     let status = child.wait().unwrap();

@@ -17,5 +17,7 @@ export GST_PLUGIN_SYSTEM_PATH=$G/usr/lib/x86_64-linux-gnu/gstreamer-1.0
 export GST_PLUGIN_SCANNER=$G/usr/lib/x86_64-linux-gnu/gstreamer1.0/gstreamer-1.0/gst-plugin-scanner
 export GST_REGISTRY=/tmp/gst-registry.bin PATH=$G/usr/bin:$PATH
 export ORT_DYLIB_PATH=/tmp/og/onnxruntime/capi/libonnxruntime.so.1.31.1
+# The 1080p NVDEC + CUDA, 4x3-tile configuration the measurement scripts share.
+printf '[source]\ndecoder = "nvdec"\n[infer]\nproviders = ["cuda", "cpu"]\ntile_columns = 4\ntile_rows = 3\nfull_frame = false\n' > /tmp/gpu4x3.toml
 BIN=.device/bin/footrackd
 CLIP=${CLIP:-.device/clip1080.mp4}

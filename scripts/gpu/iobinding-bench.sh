@@ -6,7 +6,6 @@ OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
 CLIP=/tmp/clip1080.mp4
 . scripts/gpu/device-env.sh
-printf '[source]\ndecoder = "nvdec"\n[infer]\nproviders = ["cuda", "cpu"]\ntile_columns = 4\ntile_rows = 3\nfull_frame = false\n' > /tmp/gpu4x3.toml
 for io in false true; do
   echo "=== footrackd bench 4x3, infer.io_binding = $io"
   FOOTRACKD_INFER__IO_BINDING=$io RUST_LOG=footrackd::infer=trace,info timeout -s KILL 90 $BIN bench -c /tmp/gpu4x3.toml --input $CLIP \

@@ -6,7 +6,6 @@ OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
 CLIP=/tmp/clip1080.mp4
 . scripts/gpu/device-env.sh
-printf '[source]\ndecoder = "nvdec"\n[infer]\nproviders = ["cuda", "cpu"]\ntile_columns = 4\ntile_rows = 3\nfull_frame = false\n' > /tmp/gpu4x3.toml
 for n in ${STREAMS:-4 8}; do
   echo "=== footrackd bench 4x3 --streams $n"
   timeout 240 .device/bin/footrackd bench -c /tmp/gpu4x3.toml --input /tmp/clip1080.mp4 --frames 300 --inference-runs 20 --streams $n \

@@ -64,7 +64,7 @@ impl FrameProcessor {
         }
     }
 
-    /// Detects on one frame (first half of [`FrameProcessor::process`]).
+    /// Detects on one frame; [`FrameProcessor::track_and_publish`] finishes it.
     pub fn detect(&mut self, frame: &YuvFrame<'_>) -> Result<DetectTiming, InferError> {
         let timing = self.detector.detect(frame, &mut self.dets)?;
         self.stats.detections.fetch_add(self.dets.len() as u64, Relaxed);
@@ -76,7 +76,7 @@ impl FrameProcessor {
     }
 
     /// Tracks the last detections, maps them to the pitch, encodes and queues the message
-    /// (second half of [`FrameProcessor::process`]); `fps` is the stream's nominal rate.
+    /// (after [`FrameProcessor::detect`]); `fps` is the stream's nominal rate.
     pub fn track_and_publish(&mut self, meta: &FrameMeta, fps: f32) {
         let t_track = Instant::now();
         let config = &self.config;
@@ -96,13 +96,6 @@ impl FrameProcessor {
         self.stats.add_stage_ns(Stage::Publish, t_publish.elapsed().as_nanos() as u64);
         self.stats.latency.record_ns(monotonic_ns().saturating_sub(meta.capture_mono_ns));
         self.stats.processed.fetch_add(1, Relaxed);
-    }
-
-    /// The whole frame: detect, track, pitch, encode, queue.
-    pub fn process(&mut self, frame: &YuvFrame<'_>, meta: &FrameMeta, fps: f32) -> Result<DetectTiming, InferError> {
-        let timing = self.detect(frame)?;
-        self.track_and_publish(meta, fps);
-        Ok(timing)
     }
 
     /// Applies new settings: a new model is loaded (the old one stays if it fails), thresholds,

@@ -12,7 +12,6 @@ pub struct DeviceBuffer {
     slice: CudaSlice<u8>,
     gpu: Gpu,
     ptr: u64,
-    len: usize,
 }
 
 fn check(r: sys::CUresult, what: &str) -> Result<(), GpuError> {
@@ -26,7 +25,7 @@ impl DeviceBuffer {
         let (ptr, sync) = slice.device_ptr(&gpu.stream);
         drop(sync);
         gpu.stream.synchronize()?;
-        Ok(DeviceBuffer { slice, gpu: gpu.clone(), ptr, len: 0 })
+        Ok(DeviceBuffer { slice, gpu: gpu.clone(), ptr })
     }
 
     /// The GPU address of the bytes.
@@ -34,23 +33,9 @@ impl DeviceBuffer {
         self.ptr
     }
 
-    /// Bytes in use.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether no frame was stored yet.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Sets the bytes in use; refuses (changing nothing) beyond the capacity.
-    pub fn set_len(&mut self, len: usize) -> bool {
-        if len > self.slice.len() {
-            return false;
-        }
-        self.len = len;
-        true
+    /// Whether `bytes` fit (the capacity is fixed).
+    pub fn fits(&self, bytes: usize) -> bool {
+        bytes <= self.slice.len()
     }
 
     /// Copies `bytes` from device memory at `src`, which may belong to another CUDA context on

@@ -7,7 +7,7 @@
 //! outage, never stale ones in place of fresh ones.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use heapless::mpmc;
@@ -37,7 +37,13 @@ pub struct OutQueue {
     ready: mpmc::Queue<u16, MAX_WAITING>,
     ready_wake: WakeCount,
     dropped_oldest: AtomicU64,
+    /// A message the sender could not hand over yet ([`NONE`] when there is none): retried
+    /// before any newer one, so messages leave in order.
+    held: AtomicU32,
 }
+
+/// No held message.
+const NONE: u32 = u32::MAX;
 
 impl OutQueue {
     /// `capacity` buffers (clamped to `1..=MAX_WAITING`) of `bytes_each` preallocated bytes.
@@ -48,7 +54,7 @@ impl OutQueue {
         // always fit (only `n` indices exist).
         #[expect(deprecated)]
         let (free, ready) = (mpmc::Queue::new(), mpmc::Queue::new());
-        let q = OutQueue { cells, free, ready, ready_wake: WakeCount::default(), dropped_oldest: AtomicU64::new(0) };
+        let q = OutQueue { cells, free, ready, ready_wake: WakeCount::default(), dropped_oldest: AtomicU64::new(0), held: AtomicU32::new(NONE) };
         for i in 0..n {
             enqueue(&q.free, i as u16);
         }
@@ -80,19 +86,24 @@ impl OutQueue {
         self.ready_wake.notify();
     }
 
-    /// Sender side: waits up to `timeout` for the oldest waiting message and hands it to `send`;
-    /// `send` returns `false` to keep the message for a later try (broker busy). Returns whether a
-    /// message was sent.
+    /// Sender side (one thread): waits up to `timeout` for the oldest waiting message and hands it
+    /// to `send`; `send` returns `false` to keep the message for the next call (broker busy), which
+    /// then retries it before any newer one. Returns whether a message was sent.
     pub fn send_next(&self, timeout: Duration, send: impl FnOnce(&Outgoing) -> bool) -> bool {
-        let Some(index) = self.ready_wake.wait_for(timeout, || self.ready.dequeue()) else { return false };
+        let index = match self.held.swap(NONE, Relaxed) {
+            NONE => match self.ready_wake.wait_for(timeout, || self.ready.dequeue()) {
+                Some(i) => i,
+                None => return false,
+            },
+            held => held as u16,
+        };
         // SAFETY: this thread holds `index` exclusively until it is enqueued below.
         let msg = unsafe { &*self.cells[index as usize].0.get() };
         if send(msg) {
             enqueue(&self.free, index);
             true
         } else {
-            // Not sent: back to the waiting messages (now the newest; order kept for the rest).
-            enqueue(&self.ready, index);
+            self.held.store(u32::from(index), Relaxed);
             false
         }
     }
@@ -128,6 +139,20 @@ mod tests {
             true
         }) {}
         assert_eq!(got, vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn a_refused_message_is_retried_before_newer_ones() {
+        let q = OutQueue::new(4, 16);
+        q.push(b"a");
+        q.push(b"b");
+        assert!(!q.send_next(Duration::from_millis(1), |_| false));
+        let mut got = Vec::new();
+        while q.send_next(Duration::from_millis(1), |m| {
+            got.push(m.payload[0]);
+            true
+        }) {}
+        assert_eq!(got, b"ab");
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl SlotBuffer {
             }
             #[cfg(feature = "cuda")]
             SlotBuffer::Device(d) => {
-                if d.set_len(len) {
+                if d.fits(len) {
                     Ok(())
                 } else {
                     Err(TooLarge)

@@ -36,13 +36,15 @@ pub(super) fn copy_nv12(buffer: &gst::BufferRef, info: &gst_video::VideoInfo, ds
     let (y, uv) = (frame.data[0] as u64, frame.data[1] as u64);
     let (y_stride, uv_stride) = (frame.info.stride[0].max(0) as usize, frame.info.stride[1].max(0) as usize);
     let height = info.height() as usize;
-    let (y_bytes, uv_bytes) = (y_stride * height, uv_stride * height.div_ceil(2));
-    let copied = if dst.set_len(y_bytes + uv_bytes) {
-        dst.copy_from_device(0, y, y_bytes).and_then(|()| dst.copy_from_device(y_bytes, uv, uv_bytes)).map_err(|e| e.to_string())
+    let y_bytes = y_stride * height;
+    let layout = PlaneLayout { y_stride: y_stride as u32, uv_stride: uv_stride as u32, uv_offset: y_bytes };
+    let total = layout.bytes(info.height(), crate::frame::PixelFormat::Nv12);
+    let copied = if dst.fits(total) {
+        dst.copy_from_device(0, y, y_bytes).and_then(|()| dst.copy_from_device(y_bytes, uv, total - y_bytes)).map_err(|e| e.to_string())
     } else {
-        Err(format!("a {}-byte frame does not fit the ring's GPU slots", y_bytes + uv_bytes))
+        Err(format!("a {total}-byte frame does not fit the ring's GPU slots"))
     };
     // SAFETY: mapped above.
     unsafe { gst_video::ffi::gst_video_frame_unmap(frame) };
-    copied.map(|()| PlaneLayout { y_stride: y_stride as u32, uv_stride: uv_stride as u32, uv_offset: y_bytes })
+    copied.map(|()| layout)
 }

@@ -140,13 +140,6 @@ impl Detector {
         self.regions.len()
     }
 
-    /// Images per model call for `frames` frames of the given size at once (the batch the
-    /// pipeline uses: all regions of all those frames, up to the model's limit).
-    pub fn batch_per_call(&mut self, width: u32, height: u32, frames: usize) -> usize {
-        self.plan(width, height, frames);
-        per_call(self.regions.len() * frames.max(1), self.batch_limit)
-    }
-
     /// Plans the regions for a frame size and room for `frames` frames per call; buffers grow
     /// here, on a change of size, tiling or frame count only.
     fn plan(&mut self, width: u32, height: u32, frames: usize) {

@@ -29,7 +29,7 @@ sub=$!
 sleep 0.3
 echo "demo: broker on port $port; running footrackd on $clip"
 FOOTRACKD_PUBLISH__BROKER_PORT="$port" FOOTRACKD_SOURCE__URI="$clip" \
-  ./target/release/footrackd run -c config/examples/demo.toml ${FOOTRACKD_DEMO_ARGS:-}
+  "${CARGO_TARGET_DIR:-target}/release/footrackd" run -c config/examples/demo.toml ${FOOTRACKD_DEMO_ARGS:-}
 sleep 0.5
 kill $sub 2>/dev/null || true
 echo

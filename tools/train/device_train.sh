@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One training call on the GPU machine (see docs/detector.md): trains (or resumes) for at most
+# MINUTES, then, once all steps are done, exports and times the model. Checkpoints go to $OUT;
+# carry the previous call's checkpoint folder as .device/train-ckpt to resume.
+set -euo pipefail
+MINUTES=${1:-8.5}
+STEPS=${STEPS:-6000}
+PY=/opt/torch/.venv/bin/python3
+export PYTHONPATH=$PWD/.device/train-deps:$PWD/tools/train
+CK=$OUT/ckpt
+mkdir -p "$CK"
+if [ -d .device/train-ckpt ]; then cp .device/train-ckpt/* "$CK"/; fi
+nvidia-smi --query-gpu=name --format=csv,noheader
+$PY tools/train/train.py --data .device/football --out "$CK" --steps "$STEPS" --stop-after-min "$MINUTES" \
+  --workers 14 --val-every "${VAL_EVERY:-500}" 2>&1 | tee "$OUT/train-$(date +%H%M%S).log"
+if $PY -c "import torch,sys; sys.exit(0 if torch.load('$CK/last.pt',weights_only=False)['step']>=$STEPS else 1)"; then
+  $PY tools/train/export.py "$CK/best.pt" --out "$OUT/models" --frames .device/football/valid --check-coco --time \
+    2>&1 | tee "$OUT/export.log"
+fi
+rm -f "$CK"/*.tmp

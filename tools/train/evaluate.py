@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Precision, recall and AP50 of detections against YOLO-format labels.
+
+Reads the JSON lines `footrackd detect` writes (`{"image", "width", "height", "detections":
+[{"bbox", "score", "class"}]}`) and the label folder of the same frames. Groups: people
+(goalkeeper, player and referee merged: a person found with the wrong role still counts), each
+role on its own, and the ball. Matching is greedy by score at IoU >= 0.5. Precision and recall are
+given at the detections as written (the daemon's own score threshold) and AP50 over all of them.
+
+  python3 tools/train/evaluate.py --labels DIR/labels dets.jsonl [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+LABEL_CLASSES = ["ball", "goalkeeper", "player", "referee"]
+ROLES = ("goalkeeper", "player", "referee")
+GROUPS = {
+    "people": set(ROLES),
+    "player": {"player"},
+    "goalkeeper": {"goalkeeper"},
+    "referee": {"referee"},
+    "ball": {"ball"},
+}
+# What a detector's class counts as. COCO models name people "player" in footrackd's output.
+ALIASES = {"person": "player", "sports ball": "ball", "football": "ball"}
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU matrix of boxes a [N,4] and b [M,4], corners."""
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def match(frames, group: set[str], thr: float = 0.5):
+    """Scores and true/false flags of every detection in `group`, and the number of labels."""
+    scores, hits, n_gt = [], [], 0
+    for dets, gts in frames:
+        gt = np.array([g[1:] for g in gts if g[0] in group], np.float32).reshape(-1, 4)
+        dt = sorted((d for d in dets if d[0] in group), key=lambda d: -d[1])
+        n_gt += len(gt)
+        used = np.zeros(len(gt), bool)
+        ious = iou(np.array([d[2:] for d in dt], np.float32).reshape(-1, 4), gt) if len(gt) else None
+        for k, d in enumerate(dt):
+            hit = False
+            if ious is not None:
+                cand = np.where(~used, ious[k], -1.0)
+                j = int(cand.argmax())
+                if cand[j] >= thr:
+                    used[j] = hit = True
+            scores.append(d[1])
+            hits.append(hit)
+    return np.array(scores), np.array(hits, bool), n_gt
+
+
+def summarise(scores, hits, n_gt) -> dict:
+    order = np.argsort(-scores, kind="stable")
+    tp = np.cumsum(hits[order])
+    fp = np.cumsum(~hits[order])
+    recall = tp / max(n_gt, 1)
+    precision = tp / np.maximum(tp + fp, 1)
+    # All-point interpolated AP (VOC 2010+ / COCO style at one IoU).
+    mrec = np.concatenate([[0.0], recall, [recall[-1] if len(recall) else 0.0]])
+    mpre = np.concatenate([[1.0], precision, [0.0]])
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    ap = float(np.sum((mrec[1:] - mrec[:-1]) * mpre[1:]))
+    total_tp = int(hits.sum())
+    return {
+        "labels": int(n_gt),
+        "detections": int(len(hits)),
+        "precision": total_tp / max(len(hits), 1),
+        "recall": total_tp / max(n_gt, 1),
+        "ap50": ap,
+    }
+
+
+def evaluate(frames) -> dict:
+    """`frames`: [(dets, gts)], dets `(class, score, x1, y1, x2, y2)`, gts `(class, x1, y1, x2, y2)`."""
+    return {name: summarise(*match(frames, group)) for name, group in GROUPS.items()}
+
+
+def read_labels(path: Path, width: int, height: int):
+    rows = np.loadtxt(path, ndmin=2).reshape(-1, 5) if path.exists() else np.zeros((0, 5))
+    out = []
+    for c, cx, cy, w, h in rows:
+        out.append((LABEL_CLASSES[int(c)], (cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height))
+    return out
+
+
+def load_jsonl(path: str, labels: Path):
+    frames = []
+    with open(path) as f:
+        for line in f:
+            rec = json.loads(line)
+            dets = [(ALIASES.get(d["class"], d["class"]), d["score"], *d["bbox"]) for d in rec["detections"]]
+            gts = read_labels(labels / (Path(rec["image"]).stem + ".txt"), rec["width"], rec["height"])
+            frames.append((dets, gts))
+    return frames
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--labels", required=True, help="folder of YOLO label files named like the images")
+    ap.add_argument("--json", help="write the figures here too")
+    ap.add_argument("detections", help="JSON lines from footrackd detect")
+    args = ap.parse_args()
+    frames = load_jsonl(args.detections, Path(args.labels))
+    result = evaluate(frames)
+    print(f"{len(frames)} frames")
+    print(f"{'group':<11} {'labels':>6} {'dets':>6} {'precision':>9} {'recall':>7} {'AP50':>6}")
+    for name, r in result.items():
+        print(f"{name:<11} {r['labels']:>6} {r['detections']:>6} {r['precision']:>9.3f} {r['recall']:>7.3f} {r['ap50']:>6.3f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"frames": len(frames), **result}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,7 @@
 # carry the previous call's checkpoint folder as .device/train-ckpt to resume.
 set -euo pipefail
 MINUTES=${1:-8.5}
-STEPS=${STEPS:-6000}
+STEPS=${STEPS:-3000}
 PY=/opt/torch/.venv/bin/python3
 export PYTHONPATH=$PWD/.device/train-deps:$PWD/tools/train
 CK=$OUT/ckpt
@@ -13,6 +13,10 @@ if [ -d .device/train-ckpt ]; then cp .device/train-ckpt/* "$CK"/; fi
 nvidia-smi --query-gpu=name --format=csv,noheader
 $PY tools/train/train.py --data .device/football --out "$CK" --steps "$STEPS" --stop-after-min "$MINUTES" \
   --workers 14 --val-every "${VAL_EVERY:-500}" 2>&1 | tee "$OUT/train-$(date +%H%M%S).log"
+if [ -f "$CK/best.pt" ]; then  # an interim export proves the path and gives a model to try
+  $PY tools/train/export.py "$CK/best.pt" --out "$OUT/interim" --sizes 416x416,1280x736 --frames .device/football/valid \
+    2>&1 | tail -5
+fi
 if $PY -c "import torch,sys; sys.exit(0 if torch.load('$CK/last.pt',weights_only=False)['step']>=$STEPS else 1)"; then
   $PY tools/train/export.py "$CK/best.pt" --out "$OUT/models" --frames .device/football/valid --check-coco --time \
     2>&1 | tee "$OUT/export.log"

@@ -2,7 +2,7 @@
 """Fine-tunes YOLOX-Nano (COCO) into a football detector: ball, goalkeeper, player, referee.
 
   PYTHONPATH=.device/train-deps python3 tools/train/train.py --data DIR --out OUT \
-      [--steps 6000] [--batch 64] [--seed 7] [--stop-after-min 9]
+      [--steps 3000] [--batch 64] [--seed 7] [--stop-after-min 9]
 
 DIR holds `train/` and `valid/` from prepare_data.py (1280x720). The run is fixed by its seed and
 step count; it saves `OUT/last.pt` every 250 steps and when --stop-after-min is reached, and a
@@ -25,6 +25,7 @@ import torchvision
 import net
 from dataset import Mosaics, letterbox, load_split
 from evaluate import evaluate
+from export import check_coco
 from yolox.utils import ModelEMA
 
 VAL_W, VAL_H = 1280, 736
@@ -116,13 +117,14 @@ def main() -> None:
     ap.add_argument("--data", required=True)
     ap.add_argument("--coco-onnx", default="models/yolox_nano.onnx")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--size", type=int, default=416)
-    ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--lr", type=float, default=0.005)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workers", type=int, default=12)
     ap.add_argument("--val-every", type=int, default=500)
+    ap.add_argument("--amp", action="store_true", help="fp16 autocast (off: fp32 with TF32)")
     ap.add_argument("--stop-after-min", type=float, default=0.0, help="save and exit after this long (0: run to the end)")
     args = ap.parse_args()
 
@@ -131,16 +133,20 @@ def main() -> None:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     train_images, train_labels = load_split(Path(args.data) / "train")
     val_images, val_labels = load_split(Path(args.data) / "valid")
+    if not (out / "last.pt").exists():
+        check_coco(args.coco_onnx, val_images[0])
     model = net.football_from_coco(args.coco_onnx).to(device)
     ema = ModelEMA(model, 0.9998)
     opt = torch.optim.SGD(param_groups(model, 5e-4), lr=args.lr, momentum=0.9, nesterov=True)
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=args.amp)
     step, best, history = 0, -1.0, []
     if (out / "last.pt").exists():
         ck = torch.load(out / "last.pt", map_location=device, weights_only=False)
@@ -160,7 +166,7 @@ def main() -> None:
     loader = torch.utils.data.DataLoader(
         data, batch_sampler=Keys(step, args.steps, args.batch), num_workers=args.workers,
         pin_memory=True, prefetch_factor=4, persistent_workers=False)
-    warmup = max(1, args.steps // 20)
+    warmup = max(100, args.steps // 20)
 
     def save(name):
         torch.save({"model": model.state_dict(), "ema": ema.ema.state_dict(), "ema_updates": ema.updates,
@@ -178,16 +184,20 @@ def main() -> None:
             g["lr"] = lr
         imgs = imgs.to(device, non_blocking=True)
         targets = targets.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+        with torch.autocast(device.type, dtype=torch.float16, enabled=args.amp):
             losses = model(imgs, targets)
+        if not torch.isfinite(losses["total_loss"]):
+            raise SystemExit(f"loss is not finite at step {step}: {losses}")
         opt.zero_grad(set_to_none=True)
         scaler.scale(losses["total_loss"]).backward()
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         scaler.step(opt)
         scaler.update()
         ema.update(model)
         step += 1
         seen += 1
-        if step % 50 == 0:
+        if step % 50 == 0 or step <= 3:
             rate = seen / (time.time() - t0)
             print(f"step {step}/{args.steps} lr {lr:.4f} loss {float(losses['total_loss']):.3f} "
                   f"iou {float(losses['iou_loss']):.3f} obj {float(losses['conf_loss']):.3f} "

@@ -1,4 +1,4 @@
-//! The `footrackd` command line: run, validate, generate-config, bench, track-mot.
+//! The `footrackd` command line: run, validate, generate-config, bench, detect, track-mot.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +67,18 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         streams: usize,
     },
+    /// Run the configured detector (model, tiling, thresholds) on still images; one JSON line per image.
+    Detect {
+        /// Configuration file (TOML); its [infer] section is used.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Images (JPEG, PNG, or anything GStreamer decodes).
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Output: {"image", "width", "height", "detections": [{"bbox", "score", "class"}]} per line.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Track MOTChallenge detections with the daemon's tracker and write MOTChallenge results.
     TrackMot {
         /// Detections: frame,-1,x,y,w,h,score[,...] per line.
@@ -132,6 +144,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Detect { config: path, images, out } => detect(&path, &images, &out),
         Command::TrackMot { det, out, fps, config: cfg_path } => {
             let section = match cfg_path.map(|p| config::load_raw(&p, false)) {
                 Some(Ok(raw)) => raw.track,
@@ -153,6 +166,39 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+fn detect(path: &std::path::Path, images: &[PathBuf], out: &std::path::Path) -> ExitCode {
+    let raw = match config::load_raw(path, true) {
+        Ok(r) => r,
+        Err(e) => return config_failure(&e),
+    };
+    let cfg = match config::validate(raw, true) {
+        Ok(c) => c,
+        Err(problems) => return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }),
+    };
+    telemetry::logging::init("warn");
+    match app::detect::run(&cfg, images, out) {
+        Ok(s) => {
+            for e in &s.failed {
+                eprintln!("error: {e}");
+            }
+            println!(
+                "{}: {} images, {} detections, {:.1} ms per image ({}){}",
+                out.display(),
+                s.images,
+                s.detections,
+                s.mean_ms,
+                cfg.manifest.name,
+                if s.failed.is_empty() { String::new() } else { format!(", {} images failed", s.failed.len()) }
+            );
+            if s.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,10 +1,11 @@
 //! The appliance: wiring and lifecycle ([`run`]), the control loop (`supervisor`), the
-//! inference thread (`worker`), health assembly (`health`), the run summary, and the two
-//! commands that users run on the device: `bench` and `track-mot` ([`mot`]).
+//! inference thread (`worker`), health assembly (`health`), the run summary, and the
+//! commands that users run on the device: `bench`, `detect` ([`detect`]) and `track-mot` ([`mot`]).
 //!
 //! `app` is the only place that knows every stage; the stages meet here and through the ring.
 
 pub mod bench;
+pub mod detect;
 mod health;
 pub mod mot;
 mod run;

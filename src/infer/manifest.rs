@@ -95,6 +95,10 @@ pub struct ModelManifest {
     /// For TensorRT engines: the TensorRT version that built it (an engine from another version is refused).
     #[serde(default)]
     pub tensorrt_version: Option<String>,
+    /// How the weights were made: training data and its licence, seed, validation figures.
+    /// For people and audits; footrackd does not act on it.
+    #[serde(default)]
+    pub training: Option<toml::Table>,
 }
 
 /// Why a manifest was refused.

@@ -3,7 +3,7 @@
 //! [`Detector`] cuts a frame into regions ([`tiling`]), letterboxes each into the model input
 //! ([`pre`], or on the GPU), runs the model ([`backend`]: ONNX Runtime, or a native TensorRT
 //! engine), decodes its output ([`post`]), maps boxes back to frame pixels, and merges
-//! everything with class-aware NMS. The section `[infer]` and the options live in [`options`].
+//! everything with NMS (people across roles, the ball apart). The section `[infer]` and the options live in [`options`].
 
 mod backend;
 mod detector;

@@ -79,7 +79,7 @@ pub struct InferSection {
     pub model: String,
     /// Detections below this score are discarded before tracking.
     pub score_threshold: f32,
-    /// IoU above which overlapping detections of one class are merged.
+    /// IoU above which overlapping detections are merged (people across roles, the ball apart).
     pub nms_iou_threshold: f32,
     /// Tile columns over the frame (1 = no horizontal tiling).
     pub tile_columns: u32,
@@ -87,7 +87,7 @@ pub struct InferSection {
     pub tile_rows: u32,
     /// Overlap between neighbouring tiles as a fraction of tile size (0.0..0.5).
     pub tile_overlap_frac: f32,
-    /// Also run the model on the whole frame (finds players too large for one tile).
+    /// With tiles, also run the model on the whole frame (finds players too large for one tile).
     pub full_frame: bool,
     /// CPU threads for ONNX Runtime's intra-op pool (0 = one per core).
     pub threads: usize,
@@ -107,13 +107,13 @@ pub struct InferSection {
 impl Default for InferSection {
     fn default() -> Self {
         InferSection {
-            model: "models/yolox_nano.onnx".into(),
+            model: "models/football_nano_1280x736.onnx".into(),
             score_threshold: 0.25,
             nms_iou_threshold: 0.5,
-            tile_columns: 2,
-            tile_rows: 2,
+            tile_columns: 1,
+            tile_rows: 1,
             tile_overlap_frac: 0.15,
-            full_frame: true,
+            full_frame: false,
             threads: 0,
             providers: vec![Provider::Cpu],
             max_fps: 0.0,

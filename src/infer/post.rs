@@ -81,14 +81,16 @@ pub fn decode_yolov8(
     }
 }
 
-/// Class-aware greedy non-maximum suppression, in place: keeps the highest-scoring box of each
-/// overlapping group (IoU above `iou_threshold`, same class). The survivors are sorted by score.
+/// Greedy non-maximum suppression, in place: keeps the highest-scoring box of each overlapping
+/// group (IoU above `iou_threshold`). People suppress people whatever their role (one person is
+/// one detection, with the role that scored best); the ball only suppresses the ball. The
+/// survivors are sorted by score.
 pub fn nms_in_place(dets: &mut Vec<Detection>, iou_threshold: f32) {
     dets.sort_unstable_by(|a, b| b.score.total_cmp(&a.score));
     let mut kept = 0usize;
     for i in 0..dets.len() {
         let cand = dets[i];
-        let suppressed = dets[..kept].iter().any(|k| k.class == cand.class && k.bbox.iou(&cand.bbox) > iou_threshold);
+        let suppressed = dets[..kept].iter().any(|k| k.class.is_person() == cand.class.is_person() && k.bbox.iou(&cand.bbox) > iou_threshold);
         if !suppressed {
             dets[kept] = cand;
             kept += 1;
@@ -187,6 +189,16 @@ mod tests {
         assert_eq!(dets.len(), 3);
         assert_eq!(dets[0].score, 0.9);
         assert!(dets.iter().any(|x| x.class == ObjectClass::Ball));
+    }
+
+    #[test]
+    fn one_person_is_one_detection_whatever_its_roles() {
+        let d = |x: f32, s: f32, class| Detection { bbox: BBox::from_xywh(x, 0.0, 20.0, 50.0), score: s, class };
+        let mut dets = vec![d(0.0, 0.6, ObjectClass::Player), d(1.0, 0.8, ObjectClass::Referee), d(60.0, 0.5, ObjectClass::Goalkeeper)];
+        nms_in_place(&mut dets, 0.5);
+        assert_eq!(dets.len(), 2, "{dets:?}");
+        assert_eq!(dets[0].class, ObjectClass::Referee);
+        assert_eq!(dets[1].class, ObjectClass::Goalkeeper);
         assert!(dets.iter().any(|x| x.bbox.x1 == 50.0));
     }
 }

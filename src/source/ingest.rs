@@ -143,7 +143,7 @@ fn store(
 }
 
 /// Copies a mapped frame's planes, honouring strides, into `out`, tightly packed.
-fn copy_planes(frame: &gst_video::VideoFrameRef<&gst::BufferRef>, format: PixelFormat, out: &mut [u8]) -> Result<(), gst::glib::BoolError> {
+pub(super) fn copy_planes(frame: &gst_video::VideoFrameRef<&gst::BufferRef>, format: PixelFormat, out: &mut [u8]) -> Result<(), gst::glib::BoolError> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     let strides = frame.plane_stride();

@@ -13,6 +13,7 @@ mod options;
 mod pipeline;
 mod run;
 mod stats;
+mod still;
 mod uri;
 
 pub use decoder::DecoderFamily;
@@ -20,4 +21,5 @@ pub use error::SourceError;
 pub use options::{DecoderChoice, SourceOptions, SourceSection};
 pub use run::{SourceHandle, choose_decoder, init, spawn};
 pub use stats::{SourceState, SourceStats};
+pub use still::{StillError, StillImage, decode_still};
 pub use uri::{SourceUri, SourceUriError, redact, redact_text};

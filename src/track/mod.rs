@@ -9,6 +9,7 @@ pub mod ball;
 pub mod kalman;
 pub mod options;
 pub mod players;
+mod role;
 
 pub use ball::BallTracker;
 pub use options::{TrackSection, TrackerOptions};

@@ -10,12 +10,13 @@
 use super::assign::Assignment;
 use super::kalman::BoxFilter;
 use super::options::TrackerOptions;
-use crate::frame::{BBox, Detection, ObjectClass, Track};
+use super::role::RoleVote;
+use crate::frame::{BBox, Detection, Track};
 
 #[derive(Clone, Debug)]
 struct PlayerTrack {
     id: u64,
-    class: ObjectClass,
+    roles: RoleVote,
     filter: BoxFilter,
     score: f32,
     hits: u32,
@@ -171,7 +172,7 @@ impl PlayerTracker {
             self.next_id += 1;
             self.tracks.push(PlayerTrack {
                 id,
-                class: d.class,
+                roles: RoleVote::new(d.class, d.score),
                 filter: BoxFilter::new(&d.bbox),
                 score: d.score,
                 hits: 1,
@@ -184,7 +185,7 @@ impl PlayerTracker {
         self.out.clear();
         for t in &self.tracks {
             if t.confirmed && t.since_seen == 0 {
-                self.out.push(Track { id: t.id, class: t.class, bbox: t.filter.bbox(), score: t.score, frames_since_seen: 0 });
+                self.out.push(Track { id: t.id, class: t.roles.role(), bbox: t.filter.bbox(), score: t.score, frames_since_seen: 0 });
             }
         }
         &self.out
@@ -217,6 +218,7 @@ impl PlayerTracker {
             let t = &mut self.tracks[ti];
             let d = &dets[di];
             t.filter.update(&d.bbox);
+            t.roles.add(d.class, d.score);
             t.score = d.score;
             t.since_seen = 0;
             t.hits += 1;
@@ -263,6 +265,7 @@ impl PlayerTracker {
                 self.track_matched[ti] = true;
                 let t = &mut self.tracks[ti];
                 t.filter.update(&dets[di].bbox);
+                t.roles.add(dets[di].class, dets[di].score);
                 t.score = dets[di].score;
                 t.since_seen = 0;
                 t.hits += 1;

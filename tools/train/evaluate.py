@@ -27,6 +27,8 @@ GROUPS = {
     "ball": {"ball"},
 }
 # What a detector's class counts as. COCO models name people "player" in footrackd's output.
+# Score thresholds at which precision and recall are also given.
+THRESHOLDS = (0.25, 0.3, 0.4, 0.5)
 ALIASES = {"person": "player", "sports ball": "ball", "football": "ball"}
 
 
@@ -75,7 +77,13 @@ def summarise(scores, hits, n_gt) -> dict:
     mpre = np.maximum.accumulate(mpre[::-1])[::-1]
     ap = float(np.sum((mrec[1:] - mrec[:-1]) * mpre[1:]))
     total_tp = int(hits.sum())
+    at = {}
+    for t in THRESHOLDS:
+        keep = scores >= t
+        tp_t = int(hits[keep].sum())
+        at[f"{t:.2f}"] = {"precision": tp_t / max(int(keep.sum()), 1), "recall": tp_t / max(n_gt, 1)}
     return {
+        "at_threshold": at,
         "labels": int(n_gt),
         "detections": int(len(hits)),
         "precision": total_tp / max(len(hits), 1),
@@ -120,6 +128,9 @@ def main() -> None:
     print(f"{'group':<11} {'labels':>6} {'dets':>6} {'precision':>9} {'recall':>7} {'AP50':>6}")
     for name, r in result.items():
         print(f"{name:<11} {r['labels']:>6} {r['detections']:>6} {r['precision']:>9.3f} {r['recall']:>7.3f} {r['ap50']:>6.3f}")
+    print("precision / recall at score thresholds " + ", ".join(f"{t:.2f}" for t in THRESHOLDS))
+    for name, r in result.items():
+        print(f"{name:<11} " + "  ".join(f"{v['precision']:.3f}/{v['recall']:.3f}" for v in r["at_threshold"].values()))
     if args.json:
         Path(args.json).write_text(json.dumps({"frames": len(frames), **result}, indent=2) + "\n")
 

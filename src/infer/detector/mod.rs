@@ -1,6 +1,6 @@
 //! The detector: every region of a frame (tiles and the whole frame) letterboxed into one batch
 //! tensor, run through the model in one call (models with a fixed batch of 1: one call per
-//! region), decoded, mapped back to frame pixels, and merged with class-aware NMS. The CPU and
+//! region), decoded, mapped back to frame pixels, and merged with NMS (people across roles, the ball apart). The CPU and
 //! GPU paths differ only in where the batch is letterboxed. All buffers are reused between frames.
 
 use std::time::Instant;

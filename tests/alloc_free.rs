@@ -118,7 +118,7 @@ fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
     use std::sync::Arc;
 
     let mut raw = RawConfig::default();
-    raw.infer.model = util::repo_root().join("models/yolox_nano.onnx").display().to_string();
+    raw.infer.model = util::repo_root().join(RawConfig::default().infer.model).display().to_string();
     raw.infer.threads = 1;
     // A calibrated camera, so the pitch mapping and speeds run too.
     raw.pitch.image_to_pitch = vec![0.05, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0];

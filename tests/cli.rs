@@ -9,8 +9,9 @@ fn generate_config_prints_a_config_that_validates() {
     let dir = tempfile::tempdir().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     // The default names the model relative to the repo root; point it at the checkout.
-    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/yolox_nano.onnx");
-    let path = daemon::write_config(dir.path(), &text.replace("\"models/yolox_nano.onnx\"", &format!("\"{model}\"")));
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/football_nano_1280x736.onnx");
+    assert!(text.contains("\"models/football_nano_1280x736.onnx\""), "the football detector is the default");
+    let path = daemon::write_config(dir.path(), &text.replace("\"models/football_nano_1280x736.onnx\"", &format!("\"{model}\"")));
     let out = daemon::run(&["validate", "-c", path.to_str().unwrap(), "--no-env"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -109,7 +110,7 @@ fn track_mot_writes_mot_results_and_refuses_bad_input() {
 fn bench_reports_stages_and_writes_json() {
     let dir = tempfile::tempdir().unwrap();
     let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/yolox_nano.onnx");
-    let cfg = daemon::write_config(dir.path(), &format!("[infer]\nmodel = \"{model}\"\n[publish]\nbroker_port = {}\n", crate::util::broker::free_port()));
+    let cfg = daemon::write_config(dir.path(), &format!("[infer]\nmodel = \"{model}\"\ntile_columns = 2\ntile_rows = 2\nfull_frame = true\n[publish]\nbroker_port = {}\n", crate::util::broker::free_port()));
     let json = dir.path().join("bench.json");
     let clip = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/clip.mp4");
     let r = daemon::run(&["bench", "-c", cfg.to_str().unwrap(), "--input", clip, "--frames", "20", "--inference-runs", "2", "--streams", "2", "--json", json.to_str().unwrap()]);
@@ -119,7 +120,7 @@ fn bench_reports_stages_and_writes_json() {
     assert!(v["end_to_end_fps"].as_f64().unwrap() > 0.0);
     assert!(v["detector_only_fps"].as_f64().unwrap() > 0.0);
     assert!(v["decode_only_fps"].as_f64().unwrap() > 0.0);
-    // The default 2x2 tiles and the whole frame: five images, one batched call.
+    // 2x2 tiles and the whole frame: five images, one batched call.
     assert_eq!(v["regions_per_frame"], 5);
     assert_eq!(v["model_only"]["batch"], 5);
     let limit = v["physical_limit_fps"].as_f64().unwrap();
@@ -157,4 +158,79 @@ fn validate_passes_with_a_warning_when_only_the_remote_overlay_is_invalid() {
     // The file itself invalid: still refused.
     std::fs::write(&cfg, format!("[infer]\nmodel = \"{model}\"\ntile_columns = 0\n")).unwrap();
     assert_eq!(daemon::run(&["validate", "-c", cfg.to_str().unwrap(), "--no-env"]).status.code(), Some(78));
+}
+
+/// A real broadcast frame of the Roboflow valid split, de-stretched from 1280x1280 to 1920x1080
+/// by GStreamer, and its people as labelled (class 1-3), in 1080p pixels.
+fn real_frame(dir: &std::path::Path) -> (std::path::PathBuf, Vec<[f32; 4]>) {
+    let split = crate::util::shared_data().join("roboflow-football-players-detection/valid");
+    let mut images: Vec<_> = std::fs::read_dir(split.join("images")).unwrap().map(|e| e.unwrap().path()).collect();
+    images.sort();
+    let src = &images[0];
+    let out = dir.join("frame.jpg");
+    let status = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "filesrc", &format!("location={}", src.display()), "!", "decodebin", "!", "videoconvert", "!", "videoscale", "!"])
+        .args(["video/x-raw,width=1920,height=1080", "!", "jpegenc", "quality=95", "!", "filesink", &format!("location={}", out.display())])
+        .status()
+        .expect("gst-launch-1.0 (scripts/setup.sh installs it)");
+    assert!(status.success());
+    let labels = std::fs::read_to_string(split.join("labels").join(src.with_extension("txt").file_name().unwrap())).unwrap();
+    let people = labels
+        .lines()
+        .filter_map(|l| {
+            let v: Vec<f32> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            (v[0] as u32 != 0).then(|| [(v[1] - v[3] / 2.0) * 1920.0, (v[2] - v[4] / 2.0) * 1080.0, (v[1] + v[3] / 2.0) * 1920.0, (v[2] + v[4] / 2.0) * 1080.0])
+        })
+        .collect();
+    (out, people)
+}
+
+fn iou(a: &[f32; 4], b: &[f32]) -> f32 {
+    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = w * h;
+    inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+}
+
+#[test]
+fn detect_finds_the_people_of_a_real_frame_and_reports_a_bad_image_without_losing_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let (frame, people) = real_frame(dir.path());
+    assert!(people.len() >= 10, "a wide shot with many players");
+    let garbage = dir.path().join("garbage.jpg");
+    std::fs::write(&garbage, b"not a picture").unwrap();
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/football_nano_1280x736.onnx");
+    let cfg = daemon::write_config(dir.path(), &format!("[source]\nuri = \"/dev/null\"\n[infer]\nmodel = \"{model}\"\n"));
+    let out_path = dir.path().join("dets.jsonl");
+    let out = daemon::run(&["detect", "-c", cfg.to_str().unwrap(), garbage.to_str().unwrap(), frame.to_str().unwrap(), "--out", out_path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a failed image fails the run: {stderr}");
+    assert!(stderr.contains("garbage.jpg") && !stderr.contains("panicked"), "{stderr}");
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "the good image is written: {text}");
+    let line = &lines[0];
+    assert_eq!(line["image"], frame.to_str().unwrap());
+    assert_eq!((line["width"].as_u64(), line["height"].as_u64()), (Some(1920), Some(1080)));
+    let dets = line["detections"].as_array().unwrap();
+    let mut found = 0;
+    let mut true_people = 0;
+    let boxes: Vec<(Vec<f32>, String)> =
+        dets.iter().map(|d| (d["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect(), d["class"].as_str().unwrap().to_string())).collect();
+    for (b, class) in &boxes {
+        assert!(["player", "goalkeeper", "referee", "ball"].contains(&class.as_str()), "{class}");
+        assert!(b[0] >= -1.0 && b[1] >= -1.0 && b[2] <= 1921.0 && b[3] <= 1081.0 && b[0] < b[2] && b[1] < b[3], "{b:?}");
+        if class != "ball" && people.iter().any(|p| iou(p, b) >= 0.5) {
+            true_people += 1;
+        }
+    }
+    for p in &people {
+        if boxes.iter().any(|(b, class)| class != "ball" && iou(p, b) >= 0.5) {
+            found += 1;
+        }
+    }
+    let person_dets = boxes.iter().filter(|(_, c)| c != "ball").count();
+    let recall = found as f32 / people.len() as f32;
+    let precision = true_people as f32 / person_dets.max(1) as f32;
+    assert!(recall >= 0.85 && precision >= 0.85, "people recall {recall:.2}, precision {precision:.2} on a real frame");
 }

@@ -11,6 +11,7 @@ fn detector(batched: bool) -> Detector {
     let mut raw = RawConfig::default();
     raw.infer.model = repo_root().join("models/yolox_nano.onnx").display().to_string();
     raw.infer.threads = 1;
+    (raw.infer.tile_columns, raw.infer.tile_rows, raw.infer.full_frame) = (2, 2, true);
     let cfg = validate(raw, false).unwrap();
     let mut opts = cfg.detector_options();
     assert!(opts.manifest.dynamic_batch, "the shipped model takes a batch");
@@ -29,7 +30,7 @@ fn one_batched_call_per_frame_finds_what_one_call_per_region_finds() {
         let yuv = YuvFrame::new(&f.data, f.width, f.height, f.format).unwrap();
         let ta = batched.detect(&yuv, &mut a).unwrap();
         let tb = single.detect(&yuv, &mut b).unwrap();
-        assert_eq!((ta.runs, ta.images), (1, 5), "default 2x2 tiles + whole frame in one call");
+        assert_eq!((ta.runs, ta.images), (1, 5), "2x2 tiles + whole frame in one call");
         assert_eq!((tb.runs, tb.images), (5, 5));
         assert_eq!(a.len(), b.len());
         for (x, y) in a.iter().zip(&b) {

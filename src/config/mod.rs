@@ -212,7 +212,7 @@ mod tests {
         let overlay = dir.path().join("c.remote.toml");
         std::fs::write(&overlay, "[infer]\ntile_columns = 0\n").unwrap();
         let (cfg, set_aside) = load_for_run(&path, false, None).unwrap();
-        assert_eq!(cfg.infer.tile_columns, 2, "the file's (default) value");
+        assert_eq!(cfg.infer.tile_columns, 1, "the file's (default) value");
         let s = set_aside.expect("the overlay was refused");
         assert!(s.reason.contains("infer.tile_columns"), "{}", s.reason);
         assert!(!overlay.exists() && s.moved_to.exists());

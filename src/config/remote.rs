@@ -207,7 +207,7 @@ mod tests {
         assert_eq!(cfg.infer.score_threshold, 0.4);
         assert_eq!(cfg.infer.tile_columns, 3);
         assert_eq!(cfg.track.min_hits, 3);
-        assert_eq!(cfg.infer.tile_rows, 2, "untouched keys keep their value");
+        assert_eq!(cfg.infer.tile_rows, 1, "untouched keys keep their value");
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn write_config(dir: &Path, toml: &str) -> PathBuf {
 pub fn offline_config(input: &Path, port: u16, device: &str) -> String {
     let model = super::repo_root().join("models/yolox_nano.onnx");
     format!(
-        "[device]\nid = \"{device}\"\n[source]\nuri = \"{}\"\nrealtime = false\n[ring]\noverflow = \"block\"\n[infer]\nmodel = \"{}\"\n[publish]\nbroker_port = {port}\n",
+        "[device]\nid = \"{device}\"\n[source]\nuri = \"{}\"\nrealtime = false\n[ring]\noverflow = \"block\"\n[infer]\nmodel = \"{}\"\ntile_columns = 2\ntile_rows = 2\nfull_frame = true\n[publish]\nbroker_port = {port}\n",
         input.display(),
         model.display()
     )

@@ -77,6 +77,14 @@ def summarise(scores, hits, n_gt) -> dict:
     mpre = np.maximum.accumulate(mpre[::-1])[::-1]
     ap = float(np.sum((mrec[1:] - mrec[:-1]) * mpre[1:]))
     total_tp = int(hits.sum())
+    # Operating points of the targets: the best precision while recall >= 0.95, the best recall
+    # while precision >= 0.7 (over every score threshold).
+    ok_r = recall >= 0.95
+    ok_p = precision >= 0.7
+    operating = {
+        "precision_at_recall_0.95": float(precision[ok_r].max()) if ok_r.any() else None,
+        "recall_at_precision_0.7": float(recall[ok_p].max()) if ok_p.any() else 0.0,
+    }
     at = {}
     for t in THRESHOLDS:
         keep = scores >= t
@@ -84,6 +92,7 @@ def summarise(scores, hits, n_gt) -> dict:
         at[f"{t:.2f}"] = {"precision": tp_t / max(int(keep.sum()), 1), "recall": tp_t / max(n_gt, 1)}
     return {
         "at_threshold": at,
+        **operating,
         "labels": int(n_gt),
         "detections": int(len(hits)),
         "precision": total_tp / max(len(hits), 1),
@@ -125,9 +134,11 @@ def main() -> None:
     frames = load_jsonl(args.detections, Path(args.labels))
     result = evaluate(frames)
     print(f"{len(frames)} frames")
-    print(f"{'group':<11} {'labels':>6} {'dets':>6} {'precision':>9} {'recall':>7} {'AP50':>6}")
+    print(f"{'group':<11} {'labels':>6} {'dets':>6} {'precision':>9} {'recall':>7} {'AP50':>6} {'P@R>=.95':>8} {'R@P>=.7':>7}")
     for name, r in result.items():
-        print(f"{name:<11} {r['labels']:>6} {r['detections']:>6} {r['precision']:>9.3f} {r['recall']:>7.3f} {r['ap50']:>6.3f}")
+        p95 = r["precision_at_recall_0.95"]
+        print(f"{name:<11} {r['labels']:>6} {r['detections']:>6} {r['precision']:>9.3f} {r['recall']:>7.3f} {r['ap50']:>6.3f} "
+              f"{'-' if p95 is None else f'{p95:.3f}':>8} {r['recall_at_precision_0.7']:>7.3f}")
     print("precision / recall at score thresholds " + ", ".join(f"{t:.2f}" for t in THRESHOLDS))
     for name, r in result.items():
         print(f"{name:<11} " + "  ".join(f"{v['precision']:.3f}/{v['recall']:.3f}" for v in r["at_threshold"].values()))

@@ -141,7 +141,7 @@ fn health_messages_follow_the_documented_schema() {
     child.wait().unwrap();
     assert!(got, "no health message with processed frames");
     let h = json(&last_on(&rec, "footrack/t-health/health").unwrap());
-    assert_eq!(h["schema"], 1);
+    assert_eq!(h["schema"], 2);
     assert_eq!(h["device"], "t-health");
     for path in [
         "/source/state", "/source/decoder", "/source/fps_in", "/source/reconnects_last_hour", "/source/stalls_last_hour", "/source/connection_quality",

@@ -34,7 +34,7 @@ fn broadcast_clip_yields_persistent_player_tracks_and_status_goes_online_then_st
     assert_eq!(frames_seen.len(), frames, "one track message per frame (block policy processes every frame)");
     let first: serde_json::Value =
         serde_json::from_str(&msgs.iter().find(|m| m.topic.ends_with("/tracks")).unwrap().payload).unwrap();
-    assert_eq!(first["schema"], 1);
+    assert_eq!(first["schema"], 2);
     assert_eq!(first["width"], 1280);
     assert!(first["pts_ms"].is_number() && first["capture_unix_ms"].is_number());
 

@@ -52,7 +52,7 @@ impl FrameProcessor {
         FrameProcessor {
             detector,
             tracker: None,
-            pitch: PitchMapper::new(config.pitch.homography()),
+            pitch: PitchMapper::new(config.pitch.homography(), config.pitch.drop_area()),
             dets: Vec::with_capacity(512),
             payload: String::with_capacity(16 * 1024),
             last_number: None,
@@ -88,9 +88,10 @@ impl FrameProcessor {
         self.stats.add_stage_ns(Stage::Track, (t_publish - t_track).as_nanos() as u64);
 
         let stream_secs = meta.pts_ns.map_or(meta.number as f64 / fps as f64, |p| p as f64 / 1e9);
+        let homography = self.pitch.homography().copied();
         let pitch_pos = self.pitch.map(tracks, stream_secs);
         let header = TrackMessageHeader { device: &self.device, source: &self.source_id, publish_unix_ns: unix_ns() };
-        encode_tracks(&mut self.payload, header, meta, tracks, pitch_pos);
+        encode_tracks(&mut self.payload, header, meta, tracks, pitch_pos, homography.as_ref());
         self.publisher.publish_tracks(self.payload.as_bytes());
         self.stats.last_tracks.store(tracks.len() as u64, Relaxed);
         self.stats.add_stage_ns(Stage::Publish, t_publish.elapsed().as_nanos() as u64);
@@ -119,7 +120,7 @@ impl FrameProcessor {
             t.set_options(cfg.tracker_options(fps));
         }
         self.source_id = cfg.source.id.clone();
-        self.pitch.set_homography(cfg.pitch.homography());
+        self.pitch.set_calibration(cfg.pitch.homography(), cfg.pitch.drop_area());
         self.config = cfg;
         tracing::info!("Settings applied between frames.");
     }

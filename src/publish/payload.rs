@@ -4,10 +4,10 @@
 use std::fmt::Write;
 
 use crate::frame::{FrameMeta, Track};
-pub use crate::pitch::PitchPos;
+pub use crate::pitch::{Homography, PitchPos};
 
 /// Version of every payload's schema; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Identity fields of a track message.
 #[derive(Clone, Copy, Debug)]
@@ -21,8 +21,16 @@ pub struct TrackMessageHeader<'a> {
 }
 
 /// Writes one frame's tracks as JSON into `buf` (cleared first). `pitch[i]`, when given, is
-/// track `i`'s pitch position (with a calibrated camera).
-pub fn encode_tracks(buf: &mut String, header: TrackMessageHeader<'_>, meta: &FrameMeta, tracks: &[Track], pitch: &[Option<PitchPos>]) {
+/// track `i`'s pitch position (with a calibrated camera; tracks flagged off the pitch are left
+/// out); `homography` is the image-to-pitch calibration in use.
+pub fn encode_tracks(
+    buf: &mut String,
+    header: TrackMessageHeader<'_>,
+    meta: &FrameMeta,
+    tracks: &[Track],
+    pitch: &[Option<PitchPos>],
+    homography: Option<&Homography>,
+) {
     buf.clear();
     // Writing into a String cannot fail.
     let _ = write!(
@@ -44,10 +52,16 @@ pub fn encode_tracks(buf: &mut String, header: TrackMessageHeader<'_>, meta: &Fr
         meta.width,
         meta.height
     );
+    let mut first = true;
     for (i, t) in tracks.iter().enumerate() {
-        if i > 0 {
+        let pos = pitch.get(i).copied().flatten();
+        if pos.is_some_and(|p| !p.on_pitch) {
+            continue;
+        }
+        if !first {
             buf.push(',');
         }
+        first = false;
         let b = &t.bbox;
         let _ = write!(
             buf,
@@ -61,12 +75,31 @@ pub fn encode_tracks(buf: &mut String, header: TrackMessageHeader<'_>, meta: &Fr
             t.score,
             t.frames_since_seen
         );
-        if let Some(Some(p)) = pitch.get(i) {
-            let _ = write!(buf, ",\"pitch\":[{:.2},{:.2}],\"speed_mps\":{:.2}", p.x_m, p.y_m, p.speed_mps);
+        if let Some(p) = pos {
+            let _ = write!(
+                buf,
+                ",\"pitch\":[{:.2},{:.2}],\"speed_mps\":{:.2},\"speed_kmh\":{:.1},\"distance_m\":{:.1}",
+                p.x_m,
+                p.y_m,
+                p.speed_mps,
+                p.speed_mps * 3.6,
+                p.distance_m
+            );
         }
         buf.push('}');
     }
-    buf.push_str("]}");
+    buf.push_str("],\"homography\":");
+    match homography {
+        Some(h) => {
+            buf.push('[');
+            for (k, v) in h.row_major().iter().enumerate() {
+                let _ = write!(buf, "{}{v:e}", if k > 0 { "," } else { "" });
+            }
+            buf.push(']');
+        }
+        None => buf.push_str("null"),
+    }
+    buf.push('}');
 }
 
 #[cfg(test)]
@@ -82,10 +115,13 @@ mod tests {
             Track { id: 1_000_000_000, class: ObjectClass::Ball, bbox: BBox::from_xywh(5.0, 5.0, 4.0, 4.0), score: 0.5, frames_since_seen: 2 },
         ];
         let mut buf = String::new();
-        let pitch = [Some(PitchPos { x_m: 30.5, y_m: 20.25, speed_mps: 4.5 }), None];
-        encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1_700_000_000_200_000_000 }, &meta, &tracks, &pitch);
+        let pitch = [Some(PitchPos { x_m: 30.5, y_m: 20.25, speed_mps: 4.5, distance_m: 12.34, on_pitch: true }), None];
+        let h = Homography::from_row_major(&[0.1, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0]).unwrap();
+        encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1_700_000_000_200_000_000 }, &meta, &tracks, &pitch, Some(&h));
         let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
-        assert_eq!(v["schema"], 1);
+        assert_eq!(v["schema"], 2);
+        assert_eq!(v["homography"][0], 0.1);
+        assert_eq!(v["homography"][8], 1.0);
         assert_eq!(v["frame"], 7);
         assert_eq!(v["pts_ms"], 280.0);
         assert_eq!(v["source"], "cam");
@@ -96,11 +132,20 @@ mod tests {
         assert_eq!(v["tracks"][1]["lost_frames"], 2);
         assert_eq!(v["tracks"][0]["pitch"][0], 30.5);
         assert_eq!(v["tracks"][0]["speed_mps"], 4.5);
+        assert_eq!(v["tracks"][0]["speed_kmh"], 16.2);
+        assert_eq!(v["tracks"][0]["distance_m"], 12.3);
         assert!(v["tracks"][1].get("pitch").is_none());
         let no_pts = FrameMeta { pts_ns: None, ..meta };
-        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &no_pts, &[], &[]);
+        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &no_pts, &[], &[], None);
         let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
         assert!(v["pts_ms"].is_null());
+        assert!(v["homography"].is_null());
         assert_eq!(v["tracks"].as_array().unwrap().len(), 0);
+        // A track off the pitch is left out.
+        let off = [Some(PitchPos { on_pitch: false, ..pitch[0].unwrap() }), None];
+        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &meta, &tracks, &off, Some(&h));
+        let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
+        assert_eq!(v["tracks"].as_array().unwrap().len(), 1);
+        assert_eq!(v["tracks"][0]["class"], "ball");
     }
 }

@@ -1,0 +1,19 @@
+//! Pitch coordinates: the image-to-pitch homography of a camera (typed in, or fitted to point
+//! pairs), each track's place on the pitch in metres, its speed and the distance it covered.
+//!
+//! With `[pitch]` calibrated, each track's foot point (box bottom-centre; the ball's centre) is
+//! mapped to metres on the pitch ([`PitchMapper`]), speeds and distances come from successive
+//! positions ([`SpeedEstimator`]), and tracks off the pitch can be dropped. Pure and
+//! allocation-free once warm.
+
+mod calibrate;
+mod homography;
+mod mapper;
+mod section;
+mod speed;
+
+pub use calibrate::{Calibration, CalibrationError, PointPair, fit_homography};
+pub use homography::{Homography, Mat3, determinant, invert, project};
+pub use mapper::{PitchArea, PitchMapper, PitchPos};
+pub use section::PitchSection;
+pub use speed::SpeedEstimator;

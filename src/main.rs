@@ -1,4 +1,4 @@
-//! The `footrackd` command line: run, validate, generate-config, bench, detect, track-mot.
+//! The `footrackd` command line: run, validate, generate-config, bench, detect, pitch-map, track-mot.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +79,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Map MOTChallenge boxes (frame,id,x,y,w,h) through the config's pitch calibration to metres.
+    PitchMap {
+        /// Configuration file (TOML) with a [pitch] calibration.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Boxes: frame,id,x,y,w,h[,...] per line.
+        #[arg(long)]
+        mot: PathBuf,
+        /// Output CSV: frame,id,x_m,y_m (box bottom-centre on the pitch).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Track MOTChallenge detections with the daemon's tracker and write MOTChallenge results.
     TrackMot {
         /// Detections: frame,-1,x,y,w,h,score[,...] per line.
@@ -109,6 +121,12 @@ fn main() -> ExitCode {
                     eprintln!("warning: the remote overlay makes the configuration invalid; `run` will set it aside and start on the file:\n{p}");
                 }
                 println!("{}: ok (model {}, source {})", path.display(), cfg.manifest.name, cfg.source_uri.redacted());
+                if let Some(Ok(c)) = cfg.pitch.calibration() {
+                    println!(
+                        "pitch calibration: {} point pairs, {} kept, error {:.2} m RMS, {:.2} m largest",
+                        c.points, c.inliers, c.rms_error_m, c.max_error_m
+                    );
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => config_failure(&e),
@@ -145,6 +163,31 @@ fn main() -> ExitCode {
             }
         }
         Command::Detect { config: path, images, out } => detect(&path, &images, &out),
+        Command::PitchMap { config: path, mot, out } => {
+            let raw = match config::load_raw(&path, true) {
+                Ok(r) => r,
+                Err(e) => return config_failure(&e),
+            };
+            let mut problems = footrackd::problems::Problems::default();
+            raw.pitch.check(&mut problems);
+            if !problems.is_empty() {
+                return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems });
+            }
+            let Some(h) = raw.pitch.homography() else {
+                eprintln!("error: {} has no [pitch] calibration (image_to_pitch or points)", path.display());
+                return ExitCode::from(EXIT_CONFIG);
+            };
+            match app::pitch_map::map_file(&h, &mot, &out) {
+                Ok(n) => {
+                    println!("{}: {n} positions", out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::TrackMot { det, out, fps, config: cfg_path } => {
             let section = match cfg_path.map(|p| config::load_raw(&p, false)) {
                 Some(Ok(raw)) => raw.track,

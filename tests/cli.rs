@@ -234,3 +234,53 @@ fn detect_finds_the_people_of_a_real_frame_and_reports_a_bad_image_without_losin
     let precision = true_people as f32 / person_dets.max(1) as f32;
     assert!(recall >= 0.85 && precision >= 0.85, "people recall {recall:.2}, precision {precision:.2} on a real frame");
 }
+
+/// Frame 1 of the bundled demo clip: each fully visible person's box (MOT row) and true pitch position.
+fn demo_frame_one() -> Vec<(String, f64, f64, f64, f64)> {
+    let root = crate::util::repo_root();
+    let gt = std::fs::read_to_string(root.join("demo/gt/gt.txt")).unwrap();
+    let pitch = std::fs::read_to_string(root.join("demo/pitch.csv")).unwrap();
+    gt.lines()
+        .filter(|l| l.starts_with("1,"))
+        .filter_map(|l| {
+            let f: Vec<f64> = l.split(',').map(|t| t.parse().unwrap()).collect();
+            let inside = f[2] > 1.0 && f[3] > 1.0 && f[2] + f[4] < 1279.0 && f[3] + f[5] < 719.0;
+            if f[7] == 4.0 || f[8] < 0.99 || !inside {
+                return None;
+            }
+            let p = pitch.lines().find(|p| p.starts_with(&format!("1,{},", f[1] as u32)))?;
+            let p: Vec<&str> = p.split(',').collect();
+            Some((l.to_string(), f[2] + f[4] / 2.0, f[3] + f[5], p[4].parse().unwrap(), p[5].parse().unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn point_pairs_calibrate_the_camera_validate_reports_the_fit_and_pitch_map_maps_boxes() {
+    let people = demo_frame_one();
+    assert!(people.len() >= 6, "{}", people.len());
+    let dir = tempfile::tempdir().unwrap();
+    let points: Vec<String> = people[..5].iter().map(|(_, px, py, x, y)| format!("[{px}, {py}, {x}, {y}]")).collect();
+    let cfg = daemon::write_config(dir.path(), &format!("[source]\nuri = \"/dev/null\"\n[pitch]\npoints = [{}]\n", points.join(", ")));
+    let out = daemon::run(&["validate", "-c", cfg.to_str().unwrap(), "--no-env"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("pitch calibration: 5 point pairs, 5 kept"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let mot = dir.path().join("boxes.txt");
+    std::fs::write(&mot, people.iter().map(|p| format!("{}\n", p.0)).collect::<String>()).unwrap();
+    let csv = dir.path().join("pitch.csv");
+    let out = daemon::run(&["pitch-map", "-c", cfg.to_str().unwrap(), "--mot", mot.to_str().unwrap(), "--out", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Vec<f64>> = std::fs::read_to_string(&csv).unwrap().lines().skip(1).map(|l| l.split(',').map(|t| t.parse().unwrap()).collect()).collect();
+    assert_eq!(rows.len(), people.len());
+    // Every person, including those not used for the fit, lands within 0.3 m of the truth.
+    for (row, (_, _, _, x, y)) in rows.iter().zip(&people) {
+        assert!((row[2] - x).abs() < 0.3 && (row[3] - y).abs() < 0.3, "{row:?} vs ({x}, {y})");
+    }
+    // A mistyped pair makes the fit miss: refused, with the key named.
+    let mut bad = points.clone();
+    bad[2] = bad[2].replacen('[', "[400, 100, 90, 5], [", 1);
+    let cfg = daemon::write_config(dir.path(), &format!("[source]\nuri = \"/dev/null\"\n[pitch]\npoints = [{}]\n", bad.join(", ")));
+    let out = daemon::run(&["validate", "-c", cfg.to_str().unwrap(), "--no-env"]);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pitch.points"), "{}", String::from_utf8_lossy(&out.stderr));
+}

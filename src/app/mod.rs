@@ -1,6 +1,7 @@
 //! The appliance: wiring and lifecycle ([`run`]), the control loop (`supervisor`), the
 //! inference thread (`worker`), health assembly (`health`), the run summary, and the
-//! commands that users run on the device: `bench`, `detect` ([`detect`]) and `track-mot` ([`mot`]).
+//! commands that users run on the device: `bench`, `detect` ([`detect`]), `pitch-map` ([`pitch_map`]) and `track-mot`
+//! ([`mot`]).
 //!
 //! `app` is the only place that knows every stage; the stages meet here and through the ring.
 
@@ -8,6 +9,7 @@ pub mod bench;
 pub mod detect;
 mod health;
 pub mod mot;
+pub mod pitch_map;
 mod run;
 mod slots;
 mod summary;

@@ -44,6 +44,25 @@ impl ObjectClass {
     }
 }
 
+/// Which side a player plays for: kit A (the darker kit, unless the config pins the colours) or B.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Team {
+    /// The first kit.
+    A,
+    /// The second kit.
+    B,
+}
+
+impl Team {
+    /// `"A"` or `"B"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Team::A => "A",
+            Team::B => "B",
+        }
+    }
+}
+
 /// An axis-aligned box in frame pixels, corners inclusive-exclusive: `(x1, y1)` top-left, `(x2, y2)` bottom-right.
 #[derive(Clone, Copy, Debug, PartialEq, Default, Serialize)]
 pub struct BBox {

@@ -93,7 +93,7 @@ fn steady_state_frame_work_allocates_nothing() {
         nms_in_place(&mut raw, 0.5);
         scene.next_frame(&mut dets);
         let tracks = tracker.step(1.0, &dets);
-        encode_tracks(&mut payload, TrackMessageHeader { device: "d", source: "s", publish_unix_ns: n }, &frame.slot().meta, tracks, &[], None);
+        encode_tracks(&mut payload, TrackMessageHeader { device: "d", source: "s", publish_unix_ns: n }, &frame.slot().meta, tracks, &[], &[], None);
     };
     for n in 0..50 {
         one_frame(n);

@@ -131,3 +131,86 @@ fn mqtt_connects_through_a_slow_link() {
     assert!(online, "never online through the slow link: {:?}", rec.messages().iter().map(|m| &m.topic).collect::<Vec<_>>());
     assert!(tracks, "track messages did not pass the slow link");
 }
+
+/// Team accuracy on the bundled demo clip, whose ground truth knows every person's team: each
+/// published player track with a team is matched to a ground-truth box (IoU >= 0.5) of the same
+/// frame; the team names A/B are mapped to the truth's 0/1 by the better of the two ways.
+#[test]
+fn player_tracks_carry_the_team_of_their_kit() {
+    let root = crate::util::repo_root();
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-teams/tracks");
+    let dir = tempfile::tempdir().unwrap();
+    let model = root.join("models/football_nano_1280x736.onnx");
+    let cfg = format!(
+        "[device]\nid = \"t-teams\"\n[source]\nuri = \"{}\"\nrealtime = false\n[ring]\noverflow = \"block\"\n[infer]\nmodel = \"{}\"\n[publish]\nbroker_port = {}\n",
+        root.join("demo/clip.mp4").display(),
+        model.display(),
+        broker.port
+    );
+    let path = daemon::write_config(dir.path(), &cfg);
+    let frames = 150;
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env", "--max-frames", &frames.to_string()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(rec.wait_for(Duration::from_secs(5), |m| m.len() >= frames));
+    // Truth: frame -> (box, team) of visible outfield players.
+    let gt = std::fs::read_to_string(root.join("demo/gt/gt.txt")).unwrap();
+    let pitch = std::fs::read_to_string(root.join("demo/pitch.csv")).unwrap();
+    let mut team_of = std::collections::HashMap::new();
+    for l in pitch.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        if f[0] == "1" && f[3] == "player" {
+            team_of.insert(f[1].to_string(), f[2].to_string());
+        }
+    }
+    let mut counts = [[0u32; 2]; 2]; // [A/B][truth 0/1]
+    let mut per_track: std::collections::HashMap<u64, [[u32; 2]; 2]> = std::collections::HashMap::new();
+    for m in rec.messages() {
+        let v: serde_json::Value = serde_json::from_str(&m.payload).unwrap();
+        let frame = v["frame"].as_u64().unwrap() + 1;
+        let truth: Vec<([f32; 4], usize)> = gt
+            .lines()
+            .filter(|l| l.starts_with(&format!("{frame},")))
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                let team = team_of.get(f[1])?;
+                let n: Vec<f32> = f[2..6].iter().map(|t| t.parse().unwrap()).collect();
+                Some(([n[0], n[1], n[0] + n[2], n[1] + n[3]], if team == "0" { 0 } else { 1 }))
+            })
+            .collect();
+        for t in v["tracks"].as_array().unwrap() {
+            let Some(team) = t["team"].as_str() else { continue };
+            let b: Vec<f32> = t["box"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+            let best = truth.iter().map(|(g, team)| (iou(g, &b), *team)).max_by(|x, y| x.0.total_cmp(&y.0));
+            if let Some((o, truth_team)) = best
+                && o >= 0.5
+            {
+                let ours = usize::from(team == "B");
+                counts[ours][truth_team] += 1;
+                per_track.entry(t["id"].as_u64().unwrap()).or_default()[ours][truth_team] += 1;
+            }
+        }
+    }
+    let total: u32 = counts.iter().flatten().sum();
+    let straight = counts[0][0] + counts[1][1];
+    let (right, swap) = if straight * 2 >= total { (straight, false) } else { (total - straight, true) };
+    let per_detection = right as f64 / total.max(1) as f64;
+    let tracks_right = per_track
+        .values()
+        .filter(|c| {
+            let (a, b) = if swap { (c[0][1] + c[1][0], c[0][0] + c[1][1]) } else { (c[0][0] + c[1][1], c[0][1] + c[1][0]) };
+            a > b
+        })
+        .count();
+    let per_track_acc = tracks_right as f64 / per_track.len().max(1) as f64;
+    eprintln!("teams on the demo clip: {per_detection:.3} of {total} labelled player boxes right, {per_track_acc:.3} of {} tracks", per_track.len());
+    assert!(total >= 500, "players get team labels ({total})");
+    assert!(per_detection >= 0.9 && per_track_acc >= 0.85, "team accuracy {per_detection:.3} per box, {per_track_acc:.3} per track");
+}
+
+fn iou(a: &[f32; 4], b: &[f32]) -> f32 {
+    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = w * h;
+    inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+}

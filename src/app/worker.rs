@@ -22,6 +22,7 @@ use crate::shutdown::Shutdown;
 use crate::source::{SourceState, SourceStats};
 use crate::telemetry::{PipelineStats, Stage};
 use crate::track::Tracker;
+use crate::track::team::{FramePixels, TeamAssigner};
 
 /// A change applied between frames.
 #[derive(Debug)]
@@ -36,6 +37,7 @@ pub struct FrameProcessor {
     detector: Detector,
     tracker: Option<Tracker>,
     pitch: PitchMapper,
+    teams: Option<TeamAssigner>,
     dets: Vec<Detection>,
     payload: String,
     last_number: Option<u64>,
@@ -53,6 +55,7 @@ impl FrameProcessor {
             detector,
             tracker: None,
             pitch: PitchMapper::new(config.pitch.homography(), config.pitch.drop_area()),
+            teams: config.track.teams.then(|| TeamAssigner::new(config.track.pinned_kits())),
             dets: Vec::with_capacity(512),
             payload: String::with_capacity(16 * 1024),
             last_number: None,
@@ -67,6 +70,10 @@ impl FrameProcessor {
     /// Detects on one frame; [`FrameProcessor::track_and_publish`] finishes it.
     pub fn detect(&mut self, frame: &YuvFrame<'_>) -> Result<DetectTiming, InferError> {
         let timing = self.detector.detect(frame, &mut self.dets)?;
+        if let Some(teams) = self.teams.as_mut() {
+            let pixels = frame.on_host().then_some(FramePixels { data: frame.data, width: frame.width, height: frame.height, format: frame.format, layout: frame.layout });
+            teams.read_colours(pixels.as_ref(), &self.dets);
+        }
         self.stats.detections.fetch_add(self.dets.len() as u64, Relaxed);
         self.stats.add_stage_ns(Stage::Pre, (timing.pre_secs * 1e9) as u64);
         self.stats.add_stage_ns(Stage::Infer, (timing.infer_secs * 1e9) as u64);
@@ -91,7 +98,11 @@ impl FrameProcessor {
         let homography = self.pitch.homography().copied();
         let pitch_pos = self.pitch.map(tracks, stream_secs);
         let header = TrackMessageHeader { device: &self.device, source: &self.source_id, publish_unix_ns: unix_ns() };
-        encode_tracks(&mut self.payload, header, meta, tracks, pitch_pos, homography.as_ref());
+        let teams = match self.teams.as_mut() {
+            Some(t) => t.assign(tracks, &self.dets),
+            None => &[],
+        };
+        encode_tracks(&mut self.payload, header, meta, tracks, pitch_pos, teams, homography.as_ref());
         self.publisher.publish_tracks(self.payload.as_bytes());
         self.stats.last_tracks.store(tracks.len() as u64, Relaxed);
         self.stats.add_stage_ns(Stage::Publish, t_publish.elapsed().as_nanos() as u64);
@@ -121,6 +132,9 @@ impl FrameProcessor {
         }
         self.source_id = cfg.source.id.clone();
         self.pitch.set_calibration(cfg.pitch.homography(), cfg.pitch.drop_area());
+        if cfg.track.teams != self.config.track.teams || cfg.track.team_colours != self.config.track.team_colours {
+            self.teams = cfg.track.teams.then(|| TeamAssigner::new(cfg.track.pinned_kits()));
+        }
         self.config = cfg;
         tracing::info!("Settings applied between frames.");
     }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::frame::{FrameMeta, Track};
+use crate::frame::{FrameMeta, Team, Track};
 pub use crate::pitch::{Homography, PitchPos};
 
 /// Version of every payload's schema; bumped on any incompatible change.
@@ -22,13 +22,15 @@ pub struct TrackMessageHeader<'a> {
 
 /// Writes one frame's tracks as JSON into `buf` (cleared first). `pitch[i]`, when given, is
 /// track `i`'s pitch position (with a calibrated camera; tracks flagged off the pitch are left
-/// out); `homography` is the image-to-pitch calibration in use.
+/// out); `teams[i]`, when given, is player track `i`'s team; `homography` is the image-to-pitch
+/// calibration in use.
 pub fn encode_tracks(
     buf: &mut String,
     header: TrackMessageHeader<'_>,
     meta: &FrameMeta,
     tracks: &[Track],
     pitch: &[Option<PitchPos>],
+    teams: &[Option<Team>],
     homography: Option<&Homography>,
 ) {
     buf.clear();
@@ -75,6 +77,14 @@ pub fn encode_tracks(
             t.score,
             t.frames_since_seen
         );
+        if t.class.is_person() && !teams.is_empty() {
+            match teams.get(i).copied().flatten() {
+                Some(team) => {
+                    let _ = write!(buf, ",\"team\":\"{}\"", team.as_str());
+                }
+                None => buf.push_str(",\"team\":null"),
+            }
+        }
         if let Some(p) = pos {
             let _ = write!(
                 buf,
@@ -117,9 +127,11 @@ mod tests {
         let mut buf = String::new();
         let pitch = [Some(PitchPos { x_m: 30.5, y_m: 20.25, speed_mps: 4.5, distance_m: 12.34, on_pitch: true }), None];
         let h = Homography::from_row_major(&[0.1, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0]).unwrap();
-        encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1_700_000_000_200_000_000 }, &meta, &tracks, &pitch, Some(&h));
+        encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1_700_000_000_200_000_000 }, &meta, &tracks, &pitch, &[Some(Team::B), None], Some(&h));
         let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
         assert_eq!(v["schema"], 2);
+        assert_eq!(v["tracks"][0]["team"], "B");
+        assert!(v["tracks"][1].get("team").is_none(), "the ball has no team");
         assert_eq!(v["homography"][0], 0.1);
         assert_eq!(v["homography"][8], 1.0);
         assert_eq!(v["frame"], 7);
@@ -136,14 +148,14 @@ mod tests {
         assert_eq!(v["tracks"][0]["distance_m"], 12.3);
         assert!(v["tracks"][1].get("pitch").is_none());
         let no_pts = FrameMeta { pts_ns: None, ..meta };
-        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &no_pts, &[], &[], None);
+        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &no_pts, &[], &[], &[], None);
         let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
         assert!(v["pts_ms"].is_null());
         assert!(v["homography"].is_null());
         assert_eq!(v["tracks"].as_array().unwrap().len(), 0);
         // A track off the pitch is left out.
         let off = [Some(PitchPos { on_pitch: false, ..pitch[0].unwrap() }), None];
-        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &meta, &tracks, &off, Some(&h));
+        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &meta, &tracks, &off, &[], Some(&h));
         let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
         assert_eq!(v["tracks"].as_array().unwrap().len(), 1);
         assert_eq!(v["tracks"][0]["class"], "ball");

@@ -10,6 +10,7 @@ pub mod kalman;
 pub mod options;
 pub mod players;
 mod role;
+pub mod team;
 
 pub use ball::BallTracker;
 pub use options::{TrackSection, TrackerOptions};

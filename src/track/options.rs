@@ -28,6 +28,10 @@ pub struct TrackSection {
     pub camera_motion_compensation: bool,
     /// Re-link lost tracks to new detections by distance (after occlusions, when IoU fails).
     pub relink_lost: bool,
+    /// Tell the two teams apart by kit colour; player tracks then carry `team` (A or B).
+    pub teams: bool,
+    /// Pin the kit colours instead of learning them: two `#rrggbb` values, team A's then B's.
+    pub team_colours: Vec<String>,
 }
 
 impl Default for TrackSection {
@@ -43,13 +47,26 @@ impl Default for TrackSection {
             min_hits: 2,
             camera_motion_compensation: true,
             relink_lost: false,
+            teams: true,
+            team_colours: Vec::new(),
         }
     }
 }
 
 impl TrackSection {
+    /// The pinned kit colours (A, B), when two valid ones are configured.
+    pub fn pinned_kits(&self) -> Option<[[f32; 3]; 2]> {
+        match self.team_colours.as_slice() {
+            [a, b] => Some([super::team::parse_hex_colour(a)?, super::team::parse_hex_colour(b)?]),
+            _ => None,
+        }
+    }
+
     /// Checks the section into `p`.
     pub fn check(&self, p: &mut Problems) {
+        p.check(self.team_colours.is_empty() || self.pinned_kits().is_some(), "track.team_colours", || {
+            format!("needs two colours as \"#rrggbb\" (team A's, then B's), found {:?}", self.team_colours)
+        });
         p.check(is_unit(self.high_score), "track.high_score", || format!("{} must be in 0..=1", self.high_score));
         p.check(is_unit(self.low_score) && self.low_score <= self.high_score, "track.low_score", || {
             format!("{} must be in 0..=track.high_score", self.low_score)

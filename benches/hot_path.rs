@@ -67,7 +67,7 @@ fn payload(c: &mut Criterion) {
     let mut buf = String::with_capacity(8192);
     c.bench_function("encode_tracks_23", |b| {
         b.iter(|| {
-            encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1 }, &meta, &tracks, &[]);
+            encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1 }, &meta, &tracks, &[], &[], None);
             black_box(buf.len())
         })
     });

@@ -230,6 +230,55 @@ pub fn yuv420_bytes(width: u32, height: u32) -> usize {
     w * h + 2 * (w.div_ceil(2) * h.div_ceil(2))
 }
 
+/// A decoded frame's pixels on the host (I420 or NV12).
+#[derive(Clone, Copy, Debug)]
+pub struct FramePixels<'a> {
+    /// Y plane then chroma, as `layout` says.
+    pub data: &'a [u8],
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Chroma layout.
+    pub format: PixelFormat,
+    /// Plane strides and offsets.
+    pub layout: PlaneLayout,
+}
+
+impl FramePixels<'_> {
+    /// The Y, U and V bytes of pixel `(x, y)`; `None` outside the buffer.
+    pub fn yuv(&self, x: u32, y: u32) -> Option<(u8, u8, u8)> {
+        let l = &self.layout;
+        let yv = *self.data.get(y as usize * l.y_stride as usize + x as usize)?;
+        let (cx, cy) = ((x / 2) as usize, (y / 2) as usize);
+        let (u, v) = match self.format {
+            PixelFormat::I420 => {
+                let ch = self.height.div_ceil(2) as usize;
+                let u_at = l.uv_offset + cy * l.uv_stride as usize + cx;
+                (*self.data.get(u_at)?, *self.data.get(u_at + ch * l.uv_stride as usize)?)
+            }
+            PixelFormat::Nv12 => {
+                let at = l.uv_offset + cy * l.uv_stride as usize + 2 * cx;
+                (*self.data.get(at)?, *self.data.get(at + 1)?)
+            }
+        };
+        Some((yv, u, v))
+    }
+
+
+    /// The RGB (0..255, BT.601 limited range) of pixel `(x, y)`; `None` outside the buffer.
+    pub fn rgb(&self, x: u32, y: u32) -> Option<[f32; 3]> {
+        let (yv, u, v) = self.yuv(x, y)?;
+        let yv = yv as f32;
+        // BT.601 limited range, as decoders deliver SD/HD H.264 by default.
+        let (c, d, e) = (yv - 16.0, u as f32 - 128.0, v as f32 - 128.0);
+        let r = 1.164 * c + 1.596 * e;
+        let g = 1.164 * c - 0.392 * d - 0.813 * e;
+        let b = 1.164 * c + 2.017 * d;
+        Some([r.clamp(0.0, 255.0), g.clamp(0.0, 255.0), b.clamp(0.0, 255.0)])
+    }
+}
+
 /// Nanoseconds on a process-wide monotonic clock; used for latency across threads.
 pub fn monotonic_ns() -> u64 {
     use std::sync::OnceLock;

@@ -34,6 +34,9 @@ enum Command {
         /// Ignore FOOTRACKD_* environment overrides.
         #[arg(long)]
         no_env: bool,
+        /// Also write an annotated video (boxes, ids, teams, roles, ball trail, minimap) to this MP4.
+        #[arg(long)]
+        annotate: Option<PathBuf>,
     },
     /// Check a configuration file and print every problem found.
     Validate {
@@ -131,7 +134,7 @@ fn main() -> ExitCode {
             }
             Err(e) => config_failure(&e),
         },
-        Command::Run { config: path, input, max_frames, no_env } => run(path, input, max_frames, !no_env),
+        Command::Run { config: path, input, max_frames, no_env, annotate } => run(path, input, max_frames, !no_env, annotate),
         Command::Bench { config: path, input, frames, inference_runs, json, streams } => {
             let mut raw = match config::load_raw(&path, true) {
                 Ok(r) => r,
@@ -251,7 +254,7 @@ fn config_failure(e: &ConfigError) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-fn run(path: PathBuf, input: Option<String>, max_frames: Option<u64>, with_env: bool) -> ExitCode {
+fn run(path: PathBuf, input: Option<String>, max_frames: Option<u64>, with_env: bool, annotate: Option<PathBuf>) -> ExitCode {
     // Signals must be blocked before any thread starts, so every thread inherits the mask.
     let (_intent_tx, intents) = match control::signals::install() {
         Ok(x) => x,
@@ -269,7 +272,7 @@ fn run(path: PathBuf, input: Option<String>, max_frames: Option<u64>, with_env: 
     if let Some(s) = set_aside {
         tracing::error!(moved_to = %s.moved_to.display(), reason = %s.reason, "The remote configuration overlay was invalid and is set aside; starting on the configuration file.");
     }
-    let opts = app::RunOptions { max_frames, config_path: Some(path), with_env };
+    let opts = app::RunOptions { max_frames, config_path: Some(path), with_env, annotate };
     match app::run(cfg, intents, opts) {
         Ok(summary) => {
             tracing::info!("Stopped cleanly.");

@@ -214,3 +214,25 @@ fn iou(a: &[f32; 4], b: &[f32]) -> f32 {
     let inter = w * h;
     inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 }
+
+#[test]
+fn annotate_writes_a_video_of_every_frame_with_the_tracks_drawn() {
+    let root = crate::util::repo_root();
+    let dir = tempfile::tempdir().unwrap();
+    let clip = root.join("demo/clip.mp4");
+    let cfg = daemon::offline_config(&clip, free_port(), "t-annotate");
+    let path = daemon::write_config(dir.path(), &cfg);
+    let video = dir.path().join("annotated.mp4");
+    let frames: usize = 30;
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env", "--max-frames", &frames.to_string(), "--annotate", video.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let annotated = crate::util::frames::decode(&video, 0, 100);
+    assert_eq!(annotated.len(), frames, "every processed frame is in the video (offline: none dropped)");
+    let original = crate::util::frames::decode(&clip, 0, frames as u64);
+    // Drawing changed the late frames (tracks are confirmed after two frames), in luma.
+    let (a, o) = (&annotated[frames - 1], &original[frames - 1]);
+    assert_eq!((a.width, a.height), (o.width, o.height));
+    let n = (a.width * a.height) as usize;
+    let changed = a.data[..n].iter().zip(&o.data[..n]).filter(|(x, y)| x.abs_diff(**y) > 60).count();
+    assert!(changed > 500, "only {changed} luma pixels differ: nothing drawn?");
+}

@@ -213,7 +213,7 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
     drop(detector);
 
     let (_tx, rx) = std::sync::mpsc::channel();
-    let summary: RunSummary = super::run(cfg.clone(), rx, RunOptions { max_frames: Some(opts.frames), config_path: None, with_env: false })?;
+    let summary: RunSummary = super::run(cfg.clone(), rx, RunOptions { max_frames: Some(opts.frames), config_path: None, with_env: false, annotate: None })?;
     let mut stage_ms = vec![("decode".to_string(), if decode_fps > 0.0 { 1000.0 / decode_fps } else { 0.0 })];
     stage_ms.extend(summary.stage_ms.iter().map(|(n, ms)| (n.to_string(), *ms)));
     let physical_limit_fps = decode_fps.min(model_only.frames_per_sec);

@@ -32,4 +32,6 @@ pub struct RunOptions {
     pub config_path: Option<PathBuf>,
     /// Whether `FOOTRACKD_*` overrides apply on reload.
     pub with_env: bool,
+    /// Write an annotated video here (boxes, ids, teams, roles, ball trail, minimap).
+    pub annotate: Option<PathBuf>,
 }

@@ -23,6 +23,7 @@ use crate::control::systemd::Notifier;
 use crate::control::throttle::Throttle;
 use crate::infer::Detector;
 use crate::publish::Publisher;
+use crate::publish::annotate::Annotator;
 use crate::shutdown::Shutdown;
 use crate::source::{self, SourceStats};
 use crate::telemetry::PipelineStats;
@@ -48,7 +49,8 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
 
     let worker = Worker {
         ring: Arc::clone(&ring),
-        processor: FrameProcessor::new(detector, cfg.clone(), Arc::clone(&publisher), Arc::clone(&pipeline_stats)),
+        processor: FrameProcessor::new(detector, cfg.clone(), Arc::clone(&publisher), Arc::clone(&pipeline_stats))
+            .with_annotator(opts.annotate.clone().map(Annotator::start).transpose().context("annotated video")?),
         stats: Arc::clone(&pipeline_stats),
         source: Arc::clone(&source_stats),
         commands: cmd_rx,

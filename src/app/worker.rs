@@ -22,7 +22,9 @@ use crate::shutdown::Shutdown;
 use crate::source::{SourceState, SourceStats};
 use crate::telemetry::{PipelineStats, Stage};
 use crate::track::Tracker;
-use crate::track::team::{FramePixels, TeamAssigner};
+use crate::frame::FramePixels;
+use crate::publish::annotate::Annotator;
+use crate::track::team::TeamAssigner;
 
 /// A change applied between frames.
 #[derive(Debug)]
@@ -38,6 +40,7 @@ pub struct FrameProcessor {
     tracker: Option<Tracker>,
     pitch: PitchMapper,
     teams: Option<TeamAssigner>,
+    annotator: Option<Annotator>,
     dets: Vec<Detection>,
     payload: String,
     last_number: Option<u64>,
@@ -56,6 +59,7 @@ impl FrameProcessor {
             tracker: None,
             pitch: PitchMapper::new(config.pitch.homography(), config.pitch.drop_area()),
             teams: config.track.teams.then(|| TeamAssigner::new(config.track.pinned_kits())),
+            annotator: None,
             dets: Vec::with_capacity(512),
             payload: String::with_capacity(16 * 1024),
             last_number: None,
@@ -67,12 +71,31 @@ impl FrameProcessor {
         }
     }
 
+    /// Also writes an annotated video (its own thread; frames it cannot take are dropped).
+    pub fn with_annotator(mut self, annotator: Option<Annotator>) -> Self {
+        self.annotator = annotator;
+        self
+    }
+
+    /// Finishes the annotated video, if one is being written.
+    pub fn finish_annotation(&mut self) {
+        if let Some(a) = self.annotator.take() {
+            match a.finish() {
+                Ok(s) => tracing::info!(written = s.written, dropped = s.dropped, "Annotated video finished."),
+                Err(e) => tracing::error!(error = %e, "Annotated video failed."),
+            }
+        }
+    }
+
     /// Detects on one frame; [`FrameProcessor::track_and_publish`] finishes it.
     pub fn detect(&mut self, frame: &YuvFrame<'_>) -> Result<DetectTiming, InferError> {
         let timing = self.detector.detect(frame, &mut self.dets)?;
+        let pixels = frame.on_host().then_some(FramePixels { data: frame.data, width: frame.width, height: frame.height, format: frame.format, layout: frame.layout });
         if let Some(teams) = self.teams.as_mut() {
-            let pixels = frame.on_host().then_some(FramePixels { data: frame.data, width: frame.width, height: frame.height, format: frame.format, layout: frame.layout });
             teams.read_colours(pixels.as_ref(), &self.dets);
+        }
+        if let Some(a) = self.annotator.as_mut() {
+            a.begin_frame(pixels.as_ref());
         }
         self.stats.detections.fetch_add(self.dets.len() as u64, Relaxed);
         self.stats.add_stage_ns(Stage::Pre, (timing.pre_secs * 1e9) as u64);
@@ -103,6 +126,9 @@ impl FrameProcessor {
             None => &[],
         };
         encode_tracks(&mut self.payload, header, meta, tracks, pitch_pos, teams, homography.as_ref());
+        if let Some(a) = self.annotator.as_mut() {
+            a.finish_frame(tracks, teams, pitch_pos, (config.pitch.length_m as f32, config.pitch.width_m as f32), fps);
+        }
         self.publisher.publish_tracks(self.payload.as_bytes());
         self.stats.last_tracks.store(tracks.len() as u64, Relaxed);
         self.stats.add_stage_ns(Stage::Publish, t_publish.elapsed().as_nanos() as u64);
@@ -157,8 +183,14 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    /// Runs until input ends or the shutdown is aborted.
+    /// Runs until input ends or the shutdown is aborted; finishes the annotated video either way.
     pub(super) fn run(mut self) -> Result<(), InferError> {
+        let result = self.run_frames();
+        self.processor.finish_annotation();
+        result
+    }
+
+    fn run_frames(&mut self) -> Result<(), InferError> {
         let mut consecutive_failures = 0u32;
         loop {
             if self.shutdown.is_aborted() {

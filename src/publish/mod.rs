@@ -2,7 +2,9 @@
 //!
 //! The frame path only queues ([`Publisher::publish_tracks`]); the connection thread owns the
 //! broker session. The publisher knows nothing of the stages that produce what it sends.
+//! [`annotate`] publishes a picture instead: an annotated video to check by eye.
 
+pub mod annotate;
 mod mqtt;
 mod options;
 pub mod payload;

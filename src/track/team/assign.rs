@@ -1,8 +1,8 @@
 //! Teams of tracks: each player track's kit votes, decaying, over its life.
 
-use super::colour::{FramePixels, torso_colour};
+use super::colour::torso_colour;
 use super::kits::KitClusters;
-use crate::frame::{Detection, ObjectClass, Team, Track};
+use crate::frame::{Detection, FramePixels, ObjectClass, Team, Track};
 
 /// How much an older vote still counts after each newer one.
 const DECAY: f32 = 0.95;

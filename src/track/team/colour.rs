@@ -1,46 +1,8 @@
 //! The kit colour of a person box: mean RGB of the torso's non-grass pixels.
 
-use crate::frame::{BBox, PixelFormat, PlaneLayout};
-
-/// A decoded frame's pixels on the host (I420 or NV12).
-#[derive(Clone, Copy, Debug)]
-pub struct FramePixels<'a> {
-    /// Y plane then chroma, as `layout` says.
-    pub data: &'a [u8],
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// Chroma layout.
-    pub format: PixelFormat,
-    /// Plane strides and offsets.
-    pub layout: PlaneLayout,
-}
-
-impl FramePixels<'_> {
-    fn rgb(&self, x: u32, y: u32) -> Option<[f32; 3]> {
-        let l = &self.layout;
-        let yv = *self.data.get(y as usize * l.y_stride as usize + x as usize)? as f32;
-        let (cx, cy) = ((x / 2) as usize, (y / 2) as usize);
-        let (u, v) = match self.format {
-            PixelFormat::I420 => {
-                let ch = self.height.div_ceil(2) as usize;
-                let u_at = l.uv_offset + cy * l.uv_stride as usize + cx;
-                (*self.data.get(u_at)?, *self.data.get(u_at + ch * l.uv_stride as usize)?)
-            }
-            PixelFormat::Nv12 => {
-                let at = l.uv_offset + cy * l.uv_stride as usize + 2 * cx;
-                (*self.data.get(at)?, *self.data.get(at + 1)?)
-            }
-        };
-        // BT.601 limited range, as decoders deliver SD/HD H.264 by default.
-        let (c, d, e) = (yv - 16.0, u as f32 - 128.0, v as f32 - 128.0);
-        let r = 1.164 * c + 1.596 * e;
-        let g = 1.164 * c - 0.392 * d - 0.813 * e;
-        let b = 1.164 * c + 2.017 * d;
-        Some([r.clamp(0.0, 255.0), g.clamp(0.0, 255.0), b.clamp(0.0, 255.0)])
-    }
-}
+use crate::frame::{BBox, FramePixels};
+#[cfg(test)]
+use crate::frame::{PixelFormat, PlaneLayout};
 
 /// Whether a pixel looks like grass: green clearly above red and blue.
 fn is_grass(p: [f32; 3]) -> bool {

@@ -11,5 +11,4 @@ pub mod colour;
 mod kits;
 
 pub use assign::TeamAssigner;
-pub use colour::FramePixels;
 pub use kits::{KitClusters, parse_hex_colour};

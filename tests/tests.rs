@@ -7,4 +7,5 @@ mod cli;
 mod control;
 mod detect;
 mod floor_plan;
+mod follow;
 mod pipeline;

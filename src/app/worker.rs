@@ -14,7 +14,8 @@ use crate::config::Config;
 use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
 use crate::infer::pre::YuvFrame;
 use crate::infer::{DetectTiming, Detector, InferError};
-use crate::pitch::PitchMapper;
+use crate::frame::BBox;
+use crate::pitch::{CameraFollower, PitchMapper};
 use crate::publish::Publisher;
 use crate::publish::payload::{TrackMessageHeader, encode_tracks};
 use crate::ring::{FrameRing, OverflowPolicy};
@@ -40,6 +41,8 @@ pub struct FrameProcessor {
     tracker: Option<Tracker>,
     pitch: PitchMapper,
     teams: Option<TeamAssigner>,
+    follower: Option<CameraFollower>,
+    people: Vec<BBox>,
     annotator: Option<Annotator>,
     dets: Vec<Detection>,
     payload: String,
@@ -59,6 +62,8 @@ impl FrameProcessor {
             tracker: None,
             pitch: PitchMapper::new(config.pitch.homography(), config.pitch.drop_area()),
             teams: config.track.teams.then(|| TeamAssigner::new(config.track.pinned_kits())),
+            follower: config.pitch.follow_camera.then(|| CameraFollower::new(config.pitch.homography())),
+            people: Vec::with_capacity(256),
             annotator: None,
             dets: Vec::with_capacity(512),
             payload: String::with_capacity(16 * 1024),
@@ -96,6 +101,15 @@ impl FrameProcessor {
         }
         if let Some(a) = self.annotator.as_mut() {
             a.begin_frame(pixels.as_ref());
+        }
+        if let Some(f) = self.follower.as_mut() {
+            // Without the pixels on the host the camera cannot be followed: no pitch positions.
+            let h = pixels.as_ref().and_then(|px| {
+                self.people.clear();
+                self.people.extend(self.dets.iter().filter(|d| d.class.is_person()).map(|d| d.bbox));
+                f.update(px, &self.people).homography
+            });
+            self.pitch.set_calibration(h, self.config.pitch.drop_area());
         }
         self.stats.detections.fetch_add(self.dets.len() as u64, Relaxed);
         self.stats.add_stage_ns(Stage::Pre, (timing.pre_secs * 1e9) as u64);
@@ -158,6 +172,9 @@ impl FrameProcessor {
         }
         self.source_id = cfg.source.id.clone();
         self.pitch.set_calibration(cfg.pitch.homography(), cfg.pitch.drop_area());
+        if cfg.pitch != self.config.pitch {
+            self.follower = cfg.pitch.follow_camera.then(|| CameraFollower::new(cfg.pitch.homography()));
+        }
         if cfg.track.teams != self.config.track.teams || cfg.track.team_colours != self.config.track.team_colours {
             self.teams = cfg.track.teams.then(|| TeamAssigner::new(cfg.track.pinned_kits()));
         }

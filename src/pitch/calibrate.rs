@@ -42,9 +42,10 @@ pub enum CalibrationError {
     Degenerate,
 }
 
-/// Fits the image-to-pitch homography of `pairs`. With `ransac_threshold_m`, fits every
-/// four-point subset (up to 2,000, chosen deterministically), keeps the one with the most points
-/// within the threshold, and refits on those.
+/// Fits the image-to-pitch homography of `pairs` (or any plane-to-plane homography: "metres"
+/// are then the target plane's units). With `ransac_threshold_m`, fits four-point subsets (every
+/// one, or 2,000 drawn deterministically), keeps the one with the most points within the
+/// threshold, and refits on those.
 pub fn fit_homography(pairs: &[PointPair], ransac_threshold_m: Option<f64>) -> Result<Calibration, CalibrationError> {
     if pairs.len() < 4 {
         return Err(CalibrationError::TooFewPoints(pairs.len()));
@@ -60,38 +61,62 @@ pub fn fit_homography(pairs: &[PointPair], ransac_threshold_m: Option<f64>) -> R
     Ok(Calibration { homography, points: pairs.len(), inliers: kept.len(), rms_error_m, max_error_m })
 }
 
-fn error_m(h: &Homography, p: &PointPair) -> f64 {
+pub(super) fn error_m(h: &Homography, p: &PointPair) -> f64 {
     match h.apply_f64(p.px, p.py) {
         Some((x, y)) => ((x - p.x_m).powi(2) + (y - p.y_m).powi(2)).sqrt(),
         None => f64::INFINITY,
     }
 }
 
-fn consensus(pairs: &[PointPair], threshold_m: f64) -> Result<Vec<PointPair>, CalibrationError> {
-    let n = pairs.len();
-    let mut best: Option<(usize, f64, Vec<usize>)> = None;
-    let mut tried = 0;
-    // Every 4-subset in lexicographic order (deterministic), up to a budget.
-    'outer: for a in 0..n {
-        for b in a + 1..n {
-            for c in b + 1..n {
-                for d in c + 1..n {
-                    tried += 1;
-                    if tried > 2000 {
-                        break 'outer;
-                    }
-                    let Some(h) = dlt(&[pairs[a], pairs[b], pairs[c], pairs[d]]) else { continue };
-                    let inliers: Vec<usize> = (0..n).filter(|&i| error_m(&h, &pairs[i]) <= threshold_m).collect();
-                    let err: f64 = inliers.iter().map(|&i| error_m(&h, &pairs[i])).sum();
-                    let better = match &best {
-                        None => true,
-                        Some((count, e, _)) => inliers.len() > *count || (inliers.len() == *count && err < *e),
-                    };
-                    if better {
-                        best = Some((inliers.len(), err, inliers));
+/// Four-point subsets to try: every one when there are at most this many, else this many drawn
+/// by a fixed-seed generator (deterministic).
+const SUBSETS: usize = 2000;
+
+fn subsets(n: usize) -> Vec<[usize; 4]> {
+    let all = n * (n - 1) * (n - 2) * (n - 3) / 24;
+    if all <= SUBSETS {
+        let mut out = Vec::with_capacity(all);
+        for a in 0..n {
+            for b in a + 1..n {
+                for c in b + 1..n {
+                    for d in c + 1..n {
+                        out.push([a, b, c, d]);
                     }
                 }
             }
+        }
+        return out;
+    }
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut out = Vec::with_capacity(SUBSETS);
+    while out.len() < SUBSETS {
+        let s = [next(), next(), next(), next()];
+        if (0..4).all(|i| (i + 1..4).all(|j| s[i] != s[j])) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+fn consensus(pairs: &[PointPair], threshold_m: f64) -> Result<Vec<PointPair>, CalibrationError> {
+    let n = pairs.len();
+    let mut best: Option<(usize, f64, Vec<usize>)> = None;
+    for [a, b, c, d] in subsets(n) {
+        let Some(h) = dlt(&[pairs[a], pairs[b], pairs[c], pairs[d]]) else { continue };
+        let inliers: Vec<usize> = (0..n).filter(|&i| error_m(&h, &pairs[i]) <= threshold_m).collect();
+        let err: f64 = inliers.iter().map(|&i| error_m(&h, &pairs[i])).sum();
+        let better = match &best {
+            None => true,
+            Some((count, e, _)) => inliers.len() > *count || (inliers.len() == *count && err < *e),
+        };
+        if better {
+            best = Some((inliers.len(), err, inliers));
         }
     }
     match best {
@@ -111,7 +136,7 @@ fn normaliser(points: impl Iterator<Item = (f64, f64)> + Clone) -> Mat3 {
 }
 
 /// The normalised DLT: least squares over all pairs (exact for four).
-fn dlt(pairs: &[PointPair]) -> Option<Homography> {
+pub(super) fn dlt(pairs: &[PointPair]) -> Option<Homography> {
     let t_img = normaliser(pairs.iter().map(|p| (p.px, p.py)));
     let t_pitch = normaliser(pairs.iter().map(|p| (p.x_m, p.y_m)));
     // Normal matrix AᵀA of the 2n x 9 system, accumulated row by row.

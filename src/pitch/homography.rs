@@ -73,6 +73,16 @@ impl Homography {
         (m.iter().flatten().all(|v| v.is_finite()) && determinant(&m).abs() > 1e-12).then_some(Homography(m))
     }
 
+    /// The matrix.
+    pub fn matrix(&self) -> &Mat3 {
+        &self.0
+    }
+
+    /// `self` after `first`: maps a point through `first`, then through `self`.
+    pub fn after(&self, first: &Homography) -> Option<Homography> {
+        Homography::from_matrix(multiply(&self.0, &first.0))
+    }
+
     /// The 9 values, row-major.
     pub fn row_major(&self) -> [f64; 9] {
         let m = &self.0;

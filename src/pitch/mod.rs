@@ -7,12 +7,14 @@
 //! allocation-free once warm.
 
 mod calibrate;
+mod follow;
 mod homography;
 mod mapper;
 mod section;
 mod speed;
 
 pub use calibrate::{Calibration, CalibrationError, PointPair, fit_homography};
+pub use follow::{CameraFollower, FollowState};
 pub use homography::{Homography, Mat3, determinant, invert, project};
 pub use mapper::{PitchArea, PitchMapper, PitchPos};
 pub use section::PitchSection;

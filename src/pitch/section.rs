@@ -29,6 +29,9 @@ pub struct PitchSection {
     pub drop_outside: bool,
     /// How far off the pitch a track may be before `drop_outside` drops it, metres.
     pub outside_margin_m: f64,
+    /// The camera pans, tilts or zooms: the calibration is of the first frame and follows the
+    /// camera from there by image motion (docs/pitch.md). Needs frames on the host.
+    pub follow_camera: bool,
 }
 
 impl Default for PitchSection {
@@ -42,6 +45,7 @@ impl Default for PitchSection {
             width_m: 68.0,
             drop_outside: false,
             outside_margin_m: 3.0,
+            follow_camera: false,
         }
     }
 }
@@ -66,6 +70,9 @@ impl PitchSection {
         });
         p.check(!self.drop_outside || !h.is_empty() || !self.points.is_empty(), "pitch.drop_outside", || {
             "needs a calibration (image_to_pitch or points)".into()
+        });
+        p.check(!self.follow_camera || !h.is_empty() || !self.points.is_empty(), "pitch.follow_camera", || {
+            "needs the calibration of the first frame (image_to_pitch or points)".into()
         });
         if let Some(fit) = self.calibration() {
             match fit {

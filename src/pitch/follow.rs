@@ -1,0 +1,285 @@
+//! Following a moving camera: from one calibrated frame, the image-to-pitch homography is carried
+//! from frame to frame by the image motion of the pitch between them (people masked out).
+//!
+//! Each frame's luma is box-filtered down to about 320 pixels wide. Textured patches of a key
+//! frame (a grid, people and their surroundings left out) are found again in the current frame by
+//! block matching (sum of absolute differences) around where the last motion predicts them; the
+//! matches give the homography from the current image to the key frame's (sampled RANSAC, then
+//! least squares on the inliers), and the calibration becomes `key ∘ motion`. Measuring against a
+//! key frame, not the previous frame, keeps errors from adding up frame after frame; the key moves
+//! on when the view has moved well away from it. Too few consistent matches (a cut, a close-up, a
+//! blur) and the calibration is no longer trusted: pitch positions stop until a new anchor.
+//! Every buffer is reused: nothing is allocated per frame.
+
+use super::calibrate::{PointPair, dlt, error_m};
+use super::homography::Homography;
+use crate::frame::{BBox, FramePixels};
+
+/// Width of the working image.
+const WORK_WIDTH: u32 = 320;
+/// Patch half-size and search radius, working pixels.
+const HALF: i32 = 4;
+const SEARCH: i32 = 8;
+/// Grid of candidate patches.
+const GRID_X: i32 = 24;
+const GRID_Y: i32 = 14;
+/// RANSAC draws and inlier distance (working pixels).
+const DRAWS: usize = 300;
+const INLIER_PX: f64 = 1.0;
+/// Fewest inliers, and smallest inlier share, for a trusted step.
+const MIN_INLIERS: usize = 16;
+const MIN_SHARE: f64 = 0.5;
+
+/// What the follower knows after a frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FollowState {
+    /// The image-to-pitch homography of this frame, while trusted.
+    pub homography: Option<Homography>,
+    /// Matches that agreed with the camera motion in this step.
+    pub inliers: usize,
+    /// Frames since the anchor.
+    pub frames: u64,
+}
+
+/// Carries a calibration along a moving camera.
+#[derive(Debug, Default)]
+pub struct CameraFollower {
+    current: Option<Homography>,
+    /// The key frame (working luma), its calibration, and the last motion (current image to key).
+    key: Vec<u8>,
+    key_h: Option<Homography>,
+    to_key: Option<Homography>,
+    cur: Vec<u8>,
+    mask: Vec<bool>,
+    key_mask: Vec<bool>,
+    scale: f32,
+    dims: (i32, i32),
+    have_key: bool,
+    pairs: Vec<PointPair>,
+    inliers: Vec<PointPair>,
+    frames: u64,
+    rng: u64,
+}
+
+impl CameraFollower {
+    /// A follower that starts from `anchor`, the calibration of the next frame it sees.
+    pub fn new(anchor: Option<Homography>) -> Self {
+        let cap = (GRID_X * GRID_Y) as usize;
+        CameraFollower { current: anchor, pairs: Vec::with_capacity(cap), inliers: Vec::with_capacity(cap), rng: 0x2545_f491_4f6c_dd1d, ..Default::default() }
+    }
+
+    /// Re-anchors: `anchor` is the calibration of the next frame.
+    pub fn reset(&mut self, anchor: Option<Homography>) {
+        self.current = anchor;
+        self.have_key = false;
+        self.frames = 0;
+    }
+
+    /// Follows the camera to this frame; `people` are boxes to leave out (they move on their own).
+    pub fn update(&mut self, frame: &FramePixels<'_>, people: &[BBox]) -> FollowState {
+        self.downscale(frame);
+        self.build_mask(people);
+        if self.current.is_none() {
+            self.have_key = false;
+        } else if !self.have_key {
+            self.make_key();
+        } else {
+            let motion = self.estimate();
+            self.current = match (motion, self.key_h) {
+                (Some(m), Some(k)) => k.after(&m),
+                _ => None,
+            };
+            self.to_key = motion;
+            if let Some(m) = motion
+                && self.far_from_key(&m)
+            {
+                self.make_key();
+            }
+        }
+        self.frames += 1;
+        FollowState { homography: self.current, inliers: self.inliers.len(), frames: self.frames }
+    }
+
+    fn make_key(&mut self) {
+        std::mem::swap(&mut self.key, &mut self.cur);
+        self.key_h = self.current;
+        self.to_key = None;
+        self.have_key = true;
+        self.key_mask.clone_from(&self.mask);
+    }
+
+    /// Whether the view has moved so far from the key frame that fewer patches would be found.
+    fn far_from_key(&self, m: &Homography) -> bool {
+        let (w, h) = (self.dims.0 as f64 * self.scale as f64, self.dims.1 as f64 * self.scale as f64);
+        let limit = 6.0 * self.scale as f64;
+        [(0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)].iter().any(|&(fx, fy)| {
+            let (x, y) = (fx * w, fy * h);
+            m.apply_f64(x, y).is_none_or(|(kx, ky)| (kx - x).abs() > limit || (ky - y).abs() > limit)
+        })
+    }
+
+    fn downscale(&mut self, f: &FramePixels<'_>) {
+        let k = f.width.div_ceil(WORK_WIDTH).max(1);
+        let (w, h) = ((f.width / k) as i32, (f.height / k) as i32);
+        self.scale = k as f32;
+        if self.dims != (w, h) {
+            self.have_key = false;
+        }
+        self.dims = (w, h);
+        self.cur.resize((w * h) as usize, 0);
+        let stride = f.layout.y_stride as usize;
+        let k = k as usize;
+        for y in 0..h as usize {
+            for x in 0..w as usize {
+                let mut sum = 0u32;
+                for dy in 0..k {
+                    let row = (y * k + dy) * stride + x * k;
+                    sum += f.data.get(row..row + k).map_or(0, |r| r.iter().map(|&v| v as u32).sum());
+                }
+                self.cur[y * w as usize + x] = (sum / (k * k) as u32) as u8;
+            }
+        }
+    }
+
+    fn build_mask(&mut self, people: &[BBox]) {
+        let (w, h) = self.dims;
+        self.mask.clear();
+        self.mask.resize((w * h) as usize, false);
+        for b in people {
+            // The box grown by half its size: shadows and motion blur move with the player.
+            let (bw, bh) = (b.x2 - b.x1, b.y2 - b.y1);
+            let x0 = (((b.x1 - 0.5 * bw) / self.scale) as i32).max(0);
+            let x1 = (((b.x2 + 0.5 * bw) / self.scale) as i32).min(w - 1);
+            let y0 = (((b.y1 - 0.25 * bh) / self.scale) as i32).max(0);
+            let y1 = (((b.y2 + 0.25 * bh) / self.scale) as i32).min(h - 1);
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    self.mask[(y * w + x) as usize] = true;
+                }
+            }
+        }
+    }
+
+    /// The homography from the current image to the key frame's, in full-frame pixels.
+    fn estimate(&mut self) -> Option<Homography> {
+        let (w, h) = self.dims;
+        self.pairs.clear();
+        let margin = HALF + SEARCH + 1;
+        let s = self.scale as f64;
+        // Where the last motion puts key-frame points in the current frame.
+        let from_key = self.to_key.and_then(|m| crate::pitch::invert(m.matrix()).and_then(Homography::from_matrix));
+        for gy in 0..GRID_Y {
+            for gx in 0..GRID_X {
+                let cx = margin + gx * (w - 2 * margin) / (GRID_X - 1);
+                let cy = margin + gy * (h - 2 * margin) / (GRID_Y - 1);
+                if masked(&self.key_mask, w, cx, cy) || self.texture(cx, cy) < 6.0 * (2 * HALF + 1) as f32 {
+                    continue;
+                }
+                let (qx, qy) = match from_key.and_then(|m| m.apply_f64(cx as f64 * s, cy as f64 * s)) {
+                    Some((x, y)) => ((x / s).round() as i32, (y / s).round() as i32),
+                    None => (cx, cy),
+                };
+                if qx < margin || qy < margin || qx >= w - margin || qy >= h - margin || masked(&self.mask, w, qx, qy) {
+                    continue;
+                }
+                if let Some((dx, dy)) = self.best_offset(cx, cy, qx, qy) {
+                    // The current frame shows at (qx + dx, qy + dy) what the key frame had at (cx, cy).
+                    self.pairs.push(PointPair { px: (qx as f64 + dx) * s, py: (qy as f64 + dy) * s, x_m: cx as f64 * s, y_m: cy as f64 * s });
+                }
+            }
+        }
+        self.fit()
+    }
+
+    /// Sum of absolute horizontal and vertical differences in the patch (flat grass is useless).
+    fn texture(&self, cx: i32, cy: i32) -> f32 {
+        let w = self.dims.0;
+        let p = &self.key;
+        let (mut gx, mut gy) = (0u32, 0u32);
+        for y in cy - HALF..=cy + HALF {
+            for x in cx - HALF..cx + HALF {
+                let i = (y * w + x) as usize;
+                gx += p[i].abs_diff(p[i + 1]) as u32;
+                gy += p[i].abs_diff(p[i + w as usize]) as u32;
+            }
+        }
+        gx.min(gy) as f32
+    }
+
+    /// Where the key frame's patch at (cx, cy) lies in the current frame, searched around
+    /// (qx, qy), as an offset from (qx, qy) with sub-pixel refinement; `None` when the best match
+    /// lies on the edge of the search window.
+    fn best_offset(&self, cx: i32, cy: i32, qx: i32, qy: i32) -> Option<(f64, f64)> {
+        let w = self.dims.0;
+        let sad = |dx: i32, dy: i32| -> u32 {
+            let mut s = 0u32;
+            for y in -HALF..=HALF {
+                let a = ((cy + y) * w + cx - HALF) as usize;
+                let b = ((qy + y + dy) * w + qx - HALF + dx) as usize;
+                for x in 0..(2 * HALF + 1) as usize {
+                    s += self.key[a + x].abs_diff(self.cur[b + x]) as u32;
+                }
+            }
+            s
+        };
+        let (mut best, mut at) = (u32::MAX, (0, 0));
+        for dy in -SEARCH..=SEARCH {
+            for dx in -SEARCH..=SEARCH {
+                let s = sad(dx, dy);
+                if s < best {
+                    (best, at) = (s, (dx, dy));
+                }
+            }
+        }
+        let (dx, dy) = at;
+        if dx.abs() == SEARCH || dy.abs() == SEARCH {
+            return None; // at the window's edge: the true match may lie beyond
+        }
+        let refine = |minus: u32, zero: u32, plus: u32| -> f64 {
+            let d = minus as f64 - 2.0 * zero as f64 + plus as f64;
+            if d > 0.0 { (0.5 * (minus as f64 - plus as f64) / d).clamp(-0.5, 0.5) } else { 0.0 }
+        };
+        let sx = refine(sad(dx - 1, dy), best, sad(dx + 1, dy));
+        let sy = refine(sad(dx, dy - 1), best, sad(dx, dy + 1));
+        Some((dx as f64 + sx, dy as f64 + sy))
+    }
+
+    fn fit(&mut self) -> Option<Homography> {
+        let n = self.pairs.len();
+        if n < MIN_INLIERS {
+            self.inliers.clear();
+            return None;
+        }
+        let threshold = INLIER_PX * self.scale as f64;
+        let (mut best_count, mut best) = (0usize, None);
+        for _ in 0..DRAWS {
+            let s = [self.draw_index(n), self.draw_index(n), self.draw_index(n), self.draw_index(n)];
+            if (0..4).any(|i| (i + 1..4).any(|j| s[i] == s[j])) {
+                continue;
+            }
+            let Some(h) = dlt(&[self.pairs[s[0]], self.pairs[s[1]], self.pairs[s[2]], self.pairs[s[3]]]) else { continue };
+            let count = self.pairs.iter().filter(|p| error_m(&h, p) <= threshold).count();
+            if count > best_count {
+                (best_count, best) = (count, Some(h));
+            }
+        }
+        let h = best?;
+        self.inliers.clear();
+        self.inliers.extend(self.pairs.iter().filter(|p| error_m(&h, p) <= threshold));
+        if self.inliers.len() < MIN_INLIERS || (self.inliers.len() as f64) < MIN_SHARE * n as f64 {
+            return None;
+        }
+        dlt(&self.inliers)
+    }
+
+    fn draw_index(&mut self, n: usize) -> usize {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng % n as u64) as usize
+    }
+}
+
+fn masked(mask: &[bool], w: i32, x: i32, y: i32) -> bool {
+    (-HALF..=HALF).any(|d| mask[((y + d) * w + x) as usize] || mask[(y * w + x + d) as usize])
+}

@@ -1,0 +1,72 @@
+//! Following a panning, zooming camera on the bundled demo clip, whose generator knows the true
+//! image-to-pitch homography of every frame: the follower starts from frame 1's and is scored
+//! on every later frame (drift in metres on the pitch).
+
+use footrackd::frame::{BBox, FramePixels, PlaneLayout};
+use footrackd::pitch::{CameraFollower, Homography};
+
+use crate::util::{frames, repo_root};
+
+fn truths() -> Vec<Homography> {
+    let text = std::fs::read_to_string(repo_root().join("demo/homography.csv")).unwrap();
+    text.lines().skip(1).map(|l| Homography::from_row_major(&l.split(',').skip(1).map(|t| t.parse().unwrap()).collect::<Vec<f64>>()).unwrap()).collect()
+}
+
+fn people(frame: u64) -> Vec<BBox> {
+    let gt = std::fs::read_to_string(repo_root().join("demo/gt/gt.txt")).unwrap();
+    gt.lines()
+        .filter(|l| l.starts_with(&format!("{frame},")))
+        .map(|l| {
+            let f: Vec<f32> = l.split(',').map(|t| t.parse().unwrap()).collect();
+            BBox::from_xywh(f[2], f[3], f[4], f[5])
+        })
+        .collect()
+}
+
+/// Mean distance (m) between where the two homographies put a grid over the visible pitch.
+fn drift(a: &Homography, b: &Homography) -> f64 {
+    let mut sum = 0.0;
+    let mut n = 0;
+    for y in (260..=700).step_by(40) {
+        for x in (40..=1240).step_by(80) {
+            if let (Some(p), Some(q)) = (a.apply_f64(x as f64, y as f64), b.apply_f64(x as f64, y as f64)) {
+                sum += ((p.0 - q.0).powi(2) + (p.1 - q.1).powi(2)).sqrt();
+                n += 1;
+            }
+        }
+    }
+    sum / n.max(1) as f64
+}
+
+#[test]
+fn the_calibration_follows_a_panning_zooming_camera() {
+    let truth = truths();
+    let total = 250u64; // 10 s
+    let mut follower = CameraFollower::new(Some(truth[0]));
+    let mut errors = Vec::new();
+    let mut trusted = 0;
+    for chunk in 0..5 {
+        for (i, f) in frames::decode(&repo_root().join("demo/clip.mp4"), chunk * 50, 50).iter().enumerate() {
+            let n = chunk * 50 + i as u64;
+            let px = FramePixels { data: &f.data, width: f.width, height: f.height, format: f.format, layout: PlaneLayout::packed(f.width, f.height, f.format) };
+            let state = follower.update(&px, &people(n + 1));
+            if let Some(h) = state.homography {
+                trusted += 1;
+                errors.push((n, drift(&h, &truth[n as usize])));
+            }
+        }
+    }
+    let at = |secs: u64| errors.iter().find(|(n, _)| *n == secs * 25 - 1).map_or(f64::NAN, |e| e.1);
+    let camera_moved = drift(&truth[0], &truth[total as usize - 1]);
+    eprintln!(
+        "camera follow on the demo clip: trusted {trusted}/{total} frames; drift {:.2} m at 2 s, {:.2} m at 5 s, {:.2} m at 10 s, {:.2} m at 20 s, worst {:.2} m (the camera moved by {camera_moved:.1} m of pitch)",
+        at(2),
+        at(5),
+        at(10),
+        at(20),
+        errors.iter().map(|e| e.1).fold(0.0, f64::max)
+    );
+    assert_eq!(trusted, total, "a smooth broadcast pan never loses the calibration");
+    assert!(camera_moved > 5.0, "the clip really pans");
+    assert!(at(10) < 0.1 * camera_moved && at(10) < 3.0, "drift {:.2} m after 10 s", at(10));
+}

@@ -236,3 +236,21 @@ fn annotate_writes_a_video_of_every_frame_with_the_tracks_drawn() {
     let changed = a.data[..n].iter().zip(&o.data[..n]).filter(|(x, y)| x.abs_diff(**y) > 60).count();
     assert!(changed > 500, "only {changed} luma pixels differ: nothing drawn?");
 }
+
+#[test]
+fn snapshots_are_published_retained_and_written_to_a_file() {
+    let root = crate::util::repo_root();
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-snap/snapshot");
+    let dir = tempfile::tempdir().unwrap();
+    let jpeg = dir.path().join("snap.jpg");
+    let cfg = daemon::offline_config(&root.join("demo/clip.mp4"), broker.port, "t-snap")
+        .replace("[publish]\n", &format!("[publish]\nsnapshot_every_secs = 1\nsnapshot_path = \"{}\"\n", jpeg.display()));
+    let path = daemon::write_config(dir.path(), &cfg);
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env", "--max-frames", "60"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&jpeg).expect("the snapshot file");
+    assert!(bytes.starts_with(&[0xFF, 0xD8]) && bytes.len() > 10_000, "a JPEG of the frame ({} bytes)", bytes.len());
+    assert!(rec.wait_for(Duration::from_secs(5), |m| !m.is_empty()), "no snapshot on MQTT");
+    assert!(rec.messages()[0].payload.len() > 10_000);
+}

@@ -23,7 +23,7 @@ use crate::control::systemd::Notifier;
 use crate::control::throttle::Throttle;
 use crate::infer::Detector;
 use crate::publish::Publisher;
-use crate::publish::annotate::Annotator;
+use crate::publish::annotate::{Annotator, SnapshotOptions};
 use crate::shutdown::Shutdown;
 use crate::source::{self, SourceStats};
 use crate::telemetry::PipelineStats;
@@ -50,7 +50,7 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     let worker = Worker {
         ring: Arc::clone(&ring),
         processor: FrameProcessor::new(detector, cfg.clone(), Arc::clone(&publisher), Arc::clone(&pipeline_stats))
-            .with_annotator(opts.annotate.clone().map(Annotator::start).transpose().context("annotated video")?),
+            .with_annotator(annotator(&cfg, &opts, &publisher)?),
         stats: Arc::clone(&pipeline_stats),
         source: Arc::clone(&source_stats),
         commands: cmd_rx,
@@ -109,4 +109,19 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     worker_result.context("inference")?;
     source_result.context("source")?;
     Ok(summary)
+}
+
+/// The annotation thread, when a video or snapshots are asked for.
+fn annotator(cfg: &Config, opts: &RunOptions, publisher: &Arc<Publisher>) -> Result<Option<Annotator>> {
+    let p = &cfg.publish;
+    let snapshots = (p.snapshot_every_secs > 0.0).then(|| SnapshotOptions {
+        every_secs: p.snapshot_every_secs,
+        path: (!p.snapshot_path.is_empty()).then(|| p.snapshot_path.clone().into()),
+        publisher: Arc::clone(publisher),
+        topic: publisher.topics().snapshot.clone(),
+    });
+    if opts.annotate.is_none() && snapshots.is_none() {
+        return Ok(None);
+    }
+    Annotator::start(opts.annotate.clone(), snapshots).map(Some).context("annotated video")
 }

@@ -13,6 +13,8 @@ pub struct PitchPos {
     pub y_m: f32,
     /// Smoothed speed, metres per second.
     pub speed_mps: f32,
+    /// Smoothed velocity along x and y, metres per second.
+    pub velocity_mps: (f32, f32),
     /// Distance covered since the track began, metres.
     pub distance_m: f32,
     /// Whether it is on the pitch (within the margin); `true` when no area is set.
@@ -73,9 +75,9 @@ impl PitchMapper {
         for tr in tracks {
             let (fx, fy) = if tr.class == ObjectClass::Ball { tr.bbox.center() } else { tr.bbox.foot() };
             let pos = h.apply(fx, fy).map(|(x, y)| {
-                let (speed_mps, distance_m) = self.speeds.update(tr.id, x, y, t_secs);
+                let m = self.speeds.update(tr.id, x, y, t_secs);
                 let on_pitch = self.area.is_none_or(|a| a.contains(x, y));
-                PitchPos { x_m: x, y_m: y, speed_mps, distance_m, on_pitch }
+                PitchPos { x_m: x, y_m: y, speed_mps: m.speed_mps, velocity_mps: m.velocity_mps, distance_m: m.distance_m, on_pitch }
             });
             self.out.push(pos);
         }

@@ -18,4 +18,4 @@ pub use follow::{CameraFollower, FollowState};
 pub use homography::{Homography, Mat3, determinant, invert, project};
 pub use mapper::{PitchArea, PitchMapper, PitchPos};
 pub use section::PitchSection;
-pub use speed::SpeedEstimator;
+pub use speed::{MotionEstimate, SpeedEstimator};

@@ -8,7 +8,20 @@ struct Motion {
     sx: f32,
     sy: f32,
     speed: f32,
+    vx: f32,
+    vy: f32,
     distance: f32,
+}
+
+/// A track's motion on the pitch.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MotionEstimate {
+    /// Smoothed speed, m/s.
+    pub speed_mps: f32,
+    /// Smoothed velocity along x and y, m/s.
+    pub velocity_mps: (f32, f32),
+    /// Distance covered since the track was first seen, m.
+    pub distance_m: f32,
 }
 
 /// Speeds (smoothed over about 0.4 s) and distances covered (along the smoothed path, so that
@@ -25,9 +38,9 @@ impl SpeedEstimator {
         SpeedEstimator { tracks: Vec::with_capacity(tracks), seen: Vec::with_capacity(tracks) }
     }
 
-    /// Records `id` at `(x, y)` metres at `t` seconds; returns its smoothed speed (m/s) and the
-    /// distance it covered since it was first seen (m).
-    pub fn update(&mut self, id: u64, x: f32, y: f32, t: f64) -> (f32, f32) {
+    /// Records `id` at `(x, y)` metres at `t` seconds; returns its smoothed speed and velocity
+    /// and the distance it covered since it was first seen.
+    pub fn update(&mut self, id: u64, x: f32, y: f32, t: f64) -> MotionEstimate {
         if let Some(i) = self.tracks.iter().position(|m| m.id == id) {
             self.seen[i] = true;
             let m = &mut self.tracks[i];
@@ -37,14 +50,16 @@ impl SpeedEstimator {
                 let (nx, ny) = (m.sx + (x - m.sx) * a, m.sy + (y - m.sy) * a);
                 let step = ((nx - m.sx).powi(2) + (ny - m.sy).powi(2)).sqrt();
                 m.speed += (step / dt - m.speed) * a;
+                m.vx += ((nx - m.sx) / dt - m.vx) * a;
+                m.vy += ((ny - m.sy) / dt - m.vy) * a;
                 m.distance += step;
                 (m.sx, m.sy, m.t) = (nx, ny, t);
             }
-            return (m.speed, m.distance);
+            return MotionEstimate { speed_mps: m.speed, velocity_mps: (m.vx, m.vy), distance_m: m.distance };
         }
-        self.tracks.push(Motion { id, t, sx: x, sy: y, speed: 0.0, distance: 0.0 });
+        self.tracks.push(Motion { id, t, sx: x, sy: y, speed: 0.0, vx: 0.0, vy: 0.0, distance: 0.0 });
         self.seen.push(true);
-        (0.0, 0.0)
+        MotionEstimate::default()
     }
 
     /// Forgets tracks not updated since the last call (call once per frame, after the updates).
@@ -69,16 +84,18 @@ mod tests {
     #[test]
     fn a_steady_runner_gets_its_speed_and_distance_and_gone_tracks_are_forgotten() {
         let mut s = SpeedEstimator::default();
-        let (mut v, mut d) = (0.0, 0.0);
+        let mut m = MotionEstimate::default();
         for k in 0..=250 {
-            (v, d) = s.update(7, 6.0 * k as f32 * 0.04, 0.0, k as f64 * 0.04);
+            m = s.update(7, 6.0 * k as f32 * 0.04, 0.0, k as f64 * 0.04);
             s.end_frame();
         }
+        let (v, d) = (m.speed_mps, m.distance_m);
         assert!((v - 6.0).abs() < 0.05, "{v}");
+        assert!((m.velocity_mps.0 - 6.0).abs() < 0.05 && m.velocity_mps.1.abs() < 1e-3, "{:?}", m.velocity_mps);
         // 10 s at 6 m/s; the smoothed path lags the runner by about 0.4 s.
         assert!((d - 60.0).abs() < 3.0, "{d}");
         s.end_frame();
-        assert_eq!(s.update(7, 0.0, 0.0, 20.0), (0.0, 0.0), "a forgotten track starts again");
+        assert_eq!(s.update(7, 0.0, 0.0, 20.0), MotionEstimate::default(), "a forgotten track starts again");
     }
 
     #[test]
@@ -87,7 +104,7 @@ mod tests {
         let mut d = 0.0;
         for k in 0..250 {
             let j = if k % 2 == 0 { 0.3 } else { -0.3 };
-            (_, d) = s.update(1, 50.0 + j, 30.0 - j, k as f64 * 0.04);
+            d = s.update(1, 50.0 + j, 30.0 - j, k as f64 * 0.04).distance_m;
             s.end_frame();
         }
         // Raw positions zig-zag 0.85 m per frame (212 m in 10 s); the smoothed path far less.

@@ -26,6 +26,11 @@ pub struct PublishSection {
     pub password: String,
     /// QoS of track messages (0 or 1).
     pub tracks_qos: u8,
+    /// Publish a JPEG of the annotated picture (boxes, teams, minimap), retained on
+    /// `<prefix>/<device>/snapshot`, every this many seconds of video (0 = never).
+    pub snapshot_every_secs: f64,
+    /// Also write each snapshot to this file (empty = only MQTT).
+    pub snapshot_path: String,
 }
 
 impl Default for PublishSection {
@@ -40,6 +45,8 @@ impl Default for PublishSection {
             username: String::new(),
             password: String::new(),
             tracks_qos: 0,
+            snapshot_every_secs: 0.0,
+            snapshot_path: String::new(),
         }
     }
 }
@@ -48,6 +55,9 @@ impl PublishSection {
     /// Checks the section into `p`.
     pub fn check(&self, p: &mut Problems) {
         p.check(!self.broker_host.trim().is_empty(), "publish.broker_host", || "is empty".into());
+        p.check(self.snapshot_every_secs.is_finite() && (self.snapshot_every_secs == 0.0 || self.snapshot_every_secs >= 1.0), "publish.snapshot_every_secs", || {
+            format!("{} must be 0 (off) or at least 1", self.snapshot_every_secs)
+        });
         p.check(self.broker_port != 0, "publish.broker_port", || "0 is not a usable port".into());
         p.check(is_topic_safe(&self.topic_prefix), "publish.topic_prefix", || {
             format!("{:?} must be non-empty letters, digits, '-' or '_'", self.topic_prefix)

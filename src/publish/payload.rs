@@ -88,9 +88,11 @@ pub fn encode_tracks(
         if let Some(p) = pos {
             let _ = write!(
                 buf,
-                ",\"pitch\":[{:.2},{:.2}],\"speed_mps\":{:.2},\"speed_kmh\":{:.1},\"distance_m\":{:.1}",
+                ",\"pitch\":[{:.2},{:.2}],\"velocity_mps\":[{:.2},{:.2}],\"speed_mps\":{:.2},\"speed_kmh\":{:.1},\"distance_m\":{:.1}",
                 p.x_m,
                 p.y_m,
+                p.velocity_mps.0,
+                p.velocity_mps.1,
                 p.speed_mps,
                 p.speed_mps * 3.6,
                 p.distance_m
@@ -125,7 +127,7 @@ mod tests {
             Track { id: 1_000_000_000, class: ObjectClass::Ball, bbox: BBox::from_xywh(5.0, 5.0, 4.0, 4.0), score: 0.5, frames_since_seen: 2 },
         ];
         let mut buf = String::new();
-        let pitch = [Some(PitchPos { x_m: 30.5, y_m: 20.25, speed_mps: 4.5, distance_m: 12.34, on_pitch: true }), None];
+        let pitch = [Some(PitchPos { x_m: 30.5, y_m: 20.25, speed_mps: 4.5, velocity_mps: (4.5, -0.25), distance_m: 12.34, on_pitch: true }), None];
         let h = Homography::from_row_major(&[0.1, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0]).unwrap();
         encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1_700_000_000_200_000_000 }, &meta, &tracks, &pitch, &[Some(Team::B), None], Some(&h));
         let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
@@ -145,6 +147,7 @@ mod tests {
         assert_eq!(v["tracks"][0]["pitch"][0], 30.5);
         assert_eq!(v["tracks"][0]["speed_mps"], 4.5);
         assert_eq!(v["tracks"][0]["speed_kmh"], 16.2);
+        assert_eq!(v["tracks"][0]["velocity_mps"][1], -0.25);
         assert_eq!(v["tracks"][0]["distance_m"], 12.3);
         assert!(v["tracks"][1].get("pitch").is_none());
         let no_pts = FrameMeta { pts_ns: None, ..meta };

@@ -15,6 +15,8 @@ pub struct Topics {
     pub config_state: String,
     /// Why a remote config was refused.
     pub config_error: String,
+    /// Retained JPEG of the annotated picture (with `publish.snapshot_every_secs`).
+    pub snapshot: String,
 }
 
 impl Topics {
@@ -28,6 +30,7 @@ impl Topics {
             config_set: t("config/set"),
             config_state: t("config/state"),
             config_error: t("config/error"),
+            snapshot: t("snapshot"),
         }
     }
 }

@@ -1,4 +1,6 @@
-//! `footrackd run --annotate out.mp4`: a picture to check tracking and calibration by eye.
+//! `footrackd run --annotate out.mp4`, and `publish.snapshot_every_secs`: a picture to check
+//! tracking and calibration by eye, as a video file or as periodic JPEG snapshots (retained on
+//! the `snapshot` topic, and written to a file when asked) for a remote check of a live appliance.
 //!
 //! Boxes coloured by team (A red, B blue) and role (goalkeeper magenta, referee yellow), track
 //! ids, the ball with its trail, and a minimap of the pitch with every mapped track. Drawing and
@@ -17,8 +19,23 @@ use std::thread::JoinHandle;
 
 use draw::{BLACK, BLUE, Canvas, GREY, MAGENTA, PITCH, RED, WHITE, YELLOW};
 
+use rumqttc::QoS;
+
+use super::Publisher;
 use crate::frame::{BBox, FramePixels, ObjectClass, PixelFormat, Team, Track};
 use crate::pitch::PitchPos;
+
+/// Periodic JPEG snapshots of the annotated picture.
+pub struct SnapshotOptions {
+    /// Interval between snapshots, seconds of video.
+    pub every_secs: f64,
+    /// Also write each snapshot here (replaced atomically).
+    pub path: Option<PathBuf>,
+    /// Published retained on `topic` through this publisher.
+    pub publisher: Arc<Publisher>,
+    /// The snapshot topic.
+    pub topic: String,
+}
 
 /// Frames that may wait for the drawing thread.
 const POOL: usize = 4;
@@ -76,14 +93,14 @@ pub struct Annotator {
 }
 
 impl Annotator {
-    /// Starts the drawing thread, writing `path`.
-    pub fn start(path: PathBuf) -> Result<Self, AnnotateError> {
+    /// Starts the drawing thread, writing the video `path` and/or `snapshots`.
+    pub fn start(path: Option<PathBuf>, snapshots: Option<SnapshotOptions>) -> Result<Self, AnnotateError> {
         let (jobs_tx, jobs_rx) = sync_channel::<Job>(POOL);
         let (free_tx, free_rx) = sync_channel::<Job>(POOL);
         for _ in 0..POOL {
             let _ = free_tx.send(Job { i420: Vec::new(), width: 0, height: 0, fps: 25.0, tracks: Vec::with_capacity(64), pitch_size: (105.0, 68.0) });
         }
-        let thread = std::thread::Builder::new().name("annotate".into()).spawn(move || draw_loop(path, jobs_rx, free_tx))?;
+        let thread = std::thread::Builder::new().name("annotate".into()).spawn(move || draw_loop(path, snapshots, jobs_rx, free_tx))?;
         Ok(Annotator { jobs: Some(jobs_tx), free: free_rx, current: None, spare: Vec::with_capacity(POOL), dropped: Arc::new(AtomicU64::new(0)), thread: Some(thread) })
     }
 
@@ -181,23 +198,44 @@ fn copy_i420(p: &FramePixels<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn draw_loop(path: PathBuf, jobs: Receiver<Job>, free: SyncSender<Job>) -> Result<u64, AnnotateError> {
+fn draw_loop(path: Option<PathBuf>, snapshots: Option<SnapshotOptions>, jobs: Receiver<Job>, free: SyncSender<Job>) -> Result<u64, AnnotateError> {
     let mut writer: Option<video::VideoWriter> = None;
     let mut trail: Vec<(i32, i32)> = Vec::with_capacity(TRAIL);
+    let mut frames = 0u64;
     while let Ok(mut job) = jobs.recv() {
-        if writer.is_none() {
-            writer = Some(video::VideoWriter::create(&path, job.width, job.height, job.fps)?);
+        if let (None, Some(p)) = (&writer, &path) {
+            writer = Some(video::VideoWriter::create(p, job.width, job.height, job.fps)?);
         }
         render(&mut job, &mut trail);
         if let Some(w) = writer.as_mut() {
             w.push(&job.i420)?;
         }
+        if let Some(s) = &snapshots {
+            let every = (s.every_secs * job.fps as f64).round().max(1.0) as u64;
+            if frames.is_multiple_of(every) {
+                // A failed snapshot is logged; the next one tries again.
+                if let Err(e) = snapshot(s, &job) {
+                    tracing::warn!(error = %e, "Snapshot failed.");
+                }
+            }
+        }
+        frames += 1;
         let _ = free.try_send(job);
     }
     match writer {
         Some(w) => w.finish(),
-        None => Ok(0),
+        None => Ok(frames),
     }
+}
+
+fn snapshot(s: &SnapshotOptions, job: &Job) -> Result<(), AnnotateError> {
+    let jpeg = video::encode_jpeg(&job.i420, job.width, job.height, 75)?;
+    s.publisher.try_publish(&s.topic, QoS::AtMostOnce, true, &jpeg);
+    if let Some(path) = &s.path {
+        let tmp = path.with_extension("jpg.tmp");
+        std::fs::write(&tmp, &jpeg).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| AnnotateError::Writer(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
 }
 
 fn colour_of(d: &Drawn) -> draw::Yuv {

@@ -69,3 +69,27 @@ impl VideoWriter {
         result
     }
 }
+
+/// Encodes one I420 frame as JPEG (for snapshots).
+pub(super) fn encode_jpeg(i420: &[u8], width: u32, height: u32, quality: u32) -> Result<Vec<u8>, AnnotateError> {
+    let fail = |e: String| AnnotateError::Writer(format!("snapshot: {e}"));
+    let desc = format!(
+        "appsrc name=src format=time caps=video/x-raw,format=I420,width={width},height={height},framerate=1/1 \
+         ! videoconvert ! jpegenc quality={quality} ! appsink name=sink sync=false"
+    );
+    let pipeline = gst::parse::launch(&desc).map_err(|e| fail(e.to_string()))?.downcast::<gst::Pipeline>().map_err(|_| fail("not a pipeline".into()))?;
+    let src = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).ok_or_else(|| fail("no appsrc".into()))?;
+    let sink = pipeline.by_name("sink").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).ok_or_else(|| fail("no appsink".into()))?;
+    pipeline.set_state(gst::State::Playing).map_err(|e| fail(e.to_string()))?;
+    let result = src
+        .push_buffer(gst::Buffer::from_slice(i420.to_vec()))
+        .map_err(|e| fail(e.to_string()))
+        .and_then(|_| sink.try_pull_sample(gst::ClockTime::from_seconds(10)).ok_or_else(|| fail("no JPEG came out".into())))
+        .and_then(|sample| {
+            let buffer = sample.buffer().ok_or_else(|| fail("empty sample".into()))?;
+            let map = buffer.map_readable().map_err(|e| fail(e.to_string()))?;
+            Ok(map.as_slice().to_vec())
+        });
+    let _ = pipeline.set_state(gst::State::Null);
+    result
+}

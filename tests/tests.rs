@@ -8,4 +8,5 @@ mod control;
 mod detect;
 mod floor_plan;
 mod follow;
+mod outage;
 mod pipeline;

@@ -158,6 +158,10 @@ pub struct MqttHealth {
     pub connects_total: u64,
     /// Whether the broker acknowledged the `config/set` subscription in this session.
     pub subscribed: bool,
+    /// Track messages sent again after reconnects (repeats of frames already sent).
+    pub replayed_total: u64,
+    /// Track messages dropped from the spool since start (outage longer than its capacity).
+    pub spool_dropped_total: u64,
 }
 
 /// Everything a snapshot reads.
@@ -309,6 +313,8 @@ impl HealthReporter {
             mqtt: MqttHealth {
                 connected: s.publish.connected.load(Relaxed),
                 connects_total: s.publish.connects.load(Relaxed),
+                replayed_total: s.publish.replayed.load(Relaxed),
+                spool_dropped_total: s.tracks_dropped,
                 subscribed: s.publish.subscribed.load(Relaxed),
             },
         };

@@ -41,6 +41,9 @@ pub struct PublishStats {
     pub connected: AtomicBool,
     /// Whether the broker acknowledged the `config/set` subscription in this session.
     pub subscribed: AtomicBool,
+    /// Track messages sent again after reconnects (at-least-once delivery; repeats carry the
+    /// same frame number).
+    pub replayed: AtomicU64,
 }
 
 /// A message received on a subscribed topic.
@@ -112,7 +115,8 @@ impl Publisher {
         let sender = {
             let (client, topic, tracks, stopping) = (client.clone(), topics.tracks.clone(), Arc::clone(&tracks), stopping.clone());
             let tracks_qos = qos(cfg.tracks_qos);
-            std::thread::Builder::new().name("mqtt-send".into()).spawn(move || send_tracks(&client, &topic, tracks_qos, &tracks, &stopping))?
+            let stats = Arc::clone(&stats);
+            std::thread::Builder::new().name("mqtt-send".into()).spawn(move || send_tracks(&client, &topic, tracks_qos, &tracks, &stats, &stopping))?
         };
         Ok((
             Publisher {
@@ -181,17 +185,78 @@ impl Publisher {
 }
 
 /// The sender thread: hands queued track messages to the MQTT client (which allocates its own
-/// copies, off the frame path), oldest first; a busy client keeps the message for a retry.
-/// On shutdown it flushes what is queued, briefly.
-fn send_tracks(client: &Client, topic: &str, qos: QoS, tracks: &OutQueue, stopping: &Shutdown) {
+/// copies, off the frame path), oldest first, and only while connected: during an outage the
+/// queue is the spool (in order, the oldest dropped and counted beyond its capacity). Messages
+/// handed over shortly before a connection ended may never have reached the broker, so after a
+/// reconnect the last [`REPLAY`] are sent again before the spool: delivery is at least once,
+/// and subscribers drop repeats by frame number. On shutdown it flushes what is queued, briefly.
+fn send_tracks(client: &Client, topic: &str, qos: QoS, tracks: &OutQueue, stats: &PublishStats, stopping: &Shutdown) {
+    let mut replay = ReplayRing::new(REPLAY, 16 * 1024);
+    let mut seen_connects = stats.connects.load(Relaxed);
     loop {
-        let sent = tracks.send_next(Duration::from_millis(50), |m| client.try_publish(topic, qos, false, m.payload.clone()).is_ok());
+        let connected = stats.connected.load(Relaxed);
+        if connected {
+            let connects = stats.connects.load(Relaxed);
+            if connects != seen_connects {
+                if seen_connects != 0 {
+                    let n = replay.resend(|m| client.try_publish(topic, qos, false, m.to_vec()).is_ok());
+                    stats.replayed.fetch_add(n as u64, Relaxed);
+                }
+                seen_connects = connects;
+            }
+        }
+        let sent = connected
+            && tracks.send_next(Duration::from_millis(50), |m| {
+                let ok = client.try_publish(topic, qos, false, m.payload.clone()).is_ok();
+                if ok {
+                    replay.push(&m.payload);
+                }
+                ok
+            });
         if stopping.is_triggered() && !sent {
             return;
         }
-        if !sent && stopping.wait_timeout(Duration::from_millis(5)) {
+        if !sent && stopping.wait_timeout(Duration::from_millis(if connected { 5 } else { 20 })) {
             return;
         }
+    }
+}
+
+/// Track messages sent again after a reconnect.
+const REPLAY: usize = 128;
+
+/// The last messages handed to the client, oldest first; preallocated, reused.
+struct ReplayRing {
+    slots: Vec<Vec<u8>>,
+    next: usize,
+    len: usize,
+}
+
+impl ReplayRing {
+    fn new(n: usize, bytes_each: usize) -> Self {
+        ReplayRing { slots: (0..n).map(|_| Vec::with_capacity(bytes_each)).collect(), next: 0, len: 0 }
+    }
+
+    fn push(&mut self, payload: &[u8]) {
+        let slot = &mut self.slots[self.next];
+        slot.clear();
+        slot.extend_from_slice(payload);
+        self.next = (self.next + 1) % self.slots.len();
+        self.len = (self.len + 1).min(self.slots.len());
+    }
+
+    /// Sends every kept message, oldest first, until `send` refuses one; forgets them. Returns how many went.
+    fn resend(&mut self, mut send: impl FnMut(&[u8]) -> bool) -> usize {
+        let n = self.slots.len();
+        let mut sent = 0;
+        for k in 0..self.len {
+            if !send(&self.slots[(self.next + n - self.len + k) % n]) {
+                break;
+            }
+            sent += 1;
+        }
+        self.len = 0;
+        sent
     }
 }
 
@@ -267,7 +332,7 @@ fn drive_connection(
                     return;
                 }
                 if !reported_down {
-                    tracing::warn!(error = %e, "MQTT broker unreachable; retrying. Track messages are dropped and counted meanwhile.");
+                    tracing::warn!(error = %e, "MQTT broker unreachable; retrying. Track messages wait in the spool (publish.queue_capacity; beyond it the oldest are dropped and counted).");
                     reported_down = true;
                 }
                 if stopping.wait_timeout(backoff) {

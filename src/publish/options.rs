@@ -41,7 +41,7 @@ impl Default for PublishSection {
             client_id: String::new(),
             topic_prefix: "footrack".into(),
             keep_alive_secs: 10,
-            queue_capacity: 256,
+            queue_capacity: 1024,
             username: String::new(),
             password: String::new(),
             tracks_qos: 0,

@@ -1,10 +1,10 @@
 //! A TCP proxy on loopback that delays every chunk in each direction (a slow WAN or cellular
-//! link in front of the broker). Bounded: each connection's pumps end when either side closes,
+//! link in front of the broker), and that can cut the link (an outage). Bounded: each connection's pumps end when either side closes,
 //! and the listener stops with the proxy.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -13,6 +13,8 @@ pub struct DelayProxy {
     /// The port clients connect to.
     pub port: u16,
     stop: Arc<AtomicBool>,
+    cut: Arc<AtomicBool>,
+    live: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl DelayProxy {
@@ -22,13 +24,19 @@ impl DelayProxy {
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
+        let cut = Arc::new(AtomicBool::new(false));
+        let live: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (stopped, is_cut, streams) = (Arc::clone(&stop), Arc::clone(&cut), Arc::clone(&live));
         std::thread::spawn(move || {
             while !stopped.load(Relaxed) {
                 match listener.accept() {
                     Ok((client, _)) => {
+                        if is_cut.load(Relaxed) {
+                            continue; // refused: dropped at once
+                        }
                         client.set_nonblocking(false).unwrap();
                         let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else { continue };
+                        streams.lock().unwrap().extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
                         let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                         std::thread::spawn(move || pump(client, server, one_way));
                         std::thread::spawn(move || pump(s2, c2, one_way));
@@ -37,7 +45,17 @@ impl DelayProxy {
                 }
             }
         });
-        DelayProxy { port, stop }
+        DelayProxy { port, stop, cut, live }
+    }
+
+    /// Cuts every connection and refuses new ones (`true`), or lets them through again.
+    pub fn set_cut(&self, cut: bool) {
+        self.cut.store(cut, Relaxed);
+        if cut {
+            for s in self.live.lock().unwrap().drain(..) {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+        }
     }
 }
 

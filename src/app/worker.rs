@@ -43,6 +43,7 @@ pub struct FrameProcessor {
     teams: Option<TeamAssigner>,
     follower: Option<CameraFollower>,
     people: Vec<BBox>,
+    clock: StreamClock,
     annotator: Option<Annotator>,
     dets: Vec<Detection>,
     payload: String,
@@ -64,6 +65,7 @@ impl FrameProcessor {
             teams: config.track.teams.then(|| TeamAssigner::new(config.track.pinned_kits())),
             follower: config.pitch.follow_camera.then(|| CameraFollower::new(config.pitch.homography())),
             people: Vec::with_capacity(256),
+            clock: StreamClock::default(),
             annotator: None,
             dets: Vec::with_capacity(512),
             payload: String::with_capacity(16 * 1024),
@@ -131,7 +133,8 @@ impl FrameProcessor {
         let t_publish = Instant::now();
         self.stats.add_stage_ns(Stage::Track, (t_publish - t_track).as_nanos() as u64);
 
-        let stream_secs = meta.pts_ns.map_or(meta.number as f64 / fps as f64, |p| p as f64 / 1e9);
+        let raw_secs = meta.pts_ns.map_or(meta.number as f64 / fps as f64, |p| p as f64 / 1e9);
+        let stream_secs = self.clock.time(raw_secs, 1.0 / fps.clamp(1.0, 120.0) as f64);
         let homography = self.pitch.homography().copied();
         let pitch_pos = self.pitch.map(tracks, stream_secs);
         let header = TrackMessageHeader { device: &self.device, source: &self.source_id, publish_unix_ns: unix_ns() };
@@ -180,6 +183,29 @@ impl FrameProcessor {
         }
         self.config = cfg;
         tracing::info!("Settings applied between frames.");
+    }
+}
+
+/// Stream time that never runs backwards: after a reconnect a source's timestamps start again
+/// from zero, so they are offset to continue one frame after the last one (speeds and distances
+/// then never see a negative or zero time step).
+#[derive(Debug, Default)]
+struct StreamClock {
+    last: Option<f64>,
+    offset: f64,
+}
+
+impl StreamClock {
+    fn time(&mut self, raw_secs: f64, frame_secs: f64) -> f64 {
+        let mut t = raw_secs + self.offset;
+        if let Some(last) = self.last
+            && t <= last
+        {
+            self.offset += last + frame_secs - t;
+            t = last + frame_secs;
+        }
+        self.last = Some(t);
+        t
     }
 }
 
@@ -255,5 +281,21 @@ impl Worker {
             }
             self.processor.track_and_publish(&meta, self.source.fps().unwrap_or(25.0));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StreamClock;
+
+    #[test]
+    fn stream_time_continues_when_timestamps_restart() {
+        let mut c = StreamClock::default();
+        assert_eq!(c.time(10.0, 0.04), 10.0);
+        assert_eq!(c.time(10.04, 0.04), 10.04);
+        // A reconnect: the stream starts again from 0.
+        let t = c.time(0.0, 0.04);
+        assert!((t - 10.08).abs() < 1e-9, "{t}");
+        assert!((c.time(0.04, 0.04) - 10.12).abs() < 1e-9);
     }
 }

@@ -61,6 +61,9 @@ pub enum PublishError {
     /// A thread could not be spawned.
     #[error("cannot start the MQTT thread: {0}")]
     Spawn(#[from] std::io::Error),
+    /// The password file could not be read.
+    #[error("{0}")]
+    Credentials(String),
 }
 
 /// The publishing side of MQTT.
@@ -90,10 +93,12 @@ impl Publisher {
         // Validated to 1..=3600 s: rumqttc asserts on keep-alive below 1 s.
         opts.set_keep_alive(Duration::from_secs(cfg.keep_alive_secs.max(1)));
         opts.set_max_packet_size(256 * 1024, 1024 * 1024);
-        opts.set_clean_session(true);
+        // QoS 1 asks for a persistent session: the broker keeps the subscription and unacknowledged
+        // messages across reconnects (the client id is stable: `footrackd-<device id>`).
+        opts.set_clean_session(cfg.tracks_qos == 0);
         opts.set_last_will(LastWill::new(topics.status.clone(), status::OFFLINE, QoS::AtLeastOnce, true));
         if !cfg.username.is_empty() {
-            opts.set_credentials(cfg.username.clone(), cfg.password.clone());
+            opts.set_credentials(cfg.username.clone(), cfg.password().map_err(PublishError::Credentials)?);
         }
         let (client, mut connection) = Client::new(opts, cfg.queue_capacity.max(1));
         let stats = Arc::new(PublishStats::default());

@@ -26,6 +26,9 @@ pub struct PublishSection {
     pub password: String,
     /// QoS of track messages (0 or 1).
     pub tracks_qos: u8,
+    /// Read the password from this file instead (a systemd credential:
+    /// `${CREDENTIALS_DIRECTORY}/mqtt-password`); its content is never logged or echoed.
+    pub password_file: String,
     /// Publish a JPEG of the annotated picture (boxes, teams, minimap), retained on
     /// `<prefix>/<device>/snapshot`, every this many seconds of video (0 = never).
     pub snapshot_every_secs: f64,
@@ -45,6 +48,7 @@ impl Default for PublishSection {
             username: String::new(),
             password: String::new(),
             tracks_qos: 0,
+            password_file: String::new(),
             snapshot_every_secs: 0.0,
             snapshot_path: String::new(),
         }
@@ -52,9 +56,26 @@ impl Default for PublishSection {
 }
 
 impl PublishSection {
+    /// The broker password: `password`, or the first line of `password_file`. The error names
+    /// the file, never its content.
+    pub fn password(&self) -> Result<String, String> {
+        if self.password_file.is_empty() {
+            return Ok(self.password.clone());
+        }
+        std::fs::read_to_string(&self.password_file)
+            .map(|t| t.lines().next().unwrap_or("").to_string())
+            .map_err(|e| format!("cannot read the password file {}: {e}", self.password_file))
+    }
+
     /// Checks the section into `p`.
     pub fn check(&self, p: &mut Problems) {
         p.check(!self.broker_host.trim().is_empty(), "publish.broker_host", || "is empty".into());
+        p.check(self.password.is_empty() || self.password_file.is_empty(), "publish.password_file", || "give either password or password_file, not both".into());
+        if !self.password_file.is_empty()
+            && let Err(e) = self.password()
+        {
+            p.check(false, "publish.password_file", || e);
+        }
         p.check(self.snapshot_every_secs.is_finite() && (self.snapshot_every_secs == 0.0 || self.snapshot_every_secs >= 1.0), "publish.snapshot_every_secs", || {
             format!("{} must be 0 (off) or at least 1", self.snapshot_every_secs)
         });
@@ -71,5 +92,32 @@ impl PublishSection {
         });
         p.check(self.tracks_qos <= 1, "publish.tracks_qos", || format!("{} must be 0 or 1", self.tracks_qos));
         p.check(self.password.is_empty() || !self.username.is_empty(), "publish.password", || "is set but publish.username is empty".into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_comes_from_its_file_and_errors_never_show_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mqtt-password");
+        std::fs::write(&file, "s3cret-pw\n").unwrap();
+        let s = PublishSection { username: "cam".into(), password_file: file.display().to_string(), ..Default::default() };
+        assert_eq!(s.password().unwrap(), "s3cret-pw");
+        let mut p = Problems::default();
+        s.check(&mut p);
+        assert!(p.is_empty(), "{p:?}");
+        let missing = PublishSection { username: "cam".into(), password_file: "/nonexistent/pw".into(), ..Default::default() };
+        let mut p = Problems::default();
+        missing.check(&mut p);
+        let text = format!("{p:?}");
+        assert!(text.contains("publish.password_file") && text.contains("/nonexistent/pw"), "{text}");
+        let both = PublishSection { username: "cam".into(), password: "x".into(), password_file: file.display().to_string(), ..Default::default() };
+        let mut p = Problems::default();
+        both.check(&mut p);
+        assert!(!format!("{p:?}").contains("s3cret-pw"));
+        assert!(!p.is_empty());
     }
 }

@@ -126,6 +126,9 @@ impl Default for TrackerOptions {
 impl TrackerOptions {
     /// Options from the `[track]` section for video at `fps` frames per second.
     pub fn from_section(s: &TrackSection, fps: f32) -> Self {
+        // A stream's advertised rate is input: bound it (a stream claiming 90,000 fps must not
+        // keep lost tracks for 135,000 frames; a broken one claiming 0 must not divide by zero).
+        let fps = if fps.is_finite() { fps.clamp(1.0, 120.0) } else { 25.0 };
         TrackerOptions {
             high_score: s.high_score,
             low_score: s.low_score,
@@ -133,7 +136,7 @@ impl TrackerOptions {
             match_iou: s.match_iou,
             low_match_iou: s.low_match_iou,
             // Motion between frames grows as the rate falls: widen the buffer below 25 fps.
-            iou_buffer_frac: s.iou_buffer_frac * (25.0 / fps.clamp(1.0, 25.0)).sqrt(),
+            iou_buffer_frac: s.iou_buffer_frac * (25.0 / fps.min(25.0)).sqrt(),
             max_lost_frames: (s.max_lost_secs * fps).round().max(1.0) as u32,
             min_hits: s.min_hits.max(1),
             camera_motion_compensation: s.camera_motion_compensation,

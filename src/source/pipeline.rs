@@ -1,4 +1,5 @@
-//! Builds one GStreamer pipeline: `uridecodebin ! videoconvert ! appsink`, wired to the ingest.
+//! Builds one GStreamer pipeline: `uridecodebin ! videoconvert ! appsink` (CUDA frames straight to
+//! the appsink; Jetson NVMM frames through `nvvidconv` first), wired to the ingest.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -65,6 +66,7 @@ pub(super) fn build(
         None
     });
     let convert_weak = convert.downgrade();
+    let pipeline_weak = pipeline.downgrade();
     src.connect_pad_added(move |_, pad| {
         let Some(convert) = convert_weak.upgrade() else { return };
         let pad_caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
@@ -81,6 +83,20 @@ pub(super) fn build(
             }
             tracing::info!("Decoded frames stay in GPU memory (CUDAMemory).");
             sink.static_pad("sink")
+        } else if is_nvmm(&pad_caps) {
+            // Jetson's nvv4l2decoder hands over NVMM buffers, which videoconvert cannot read:
+            // nvvidconv copies them once into system memory (NV12) on the way to the ring.
+            let Some(pipeline) = pipeline_weak.upgrade() else { return };
+            match nvmm_bridge(&pipeline, &convert) {
+                Ok(bridge) => {
+                    tracing::info!("NVMM frames (Jetson) converted to system memory by nvvidconv.");
+                    bridge.static_pad("sink")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "The decoder outputs NVMM memory but nvvidconv is missing: install JetPack's GStreamer plugins or set source.decoder = \"software\".");
+                    return;
+                }
+            }
         } else {
             convert.static_pad("sink")
         };
@@ -119,6 +135,24 @@ pub(super) fn build(
     Ok((pipeline, limit_hit))
 }
 
+/// Whether decoded caps are in Jetson NVMM memory.
+pub(super) fn is_nvmm(caps: &gst::CapsRef) -> bool {
+    caps.features(0).is_some_and(|f| f.contains("memory:NVMM"))
+}
+
+/// Adds `nvvidconv ! video/x-raw,format=NV12` in front of `convert`; returns nvvidconv.
+fn nvmm_bridge(pipeline: &gst::Pipeline, convert: &gst::Element) -> Result<gst::Element, SourceError> {
+    let nvvidconv = make("nvvidconv")?;
+    let filter = make("capsfilter")?;
+    filter.set_property("caps", gst::Caps::builder("video/x-raw").field("format", "NV12").build());
+    pipeline.add_many([&nvvidconv, &filter]).map_err(|e| SourceError::State(e.to_string()))?;
+    gst::Element::link_many([&nvvidconv, &filter, convert]).map_err(|e| SourceError::State(e.to_string()))?;
+    for e in [&nvvidconv, &filter] {
+        e.sync_state_with_parent().map_err(|e| SourceError::State(e.to_string()))?;
+    }
+    Ok(nvvidconv)
+}
+
 pub(super) fn error_of(msg: &gst::Message) -> SourceError {
     match msg.view() {
         gst::MessageView::Error(err) => SourceError::Pipeline {
@@ -131,3 +165,32 @@ pub(super) fn error_of(msg: &gst::Message) -> SourceError {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nvmm_caps_are_recognised_and_system_caps_are_not() {
+        gst::init().unwrap();
+        let nvmm = gst::Caps::builder("video/x-raw").features(["memory:NVMM"]).field("format", "NV12").build();
+        let system = gst::Caps::builder("video/x-raw").field("format", "NV12").build();
+        let cuda = gst::Caps::builder("video/x-raw").features(["memory:CUDAMemory"]).field("format", "NV12").build();
+        assert!(is_nvmm(&nvmm));
+        assert!(!is_nvmm(&system));
+        assert!(!is_nvmm(&cuda));
+    }
+
+    #[test]
+    fn without_nvvidconv_the_bridge_names_the_missing_element() {
+        gst::init().unwrap();
+        if gst::ElementFactory::find("nvvidconv").is_some() {
+            return; // a Jetson: the element exists
+        }
+        let pipeline = gst::Pipeline::new();
+        let convert = make("videoconvert").unwrap();
+        pipeline.add(&convert).unwrap();
+        let err = nvmm_bridge(&pipeline, &convert).unwrap_err();
+        assert!(matches!(err, SourceError::MissingElement("nvvidconv")), "{err}");
+    }
+}

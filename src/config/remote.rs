@@ -113,6 +113,7 @@ pub fn state_payload(raw: &RawConfig) -> String {
     let mut v = serde_json::to_value(raw).unwrap_or(Value::Null);
     if let Some(p) = v.get_mut("publish").and_then(Value::as_object_mut) {
         p.remove("password");
+        p.remove("password_file");
         p.remove("username");
     }
     if let Some(uri) = v.get_mut("source").and_then(|s| s.get_mut("uri")) {

@@ -10,3 +10,4 @@ mod floor_plan;
 mod follow;
 mod outage;
 mod pipeline;
+mod properties;

@@ -9,5 +9,6 @@ mod detect;
 mod floor_plan;
 mod follow;
 mod outage;
+mod package;
 mod pipeline;
 mod properties;

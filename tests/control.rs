@@ -329,3 +329,38 @@ fn a_broker_that_comes_up_after_the_daemon_gets_online_and_the_subscription() {
     assert!(applied, "config/set never applied: the subscription was not restored");
     assert!(status.success());
 }
+
+#[test]
+fn a_remote_change_that_starves_the_pipeline_is_rolled_back_and_not_kept() {
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-rollback/#");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = daemon::write_config(dir.path(), &live_config(broker.port, "t-rollback", "remote_probation_secs = 4.0\n"));
+    let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env"]);
+    assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > 30), "daemon did not start");
+    std::thread::sleep(Duration::from_secs(2)); // a few seconds of rate to compare with
+    // Valid, but 8 x 8 tiles and the whole frame: 65 model images per frame instead of 5.
+    rec.publish("footrack/t-rollback/config/set", r#"{"infer": {"tile_columns": 8, "tile_rows": 8}}"#, false);
+    assert!(
+        rec.wait_for(Duration::from_secs(10), |m| m.iter().any(|x| x.topic.ends_with("/config/state") && x.payload.contains("\"tile_columns\":8"))),
+        "the change was not applied"
+    );
+    assert!(
+        rec.wait_for(Duration::from_secs(30), |m| m.iter().any(|x| x.topic.ends_with("/config/error") && x.payload.contains("rolled back"))),
+        "no rollback reported on config/error"
+    );
+    assert!(
+        rec.wait_for(Duration::from_secs(10), |m| last_on_in(m, "footrack/t-rollback/config/state").is_some_and(|s| s.contains("\"tile_columns\":2"))),
+        "config/state does not show the configuration before the change"
+    );
+    // Frames flow at the old rate again.
+    let n = rec.messages().iter().filter(|x| x.topic.ends_with("/tracks")).count();
+    assert!(rec.wait_for(Duration::from_secs(10), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > n + 20), "frames did not recover");
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+    assert!(!dir.path().join("footrackd.remote.toml").exists(), "a rolled-back change must not be persisted");
+}
+
+fn last_on_in(msgs: &[Message], topic: &str) -> Option<String> {
+    msgs.iter().rfind(|m| m.topic == topic).map(|m| m.payload.clone())
+}

@@ -88,6 +88,8 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
         opts,
         current: cfg,
         shutdown,
+        rate_samples: std::collections::VecDeque::with_capacity(12),
+        probation: None,
     };
     let progress = supervisor.run(&intents, &remote_in, &mut notifier, &worker_thread);
 

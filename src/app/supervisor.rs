@@ -56,6 +56,31 @@ pub(super) struct Supervisor {
     pub(super) opts: RunOptions,
     pub(super) current: Config,
     pub(super) shutdown: Shutdown,
+    /// Processed-frame counts sampled about once a second (the rate before a change).
+    pub(super) rate_samples: std::collections::VecDeque<(Instant, u64)>,
+    /// The remote change on probation, if any.
+    pub(super) probation: Option<Probation>,
+}
+
+/// A remote change that was applied but not yet kept: the configuration before it, the patch to
+/// persist once it has proved itself, and the processing rate before it.
+/// Why a probation ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProbationEnd {
+    /// Its time is up: keep or roll back.
+    Due,
+    /// A newer change arrived: keep it (it has run so far) and judge the newer one.
+    Superseded,
+    /// The daemon stops: keep (persist) unless frames nearly stopped; nothing to roll back.
+    Stopping,
+}
+
+pub(super) struct Probation {
+    previous: Config,
+    patch: serde_json::Value,
+    since: Instant,
+    processed_at: u64,
+    fps_before: f64,
 }
 
 impl Supervisor {
@@ -130,6 +155,10 @@ impl Supervisor {
                 last_watchdog = Instant::now();
             }
             self.tick(notifier);
+            // Stopping: a change still on probation is judged on what it showed so far.
+            if stop_deadline.is_some() || worker.is_finished() {
+                self.end_probation(ProbationEnd::Stopping);
+            }
             if worker.is_finished() {
                 self.shutdown.drain();
                 return progress;
@@ -144,8 +173,10 @@ impl Supervisor {
         }
     }
 
-    /// Periodic work: throttle, health, systemd STATUS.
+    /// Periodic work: probation of a remote change, throttle, health, systemd STATUS.
     fn tick(&mut self, notifier: &Notifier) {
+        self.sample_rate();
+        self.judge_probation();
         let cfg = &self.current;
         if !self.throttle_ceiling_known
             && let Some(fps) = self.source_stats.fps()
@@ -210,23 +241,93 @@ impl Supervisor {
         self.source_stats.set_max_fps(rate);
     }
 
-    /// A `config/set` message: check, apply, and only once applied persist; or refuse with the
-    /// reason on `config/error`.
+    /// A `config/set` message: check and apply, then keep it on probation (persisted once it
+    /// has proved itself, rolled back if frames nearly stop); or refuse with the reason on
+    /// `config/error`.
     fn remote_config(&mut self, payload: &[u8]) {
         if !self.current.control.remote_config {
             return;
         }
+        // A change arriving during another's probation: the earlier one has been running fine
+        // so far; judge it now against the rate it had.
+        if self.probation.is_some() {
+            self.end_probation(ProbationEnd::Superseded);
+        }
+        let previous = self.current.clone();
         let result = remote::check(payload, &self.current).and_then(|(cfg, patch)| {
             self.apply(cfg, "MQTT config/set")?;
-            match &self.opts.config_path {
-                Some(path) => remote::persist(&remote::overlay_path(path, self.current.raw()), &patch),
-                None => Ok(()),
-            }
+            Ok(patch)
         });
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "Remote configuration not (fully) taken.");
-            let topic = self.publisher.topics().config_error.clone();
-            self.publisher.try_publish(&topic, QoS::AtLeastOnce, false, e.to_payload().as_bytes());
+        match result {
+            Ok(patch) => {
+                let processed = self.pipeline_stats.processed.load(Relaxed);
+                let fps_before = self.recent_rate();
+                self.probation = Some(Probation { previous, patch, since: Instant::now(), processed_at: processed, fps_before });
+            }
+            Err(e) => self.report_remote_error(&e),
+        }
+    }
+
+    fn report_remote_error(&self, e: &remote::RemoteError) {
+        tracing::warn!(error = %e, "Remote configuration not (fully) taken.");
+        let topic = self.publisher.topics().config_error.clone();
+        self.publisher.try_publish(&topic, QoS::AtLeastOnce, false, e.to_payload().as_bytes());
+    }
+
+    /// Samples the processed-frame count about once a second, keeping 10 s.
+    fn sample_rate(&mut self) {
+        let now = Instant::now();
+        if self.rate_samples.back().is_none_or(|(t, _)| now.duration_since(*t) >= Duration::from_secs(1)) {
+            self.rate_samples.push_back((now, self.pipeline_stats.processed.load(Relaxed)));
+            while self.rate_samples.len() > 11 {
+                self.rate_samples.pop_front();
+            }
+        }
+    }
+
+    /// Frames processed per second over the last samples (0 without enough of them).
+    fn recent_rate(&self) -> f64 {
+        match (self.rate_samples.front(), self.rate_samples.back()) {
+            (Some((t0, n0)), Some((t1, n1))) if t1.duration_since(*t0) >= Duration::from_millis(900) => {
+                n1.saturating_sub(*n0) as f64 / t1.duration_since(*t0).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+
+    fn judge_probation(&mut self) {
+        let due = self.probation.as_ref().is_some_and(|p| p.since.elapsed() >= Duration::from_secs_f32(self.current.control.remote_probation_secs));
+        if due {
+            self.end_probation(ProbationEnd::Due);
+        }
+    }
+
+    /// Keeps (and persists) or rolls back the change on probation.
+    fn end_probation(&mut self, why: ProbationEnd) {
+        let Some(p) = self.probation.take() else { return };
+        let secs = p.since.elapsed().as_secs_f64().max(1e-3);
+        let fps_after = self.pipeline_stats.processed.load(Relaxed).saturating_sub(p.processed_at) as f64 / secs;
+        let camera_delivers = self.source_stats.state() == SourceState::Running;
+        let starved = why != ProbationEnd::Superseded && camera_delivers && secs >= 1.0 && p.fps_before >= 0.5 && fps_after < 0.2 * p.fps_before;
+        if starved && why == ProbationEnd::Stopping {
+            tracing::warn!(fps_before = p.fps_before, fps_after, "A remote change that nearly stopped frames is not kept.");
+            return;
+        }
+        if starved {
+            let e = remote::RemoteError::RolledBack { secs: secs as f32, fps_before: p.fps_before, fps_after };
+            tracing::error!(error = %e, "Remote change rolled back.");
+            // The inference thread may still be busy with the change: retry on the next ticks.
+            if self.apply(p.previous.clone(), "rollback").is_err() {
+                self.probation = Some(p);
+                return;
+            }
+            self.report_remote_error(&e);
+            return;
+        }
+        if let Some(path) = &self.opts.config_path
+            && let Err(e) = remote::persist(&remote::overlay_path(path, self.current.raw()), &p.patch)
+        {
+            self.report_remote_error(&e);
         }
     }
 

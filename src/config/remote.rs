@@ -50,6 +50,16 @@ pub enum RemoteError {
     /// Not applied: the inference thread is still applying earlier changes; nothing changed.
     #[error("not applied: the daemon is still applying an earlier change; send it again")]
     Busy,
+    /// Applied, then undone: frames nearly stopped under it.
+    #[error("rolled back after {secs:.0} s on probation: {fps_after:.2} frames/s processed under it against {fps_before:.2} before")]
+    RolledBack {
+        /// Probation length, seconds.
+        secs: f32,
+        /// Processing rate before the change, frames/s.
+        fps_before: f64,
+        /// Processing rate under it.
+        fps_after: f64,
+    },
     /// Applied, but the overlay could not be written: the change is lost at the next restart.
     #[error("cannot persist the change to {path}: {message}")]
     Persist {

@@ -18,17 +18,24 @@ pub struct ControlSection {
     /// Where accepted remote changes are kept (TOML overlay applied over the config file at start).
     /// Empty = `<config file stem>.remote.toml` beside the config file.
     pub remote_overrides_path: String,
+    /// A remote change is on probation this long: if frames then flow at less than a fifth of
+    /// the rate before it (the camera still delivering), it is rolled back and reported on
+    /// `config/error`; otherwise it is kept and persisted.
+    pub remote_probation_secs: f32,
 }
 
 impl Default for ControlSection {
     fn default() -> Self {
-        ControlSection { health_interval_secs: 5.0, remote_config: false, shutdown_deadline_secs: 5.0, remote_overrides_path: String::new() }
+        ControlSection { health_interval_secs: 5.0, remote_config: false, shutdown_deadline_secs: 5.0, remote_overrides_path: String::new(), remote_probation_secs: 10.0 }
     }
 }
 
 impl ControlSection {
     /// Checks the section into `p`.
     pub fn check(&self, p: &mut Problems) {
+        p.check(self.remote_probation_secs.is_finite() && (1.0..=600.0).contains(&self.remote_probation_secs), "control.remote_probation_secs", || {
+            format!("{} must be in 1..=600", self.remote_probation_secs)
+        });
         p.check(self.health_interval_secs.is_finite() && (0.1..=3600.0).contains(&self.health_interval_secs), "control.health_interval_secs", || {
             format!("{} must be in 0.1..=3600", self.health_interval_secs)
         });

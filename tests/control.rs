@@ -148,7 +148,8 @@ fn health_messages_follow_the_documented_schema() {
         "/infer/fps_processed", "/infer/fps_skipped", "/inference_ms/p50", "/inference_ms/p95", "/latency_ms/p50", "/latency_ms/p95", "/latency_ms/p99",
         "/ring/depth", "/ring/slots", "/drops_total/ring_oldest", "/drops_total/rate_limit", "/drops_total/publish_queue_full",
         "/system/cpu_percent", "/system/rss_mb", "/system/mem_available_mb", "/system/gpu_memory_mb", "/system/temperatures",
-        "/throttle/state", "/throttle/rate_fps", "/mqtt/connected",
+        "/throttle/state", "/throttle/rate_fps", "/mqtt/connected", "/mqtt/replayed_total", "/mqtt/spool_dropped_total",
+        "/platform/jetson", "/platform/unified_memory",
     ] {
         assert!(h.pointer(path).is_some(), "health lacks {path}: {h}");
     }

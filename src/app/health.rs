@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::control::platform::Platform;
 use crate::control::sensors::{Readings, Temperature};
 use crate::control::throttle::{Throttle, ThrottleState};
 use crate::publish::PublishStats;
@@ -46,6 +47,8 @@ pub struct HealthSnapshot {
     pub throttle: ThrottleHealth,
     /// The broker connection.
     pub mqtt: MqttHealth,
+    /// What the daemon runs on (a Jetson or not).
+    pub platform: Platform,
 }
 
 /// Source part of [`HealthSnapshot`].
@@ -188,6 +191,8 @@ pub(super) struct HealthSources<'a> {
     pub throttle: &'a Throttle,
     /// Whether the throttle is on.
     pub throttle_enabled: bool,
+    /// The platform, detected at start.
+    pub platform: &'a Platform,
 }
 
 /// Turns counters into per-interval rates.
@@ -317,6 +322,7 @@ impl HealthReporter {
                 spool_dropped_total: s.tracks_dropped,
                 subscribed: s.publish.subscribed.load(Relaxed),
             },
+            platform: s.platform.clone(),
         };
         self.last_at = now;
         self.last_decoded = decoded;

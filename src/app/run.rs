@@ -70,6 +70,7 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     .context("source")?;
 
     let sensors = Sensors::new(Path::new(&cfg.throttle.sysfs_root), Path::new(&cfg.throttle.procfs_root));
+    let cfg_platform_procfs = cfg.throttle.procfs_root.clone();
     let mut supervisor = Supervisor {
         throttle: Throttle::new(&cfg.throttle, 30.0),
         throttle_ceiling_known: false,
@@ -90,6 +91,7 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
         shutdown,
         rate_samples: std::collections::VecDeque::with_capacity(12),
         probation: None,
+        platform: crate::control::platform::detect(Path::new(&cfg_platform_procfs), Path::new("/")),
     };
     let progress = supervisor.run(&intents, &remote_in, &mut notifier, &worker_thread);
 

@@ -60,6 +60,8 @@ pub(super) struct Supervisor {
     pub(super) rate_samples: std::collections::VecDeque<(Instant, u64)>,
     /// The remote change on probation, if any.
     pub(super) probation: Option<Probation>,
+    /// What the daemon runs on.
+    pub(super) platform: crate::control::platform::Platform,
 }
 
 /// A remote change that was applied but not yet kept: the configuration before it, the patch to
@@ -210,6 +212,7 @@ impl Supervisor {
                 readings: &self.readings,
                 throttle: &self.throttle,
                 throttle_enabled: cfg.throttle.enabled,
+                platform: &self.platform,
             });
             if let Ok(json) = serde_json::to_string(&snap) {
                 self.publisher.try_publish(&self.publisher.topics().health, QoS::AtMostOnce, false, json.as_bytes());

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
   libclang-dev mosquitto mosquitto-clients
+  python3-gi gir1.2-gst-rtsp-server-1.0
 )
 
 missing=()

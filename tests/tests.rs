@@ -12,3 +12,4 @@ mod outage;
 mod package;
 mod pipeline;
 mod properties;
+mod stream_faults;

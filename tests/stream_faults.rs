@@ -1,0 +1,75 @@
+//! A real RTSP camera that goes away and comes back: footrackd waits (no crash, no hang),
+//! reports the outage in health, and resumes publishing soon after the stream returns.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::broker::{Broker, free_port};
+use crate::util::daemon;
+use crate::util::recorder::Recorder;
+
+/// Starts the RTSP server on `port` and waits until it listens.
+fn rtsp_server(port: u16) -> Child {
+    let root = crate::util::repo_root();
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(root.join("tests/support/rtsp_server.py"))
+        .arg(port.to_string())
+        .arg(root.join("demo/clip.mp4"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("/usr/bin/python3 with python3-gi (scripts/setup.sh)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready", "the RTSP server did not start (gir1.2-gst-rtsp-server-1.0: scripts/setup.sh)");
+    child
+}
+
+fn tracks(rec: &Recorder) -> usize {
+    rec.messages().iter().filter(|m| m.topic.ends_with("/tracks")).count()
+}
+
+#[test]
+fn a_camera_that_goes_away_is_waited_for_and_resumed_when_it_returns() {
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-rtsp/#");
+    let port = free_port();
+    let mut server = rtsp_server(port);
+    let dir = tempfile::tempdir().unwrap();
+    let model = crate::util::repo_root().join("models/yolox_nano.onnx");
+    let cfg = format!(
+        "[device]\nid = \"t-rtsp\"\n[source]\nuri = \"rtsp://127.0.0.1:{port}/clip\"\nreconnect_initial_ms = 100\nreconnect_max_ms = 500\nstall_timeout_ms = 2000\n\
+         [infer]\nmodel = \"{}\"\n[publish]\nbroker_port = {}\n[control]\nhealth_interval_secs = 0.5\n",
+        model.display(),
+        broker.port
+    );
+    let path = daemon::write_config(dir.path(), &cfg);
+    let mut child = daemon::spawn(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
+    assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > 20), "no tracks from the RTSP camera");
+
+    // The camera goes away for 3 s.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let during = tracks(&rec);
+    assert!(child.try_wait().unwrap().is_none(), "the daemon must wait for its camera, not exit");
+    let health: Vec<serde_json::Value> =
+        rec.messages().iter().filter(|m| m.topic.ends_with("/health")).filter_map(|m| serde_json::from_str(&m.payload).ok()).collect();
+    assert!(health.iter().rev().take(3).any(|h| h["source"]["state"] != "running"), "health does not report the outage");
+
+    // It comes back: tracks resume.
+    let mut server = rtsp_server(port);
+    let back = Instant::now();
+    assert!(rec.wait_for(Duration::from_secs(15), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > during + 5), "tracks did not resume");
+    let resumed = back.elapsed();
+    let h = rec.messages().iter().rev().filter(|m| m.topic.ends_with("/health")).find_map(|m| serde_json::from_str::<serde_json::Value>(&m.payload).ok()).unwrap();
+    eprintln!("RTSP camera back: tracks resumed {:.2} s after the server returned; reconnects {}", resumed.as_secs_f64(), h["source"]["reconnects_total"]);
+    assert!(h["source"]["reconnects_total"].as_u64().unwrap_or(0) >= 1, "{h}");
+    assert!(resumed < Duration::from_secs(5), "resumed after {resumed:?}");
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(child.wait().unwrap().success());
+    server.kill().unwrap();
+    let _ = server.wait();
+}

@@ -1,5 +1,6 @@
-//! A real RTSP camera that goes away and comes back: footrackd waits (no crash, no hang),
-//! reports the outage in health, and resumes publishing soon after the stream returns.
+//! Broken inputs: a real RTSP camera that goes away and comes back (footrackd waits, reports the
+//! outage in health, and resumes soon after the stream returns), and a truncated file (a clear
+//! error or a clean end, never a hang or a panic).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -72,4 +73,30 @@ fn a_camera_that_goes_away_is_waited_for_and_resumed_when_it_returns() {
     assert!(child.wait().unwrap().success());
     server.kill().unwrap();
     let _ = server.wait();
+}
+
+#[test]
+fn a_truncated_file_is_a_clear_error_or_a_clean_end_never_a_hang_or_a_panic() {
+    let root = crate::util::repo_root();
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(root.join("demo/clip.mp4")).unwrap();
+    // An MP4 cut in the middle (a copy that stopped half way): its index may be at the end.
+    let clip = dir.path().join("truncated.mp4");
+    std::fs::write(&clip, &whole[..whole.len() / 2]).unwrap();
+    let cfg = daemon::offline_config(&clip, free_port(), "t-trunc");
+    let path = daemon::write_config(dir.path(), &cfg);
+    let started = Instant::now();
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(120), "took {:?}", started.elapsed());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if out.status.success() {
+        // Decoded what was there, then stopped at the end of the data.
+        assert!(stderr.contains("processed"), "{stderr}");
+    } else {
+        // Or refused with a clear error naming the input.
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("error:"), "{stderr}");
+    }
+    eprintln!("truncated file: exit {:?}; {}", out.status.code(), stderr.lines().filter(|l| l.starts_with("frames:") || l.starts_with("error:")).collect::<Vec<_>>().join(" | "));
 }

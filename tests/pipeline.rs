@@ -123,8 +123,10 @@ fn mqtt_connects_through_a_slow_link() {
     let dir = tempfile::tempdir().unwrap();
     let clip = crate::util::repo_root().join("demo/clip.mp4");
     let cfg = daemon::write_config(dir.path(), &daemon::offline_config(&clip, proxy.port, "t-slow").replace("realtime = false", "realtime = true"));
+    let started = std::time::Instant::now();
     let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env", "--max-frames", "250"]);
     let online = rec.wait_for(Duration::from_secs(15), |m| m.iter().any(|m| m.topic == "footrack/t-slow/status" && m.payload == "online"));
+    eprintln!("online through 500 ms of round-trip latency {:.2} s after the daemon started", started.elapsed().as_secs_f64());
     let tracks = rec.wait_for(Duration::from_secs(15), |m| m.iter().filter(|m| m.topic == "footrack/t-slow/tracks").count() >= 5);
     let _ = child.kill();
     let _ = child.wait();

@@ -12,4 +12,5 @@ mod outage;
 mod package;
 mod pipeline;
 mod properties;
+mod soak;
 mod stream_faults;

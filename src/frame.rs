@@ -230,10 +230,10 @@ pub fn yuv420_bytes(width: u32, height: u32) -> usize {
     w * h + 2 * (w.div_ceil(2) * h.div_ceil(2))
 }
 
-/// A decoded frame's pixels on the host (I420 or NV12).
+/// A borrowed, tightly packed YUV 4:2:0 frame.
 #[derive(Clone, Copy, Debug)]
-pub struct FramePixels<'a> {
-    /// Y plane then chroma, as `layout` says.
+pub struct YuvFrame<'a> {
+    /// Pixels: Y plane then chroma.
     pub data: &'a [u8],
     /// Width in pixels.
     pub width: u32,
@@ -241,11 +241,36 @@ pub struct FramePixels<'a> {
     pub height: u32,
     /// Chroma layout.
     pub format: PixelFormat,
-    /// Plane strides and offsets.
+    /// The GPU's address of the frame: of the same bytes (device-mapped pinned memory), or of
+    /// the only copy (a frame kept in GPU memory; `data` is then empty).
+    pub device: Option<u64>,
+    /// Where the planes lie (tightly packed for host frames).
     pub layout: PlaneLayout,
 }
 
-impl FramePixels<'_> {
+impl<'a> YuvFrame<'a> {
+    /// Wraps `data`, or `None` when it is too short for the size.
+    pub fn new(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Option<Self> {
+        (width > 0 && height > 0 && data.len() >= yuv420_bytes(width, height))
+            .then_some(YuvFrame { data, width, height, format, device: None, layout: PlaneLayout::packed(width, height, format) })
+    }
+
+    /// A frame that lives only in GPU memory at `device`, its planes as in `layout`.
+    pub fn on_device(device: u64, width: u32, height: u32, format: PixelFormat, layout: PlaneLayout) -> Option<Self> {
+        (width > 0 && height > 0 && device != 0).then_some(YuvFrame { data: &[], width, height, format, device: Some(device), layout })
+    }
+
+    /// Whether the pixels can be read on the host.
+    pub fn on_host(&self) -> bool {
+        self.data.len() >= yuv420_bytes(self.width, self.height)
+    }
+
+    /// The same frame, also readable by the GPU at `device`.
+    pub fn with_device(mut self, device: Option<u64>) -> Self {
+        self.device = device;
+        self
+    }
+
     /// The Y, U and V bytes of pixel `(x, y)`; `None` outside the buffer.
     pub fn yuv(&self, x: u32, y: u32) -> Option<(u8, u8, u8)> {
         let l = &self.layout;

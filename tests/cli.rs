@@ -185,12 +185,6 @@ fn real_frame(dir: &std::path::Path) -> (std::path::PathBuf, Vec<[f32; 4]>) {
     (out, people)
 }
 
-fn iou(a: &[f32; 4], b: &[f32]) -> f32 {
-    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let inter = w * h;
-    inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-}
 
 #[test]
 fn detect_finds_the_people_of_a_real_frame_and_reports_a_bad_image_without_losing_the_others() {
@@ -220,12 +214,12 @@ fn detect_finds_the_people_of_a_real_frame_and_reports_a_bad_image_without_losin
     for (b, class) in &boxes {
         assert!(["player", "goalkeeper", "referee", "ball"].contains(&class.as_str()), "{class}");
         assert!(b[0] >= -1.0 && b[1] >= -1.0 && b[2] <= 1921.0 && b[3] <= 1081.0 && b[0] < b[2] && b[1] < b[3], "{b:?}");
-        if class != "ball" && people.iter().any(|p| iou(p, b) >= 0.5) {
+        if class != "ball" && people.iter().any(|p| crate::util::iou(p, b) >= 0.5) {
             true_people += 1;
         }
     }
     for p in &people {
-        if boxes.iter().any(|(b, class)| class != "ball" && iou(p, b) >= 0.5) {
+        if boxes.iter().any(|(b, class)| class != "ball" && crate::util::iou(p, b) >= 0.5) {
             found += 1;
         }
     }

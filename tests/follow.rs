@@ -2,7 +2,7 @@
 //! image-to-pitch homography of every frame: the follower starts from frame 1's and is scored
 //! on every later frame (drift in metres on the pitch).
 
-use footrackd::frame::{BBox, FramePixels, PlaneLayout};
+use footrackd::frame::{BBox, YuvFrame};
 use footrackd::pitch::{CameraFollower, Homography};
 
 use crate::util::{frames, repo_root};
@@ -48,7 +48,7 @@ fn the_calibration_follows_a_panning_zooming_camera() {
     for chunk in 0..5 {
         for (i, f) in frames::decode(&repo_root().join("demo/clip.mp4"), chunk * 50, 50).iter().enumerate() {
             let n = chunk * 50 + i as u64;
-            let px = FramePixels { data: &f.data, width: f.width, height: f.height, format: f.format, layout: PlaneLayout::packed(f.width, f.height, f.format) };
+            let px = YuvFrame::new(&f.data, f.width, f.height, f.format).unwrap();
             let state = follower.update(&px, &people(n + 1));
             if let Some(h) = state.homography {
                 trusted += 1;

@@ -10,27 +10,12 @@ use crate::util::daemon;
 use crate::util::proxy::DelayProxy;
 use crate::util::recorder::Recorder;
 
-/// A clip of `frames` frames at 10 fps (GStreamer's test pattern; the tracks are empty, but every
-/// frame still gets its message).
-fn ten_fps_clip(dir: &std::path::Path, frames: u32) -> std::path::PathBuf {
-    let clip = dir.join("ten-fps.mp4");
-    let status = std::process::Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc", &format!("num-buffers={frames}"), "pattern=ball", "!"])
-        .args(["video/x-raw,width=320,height=180,framerate=10/1", "!", "x264enc", "speed-preset=ultrafast", "!", "mp4mux", "!"])
-        .arg("filesink")
-        .arg(format!("location={}", clip.display()))
-        .status()
-        .expect("gst-launch-1.0 (scripts/setup.sh)");
-    assert!(status.success());
-    clip
-}
-
 #[test]
 fn a_broker_outage_within_the_spool_loses_no_track_message() {
     let outage: u64 = std::env::var("FOOTRACKD_TEST_OUTAGE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
-    let frames = ((outage + 14) * 10) as u32;
+    let frames = (outage + 14) * 10;
     let dir = tempfile::tempdir().unwrap();
-    let clip = ten_fps_clip(dir.path(), frames);
+    let clip = crate::util::frames::test_pattern_clip(dir.path(), "ten-fps.mp4", frames, 10);
     let broker = Broker::start();
     let proxy = DelayProxy::start(broker.port, Duration::ZERO);
     let rec = Recorder::start(broker.port, "footrack/t-outage/#");
@@ -60,7 +45,7 @@ fn a_broker_outage_within_the_spool_loses_no_track_message() {
         *per_frame.entry(v["frame"].as_u64().unwrap()).or_default() += 1;
     }
     let repeats: u32 = per_frame.values().map(|n| n - 1).sum();
-    let missing: Vec<u64> = (0..frames as u64).filter(|f| !per_frame.contains_key(f)).collect();
+    let missing: Vec<u64> = (0..frames).filter(|f| !per_frame.contains_key(f)).collect();
     let health: Vec<serde_json::Value> =
         msgs.iter().filter(|m| m.topic.ends_with("/health")).map(|m| serde_json::from_str(&m.payload).unwrap()).collect();
     let last = health.last().expect("health messages");

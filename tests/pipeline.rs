@@ -183,7 +183,7 @@ fn player_tracks_carry_the_team_of_their_kit() {
         for t in v["tracks"].as_array().unwrap() {
             let Some(team) = t["team"].as_str() else { continue };
             let b: Vec<f32> = t["box"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
-            let best = truth.iter().map(|(g, team)| (iou(g, &b), *team)).max_by(|x, y| x.0.total_cmp(&y.0));
+            let best = truth.iter().map(|(g, team)| (crate::util::iou(g, &b), *team)).max_by(|x, y| x.0.total_cmp(&y.0));
             if let Some((o, truth_team)) = best
                 && o >= 0.5
             {
@@ -210,12 +210,6 @@ fn player_tracks_carry_the_team_of_their_kit() {
     assert!(per_detection >= 0.9 && per_track_acc >= 0.85, "team accuracy {per_detection:.3} per box, {per_track_acc:.3} per track");
 }
 
-fn iou(a: &[f32; 4], b: &[f32]) -> f32 {
-    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let inter = w * h;
-    inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-}
 
 #[test]
 fn annotate_writes_a_video_of_every_frame_with_the_tracks_drawn() {

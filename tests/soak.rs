@@ -22,15 +22,7 @@ fn memory_and_descriptors_stay_flat_at_full_rate() {
     let dir = tempfile::tempdir().unwrap();
     // Enough frames for the whole soak at well over 100 fps (small frames, COCO model at 416).
     let frames = (secs + 30) * 150;
-    let clip = dir.path().join("soak.mp4");
-    let status = std::process::Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc", &format!("num-buffers={frames}"), "pattern=ball", "!"])
-        .args(["video/x-raw,width=320,height=180,framerate=25/1", "!", "x264enc", "speed-preset=ultrafast", "!", "mp4mux", "!"])
-        .arg("filesink")
-        .arg(format!("location={}", clip.display()))
-        .status()
-        .expect("gst-launch-1.0");
-    assert!(status.success());
+    let clip = crate::util::frames::test_pattern_clip(dir.path(), "soak.mp4", frames, 25);
     let broker = Broker::start();
     let cfg = daemon::offline_config(&clip, broker.port, "t-soak").replace("tile_columns = 2\ntile_rows = 2\nfull_frame = true\n", "threads = 1\n");
     let path = daemon::write_config(dir.path(), &cfg);

@@ -23,7 +23,6 @@ use crate::shutdown::Shutdown;
 use crate::source::{SourceState, SourceStats};
 use crate::telemetry::{PipelineStats, Stage};
 use crate::track::Tracker;
-use crate::frame::FramePixels;
 use crate::publish::annotate::Annotator;
 use crate::track::team::TeamAssigner;
 
@@ -97,16 +96,16 @@ impl FrameProcessor {
     /// Detects on one frame; [`FrameProcessor::track_and_publish`] finishes it.
     pub fn detect(&mut self, frame: &YuvFrame<'_>) -> Result<DetectTiming, InferError> {
         let timing = self.detector.detect(frame, &mut self.dets)?;
-        let pixels = frame.on_host().then_some(FramePixels { data: frame.data, width: frame.width, height: frame.height, format: frame.format, layout: frame.layout });
+        let pixels = frame.on_host().then_some(frame);
         if let Some(teams) = self.teams.as_mut() {
-            teams.read_colours(pixels.as_ref(), &self.dets);
+            teams.read_colours(pixels, &self.dets);
         }
         if let Some(a) = self.annotator.as_mut() {
-            a.begin_frame(pixels.as_ref());
+            a.begin_frame(pixels);
         }
         if let Some(f) = self.follower.as_mut() {
             // Without the pixels on the host the camera cannot be followed: no pitch positions.
-            let h = pixels.as_ref().and_then(|px| {
+            let h = pixels.and_then(|px| {
                 self.people.clear();
                 self.people.extend(self.dets.iter().filter(|d| d.class.is_person()).map(|d| d.bbox));
                 f.update(px, &self.people).homography

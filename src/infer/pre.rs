@@ -5,7 +5,7 @@
 //! (bilinear luma, nearest chroma), channel order and normalisation happen in one pass over the
 //! output pixels, so no intermediate RGB image is made. Index tables are reused between calls.
 
-use crate::frame::{BBox, PixelFormat, PlaneLayout, yuv420_bytes};
+use crate::frame::{BBox, PixelFormat};
 use crate::infer::manifest::{ColorOrder, ModelManifest};
 
 /// A rectangle of the frame, in pixels, fed to the model as one input.
@@ -69,47 +69,7 @@ impl Letterbox {
     }
 }
 
-/// A borrowed, tightly packed YUV 4:2:0 frame.
-#[derive(Clone, Copy, Debug)]
-pub struct YuvFrame<'a> {
-    /// Pixels: Y plane then chroma.
-    pub data: &'a [u8],
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// Chroma layout.
-    pub format: PixelFormat,
-    /// The GPU's address of the frame: of the same bytes (device-mapped pinned memory), or of
-    /// the only copy (a frame kept in GPU memory; `data` is then empty).
-    pub device: Option<u64>,
-    /// Where the planes lie (tightly packed for host frames).
-    pub layout: PlaneLayout,
-}
-
-impl<'a> YuvFrame<'a> {
-    /// Wraps `data`, or `None` when it is too short for the size.
-    pub fn new(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Option<Self> {
-        (width > 0 && height > 0 && data.len() >= yuv420_bytes(width, height))
-            .then_some(YuvFrame { data, width, height, format, device: None, layout: PlaneLayout::packed(width, height, format) })
-    }
-
-    /// A frame that lives only in GPU memory at `device`, its planes as in `layout`.
-    pub fn on_device(device: u64, width: u32, height: u32, format: PixelFormat, layout: PlaneLayout) -> Option<Self> {
-        (width > 0 && height > 0 && device != 0).then_some(YuvFrame { data: &[], width, height, format, device: Some(device), layout })
-    }
-
-    /// Whether the pixels can be read on the host.
-    pub fn on_host(&self) -> bool {
-        self.data.len() >= yuv420_bytes(self.width, self.height)
-    }
-
-    /// The same frame, also readable by the GPU at `device`.
-    pub fn with_device(mut self, device: Option<u64>) -> Self {
-        self.device = device;
-        self
-    }
-}
+pub use crate::frame::YuvFrame;
 
 /// Converts frame regions into model input tensors.
 pub struct Preprocessor {

@@ -13,7 +13,7 @@
 
 use super::calibrate::{PointPair, dlt, error_m};
 use super::homography::Homography;
-use crate::frame::{BBox, FramePixels};
+use crate::frame::{BBox, YuvFrame};
 
 /// Width of the working image.
 const WORK_WIDTH: u32 = 320;
@@ -76,7 +76,7 @@ impl CameraFollower {
     }
 
     /// Follows the camera to this frame; `people` are boxes to leave out (they move on their own).
-    pub fn update(&mut self, frame: &FramePixels<'_>, people: &[BBox]) -> FollowState {
+    pub fn update(&mut self, frame: &YuvFrame<'_>, people: &[BBox]) -> FollowState {
         self.downscale(frame);
         self.build_mask(people);
         if self.current.is_none() {
@@ -118,7 +118,7 @@ impl CameraFollower {
         })
     }
 
-    fn downscale(&mut self, f: &FramePixels<'_>) {
+    fn downscale(&mut self, f: &YuvFrame<'_>) {
         let k = f.width.div_ceil(WORK_WIDTH).max(1);
         let (w, h) = ((f.width / k) as i32, (f.height / k) as i32);
         self.scale = k as f32;

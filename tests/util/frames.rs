@@ -52,3 +52,18 @@ pub fn decode(clip: &Path, first: u64, count: u64) -> Vec<Frame> {
     handle.join().unwrap();
     out
 }
+
+/// Writes `dir/name`: `frames` frames of GStreamer's test pattern, 320x180 H.264 MP4 at `fps`
+/// (tracks stay empty, but every frame still gets its message).
+pub fn test_pattern_clip(dir: &Path, name: &str, frames: u64, fps: u32) -> std::path::PathBuf {
+    let clip = dir.join(name);
+    let status = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "videotestsrc", &format!("num-buffers={frames}"), "pattern=ball", "!"])
+        .args([&format!("video/x-raw,width=320,height=180,framerate={fps}/1"), "!", "x264enc", "speed-preset=ultrafast", "!", "mp4mux", "!"])
+        .arg("filesink")
+        .arg(format!("location={}", clip.display()))
+        .status()
+        .expect("gst-launch-1.0 (scripts/setup.sh)");
+    assert!(status.success(), "gst-launch-1.0 could not write {}", clip.display());
+    clip
+}

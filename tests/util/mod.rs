@@ -23,3 +23,9 @@ pub fn shared_data() -> PathBuf {
 pub fn broadcast_clip() -> PathBuf {
     shared_data().join("video-broadcast-laliga-sports_analysis/soccer.mp4")
 }
+
+/// IoU of two `[x1, y1, x2, y2]` boxes, by the daemon's own [`footrackd::frame::BBox::iou`].
+pub fn iou(a: &[f32], b: &[f32]) -> f32 {
+    let bbox = |v: &[f32]| footrackd::frame::BBox { x1: v[0], y1: v[1], x2: v[2], y2: v[3] };
+    bbox(a).iou(&bbox(b))
+}

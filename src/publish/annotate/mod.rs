@@ -22,7 +22,7 @@ use draw::{BLACK, BLUE, Canvas, GREY, MAGENTA, PITCH, RED, WHITE, YELLOW};
 use rumqttc::QoS;
 
 use super::Publisher;
-use crate::frame::{BBox, FramePixels, ObjectClass, PixelFormat, Team, Track};
+use crate::frame::{BBox, ObjectClass, PixelFormat, Team, Track, YuvFrame};
 use crate::pitch::PitchPos;
 
 /// Periodic JPEG snapshots of the annotated picture.
@@ -106,7 +106,7 @@ impl Annotator {
 
     /// Copies this frame's pixels into a free buffer; `None` pixels (a frame kept on the GPU) or
     /// no free buffer: the frame is dropped and counted.
-    pub fn begin_frame(&mut self, pixels: Option<&FramePixels<'_>>) {
+    pub fn begin_frame(&mut self, pixels: Option<&YuvFrame<'_>>) {
         if let Some(job) = self.current.take() {
             self.spare.push(job);
         }
@@ -169,7 +169,7 @@ impl Drop for Annotator {
 }
 
 /// Packs any host 4:2:0 frame as I420.
-fn copy_i420(p: &FramePixels<'_>, out: &mut Vec<u8>) {
+fn copy_i420(p: &YuvFrame<'_>, out: &mut Vec<u8>) {
     let (w, h) = (p.width as usize, p.height as usize);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     out.resize(w * h + 2 * cw * ch, 0);

@@ -2,7 +2,7 @@
 
 use super::colour::torso_colour;
 use super::kits::KitClusters;
-use crate::frame::{Detection, FramePixels, ObjectClass, Team, Track};
+use crate::frame::{Detection, ObjectClass, Team, Track, YuvFrame};
 
 /// How much an older vote still counts after each newer one.
 const DECAY: f32 = 0.95;
@@ -33,7 +33,7 @@ impl TeamAssigner {
 
     /// Reads the kit colour of every person detection of this frame (`None` when the pixels are
     /// not on the host: the frame then casts no votes).
-    pub fn read_colours(&mut self, frame: Option<&FramePixels<'_>>, dets: &[Detection]) {
+    pub fn read_colours(&mut self, frame: Option<&YuvFrame<'_>>, dets: &[Detection]) {
         self.colours.clear();
         self.colours.extend(dets.iter().map(|d| match frame {
             Some(f) if d.class == ObjectClass::Player => torso_colour(f, &d.bbox),

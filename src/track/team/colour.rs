@@ -1,8 +1,8 @@
 //! The kit colour of a person box: mean RGB of the torso's non-grass pixels.
 
-use crate::frame::{BBox, FramePixels};
+use crate::frame::{BBox, YuvFrame};
 #[cfg(test)]
-use crate::frame::{PixelFormat, PlaneLayout};
+use crate::frame::PixelFormat;
 
 /// Whether a pixel looks like grass: green clearly above red and blue.
 fn is_grass(p: [f32; 3]) -> bool {
@@ -11,7 +11,7 @@ fn is_grass(p: [f32; 3]) -> bool {
 
 /// Mean RGB of the torso (the middle half across, 15-50 % down the box) without grass; `None`
 /// when too little of it is visible or the box is too small to tell.
-pub fn torso_colour(frame: &FramePixels<'_>, b: &BBox) -> Option<[f32; 3]> {
+pub fn torso_colour(frame: &YuvFrame<'_>, b: &BBox) -> Option<[f32; 3]> {
     let (w, h) = (b.x2 - b.x1, b.y2 - b.y1);
     if w < 4.0 || h < 10.0 {
         return None;
@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn a_red_shirt_on_grass_reads_red_and_grass_alone_reads_nothing() {
         let data = frame();
-        let px = FramePixels { data: &data, width: 100, height: 100, format: PixelFormat::I420, layout: PlaneLayout::packed(100, 100, PixelFormat::I420) };
+        let px = YuvFrame::new(&data, 100, 100, PixelFormat::I420).unwrap();
         let c = torso_colour(&px, &BBox { x1: 30.0, y1: 10.0, x2: 70.0, y2: 90.0 }).unwrap();
         assert!(c[0] > 150.0 && c[1] < 80.0 && c[2] < 80.0, "{c:?}");
         assert!(torso_colour(&px, &BBox { x1: 0.0, y1: 0.0, x2: 20.0, y2: 40.0 }).is_none(), "grass only");

@@ -5,7 +5,11 @@ use std::process::{Child, Command, Output, Stdio};
 
 /// Path of the built daemon: cargo's own path for this package's tests; beside the test
 /// executable's folder for the lab crate's tests (the workspace builds both into one target).
+/// `FOOTRACKD_BIN` overrides both (a long soak runs a copy while the tree is rebuilt).
 pub fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("FOOTRACKD_BIN") {
+        return PathBuf::from(p);
+    }
     if let Some(p) = option_env!("CARGO_BIN_EXE_footrackd") {
         return PathBuf::from(p);
     }

@@ -12,7 +12,7 @@ APT_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
-  libclang-dev mosquitto mosquitto-clients
+  libclang-dev mosquitto mosquitto-clients openssl
   python3-gi gir1.2-gst-rtsp-server-1.0
 )
 

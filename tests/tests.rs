@@ -14,3 +14,4 @@ mod pipeline;
 mod properties;
 mod soak;
 mod stream_faults;
+mod tls;

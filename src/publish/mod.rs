@@ -9,8 +9,10 @@ mod mqtt;
 mod options;
 pub mod payload;
 pub mod queue;
+mod tls;
 mod topics;
 
 pub use mqtt::{IncomingMessage, PublishError, PublishStats, Publisher, status};
 pub use options::PublishSection;
+pub use tls::{SYSTEM_CA_BUNDLE, TlsError};
 pub use topics::Topics;

@@ -64,6 +64,9 @@ pub enum PublishError {
     /// The password file could not be read.
     #[error("{0}")]
     Credentials(String),
+    /// The TLS files could not be used.
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsError),
 }
 
 /// The publishing side of MQTT.
@@ -99,6 +102,9 @@ impl Publisher {
         opts.set_last_will(LastWill::new(topics.status.clone(), status::OFFLINE, QoS::AtLeastOnce, true));
         if !cfg.username.is_empty() {
             opts.set_credentials(cfg.username.clone(), cfg.password().map_err(PublishError::Credentials)?);
+        }
+        if let Some(tls) = super::tls::client_config(cfg)? {
+            opts.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(tls)));
         }
         let (client, mut connection) = Client::new(opts, cfg.queue_capacity.max(1));
         let stats = Arc::new(PublishStats::default());

@@ -34,6 +34,16 @@ pub struct PublishSection {
     pub snapshot_every_secs: f64,
     /// Also write each snapshot to this file (empty = only MQTT).
     pub snapshot_path: String,
+    /// Connect over TLS (rustls; the broker's TLS port is usually 8883).
+    pub tls: bool,
+    /// PEM file of the CA(s) to trust for the broker's certificate (empty = the system's bundle,
+    /// `/etc/ssl/certs/ca-certificates.crt`).
+    pub tls_ca_file: String,
+    /// PEM client certificate (chain) for brokers that require one (with `tls_key_file`).
+    pub tls_cert_file: String,
+    /// PEM private key of the client certificate (a systemd credential:
+    /// `${CREDENTIALS_DIRECTORY}/mqtt-key`); never logged.
+    pub tls_key_file: String,
 }
 
 impl Default for PublishSection {
@@ -51,6 +61,10 @@ impl Default for PublishSection {
             password_file: String::new(),
             snapshot_every_secs: 0.0,
             snapshot_path: String::new(),
+            tls: false,
+            tls_ca_file: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
         }
     }
 }
@@ -92,6 +106,17 @@ impl PublishSection {
         });
         p.check(self.tracks_qos <= 1, "publish.tracks_qos", || format!("{} must be 0 or 1", self.tracks_qos));
         p.check(self.password.is_empty() || !self.username.is_empty(), "publish.password", || "is set but publish.username is empty".into());
+        p.check(self.tls_cert_file.is_empty() == self.tls_key_file.is_empty(), "publish.tls_key_file", || {
+            "give both tls_cert_file and tls_key_file, or neither".into()
+        });
+        let tls_files_set = !self.tls_ca_file.is_empty() || !self.tls_cert_file.is_empty();
+        p.check(self.tls || !tls_files_set, "publish.tls", || "TLS files are given but tls = false".into());
+        if self.tls
+            && self.tls_cert_file.is_empty() == self.tls_key_file.is_empty()
+            && let Err(e) = super::tls::client_config(self)
+        {
+            p.check(false, "publish.tls", || e.to_string());
+        }
     }
 }
 

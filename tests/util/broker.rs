@@ -41,9 +41,18 @@ impl Broker {
     /// # Panics
     /// As [`Broker::start`].
     pub fn start_on(port: u16) -> Broker {
+        Self::start_with(port, "")
+    }
+
+    /// Starts mosquitto on a loopback port with `extra` lines appended to its configuration
+    /// (another listener, a bridge); waits for `port` only.
+    ///
+    /// # Panics
+    /// As [`Broker::start`].
+    pub fn start_with(port: u16, extra: &str) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")).unwrap();
+        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}")).unwrap();
         let child = Command::new(mosquitto_binary())
             .arg("-c")
             .arg(&conf)

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod bridge;
 mod cli;
 mod control;
 mod detect;

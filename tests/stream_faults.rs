@@ -10,13 +10,13 @@ use crate::util::broker::{Broker, free_port};
 use crate::util::daemon;
 use crate::util::recorder::Recorder;
 
-/// Starts the RTSP server on `port` and waits until it listens.
-fn rtsp_server(port: u16) -> Child {
+/// Starts the RTSP server for `clip` on `port` and waits until it listens.
+fn rtsp_server(port: u16, clip: &std::path::Path) -> Child {
     let root = crate::util::repo_root();
     let mut child = Command::new("/usr/bin/python3")
         .arg(root.join("tests/support/rtsp_server.py"))
         .arg(port.to_string())
-        .arg(root.join("demo/clip.mp4"))
+        .arg(clip)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -36,8 +36,10 @@ fn a_camera_that_goes_away_is_waited_for_and_resumed_when_it_returns() {
     let broker = Broker::start();
     let rec = Recorder::start(broker.port, "footrack/t-rtsp/#");
     let port = free_port();
-    let mut server = rtsp_server(port);
+    let mut server = rtsp_server(port, &crate::util::repo_root().join("demo/clip.mp4"));
     let dir = tempfile::tempdir().unwrap();
+    // The camera comes back with other settings: another resolution (the demo clip is 1280x720).
+    let smaller = crate::util::frames::test_pattern_clip_sized(dir.path(), "640x360.mp4", 300, 25, 640, 360);
     let model = crate::util::repo_root().join("models/yolox_nano.onnx");
     let cfg = format!(
         "[device]\nid = \"t-rtsp\"\n[source]\nuri = \"rtsp://127.0.0.1:{port}/clip\"\nreconnect_initial_ms = 100\nreconnect_max_ms = 500\nstall_timeout_ms = 2000\n\
@@ -59,8 +61,8 @@ fn a_camera_that_goes_away_is_waited_for_and_resumed_when_it_returns() {
         rec.messages().iter().filter(|m| m.topic.ends_with("/health")).filter_map(|m| serde_json::from_str(&m.payload).ok()).collect();
     assert!(health.iter().rev().take(3).any(|h| h["source"]["state"] != "running"), "health does not report the outage");
 
-    // It comes back: tracks resume.
-    let mut server = rtsp_server(port);
+    // It comes back, at 640x360: tracks resume at the new size.
+    let mut server = rtsp_server(port, &smaller);
     let back = Instant::now();
     assert!(rec.wait_for(Duration::from_secs(15), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > during + 5), "tracks did not resume");
     let resumed = back.elapsed();
@@ -68,11 +70,37 @@ fn a_camera_that_goes_away_is_waited_for_and_resumed_when_it_returns() {
     eprintln!("RTSP camera back: tracks resumed {:.2} s after the server returned; reconnects {}", resumed.as_secs_f64(), h["source"]["reconnects_total"]);
     assert!(h["source"]["reconnects_total"].as_u64().unwrap_or(0) >= 1, "{h}");
     assert!(resumed < Duration::from_secs(5), "resumed after {resumed:?}");
+    let last = rec.messages().iter().rev().find(|m| m.topic.ends_with("/tracks")).map(|m| serde_json::from_str::<serde_json::Value>(&m.payload).unwrap()).unwrap();
+    assert_eq!((last["width"].as_u64(), last["height"].as_u64()), (Some(640), Some(360)), "tracks after the return are at the new resolution");
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
     assert!(child.wait().unwrap().success());
     server.kill().unwrap();
     let _ = server.wait();
+}
+
+#[test]
+fn a_resolution_change_mid_stream_is_followed_frame_by_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = [(320, 180, 30), (640, 360, 30), (320, 180, 20)];
+    let stream = crate::util::frames::resolution_change_stream(dir.path(), "changing.h264", &parts);
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-reschange/#");
+    let cfg = daemon::offline_config(&stream, broker.port, "t-reschange");
+    let path = daemon::write_config(dir.path(), &cfg);
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(rec.wait_for(Duration::from_secs(10), |m| m.iter().any(|x| x.payload == "stopped")), "no stopped status");
+    let sizes: Vec<(u64, u64)> = rec
+        .messages()
+        .iter()
+        .filter(|m| m.topic.ends_with("/tracks"))
+        .map(|m| serde_json::from_str::<serde_json::Value>(&m.payload).unwrap())
+        .map(|v| (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap()))
+        .collect();
+    let expected: Vec<(u64, u64)> = parts.iter().flat_map(|&(w, h, n)| std::iter::repeat_n((u64::from(w), u64::from(h)), n as usize)).collect();
+    assert_eq!(sizes, expected, "every frame processed at its own resolution, in order");
 }
 
 #[test]

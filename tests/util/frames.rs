@@ -56,14 +56,37 @@ pub fn decode(clip: &Path, first: u64, count: u64) -> Vec<Frame> {
 /// Writes `dir/name`: `frames` frames of GStreamer's test pattern, 320x180 H.264 MP4 at `fps`
 /// (tracks stay empty, but every frame still gets its message).
 pub fn test_pattern_clip(dir: &Path, name: &str, frames: u64, fps: u32) -> std::path::PathBuf {
+    test_pattern_encode(dir, name, frames, fps, (320, 180), &["mp4mux"])
+}
+
+/// As [`test_pattern_clip`] at `width` x `height`.
+pub fn test_pattern_clip_sized(dir: &Path, name: &str, frames: u64, fps: u32, width: u32, height: u32) -> std::path::PathBuf {
+    test_pattern_encode(dir, name, frames, fps, (width, height), &["mp4mux"])
+}
+
+/// Writes `dir/name`: an H.264 byte stream whose resolution changes mid-stream, one part per
+/// `(width, height, frames)` (each part starts with its own SPS/PPS, as a camera's after a
+/// settings change).
+pub fn resolution_change_stream(dir: &Path, name: &str, parts: &[(u32, u32, u64)]) -> std::path::PathBuf {
+    let mut bytes = Vec::new();
+    for (i, &(w, h, frames)) in parts.iter().enumerate() {
+        let part = test_pattern_encode(dir, &format!("{name}.part{i}"), frames, 10, (w, h), &["video/x-h264,stream-format=byte-stream,alignment=au"]);
+        bytes.extend(std::fs::read(&part).unwrap());
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn test_pattern_encode(dir: &Path, name: &str, frames: u64, fps: u32, (width, height): (u32, u32), tail: &[&str]) -> std::path::PathBuf {
     let clip = dir.join(name);
-    let status = std::process::Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc", &format!("num-buffers={frames}"), "pattern=ball", "!"])
-        .args([&format!("video/x-raw,width=320,height=180,framerate={fps}/1"), "!", "x264enc", "speed-preset=ultrafast", "!", "mp4mux", "!"])
-        .arg("filesink")
-        .arg(format!("location={}", clip.display()))
-        .status()
-        .expect("gst-launch-1.0 (scripts/setup.sh)");
+    let mut cmd = std::process::Command::new("gst-launch-1.0");
+    cmd.args(["-q", "videotestsrc", &format!("num-buffers={frames}"), "pattern=ball", "!"]);
+    cmd.args([&format!("video/x-raw,width={width},height={height},framerate={fps}/1"), "!", "x264enc", "speed-preset=ultrafast", "!"]);
+    for t in tail {
+        cmd.args([*t, "!"]);
+    }
+    let status = cmd.arg("filesink").arg(format!("location={}", clip.display())).status().expect("gst-launch-1.0 (scripts/setup.sh)");
     assert!(status.success(), "gst-launch-1.0 could not write {}", clip.display());
     clip
 }

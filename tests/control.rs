@@ -147,7 +147,7 @@ fn health_messages_follow_the_documented_schema() {
         "/source/state", "/source/decoder", "/source/fps_in", "/source/reconnects_last_hour", "/source/stalls_last_hour", "/source/connection_quality",
         "/infer/fps_processed", "/infer/fps_skipped", "/inference_ms/p50", "/inference_ms/p95", "/latency_ms/p50", "/latency_ms/p95", "/latency_ms/p99",
         "/ring/depth", "/ring/slots", "/drops_total/ring_oldest", "/drops_total/rate_limit", "/drops_total/publish_queue_full",
-        "/system/cpu_percent", "/system/rss_mb", "/system/mem_available_mb", "/system/gpu_memory_mb", "/system/temperatures",
+        "/system/cpu_percent", "/system/rss_mb", "/system/mem_available_mb", "/system/gpu_memory_mb", "/system/temperatures", "/system/gpus", "/system/nvml",
         "/throttle/state", "/throttle/rate_fps", "/mqtt/connected", "/mqtt/replayed_total", "/mqtt/spool_dropped_total",
         "/platform/jetson", "/platform/unified_memory",
     ] {
@@ -271,6 +271,77 @@ fn a_thermal_ramp_lowers_the_inference_rate_and_a_cool_down_restores_it() {
     eprintln!("throttle rate over time (0.25 s apart): {rates:?}");
     let low = rates.iter().position(|&r| r == 1.0).unwrap();
     assert!(rates[low..].windows(2).filter(|w| w[1] > w[0]).count() >= 5, "recovery should be gradual: {rates:?}");
+}
+
+/// Builds the fake NVML (`tests/support/fake_nvml.c`) into `dir`.
+fn fake_nvml(dir: &Path) -> PathBuf {
+    let lib = dir.join("libfake-nvml.so");
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_nvml.c");
+    let out = std::process::Command::new("cc").args(["-shared", "-fPIC", "-O2", "-o"]).arg(&lib).arg(&src).output().expect("cc (build-essential: scripts/setup.sh)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    lib
+}
+
+/// Issue 14: GPU readings through NVML (a fake library with NVML's ABI, as no GPU is here) in
+/// health, the GPU's temperature driving the throttle; no NVML (the library missing, or its
+/// driver not loaded) is a reason in health, not an error.
+#[test]
+fn nvml_readings_reach_health_and_a_hot_gpu_throttles() {
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/+/health");
+    let dir = tempfile::tempdir().unwrap();
+    let lib = fake_nvml(dir.path());
+    let temp = dir.path().join("gpu-temp");
+    std::fs::write(&temp, "45\n").unwrap();
+    let empty_sys = dir.path().join("sys");
+    std::fs::create_dir_all(&empty_sys).unwrap();
+    let extra = format!("[throttle]\ninterval_secs = 0.25\nmin_fps = 1.0\nsysfs_root = \"{}\"\nnvml_library = \"{}\"\n", empty_sys.display(), lib.display());
+    let cfg = daemon::write_config(dir.path(), &live_config(broker.port, "t-nvml", &extra));
+    let mut child = std::process::Command::new(daemon::binary())
+        .args(["run", "-c", cfg.to_str().unwrap(), "--no-env"])
+        .env("FAKE_NVML_TEMP_FILE", &temp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let health = |rec: &Recorder| last_on(rec, "footrack/t-nvml/health").map(|m| json(&m));
+    assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().any(|x| x.topic == "footrack/t-nvml/health")), "no health");
+    let h = health(&rec).unwrap();
+    assert_eq!(h["system"]["nvml"], "ok", "{h}");
+    assert_eq!(h["system"]["gpu_memory_mb"].as_f64(), Some(2048.0), "{h}");
+    let g = &h["system"]["gpus"][0];
+    assert_eq!((g["name"].as_str(), g["memory_total_mb"].as_f64(), g["utilization_percent"].as_u64(), g["decoder_percent"].as_u64()), (Some("Fake GPU"), Some(81920.0), Some(37), Some(12)), "{h}");
+    assert!(h["system"]["temperatures"].as_array().unwrap().iter().any(|t| t["zone"] == "GPU0 (NVML)" && t["celsius"] == 45.0), "{h}");
+    assert_eq!(h["throttle"]["state"], "nominal");
+    // The GPU heats up: no thermal zone is hot, the GPU alone throttles the pipeline.
+    std::fs::write(&temp, "92\n").unwrap();
+    assert!(
+        rec.wait_for(Duration::from_secs(5), |m| m.iter().rev().find(|x| x.topic == "footrack/t-nvml/health").is_some_and(|x| json(x)["throttle"]["rate_fps"].as_f64() == Some(1.0))),
+        "a 92 °C GPU did not throttle: {}",
+        health(&rec).unwrap()
+    );
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+
+    // No GPU: the library is missing, or present with its driver not loaded.
+    for (device, library, no_device, says) in [("t-nonvml", "/nonexistent/libnvidia-ml.so.1", false, "not loaded"), ("t-nodriver", lib.to_str().unwrap(), true, "Driver Not Loaded")] {
+        let extra = format!("[throttle]\nsysfs_root = \"{}\"\nnvml_library = \"{library}\"\n", empty_sys.display());
+        let cfg = daemon::write_config(dir.path(), &live_config(broker.port, device, &extra));
+        let mut cmd = std::process::Command::new(daemon::binary());
+        cmd.args(["run", "-c", cfg.to_str().unwrap(), "--no-env"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        if no_device {
+            cmd.env("FAKE_NVML_NO_DEVICE", "1");
+        }
+        let mut child = cmd.spawn().unwrap();
+        let topic = format!("footrack/{device}/health");
+        assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().any(|x| x.topic == topic)), "{device}: no health");
+        sigterm(&child);
+        assert!(child.wait().unwrap().success(), "{device}: no NVML is not an error");
+        let h = json(&last_on(&rec, &topic).unwrap());
+        assert!(h["system"]["nvml"].as_str().unwrap().contains(says), "{device}: {h}");
+        assert_eq!(h["system"]["gpus"].as_array().map(Vec::len), Some(0), "{device}: {h}");
+        assert!(h["system"]["gpu_memory_mb"].is_null(), "{device}: {h}");
+    }
 }
 
 /// Issue 13 and 14: a camera that is away at boot (an RTSP address nobody serves) is waited for:

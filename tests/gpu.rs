@@ -1,19 +1,16 @@
 //! The GPU path on a real GPU (build with `--features cuda`; run on the GPU machine, see
-//! docs/gpu.md). Each test says "skipped" and returns when no GPU is present.
+//! docs/gpu.md). They are `#[ignore]`d, so a build without a GPU reports them as ignored rather
+//! than passed; `--ignored` runs them, and then a missing GPU or input is a failure.
 
 use footrackd::config::{self, RawConfig};
 use footrackd::frame::PixelFormat;
 use footrackd::infer::pre::{Preprocessor, Region, YuvFrame};
 use footrackd::infer::{Detector, Device, GpuInput, Provider};
 
-fn gpu() -> Option<footrackd::gpu::Gpu> {
-    match footrackd::gpu::Gpu::try_new(0) {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("skipped: {e}");
-            None
-        }
-    }
+const NEEDS_GPU: &str = "needs an NVIDIA GPU: run with --ignored on the GPU machine (scripts/gpu/)";
+
+fn gpu() -> footrackd::gpu::Gpu {
+    footrackd::gpu::Gpu::try_new(0).unwrap_or_else(|e| panic!("{NEEDS_GPU}: {e}"))
 }
 
 /// A deterministic 4:2:0 test frame with gradients, edges and noise.
@@ -55,8 +52,9 @@ fn cfg(providers: &[Provider]) -> config::Config {
 }
 
 #[test]
+#[ignore = "needs an NVIDIA GPU: run with --ignored on the GPU machine (scripts/gpu/)"]
 fn gpu_letterbox_equals_the_cpu_path_within_tolerance_for_i420_and_nv12_mapped_and_copied() {
-    let Some(gpu) = gpu() else { return };
+    let gpu = gpu();
     let c = cfg(&[Provider::Cuda, Provider::Cpu]);
     let mut det = Detector::new(c.detector_options()).unwrap();
     assert_eq!(det.preprocess_device(), Device::Gpu, "GPU pre-processing did not start");
@@ -88,18 +86,16 @@ fn gpu_letterbox_equals_the_cpu_path_within_tolerance_for_i420_and_nv12_mapped_a
 }
 
 #[test]
+#[ignore = "needs an NVIDIA GPU: run with --ignored on the GPU machine (scripts/gpu/)"]
 fn gpu_and_cpu_detectors_agree_on_a_frame() {
-    let Some(_gpu) = gpu() else { return };
+    let _gpu = gpu();
     let mut cpu = Detector::new(cfg(&[Provider::Cpu]).detector_options()).unwrap();
     let mut gpu_det = Detector::new(cfg(&[Provider::Cuda, Provider::Cpu]).detector_options()).unwrap();
     assert_eq!(gpu_det.provider(), Provider::Cuda);
     // A real frame: the first frame of the demo clip, decoded here by the test's own pipeline,
     // is not available without GStreamer; a saved raw frame is used when present.
     let path = std::path::Path::new(".device/frame_1280x720.i420");
-    let Ok(data) = std::fs::read(path) else {
-        eprintln!("skipped: {} missing (scripts/gpu/prepare.sh writes it)", path.display());
-        return;
-    };
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e} (scripts/gpu/prepare.sh writes it)", path.display()));
     let yuv = YuvFrame::new(&data, 1280, 720, PixelFormat::I420).unwrap();
     let (mut a, mut b) = (Vec::new(), Vec::new());
     cpu.detect(&yuv, &mut a).unwrap();

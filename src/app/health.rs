@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::control::platform::Platform;
+use crate::control::nvml::GpuReading;
 use crate::control::sensors::{Readings, Temperature};
 use crate::control::throttle::{Throttle, ThrottleState};
 use crate::publish::PublishStats;
@@ -133,10 +134,14 @@ pub struct SystemHealth {
     pub rss_mb: Option<f64>,
     /// Memory available to the system, MiB.
     pub mem_available_mb: Option<u64>,
-    /// GPU memory used, MiB (`null` without a GPU).
+    /// Memory used on the first GPU NVML reports, MiB (`null` without NVML).
     pub gpu_memory_mb: Option<f64>,
-    /// Thermal zones.
+    /// Thermal zones, and each GPU's temperature through NVML (`GPU0 (NVML)`).
     pub temperatures: Vec<Temperature>,
+    /// Every GPU through NVML: temperature, memory, utilisation, decoder utilisation.
+    pub gpus: Vec<GpuReading>,
+    /// `"ok"`, or why `gpus` is empty (no NVML library or driver, or turned off).
+    pub nvml: String,
 }
 
 /// Throttle part of [`HealthSnapshot`].
@@ -311,8 +316,10 @@ impl HealthReporter {
                 cpu_percent,
                 rss_mb: s.readings.rss_mb,
                 mem_available_mb: s.readings.mem_available_mb,
-                gpu_memory_mb: None,
+                gpu_memory_mb: s.readings.gpus.first().and_then(|g| g.memory_used_mb),
                 temperatures: s.readings.temperatures.clone(),
+                gpus: s.readings.gpus.clone(),
+                nvml: s.readings.nvml.clone(),
             },
             throttle: ThrottleHealth { enabled: s.throttle_enabled, state: s.throttle.state(), rate_fps: s.throttle.rate(), ceiling_fps: s.throttle.ceiling() },
             mqtt: MqttHealth {

@@ -69,7 +69,7 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     )
     .context("source")?;
 
-    let sensors = Sensors::new(Path::new(&cfg.throttle.sysfs_root), Path::new(&cfg.throttle.procfs_root));
+    let sensors = Sensors::new(Path::new(&cfg.throttle.sysfs_root), Path::new(&cfg.throttle.procfs_root)).with_nvml(&cfg.throttle.nvml_library);
     let cfg_platform_procfs = cfg.throttle.procfs_root.clone();
     let mut supervisor = Supervisor {
         throttle: Throttle::new(&cfg.throttle, 30.0),

@@ -2,6 +2,7 @@
 //! self-throttle. Each part is small and synchronous; `app` drives them from its supervisor loop.
 
 mod options;
+pub mod nvml;
 pub mod platform;
 pub mod sensors;
 pub mod signals;

@@ -71,6 +71,9 @@ pub struct ThrottleSection {
     pub sysfs_root: String,
     /// Root of procfs (meminfo, the process's stat); a fake tree in tests.
     pub procfs_root: String,
+    /// NVIDIA's management library, loaded at start for GPU temperature (fed to the throttle),
+    /// memory and utilisation in health; absent is fine (reported). Empty = do not load it.
+    pub nvml_library: String,
 }
 
 impl Default for ThrottleSection {
@@ -87,6 +90,7 @@ impl Default for ThrottleSection {
             mem_resume_available_mb: 512,
             sysfs_root: "/sys".into(),
             procfs_root: "/proc".into(),
+            nvml_library: "libnvidia-ml.so.1".into(),
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::nvml::{GpuReading, Nvml};
+
 /// One temperature sensor.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Temperature {
@@ -23,6 +25,10 @@ pub struct Readings {
     pub rss_mb: Option<f64>,
     /// This process's CPU time so far (user + system), seconds.
     pub cpu_secs: Option<f64>,
+    /// GPUs seen through NVML (empty without it).
+    pub gpus: Vec<GpuReading>,
+    /// `"ok"`, or why there are no GPU readings (no NVML library, no driver, turned off).
+    pub nvml: String,
 }
 
 impl Readings {
@@ -44,6 +50,7 @@ pub struct Sensors {
     sysfs: PathBuf,
     procfs: PathBuf,
     ticks_per_sec: f64,
+    nvml: Result<Nvml, String>,
 }
 
 impl Sensors {
@@ -51,12 +58,36 @@ impl Sensors {
     pub fn new(sysfs: &Path, procfs: &Path) -> Self {
         // /proc reports CPU time in USER_HZ ticks, which Linux fixes at 100 on every architecture.
         let ticks = 100.0;
-        Sensors { sysfs: sysfs.to_path_buf(), procfs: procfs.to_path_buf(), ticks_per_sec: ticks }
+        Sensors { sysfs: sysfs.to_path_buf(), procfs: procfs.to_path_buf(), ticks_per_sec: ticks, nvml: Err("not loaded".into()) }
+    }
+
+    /// Also reads GPUs through NVML from `library` (empty = off). Absent or failing NVML is kept
+    /// as a reason ([`Sensors::nvml_status`]), never an error.
+    pub fn with_nvml(mut self, library: &str) -> Self {
+        self.nvml = if library.is_empty() { Err("off (throttle.nvml_library is empty)".into()) } else { Nvml::load(library) };
+        match &self.nvml {
+            Ok(n) => tracing::info!(gpus = n.devices(), "NVML loaded: GPU temperature, memory and utilisation in health and the throttle."),
+            Err(why) => tracing::debug!(%why, "No NVML: GPU readings absent from health."),
+        }
+        self
+    }
+
+    /// `"ok"`, or why there are no NVML readings.
+    pub fn nvml_status(&self) -> &str {
+        match &self.nvml {
+            Ok(_) => "ok",
+            Err(why) => why,
+        }
     }
 
     /// Reads everything; unreadable sensors are simply absent.
     pub fn read(&self) -> Readings {
-        let mut r = Readings { temperatures: self.thermal_zones(), ..Default::default() };
+        let mut r = Readings { temperatures: self.thermal_zones(), nvml: self.nvml_status().to_string(), ..Default::default() };
+        if let Ok(nvml) = &self.nvml {
+            r.gpus = nvml.read();
+            // GPU temperatures join the thermal zones: the throttle sees the hottest of all.
+            r.temperatures.extend(r.gpus.iter().filter_map(|g| Some(Temperature { zone: format!("GPU{} (NVML)", g.index), celsius: g.temperature_c? })));
+        }
         if let Ok(meminfo) = std::fs::read_to_string(self.procfs.join("meminfo")) {
             r.mem_available_mb = meminfo_kb(&meminfo, "MemAvailable:").map(|kb| kb / 1024);
         }

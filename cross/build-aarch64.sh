@@ -20,7 +20,7 @@ fi
 sysroot="$PWD/target/aarch64-sysroot"
 if [ ! -f "$sysroot/.done" ]; then
   mkdir -p "$sysroot/debs"
-  (cd "$sysroot/debs" && apt-get download libgstreamer-plugins-base1.0-dev:arm64 libgstreamer-plugins-base1.0-0:arm64 liborc-0.4-0:arm64)
+  (cd "$sysroot/debs" && apt-get download libgstreamer-plugins-base1.0-dev:arm64 libgstreamer-plugins-base1.0-0:arm64 liborc-0.4-0:arm64 liborc-0.4-dev:arm64)
   for d in "$sysroot"/debs/*.deb; do dpkg -x "$d" "$sysroot"; done
   # Point the unpacked .pc files at the sysroot.
   sed -i "s|^prefix=.*|prefix=$sysroot/usr|" "$sysroot"/usr/lib/aarch64-linux-gnu/pkgconfig/*.pc

@@ -59,6 +59,23 @@ fn missing_input_file_is_a_clear_error() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// Issue 14: a CSI camera where there is no nvarguscamerasrc (any machine but a Jetson) is a
+/// clear, permanent error: validated, then refused at once, not retried as a live source.
+#[test]
+fn a_csi_camera_without_nvarguscamerasrc_is_named_and_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = daemon::offline_config(std::path::Path::new("/x"), crate::util::broker::free_port(), "t-csi").replace("uri = \"/x\"", "uri = \"csi://0?width=1280&height=720&fps=60\"");
+    let path = daemon::write_config(dir.path(), &cfg);
+    let out = daemon::run(&["validate", "-c", path.to_str().unwrap(), "--no-env"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let started = std::time::Instant::now();
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("nvarguscamerasrc"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "retried: {:?}", started.elapsed());
+}
+
 #[test]
 fn a_file_that_is_not_video_fails_with_the_element_named() {
     let dir = tempfile::tempdir().unwrap();

@@ -25,6 +25,11 @@ pub enum SourceError {
     /// The pipeline could not be started.
     #[error("cannot start the pipeline: {0}")]
     State(String),
+    /// The decoded video cannot be negotiated into frames footrackd reads (a decoder whose
+    /// output needs a missing converter, caps no element accepts): a configuration problem that
+    /// retrying does not fix.
+    #[error("the decoded video cannot be negotiated ({0}); check source.decoder and the platform's GStreamer plugins")]
+    Negotiation(String),
     /// No source configured.
     #[error("no source configured (source.uri is empty)")]
     NoSource,

@@ -22,4 +22,4 @@ pub use options::{DecoderChoice, SourceOptions, SourceSection};
 pub use run::{SourceHandle, choose_decoder, init, spawn};
 pub use stats::{SourceState, SourceStats};
 pub use still::{StillError, StillImage, decode_still};
-pub use uri::{SourceUri, SourceUriError, redact, redact_text};
+pub use uri::{CsiCamera, SourceUri, SourceUriError, redact, redact_text};

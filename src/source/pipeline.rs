@@ -13,7 +13,7 @@ use super::error::SourceError;
 use super::ingest::Ingest;
 use super::options::SourceOptions;
 use super::stats::SourceStats;
-use super::uri::redact_text;
+use super::uri::{CsiCamera, SourceUri, redact_text};
 use crate::ring::{FrameRing, OverflowPolicy};
 use crate::shutdown::Shutdown;
 
@@ -30,9 +30,12 @@ pub(super) fn build(
     shutdown: &Shutdown,
 ) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
     let pipeline = gst::Pipeline::new();
+    let convert = make("videoconvert")?;
+    if let SourceUri::Csi(camera) = &opts.uri {
+        return build_csi(&pipeline, camera, &convert, opts, ring, consumer, stats, shutdown);
+    }
     let src = make("uridecodebin")?;
     src.set_property("uri", uri);
-    let convert = make("videoconvert")?;
     let system = gst::Caps::builder("video/x-raw").field("format", gst::List::new(["I420", "NV12"])).build();
     // Frames kept on the GPU: NVDEC's natural output, offered first; system memory stays
     // acceptable, so a decoder without CUDA output still negotiates.
@@ -93,7 +96,12 @@ pub(super) fn build(
                     bridge.static_pad("sink")
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "The decoder outputs NVMM memory but nvvidconv is missing: install JetPack's GStreamer plugins or set source.decoder = \"software\".");
+                    // On the bus as a missing plugin: a configuration error, not retried.
+                    let src = pad.parent_element();
+                    let text = format!("{e}: the decoder outputs NVMM memory; install JetPack's GStreamer plugins (nvvidconv) or set source.decoder = \"software\"");
+                    if let Some(src) = src {
+                        gst::element_error!(src, gst::CoreError::MissingPlugin, ["{}", text]);
+                    }
                     return;
                 }
             }
@@ -108,6 +116,61 @@ pub(super) fn build(
         }
     });
 
+    attach_sink(&pipeline, &sink, opts, ring, consumer, stats, shutdown)
+}
+
+/// `nvarguscamerasrc sensor-id=N ! video/x-raw(memory:NVMM),... ! nvvidconv ! NV12 ! videoconvert
+/// ! appsink`: a Jetson CSI camera, converted once into system memory on its way to the ring.
+#[allow(clippy::too_many_arguments)]
+fn build_csi(
+    pipeline: &gst::Pipeline,
+    camera: &CsiCamera,
+    convert: &gst::Element,
+    opts: &SourceOptions,
+    ring: &Arc<FrameRing>,
+    consumer: &Thread,
+    stats: &Arc<SourceStats>,
+    shutdown: &Shutdown,
+) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
+    let src = make("nvarguscamerasrc")?;
+    src.set_property("sensor-id", camera.sensor as i32);
+    let mode = make("capsfilter")?;
+    mode.set_property("caps", csi_caps(camera));
+    let sink = gst_app::AppSink::builder()
+        .caps(&gst::Caps::builder("video/x-raw").field("format", gst::List::new(["I420", "NV12"])).build())
+        .max_buffers(2)
+        .drop(ring.policy() == OverflowPolicy::DropOldest)
+        .sync(false)
+        .build();
+    pipeline.add_many([&src, &mode, convert, sink.upcast_ref()]).map_err(|e| SourceError::State(e.to_string()))?;
+    let bridge = nvmm_bridge(pipeline, convert)?;
+    gst::Element::link_many([&src, &mode, &bridge]).map_err(|e| SourceError::Negotiation(e.to_string()))?;
+    convert.link(&sink).map_err(|e| SourceError::Negotiation(e.to_string()))?;
+    tracing::info!(sensor = camera.sensor, width = camera.width, height = camera.height, fps = camera.fps, "CSI camera through nvarguscamerasrc and nvvidconv.");
+    attach_sink(pipeline, &sink, opts, ring, consumer, stats, shutdown)
+}
+
+/// The NVMM caps asked of a CSI camera.
+pub(super) fn csi_caps(camera: &CsiCamera) -> gst::Caps {
+    gst::Caps::builder("video/x-raw")
+        .features(["memory:NVMM"])
+        .field("width", camera.width as i32)
+        .field("height", camera.height as i32)
+        .field("framerate", gst::Fraction::new(camera.fps as i32, 1))
+        .field("format", "NV12")
+        .build()
+}
+
+/// Wires the ingest to `sink` and starts the pipeline.
+fn attach_sink(
+    pipeline: &gst::Pipeline,
+    sink: &gst_app::AppSink,
+    opts: &SourceOptions,
+    ring: &Arc<FrameRing>,
+    consumer: &Thread,
+    stats: &Arc<SourceStats>,
+    shutdown: &Shutdown,
+) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
     let limit_hit = Arc::new(AtomicBool::new(false));
     let mut ingest = Ingest {
         ring: Arc::clone(ring),
@@ -132,7 +195,7 @@ pub(super) fn build(
         let _ = pipeline.set_state(gst::State::Null);
         SourceError::State(detail)
     })?;
-    Ok((pipeline, limit_hit))
+    Ok((pipeline.clone(), limit_hit))
 }
 
 /// Whether decoded caps are in Jetson NVMM memory.
@@ -155,6 +218,9 @@ fn nvmm_bridge(pipeline: &gst::Pipeline, convert: &gst::Element) -> Result<gst::
 
 pub(super) fn error_of(msg: &gst::Message) -> SourceError {
     match msg.view() {
+        gst::MessageView::Error(err) if is_negotiation(&err.error(), err.debug().as_deref()) => {
+            SourceError::Negotiation(redact_text(&format!("{} ({})", err.error(), err.debug().as_deref().unwrap_or(""))))
+        }
         gst::MessageView::Error(err) => SourceError::Pipeline {
             element: msg.src().map(|s| s.path_string().to_string()).unwrap_or_else(|| "?".into()),
             // GStreamer quotes the failing location, credentials included: never log them.
@@ -164,7 +230,14 @@ pub(super) fn error_of(msg: &gst::Message) -> SourceError {
         _ => SourceError::State("unexpected message".into()),
     }
 }
-
+/// Whether a pipeline error means the video cannot be negotiated (retrying will not help): a
+/// missing plugin, or a streaming thread that stopped with `not-negotiated`.
+fn is_negotiation(error: &gst::glib::Error, debug: Option<&str>) -> bool {
+    error.matches(gst::CoreError::MissingPlugin)
+        || error.matches(gst::CoreError::Negotiation)
+        || error.matches(gst::StreamError::CodecNotFound)
+        || debug.is_some_and(|d| d.contains("not-negotiated"))
+}
 
 #[cfg(test)]
 mod tests {
@@ -192,5 +265,43 @@ mod tests {
         pipeline.add(&convert).unwrap();
         let err = nvmm_bridge(&pipeline, &convert).unwrap_err();
         assert!(matches!(err, SourceError::MissingElement("nvvidconv")), "{err}");
+        assert!(!err.is_transient());
+    }
+
+    #[test]
+    fn caps_nothing_can_produce_are_a_negotiation_error_not_a_retry() {
+        gst::init().unwrap();
+        // A source forced into NVMM memory it cannot produce (as a Jetson decoder's output
+        // reaching an element that cannot read it): the real not-negotiated error of GStreamer.
+        // Linked without the caps check (as a decoder's pad-added link is), so the failure comes
+        // where it does in the field: the streaming thread stops with not-negotiated.
+        let pipeline = gst::Pipeline::new();
+        let src = gst::ElementFactory::make("videotestsrc").property("num-buffers", 5).build().unwrap();
+        let nvmm_only = gst::ElementFactory::make("capsfilter").property("caps", gst::Caps::builder("video/x-raw").features(["memory:NVMM"]).field("format", "NV12").build()).build().unwrap();
+        let sink = make("fakesink").unwrap();
+        pipeline.add_many([&src, &nvmm_only, &sink]).unwrap();
+        src.static_pad("src").unwrap().link_full(&nvmm_only.static_pad("sink").unwrap(), gst::PadLinkCheck::empty()).unwrap();
+        nvmm_only.static_pad("src").unwrap().link_full(&sink.static_pad("sink").unwrap(), gst::PadLinkCheck::empty()).unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let bus = pipeline.bus().unwrap();
+        let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(10), &[gst::MessageType::Error, gst::MessageType::Eos]).expect("an error");
+        pipeline.set_state(gst::State::Null).unwrap();
+        let err = error_of(&msg);
+        assert!(matches!(err, SourceError::Negotiation(_)), "{err}");
+        assert!(!err.is_transient(), "a negotiation failure must not be retried forever");
+    }
+
+    #[test]
+    fn csi_cameras_ask_nvarguscamerasrc_for_nvmm_in_their_mode_or_name_it_missing() {
+        gst::init().unwrap();
+        let cam = CsiCamera { sensor: 1, width: 1280, height: 720, fps: 60 };
+        let caps = csi_caps(&cam);
+        assert!(is_nvmm(&caps));
+        assert_eq!(caps.to_string(), "video/x-raw(memory:NVMM), width=(int)1280, height=(int)720, framerate=(fraction)60/1, format=(string)NV12");
+        if gst::ElementFactory::find("nvarguscamerasrc").is_none() {
+            // Not a Jetson: the camera source is named as missing, a permanent error.
+            let e = make("nvarguscamerasrc").unwrap_err();
+            assert!(matches!(e, SourceError::MissingElement("nvarguscamerasrc")) && !e.is_transient(), "{e}");
+        }
     }
 }

@@ -93,6 +93,8 @@ fn to_uri(uri: &SourceUri) -> Result<String, SourceError> {
         }
         SourceUri::V4l2(p) => Ok(format!("v4l2://{}", p.display())),
         SourceUri::Rtsp(u) | SourceUri::Rtmp(u) | SourceUri::Http(u) => Ok(u.clone()),
+        // Read by nvarguscamerasrc, not through a URI handler (the pipeline builds it).
+        SourceUri::Csi(_) => Ok(uri.redacted()),
     }
 }
 

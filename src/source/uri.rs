@@ -17,17 +17,56 @@ pub enum SourceUri {
     Http(String),
     /// A V4L2 camera device node.
     V4l2(PathBuf),
+    /// A Jetson CSI camera (`csi://0`), read by `nvarguscamerasrc`.
+    Csi(CsiCamera),
+}
+
+/// A CSI camera and the mode asked of it: `csi://<sensor-id>[?width=W&height=H&fps=F]`
+/// (1920x1080 at 30 fps unless given).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsiCamera {
+    /// `nvarguscamerasrc sensor-id`.
+    pub sensor: u32,
+    /// Width, pixels.
+    pub width: u32,
+    /// Height, pixels.
+    pub height: u32,
+    /// Frames per second.
+    pub fps: u32,
+}
+
+impl CsiCamera {
+    fn parse(rest: &str) -> Result<Self, String> {
+        let (sensor, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let sensor = sensor.trim_end_matches('/');
+        let mut cam = CsiCamera { sensor: sensor.parse().map_err(|_| format!("sensor id {sensor:?} is not a number (csi://0)"))?, width: 1920, height: 1080, fps: 30 };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').ok_or_else(|| format!("{pair:?} is not key=value"))?;
+            let n: u32 = value.parse().map_err(|_| format!("{key}={value:?} is not a number"))?;
+            match key {
+                "width" if (64..=8192).contains(&n) => cam.width = n,
+                "height" if (64..=8192).contains(&n) => cam.height = n,
+                "fps" if (1..=240).contains(&n) => cam.fps = n,
+                "width" | "height" | "fps" => return Err(format!("{key}={n} is out of range")),
+                other => return Err(format!("unknown parameter {other:?} (width, height, fps)")),
+            }
+        }
+        Ok(cam)
+    }
 }
 
 /// Why a URI was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SourceUriError {
     /// A scheme footrackd does not read.
-    #[error("unsupported scheme {0:?} (use a file path, file://, rtsp://, rtsps://, rtmp://, http(s):// or v4l2:///dev/videoN)")]
+    #[error("unsupported scheme {0:?} (use a file path, file://, rtsp://, rtsps://, rtmp://, http(s)://, v4l2:///dev/videoN or csi://N)")]
     UnsupportedScheme(String),
     /// A URI with a scheme but no host or path.
     #[error("{0:?} has nothing after the scheme")]
     Empty(String),
+    /// A `csi://` URI that does not say which camera or mode.
+    #[error("CSI camera URI: {0}")]
+    Csi(String),
 }
 
 impl SourceUri {
@@ -46,6 +85,7 @@ impl SourceUri {
             "rtmp" | "rtmps" => Ok(SourceUri::Rtmp(uri.into())),
             "http" | "https" => Ok(SourceUri::Http(uri.into())),
             "v4l2" => Ok(SourceUri::V4l2(PathBuf::from(rest))),
+            "csi" => CsiCamera::parse(rest).map(SourceUri::Csi).map_err(SourceUriError::Csi),
             other => Err(SourceUriError::UnsupportedScheme(other.into())),
         }
     }
@@ -99,6 +139,7 @@ impl SourceUri {
             SourceUri::Unset => String::new(),
             SourceUri::File(p) | SourceUri::V4l2(p) => p.display().to_string(),
             SourceUri::Rtsp(u) | SourceUri::Rtmp(u) | SourceUri::Http(u) => redact(u),
+            SourceUri::Csi(c) => format!("csi://{}?width={}&height={}&fps={}", c.sensor, c.width, c.height, c.fps),
         }
     }
 }
@@ -132,5 +173,16 @@ mod tests {
         assert!(!SourceUri::parse("x.mp4").unwrap().is_live());
         assert!(matches!(SourceUri::parse("gopher://x"), Err(SourceUriError::UnsupportedScheme(_))));
         assert!(matches!(SourceUri::parse("rtsp://"), Err(SourceUriError::Empty(_))));
+    }
+
+    #[test]
+    fn csi_cameras_take_a_sensor_and_an_optional_mode() {
+        assert_eq!(SourceUri::parse("csi://0").unwrap(), SourceUri::Csi(CsiCamera { sensor: 0, width: 1920, height: 1080, fps: 30 }));
+        assert_eq!(SourceUri::parse("csi://1?width=1280&height=720&fps=60").unwrap(), SourceUri::Csi(CsiCamera { sensor: 1, width: 1280, height: 720, fps: 60 }));
+        assert!(SourceUri::parse("csi://0").unwrap().is_live());
+        for bad in ["csi://front", "csi://0?fps=0", "csi://0?zoom=2", "csi://0?width"] {
+            let e = SourceUri::parse(bad).unwrap_err();
+            assert!(matches!(e, SourceUriError::Csi(_)), "{bad}: {e}");
+        }
     }
 }

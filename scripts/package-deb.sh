@@ -21,7 +21,8 @@ VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 install -Dm755 "$BIN" "$STAGE/usr/bin/footrackd"
-strip --strip-debug "$STAGE/usr/bin/footrackd" 2>/dev/null || true
+STRIP=strip; [ "$BIN_ARCH" = arm64 ] && command -v aarch64-linux-gnu-strip >/dev/null && STRIP=aarch64-linux-gnu-strip
+"$STRIP" --strip-debug "$STAGE/usr/bin/footrackd" 2>/dev/null || true
 sed -e 's|/usr/local/bin/footrackd|/usr/bin/footrackd|g' -e '/^# Install:/,/^#          mkdir/d' systemd/footrackd.service > "$STAGE/footrackd.service"
 install -Dm644 "$STAGE/footrackd.service" "$STAGE/lib/systemd/system/footrackd.service" && rm "$STAGE/footrackd.service"
 install -Dm644 systemd/footrackd.default "$STAGE/etc/default/footrackd"

@@ -8,3 +8,16 @@ bash scripts/setup.sh
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(ls "$PWD"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n1)}"
 cargo clippy --release --locked --workspace --all-targets -- -D warnings
 cargo test --release --locked --workspace "$@"
+# Jetson: the aarch64 build (Debian multiarch, no Docker), its glibc needs checked against
+# JetPack 6, its Debian package checked, and its portable tests run under qemu-user.
+if [ "$#" -eq 0 ]; then
+  set +e
+  bash cross/build-aarch64.sh --check --test
+  rc=$?
+  set -e
+  if [ "$rc" = 3 ]; then
+    echo "WARNING: aarch64 not built: its Rust standard library could not be installed here" >&2
+  elif [ "$rc" != 0 ]; then
+    exit "$rc"
+  fi
+fi

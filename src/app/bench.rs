@@ -114,6 +114,8 @@ pub struct BenchReport {
     pub peak_rss_mb: Option<f64>,
     /// GPU memory in use on device 0 at the end, MiB (CUDA builds on a GPU machine).
     pub gpu_memory_used_mb: Option<f64>,
+    /// Every GPU through NVML at the end of the run (temperature, memory, utilisation, NVDEC).
+    pub gpus: Vec<crate::control::nvml::GpuReading>,
 }
 
 /// One decoded frame kept for the model-only and detector-only passes.
@@ -244,6 +246,7 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
         streams,
         peak_rss_mb: process_memory_mb(std::path::Path::new("/proc"), "VmHWM:"),
         gpu_memory_used_mb: crate::infer::gpu_memory_used_mb(),
+        gpus: crate::control::nvml::Nvml::load(&cfg.throttle.nvml_library).map(|n| n.read()).unwrap_or_default(),
     })
 }
 

@@ -35,6 +35,8 @@ pub(super) struct Progress {
     pub(super) steady_from: Option<(Instant, u64)>,
     /// The latency histogram at that moment: warm-up latency, and the base of the steady one.
     pub(super) warmup_latency: Option<LatencySnapshot>,
+    /// Each stage's total time at that moment, ns: the base of the steady per-stage means.
+    pub(super) warmup_stage_ns: Option<[u64; 5]>,
 }
 
 /// The control loop's state: health reporting, throttling, and applying new configurations.
@@ -137,6 +139,7 @@ impl Supervisor {
             if progress.steady_from.is_none() && processed >= 10 {
                 progress.steady_from = Some((Instant::now(), processed));
                 progress.warmup_latency = Some(self.pipeline_stats.latency.snapshot());
+                progress.warmup_stage_ns = Some(crate::telemetry::STAGES.map(|st| self.pipeline_stats.stage_ns(st)));
             }
             if processed > last_processed {
                 last_processed = processed;

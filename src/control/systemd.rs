@@ -1,5 +1,6 @@
-//! systemd notification (`Type=notify`): READY once the first frame went end to end,
-//! WATCHDOG only while frames make progress, STATUS with rates, STOPPING on shutdown.
+//! systemd notification (`Type=notify`): READY once every thread runs (a camera offline at boot is
+//! waited for, not a failed start), WATCHDOG while frames make progress or the source is retrying,
+//! STATUS with frame progress and rates, STOPPING on shutdown.
 //! Every call is a no-op when `NOTIFY_SOCKET` is unset.
 
 use std::time::Duration;

@@ -5,6 +5,8 @@
 //! ring slot. The source knows nothing of the stages after the ring.
 
 #[cfg(feature = "cuda")]
+mod cuda_context;
+#[cfg(feature = "cuda")]
 mod cuda_frames;
 mod decoder;
 mod error;

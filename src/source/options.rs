@@ -47,6 +47,9 @@ pub struct SourceSection {
     /// With NVDEC and GPU pre-processing, keep decoded frames in GPU memory (no copy to the host
     /// and back). Needs a build with the `cuda` feature; otherwise ignored.
     pub gpu_frames: bool,
+    /// With `gpu_frames`, hand the decoder the daemon's own CUDA context, so decoding and
+    /// inference share one context instead of being time-sliced between two.
+    pub share_cuda_context: bool,
 }
 
 impl Default for SourceSection {
@@ -62,6 +65,7 @@ impl Default for SourceSection {
             rtsp_transport: "tcp".into(),
             latency_ms: 200,
             gpu_frames: true,
+            share_cuda_context: true,
         }
     }
 }
@@ -122,6 +126,8 @@ pub struct SourceOptions {
     /// slots must then be device buffers. Set by the application when the detector
     /// pre-processes on the GPU and the slots allow it.
     pub gpu_frames: bool,
+    /// With `gpu_frames`: the decoder uses the daemon's CUDA context.
+    pub share_cuda_context: bool,
 }
 
 impl SourceOptions {
@@ -138,6 +144,7 @@ impl SourceOptions {
             latency_ms: s.latency_ms,
             max_frames,
             gpu_frames: false,
+            share_cuda_context: s.share_cuda_context,
         }
     }
 }

@@ -34,6 +34,15 @@ pub(super) fn build(
     if let SourceUri::Csi(camera) = &opts.uri {
         return build_csi(&pipeline, camera, &convert, opts, ring, consumer, stats, shutdown);
     }
+    #[cfg(feature = "cuda")]
+    if opts.gpu_frames
+        && opts.share_cuda_context
+        && let Some(context) = super::cuda_context::shared_context()
+    {
+        // A bin hands its contexts to every element added later: the decoder uridecodebin
+        // plugs in finds ours instead of making its own.
+        pipeline.set_context(&context);
+    }
     let src = make("uridecodebin")?;
     src.set_property("uri", uri);
     let system = gst::Caps::builder("video/x-raw").field("format", gst::List::new(["I420", "NV12"])).build();

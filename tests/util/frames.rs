@@ -31,6 +31,7 @@ pub fn decode(clip: &Path, first: u64, count: u64) -> Vec<Frame> {
         latency_ms: 0,
         max_frames: Some(first + count),
         gpu_frames: false,
+        share_cuda_context: false,
     };
     let handle = source::spawn(opts, Arc::clone(&ring), std::thread::current(), Arc::new(SourceStats::default()), Shutdown::new()).unwrap();
     let mut out = Vec::new();

@@ -46,6 +46,9 @@ fn frame(w: u32, h: u32, format: PixelFormat) -> Vec<u8> {
 fn cfg(providers: &[Provider]) -> config::Config {
     let mut raw = RawConfig::default();
     raw.infer.model = "models/yolox_nano.onnx".into();
+    // The COCO model sees small players only in tiles (the football model's default is the
+    // whole frame): 2x2 tiles plus the whole frame, as the tests of the CPU path use.
+    (raw.infer.tile_columns, raw.infer.tile_rows, raw.infer.full_frame) = (2, 2, true);
     raw.infer.providers = providers.to_vec();
     raw.infer.gpu_preprocess = true;
     config::validate(raw, false).unwrap()

@@ -10,19 +10,45 @@ use crate::util::daemon;
 use crate::util::proxy::DelayProxy;
 use crate::util::recorder::Recorder;
 
+/// What one outage run saw.
+struct Outcome {
+    frames: u64,
+    missing: Vec<u64>,
+    spool_dropped: u64,
+}
+
 #[test]
 fn a_broker_outage_within_the_spool_loses_no_track_message() {
     let outage: u64 = std::env::var("FOOTRACKD_TEST_OUTAGE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
+    let o = outage_run(outage, 1024, "t-outage");
+    assert_eq!(o.spool_dropped, 0, "an outage within the spool drops nothing");
+    assert!(o.missing.is_empty(), "frames without a track message: {:?}", o.missing);
+}
+
+/// Beyond the bound, the oldest waiting messages are dropped, and exactly those are missing:
+/// the count health reports equals what subscribers never got.
+#[test]
+fn beyond_the_spool_the_oldest_are_dropped_and_counted_exactly() {
+    let o = outage_run(12, 40, "t-spool");
+    assert!(o.spool_dropped > 0, "a 12 s outage at 10 fps overflows a 40-message spool");
+    assert_eq!(o.missing.len() as u64, o.spool_dropped, "missing frames {:?} against {} dropped", o.missing, o.spool_dropped);
+    // The oldest went first: what is missing is one run of frames from the outage's start.
+    assert!(o.missing.windows(2).all(|w| w[1] == w[0] + 1), "not one contiguous run: {:?}", o.missing);
+    assert!(*o.missing.last().unwrap() < o.frames - 40, "newest frames were dropped");
+}
+
+/// Runs the 10 fps test clip through the daemon with its broker link cut for `outage` seconds.
+fn outage_run(outage: u64, queue_capacity: usize, device: &str) -> Outcome {
     let frames = (outage + 14) * 10;
     let dir = tempfile::tempdir().unwrap();
     let clip = crate::util::frames::test_pattern_clip(dir.path(), "ten-fps.mp4", frames, 10);
     let broker = Broker::start();
     let proxy = DelayProxy::start(broker.port, Duration::ZERO);
-    let rec = Recorder::start(broker.port, "footrack/t-outage/#");
+    let rec = Recorder::start(broker.port, &format!("footrack/{device}/#"));
     let model = crate::util::repo_root().join("models/yolox_nano.onnx");
     let cfg = format!(
-        "[device]\nid = \"t-outage\"\n[source]\nuri = \"{}\"\nrealtime = true\n[ring]\noverflow = \"block\"\n[infer]\nmodel = \"{}\"\nthreads = 1\n\
-         [publish]\nbroker_port = {}\nqueue_capacity = 1024\n[control]\nhealth_interval_secs = 1.0\n",
+        "[device]\nid = \"{device}\"\n[source]\nuri = \"{}\"\nrealtime = true\n[ring]\noverflow = \"block\"\n[infer]\nmodel = \"{}\"\nthreads = 1\n\
+         [publish]\nbroker_port = {}\nqueue_capacity = {queue_capacity}\n[control]\nhealth_interval_secs = 1.0\n",
         clip.display(),
         model.display(),
         proxy.port
@@ -58,6 +84,5 @@ fn a_broker_outage_within_the_spool_loses_no_track_message() {
         last["mqtt"]["connects_total"]
     );
     assert!(last["mqtt"]["connects_total"].as_u64().unwrap() >= 2, "the daemon reconnected");
-    assert_eq!(last["mqtt"]["spool_dropped_total"], 0, "an outage within the spool drops nothing");
-    assert!(missing.is_empty(), "frames without a track message: {missing:?}");
+    Outcome { frames, missing, spool_dropped: last["mqtt"]["spool_dropped_total"].as_u64().unwrap() }
 }

@@ -60,8 +60,9 @@ fn broadcast_clip_yields_persistent_player_tracks_and_status_goes_online_then_st
 }
 
 #[test]
-fn a_broker_outage_loses_no_frames_and_the_daemon_exits_cleanly() {
-    // Nothing listens on this port: every publish is dropped and counted, processing goes on.
+fn without_a_broker_every_frame_is_still_processed_and_the_daemon_exits_cleanly() {
+    // Nothing listens on this port: processing goes on, frame after frame (messages wait in the
+    // spool; tests/outage.rs checks what reaches subscribers across an outage).
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let path = daemon::write_config(dir.path(), &daemon::offline_config(&broadcast_clip(), port, "t-outage"));

@@ -69,6 +69,11 @@ enum Command {
         /// Also run N copies of the clip through one batched detector (aggregate fps, streams at 25 fps).
         #[arg(long, default_value_t = 0)]
         streams: usize,
+        /// The end-to-end pass plays the clip at its own rate and drops the oldest frame when
+        /// behind, as a live camera: capture-to-publish latency as a deployment sees it (the
+        /// default pass runs every frame as fast as possible, so frames queue in the ring).
+        #[arg(long)]
+        live: bool,
     },
     /// Run the configured detector (model, tiling, thresholds) on still images; one JSON line per image.
     Detect {
@@ -135,14 +140,14 @@ fn main() -> ExitCode {
             Err(e) => config_failure(&e),
         },
         Command::Run { config: path, input, max_frames, no_env, annotate } => run(path, input, max_frames, !no_env, annotate),
-        Command::Bench { config: path, input, frames, inference_runs, json, streams } => {
+        Command::Bench { config: path, input, frames, inference_runs, json, streams, live } => {
             let mut raw = match config::load_raw(&path, true) {
                 Ok(r) => r,
                 Err(e) => return config_failure(&e),
             };
             raw.source.uri = input;
-            raw.source.realtime = false;
-            raw.ring.overflow = footrackd::ring::OverflowPolicy::Block;
+            raw.source.realtime = live;
+            raw.ring.overflow = if live { footrackd::ring::OverflowPolicy::DropOldest } else { footrackd::ring::OverflowPolicy::Block };
             let cfg = match config::validate(raw, true) {
                 Ok(c) => c,
                 Err(problems) => return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }),

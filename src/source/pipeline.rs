@@ -31,8 +31,9 @@ pub(super) fn build(
 ) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
     let pipeline = gst::Pipeline::new();
     let convert = make("videoconvert")?;
+    let wiring = Wiring { ring, consumer, stats, shutdown };
     if let SourceUri::Csi(camera) = &opts.uri {
-        return build_csi(&pipeline, camera, &convert, opts, ring, consumer, stats, shutdown);
+        return build_csi(&pipeline, camera, &convert, opts, &wiring);
     }
     #[cfg(feature = "cuda")]
     if opts.gpu_frames
@@ -125,22 +126,20 @@ pub(super) fn build(
         }
     });
 
-    attach_sink(&pipeline, &sink, opts, ring, consumer, stats, shutdown)
+    attach_sink(&pipeline, &sink, opts, &wiring)
+}
+
+/// Where decoded frames go: the ring, the thread it wakes, the counters and the stop token.
+struct Wiring<'a> {
+    ring: &'a Arc<FrameRing>,
+    consumer: &'a Thread,
+    stats: &'a Arc<SourceStats>,
+    shutdown: &'a Shutdown,
 }
 
 /// `nvarguscamerasrc sensor-id=N ! video/x-raw(memory:NVMM),... ! nvvidconv ! NV12 ! videoconvert
 /// ! appsink`: a Jetson CSI camera, converted once into system memory on its way to the ring.
-#[allow(clippy::too_many_arguments)]
-fn build_csi(
-    pipeline: &gst::Pipeline,
-    camera: &CsiCamera,
-    convert: &gst::Element,
-    opts: &SourceOptions,
-    ring: &Arc<FrameRing>,
-    consumer: &Thread,
-    stats: &Arc<SourceStats>,
-    shutdown: &Shutdown,
-) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
+fn build_csi(pipeline: &gst::Pipeline, camera: &CsiCamera, convert: &gst::Element, opts: &SourceOptions, wiring: &Wiring<'_>) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
     let src = make("nvarguscamerasrc")?;
     src.set_property("sensor-id", camera.sensor as i32);
     let mode = make("capsfilter")?;
@@ -148,7 +147,7 @@ fn build_csi(
     let sink = gst_app::AppSink::builder()
         .caps(&gst::Caps::builder("video/x-raw").field("format", gst::List::new(["I420", "NV12"])).build())
         .max_buffers(2)
-        .drop(ring.policy() == OverflowPolicy::DropOldest)
+        .drop(wiring.ring.policy() == OverflowPolicy::DropOldest)
         .sync(false)
         .build();
     pipeline.add_many([&src, &mode, convert, sink.upcast_ref()]).map_err(|e| SourceError::State(e.to_string()))?;
@@ -156,7 +155,7 @@ fn build_csi(
     gst::Element::link_many([&src, &mode, &bridge]).map_err(|e| SourceError::Negotiation(e.to_string()))?;
     convert.link(&sink).map_err(|e| SourceError::Negotiation(e.to_string()))?;
     tracing::info!(sensor = camera.sensor, width = camera.width, height = camera.height, fps = camera.fps, "CSI camera through nvarguscamerasrc and nvvidconv.");
-    attach_sink(pipeline, &sink, opts, ring, consumer, stats, shutdown)
+    attach_sink(pipeline, &sink, opts, wiring)
 }
 
 /// The NVMM caps asked of a CSI camera.
@@ -171,15 +170,8 @@ pub(super) fn csi_caps(camera: &CsiCamera) -> gst::Caps {
 }
 
 /// Wires the ingest to `sink` and starts the pipeline.
-fn attach_sink(
-    pipeline: &gst::Pipeline,
-    sink: &gst_app::AppSink,
-    opts: &SourceOptions,
-    ring: &Arc<FrameRing>,
-    consumer: &Thread,
-    stats: &Arc<SourceStats>,
-    shutdown: &Shutdown,
-) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
+fn attach_sink(pipeline: &gst::Pipeline, sink: &gst_app::AppSink, opts: &SourceOptions, wiring: &Wiring<'_>) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
+    let Wiring { ring, consumer, stats, shutdown } = *wiring;
     let limit_hit = Arc::new(AtomicBool::new(false));
     let mut ingest = Ingest {
         ring: Arc::clone(ring),

@@ -4,7 +4,9 @@
 # Prints one line per tiling and the ratios; the JSON reports go to $OUT_DIR (default bench-out/).
 #   scripts/bench-peer.sh [CLIP] [TILINGS]     e.g. scripts/bench-peer.sh clip.mp4 "whole 2x2 4x3"
 # Environment: FRAMES (default 300), PROVIDERS (footrackd, default cpu; peer: CPU or CUDA,CPU),
-# FOOTRACKD (binary, default target/release/footrackd), PEER_PYTHON (default .venv-peer/bin/python).
+# FOOTRACKD (binary, default target/release/footrackd), PEER_PYTHON (default .venv-peer/bin/python),
+# MODEL (footrackd's, default models/yolox_nano.onnx: the peer's YOLOX-Nano with a dynamic batch),
+# PEER_MODEL (default the original YOLOX-Nano in ../shared/data/model-yolox-nano).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 clip="${1:-demo/clip.mp4}"
@@ -38,7 +40,7 @@ for t in $tilings; do
   "$py" "$peer_dir/ref_pipeline.py" --clip "$clip" --model "${PEER_MODEL:-../shared/data/model-yolox-nano/yolox_nano.onnx}" --tiles "$t" \
     --providers "$peer_providers" --max-frames "$frames" --mqtt-port "$port" > "$out_dir/peer-$t.json"
   FOOTRACKD_PUBLISH__BROKER_PORT="$port" FOOTRACKD_INFER__TILE_COLUMNS="$cols" FOOTRACKD_INFER__TILE_ROWS="$rows" \
-  FOOTRACKD_INFER__FULL_FRAME="$full" FOOTRACKD_INFER__PROVIDERS="$providers" \
+  FOOTRACKD_INFER__FULL_FRAME="$full" FOOTRACKD_INFER__PROVIDERS="$providers" FOOTRACKD_INFER__MODEL="${MODEL:-models/yolox_nano.onnx}" \
     "$bin" bench -c config/examples/demo.toml --input "$clip" --frames "$frames" --json "$out_dir/footrackd-$t.json" > "$out_dir/footrackd-$t.txt"
   python3 - "$t" "$out_dir/peer-$t.json" "$out_dir/footrackd-$t.json" <<'PY'
 import json, sys

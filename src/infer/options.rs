@@ -115,7 +115,7 @@ impl Default for InferSection {
             tile_overlap_frac: 0.15,
             full_frame: false,
             threads: 0,
-            providers: vec![Provider::Cpu],
+            providers: vec![Provider::Cuda, Provider::Cpu],
             max_fps: 0.0,
             gpu_input: GpuInput::Mapped,
             gpu_preprocess: true,

@@ -47,7 +47,8 @@ pub(super) fn register(
                 }
             }
             other => {
-                tracing::warn!(provider = other.as_str(), "Execution provider not built into this binary (build with --features cuda); trying the next.");
+                // The default list names CUDA first: on a CPU build that is the normal case.
+                tracing::info!(provider = other.as_str(), "Execution provider not built into this binary (build with --features cuda for it); trying the next.");
             }
         }
     }

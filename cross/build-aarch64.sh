@@ -54,7 +54,7 @@ export PKG_CONFIG_LIBDIR="$sysroot/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/lib/
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-Wl,-rpath-link,$sysroot/usr/lib/aarch64-linux-gnu -C link-arg=-Wl,-rpath-link,/usr/lib/aarch64-linux-gnu"
 
 cargo build --release --locked --target aarch64-unknown-linux-gnu "${cargo_args[@]}"
-bin=target/aarch64-unknown-linux-gnu/release/footrackd
+bin="${CARGO_TARGET_DIR:-target}/aarch64-unknown-linux-gnu/release/footrackd"
 file "$bin" 2>/dev/null || ls -l "$bin"
 if ((check)); then
   newest="$(aarch64-linux-gnu-objdump -T "$bin" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)"

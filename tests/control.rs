@@ -406,7 +406,12 @@ fn a_remote_change_that_starves_the_pipeline_is_rolled_back_and_not_kept() {
     let broker = Broker::start();
     let rec = Recorder::start(broker.port, "footrack/t-rollback/#");
     let dir = tempfile::tempdir().unwrap();
-    let cfg = daemon::write_config(dir.path(), &live_config(broker.port, "t-rollback", "remote_probation_secs = 4.0\n"));
+    // A minute of video at 25 fps: the camera must still be delivering after the change, its
+    // probation and the rollback, however slow a loaded machine makes them (the demo clip is 20 s).
+    let clip = crate::util::frames::test_pattern_clip_sized(dir.path(), "minute.mp4", 1500, 25, 640, 360);
+    let toml = live_config(broker.port, "t-rollback", "remote_probation_secs = 4.0\n").replace(&demo_clip().display().to_string(), &clip.display().to_string());
+    assert!(toml.contains("minute.mp4"));
+    let cfg = daemon::write_config(dir.path(), &toml);
     let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env"]);
     assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > 30), "daemon did not start");
     std::thread::sleep(Duration::from_secs(2)); // a few seconds of rate to compare with

@@ -5,12 +5,7 @@
 # daemon's CUDA context and (A/B, same call) keeping its own, --streams 8, NVML readings, and the
 # Python peer on the same clip, model and tilings. Results: $OUT/results.txt and JSON files.
 set -uo pipefail
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-exec > >(tee -a "$OUT/results.txt") 2>&1
-say() { printf '\n=== %s %s\n' "$(date +%T)" "$*"; }
-. scripts/gpu/device-env.sh
-CLIP=/tmp/clip1080.mp4
+. scripts/gpu/results.sh results.txt
 [ -d /tmp/peerpy ] || { /tmp/og/zstd -d -q -c /tmp/peer-py.tar.zst | tar xf - -C /tmp && cp -n /tmp/og/onnxruntime/capi/libonnxruntime* /tmp/peerpy/onnxruntime/capi/; }
 FRAMES=${FRAMES:-300}
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU machine, after scripts/gpu/batched-bench.sh's unpacking (or with its five-call set-up):
+# GPU machine, after scripts/gpu/engine-bench.sh's unpacking (or with its five-call set-up):
 # the multi-stream figure, N copies of the 1080p clip through one batched detector, 4x3 tiles.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}

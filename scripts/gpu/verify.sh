@@ -3,12 +3,7 @@
 # latency at a live camera's rate (`bench --live`, 4x3), and the shared-versus-own CUDA context
 # A/B repeated in alternation (the machine is noisy between runs).
 set -uo pipefail
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-exec > >(tee -a "$OUT/verify.txt") 2>&1
-say() { printf '\n=== %s %s\n' "$(date +%T)" "$*"; }
-. scripts/gpu/device-env.sh
-CLIP=/tmp/clip1080.mp4
+. scripts/gpu/results.sh verify.txt
 say "GPU tests (--ignored)"
 timeout 90 .device/bin/gpu-test --ignored --test-threads 1 --nocapture 2>&1 | grep -E "^test |test result|found|difference|panicked" | tail -8
 printf '[source]\ndecoder = "nvdec"\n[infer]\nmodel = "%s/models/yolox_nano.onnx"\nproviders = ["cuda", "cpu"]\ntile_columns = 4\ntile_rows = 3\nfull_frame = false\n' "$PWD" > /tmp/gpu.toml

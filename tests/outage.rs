@@ -15,14 +15,18 @@ struct Outcome {
     frames: u64,
     missing: Vec<u64>,
     spool_dropped: u64,
+    /// The largest step between consecutive health messages' `uptime_secs`.
+    health_gap_secs: f64,
 }
 
 #[test]
-fn a_broker_outage_within_the_spool_loses_no_track_message() {
+fn a_broker_outage_within_the_spool_loses_no_track_or_health_message() {
     let outage: u64 = std::env::var("FOOTRACKD_TEST_OUTAGE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
     let o = outage_run(outage, 1024, "t-outage");
     assert_eq!(o.spool_dropped, 0, "an outage within the spool drops nothing");
     assert!(o.missing.is_empty(), "frames without a track message: {:?}", o.missing);
+    // Health taken during the outage (every second) waited and arrived too.
+    assert!(o.health_gap_secs < 2.5, "health messages missing: a {:.1} s gap", o.health_gap_secs);
 }
 
 /// Beyond the bound, the oldest waiting messages are dropped, and exactly those are missing:
@@ -84,5 +88,9 @@ fn outage_run(outage: u64, queue_capacity: usize, device: &str) -> Outcome {
         last["mqtt"]["connects_total"]
     );
     assert!(last["mqtt"]["connects_total"].as_u64().unwrap() >= 2, "the daemon reconnected");
-    Outcome { frames, missing, spool_dropped: last["mqtt"]["spool_dropped_total"].as_u64().unwrap() }
+    let mut uptimes: Vec<f64> = health.iter().filter_map(|h| h["uptime_secs"].as_f64()).collect();
+    uptimes.sort_by(f64::total_cmp);
+    let health_gap_secs = uptimes.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    eprintln!("health: {} messages, largest gap {health_gap_secs:.1} s", uptimes.len());
+    Outcome { frames, missing, spool_dropped: last["mqtt"]["spool_dropped_total"].as_u64().unwrap(), health_gap_secs }
 }

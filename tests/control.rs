@@ -431,7 +431,8 @@ fn a_remote_change_that_starves_the_pipeline_is_rolled_back_and_not_kept() {
     );
     // Frames flow at the old rate again.
     let n = rec.messages().iter().filter(|x| x.topic.ends_with("/tracks")).count();
-    assert!(rec.wait_for(Duration::from_secs(10), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > n + 20), "frames did not recover");
+    // (The worker first finishes the 65-image frame it is on, then reloads: generous on a loaded machine.)
+    assert!(rec.wait_for(Duration::from_secs(40), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > n + 20), "frames did not recover");
     sigterm(&child);
     assert!(child.wait().unwrap().success());
     assert!(!dir.path().join("footrackd.remote.toml").exists(), "a rolled-back change must not be persisted");

@@ -30,6 +30,9 @@ pub enum SourceError {
     /// retrying does not fix.
     #[error("the decoded video cannot be negotiated ({0}); check source.decoder and the platform's GStreamer plugins")]
     Negotiation(String),
+    /// A file gave no frame for this many seconds, with neither an error nor its end.
+    #[error("the input gave no frame for {0} s, with neither an error nor its end (a truncated or unplayable file?)")]
+    NoProgress(u64),
     /// No source configured.
     #[error("no source configured (source.uri is empty)")]
     NoSource,

@@ -159,6 +159,16 @@ fn watch(pipeline: &gst::Pipeline, opts: &SourceOptions, live: bool, stats: &Sou
         if limit_hit.load(Relaxed) {
             return RunEnd::FrameLimit;
         }
+        if !live {
+            // A file that stops giving frames without an error or its end (a truncated file
+            // whose demuxer waits forever) ends the run with a clear error instead of a hang.
+            // Generous: a slow consumer holds the decoder back one frame per inference at most.
+            let last = stats.last_frame_mono_ns.load(Relaxed).max(started);
+            let allowed = (4 * opts.stall_timeout.as_nanos() as u64).max(20_000_000_000);
+            if monotonic_ns().saturating_sub(last) > allowed {
+                return RunEnd::Error(SourceError::NoProgress(allowed / 1_000_000_000));
+            }
+        }
         if live {
             let last = stats.last_frame_mono_ns.load(Relaxed).max(started);
             let timeout = opts.stall_timeout.as_nanos() as u64;

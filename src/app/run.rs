@@ -104,21 +104,8 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     let source_result = if source.is_finished() { source.join() } else { Ok(()) };
     publisher.stop(Duration::from_secs(2));
 
-    let mut summary = summarize_with_warmup(&pipeline_stats, &source_stats, &ring, progress.first_frame_at, source_decoder, progress.warmup_latency.as_ref());
+    let mut summary = summarize_with_warmup(&pipeline_stats, &source_stats, &ring, &progress, source_decoder);
     summary.dropped_publish = publisher.tracks_dropped();
-    summary.steady_fps = progress.steady_from.and_then(|(at, n0)| {
-        let (n, secs) = (summary.processed.saturating_sub(n0), at.elapsed().as_secs_f64());
-        (n >= 10 && secs > 0.0).then(|| n as f64 / secs)
-    });
-    // Per-stage means after warm-up (the first calls' set-up would otherwise swell them).
-    if let (Some((_, n0)), Some(base)) = (progress.steady_from, progress.warmup_stage_ns) {
-        let n = summary.processed.saturating_sub(n0);
-        if n >= 10 {
-            for (i, &st) in crate::telemetry::STAGES.iter().enumerate() {
-                summary.stage_ms[i] = (st.as_str(), pipeline_stats.stage_ns(st).saturating_sub(base[i]) as f64 / 1e6 / n as f64);
-            }
-        }
-    }
     worker_result.context("inference")?;
     source_result.context("source")?;
     Ok(summary)

@@ -67,14 +67,26 @@ impl RunSummary {
     }
 }
 
-/// The summary of a run from its counters; `first` is when the first frame went end to end,
-/// `warmup` the latency histogram at the end of the warm-up.
-pub(super) fn summarize_with_warmup(p: &PipelineStats, s: &SourceStats, ring: &FrameRing, first: Option<Instant>, decoder: &'static str, warmup: Option<&crate::telemetry::LatencySnapshot>) -> RunSummary {
-    let mut summary = summarize(p, s, ring, first, decoder);
-    if let Some(w) = warmup {
+/// The summary of a run from its counters, with what happened after the warm-up (the first 10
+/// frames: latency, frame rate and per-stage means) taken apart using `progress`.
+pub(super) fn summarize_with_warmup(p: &PipelineStats, s: &SourceStats, ring: &FrameRing, progress: &super::supervisor::Progress, decoder: &'static str) -> RunSummary {
+    let mut summary = summarize(p, s, ring, progress.first_frame_at, decoder);
+    if let Some(w) = &progress.warmup_latency {
         let steady = p.latency.snapshot().since(w);
         summary.steady_latency_ms = [steady.quantile_ms(0.5), steady.quantile_ms(0.95), steady.quantile_ms(0.99)];
         summary.warmup_latency_ms = [w.quantile_ms(0.5), w.quantile_ms(1.0)];
+    }
+    if let Some((at, n0)) = progress.steady_from {
+        let (n, secs) = (summary.processed.saturating_sub(n0), at.elapsed().as_secs_f64());
+        if n >= 10 && secs > 0.0 {
+            summary.steady_fps = Some(n as f64 / secs);
+            // Per-stage means after warm-up (the first calls' set-up would otherwise swell them).
+            if let Some(base) = progress.warmup_stage_ns {
+                for (i, &st) in STAGES.iter().enumerate() {
+                    summary.stage_ms[i] = (st.as_str(), p.stage_ns(st).saturating_sub(base[i]) as f64 / 1e6 / n as f64);
+                }
+            }
+        }
     }
     summary
 }

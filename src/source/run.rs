@@ -159,25 +159,23 @@ fn watch(pipeline: &gst::Pipeline, opts: &SourceOptions, live: bool, stats: &Sou
         if limit_hit.load(Relaxed) {
             return RunEnd::FrameLimit;
         }
-        if !live {
-            // A file that stops giving frames without an error or its end (a truncated file
-            // whose demuxer waits forever) ends the run with a clear error instead of a hang.
-            // Generous: a slow consumer holds the decoder back one frame per inference at most.
-            let last = stats.last_frame_mono_ns.load(Relaxed).max(started);
-            let allowed = (4 * opts.stall_timeout.as_nanos() as u64).max(20_000_000_000);
-            if monotonic_ns().saturating_sub(last) > allowed {
+        // No frame for too long: a live source has stalled (restarted by the caller); a file that
+        // gives neither frames, an error nor its end (a truncated file whose demuxer waits
+        // forever) ends with a clear error instead of a hang. A file's allowance is generous: a
+        // slow consumer holds its decoder back one frame per inference at most.
+        let timeout = opts.stall_timeout.as_nanos() as u64;
+        let allowed = match (live, stats.state() == SourceState::Running) {
+            (true, true) => timeout,
+            // The first frame of a network stream may take longer (connection, key frame).
+            (true, false) => 2 * timeout,
+            (false, _) => (4 * timeout).max(20_000_000_000),
+        };
+        if monotonic_ns().saturating_sub(stats.last_frame_mono_ns.load(Relaxed).max(started)) > allowed {
+            if !live {
                 return RunEnd::Error(SourceError::NoProgress(allowed / 1_000_000_000));
             }
-        }
-        if live {
-            let last = stats.last_frame_mono_ns.load(Relaxed).max(started);
-            let timeout = opts.stall_timeout.as_nanos() as u64;
-            // The first frame of a network stream may take longer (connection, key frame).
-            let allowed = if stats.state() == SourceState::Running { timeout } else { 2 * timeout };
-            if monotonic_ns().saturating_sub(last) > allowed {
-                stats.stalls.fetch_add(1, Relaxed);
-                return RunEnd::Stalled;
-            }
+            stats.stalls.fetch_add(1, Relaxed);
+            return RunEnd::Stalled;
         }
         let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(50)) else { continue };
         match msg.view() {

@@ -22,7 +22,9 @@ mod tensorrt {
         includes.push(PathBuf::from(format!("/usr/include/{arch}")));
         includes.push(PathBuf::from("/usr/include"));
         let Some(inc) = includes.into_iter().find(|p| p.join("NvInfer.h").is_file()) else {
-            println!("cargo:warning=feature `tensorrt`: NvInfer.h not found (set TENSORRT_ROOT); the TensorRT wrapper is not built and linking will fail");
+            println!(
+                "cargo:warning=feature `tensorrt`: NvInfer.h not found (set TENSORRT_ROOT); the TensorRT wrapper is not built and linking will fail"
+            );
             return;
         };
         let cuda = std::env::var("CUDA_HOME").unwrap_or_else(|_| "/usr/local/cuda".into());

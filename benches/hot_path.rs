@@ -5,13 +5,13 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-use footrackd::ring::OverflowPolicy;
 use footrackd::frame::{BBox, Detection, FrameMeta, ObjectClass, PixelFormat};
 use footrackd::infer::manifest::ModelManifest;
 use footrackd::infer::post::nms_in_place;
 use footrackd::infer::pre::{Preprocessor, Region, YuvFrame};
 use footrackd::publish::payload::{TrackMessageHeader, encode_tracks};
 use footrackd::ring::FrameRing;
+use footrackd::ring::OverflowPolicy;
 use footrackd::track::{Tracker, TrackerOptions};
 
 #[path = "../tests/support/scene.rs"]
@@ -44,7 +44,11 @@ fn nms(c: &mut Criterion) {
     let mut raw = Vec::new();
     for i in 0..125 {
         let x = (i % 25) as f32 * 70.0 + (i / 25) as f32 * 2.0;
-        raw.push(Detection { bbox: BBox::from_xywh(x, 300.0, 30.0, 80.0), score: 0.3 + (i % 7) as f32 * 0.1, class: ObjectClass::Player });
+        raw.push(Detection {
+            bbox: BBox::from_xywh(x, 300.0, 30.0, 80.0),
+            score: 0.3 + (i % 7) as f32 * 0.1,
+            class: ObjectClass::Player,
+        });
     }
     let mut work = Vec::with_capacity(raw.len());
     c.bench_function("nms_125_boxes", |b| {
@@ -63,11 +67,20 @@ fn payload(c: &mut Criterion) {
     let mut dets = Vec::new();
     scene.next_frame(&mut dets);
     let tracks = tracker.step(1.0, &dets).to_vec();
-    let meta = FrameMeta { number: 1234, pts_ns: Some(49_360_000_000), width: 1920, height: 1080, ..Default::default() };
+    let meta =
+        FrameMeta { number: 1234, pts_ns: Some(49_360_000_000), width: 1920, height: 1080, ..Default::default() };
     let mut buf = String::with_capacity(8192);
     c.bench_function("encode_tracks_23", |b| {
         b.iter(|| {
-            encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1 }, &meta, &tracks, &[], &[], None);
+            encode_tracks(
+                &mut buf,
+                TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1 },
+                &meta,
+                &tracks,
+                &[],
+                &[],
+                None,
+            );
             black_box(buf.len())
         })
     });
@@ -93,8 +106,12 @@ fn preprocess(c: &mut Criterion) {
     let frame = YuvFrame::new(&data, w, h, PixelFormat::I420).unwrap();
     let mut out = vec![0.0f32; pre.input_len()];
     let mut g = c.benchmark_group("letterbox_416");
-    g.bench_function("whole_1080p_frame", |b| b.iter(|| black_box(pre.fill(&frame, Region { x: 0, y: 0, w, h }, &mut out))));
-    g.bench_function("tile_1104x621", |b| b.iter(|| black_box(pre.fill(&frame, Region { x: 816, y: 459, w: 1104, h: 621 }, &mut out))));
+    g.bench_function("whole_1080p_frame", |b| {
+        b.iter(|| black_box(pre.fill(&frame, Region { x: 0, y: 0, w, h }, &mut out)))
+    });
+    g.bench_function("tile_1104x621", |b| {
+        b.iter(|| black_box(pre.fill(&frame, Region { x: 816, y: 459, w: 1104, h: 621 }, &mut out)))
+    });
     g.finish();
 }
 

@@ -251,13 +251,26 @@ pub struct YuvFrame<'a> {
 impl<'a> YuvFrame<'a> {
     /// Wraps `data`, or `None` when it is too short for the size.
     pub fn new(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Option<Self> {
-        (width > 0 && height > 0 && data.len() >= yuv420_bytes(width, height))
-            .then_some(YuvFrame { data, width, height, format, device: None, layout: PlaneLayout::packed(width, height, format) })
+        (width > 0 && height > 0 && data.len() >= yuv420_bytes(width, height)).then_some(YuvFrame {
+            data,
+            width,
+            height,
+            format,
+            device: None,
+            layout: PlaneLayout::packed(width, height, format),
+        })
     }
 
     /// A frame that lives only in GPU memory at `device`, its planes as in `layout`.
     pub fn on_device(device: u64, width: u32, height: u32, format: PixelFormat, layout: PlaneLayout) -> Option<Self> {
-        (width > 0 && height > 0 && device != 0).then_some(YuvFrame { data: &[], width, height, format, device: Some(device), layout })
+        (width > 0 && height > 0 && device != 0).then_some(YuvFrame {
+            data: &[],
+            width,
+            height,
+            format,
+            device: Some(device),
+            layout,
+        })
     }
 
     /// Whether the pixels can be read on the host.
@@ -290,7 +303,6 @@ impl<'a> YuvFrame<'a> {
         Some((yv, u, v))
     }
 
-
     /// The RGB (0..255, BT.601 limited range) of pixel `(x, y)`; `None` outside the buffer.
     pub fn rgb(&self, x: u32, y: u32) -> Option<[f32; 3]> {
         let (yv, u, v) = self.yuv(x, y)?;
@@ -315,10 +327,7 @@ pub fn monotonic_ns() -> u64 {
 
 /// Nanoseconds since the Unix epoch (0 if the system clock is before it).
 pub fn unix_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
 #[cfg(test)]

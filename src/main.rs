@@ -12,7 +12,11 @@ use footrackd::{app, control, telemetry};
 const EXIT_CONFIG: u8 = 78;
 
 #[derive(Parser)]
-#[command(name = "footrackd", version, about = "Football player and ball tracking daemon: video in, tracks out over MQTT")]
+#[command(
+    name = "footrackd",
+    version,
+    about = "Football player and ball tracking daemon: video in, tracks out over MQTT"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -126,7 +130,9 @@ fn main() -> ExitCode {
         Command::Validate { config: path, no_env } => match config::load_for_validate(&path, !no_env, false) {
             Ok((cfg, overlay_problem)) => {
                 if let Some(p) = overlay_problem {
-                    eprintln!("warning: the remote overlay makes the configuration invalid; `run` will set it aside and start on the file:\n{p}");
+                    eprintln!(
+                        "warning: the remote overlay makes the configuration invalid; `run` will set it aside and start on the file:\n{p}"
+                    );
                 }
                 println!("{}: ok (model {}, source {})", path.display(), cfg.manifest.name, cfg.source_uri.redacted());
                 if let Some(Ok(c)) = cfg.pitch.calibration() {
@@ -139,7 +145,9 @@ fn main() -> ExitCode {
             }
             Err(e) => config_failure(&e),
         },
-        Command::Run { config: path, input, max_frames, no_env, annotate } => run(path, input, max_frames, !no_env, annotate),
+        Command::Run { config: path, input, max_frames, no_env, annotate } => {
+            run(path, input, max_frames, !no_env, annotate)
+        }
         Command::Bench { config: path, input, frames, inference_runs, json, streams, live } => {
             let mut raw = match config::load_raw(&path, true) {
                 Ok(r) => r,
@@ -147,10 +155,13 @@ fn main() -> ExitCode {
             };
             raw.source.uri = input;
             raw.source.realtime = live;
-            raw.ring.overflow = if live { footrackd::ring::OverflowPolicy::DropOldest } else { footrackd::ring::OverflowPolicy::Block };
+            raw.ring.overflow =
+                if live { footrackd::ring::OverflowPolicy::DropOldest } else { footrackd::ring::OverflowPolicy::Block };
             let cfg = match config::validate(raw, true) {
                 Ok(c) => c,
-                Err(problems) => return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }),
+                Err(problems) => {
+                    return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems });
+                }
             };
             telemetry::logging::init("warn");
             match app::bench::run(cfg, app::bench::BenchOptions { frames, inference_runs, streams }) {
@@ -259,7 +270,13 @@ fn config_failure(e: &ConfigError) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-fn run(path: PathBuf, input: Option<String>, max_frames: Option<u64>, with_env: bool, annotate: Option<PathBuf>) -> ExitCode {
+fn run(
+    path: PathBuf,
+    input: Option<String>,
+    max_frames: Option<u64>,
+    with_env: bool,
+    annotate: Option<PathBuf>,
+) -> ExitCode {
     // Signals must be blocked before any thread starts, so every thread inherits the mask.
     let (_intent_tx, intents) = match control::signals::install() {
         Ok(x) => x,

@@ -20,7 +20,14 @@ impl WakeCount {
         self.generation.fetch_add(1, SeqCst);
         if self.waiters.load(SeqCst) > 0 {
             // SAFETY: FUTEX_WAKE on a live, aligned u32; no other memory is touched.
-            unsafe { libc::syscall(libc::SYS_futex, self.generation.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, i32::MAX) };
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    self.generation.as_ptr(),
+                    libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                    i32::MAX,
+                )
+            };
         }
     }
 
@@ -35,10 +42,19 @@ impl WakeCount {
         // A notify between `seen` and here changed the generation: the wait below returns at once.
         let got = ready();
         if got.is_none() {
-            let ts = libc::timespec { tv_sec: timeout.as_secs() as libc::time_t, tv_nsec: timeout.subsec_nanos() as libc::c_long };
+            let ts = libc::timespec {
+                tv_sec: timeout.as_secs() as libc::time_t,
+                tv_nsec: timeout.subsec_nanos() as libc::c_long,
+            };
             // SAFETY: FUTEX_WAIT on a live, aligned u32 with a valid relative timeout.
             unsafe {
-                libc::syscall(libc::SYS_futex, self.generation.as_ptr(), libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG, seen, &ts as *const libc::timespec)
+                libc::syscall(
+                    libc::SYS_futex,
+                    self.generation.as_ptr(),
+                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                    seen,
+                    &ts as *const libc::timespec,
+                )
             };
         }
         self.waiters.fetch_sub(1, SeqCst);

@@ -4,13 +4,13 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::Ordering::Relaxed;
 
-use footrackd::ring::OverflowPolicy;
 use footrackd::frame::{FrameMeta, PixelFormat};
 use footrackd::infer::manifest::ModelManifest;
 use footrackd::infer::post::{decode_yolox, nms_in_place};
 use footrackd::infer::pre::{Preprocessor, Region, YuvFrame};
 use footrackd::publish::payload::{TrackMessageHeader, encode_tracks};
 use footrackd::ring::FrameRing;
+use footrackd::ring::OverflowPolicy;
 use footrackd::track::{Tracker, TrackerOptions};
 
 #[path = "support/scene.rs"]
@@ -93,7 +93,15 @@ fn steady_state_frame_work_allocates_nothing() {
         nms_in_place(&mut raw, 0.5);
         scene.next_frame(&mut dets);
         let tracks = tracker.step(1.0, &dets);
-        encode_tracks(&mut payload, TrackMessageHeader { device: "d", source: "s", publish_unix_ns: n }, &frame.slot().meta, tracks, &[], &[], None);
+        encode_tracks(
+            &mut payload,
+            TrackMessageHeader { device: "d", source: "s", publish_unix_ns: n },
+            &frame.slot().meta,
+            tracks,
+            &[],
+            &[],
+            None,
+        );
     };
     for n in 0..50 {
         one_frame(n);
@@ -133,7 +141,13 @@ fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
     let frames = util::frames::decode(&util::repo_root().join("demo/clip.mp4"), 0, 100);
     let mut run = |f: &util::frames::Frame, n: u64, detect_allocs: &mut u64, rest_allocs: &mut u64| {
         let yuv = YuvFrame::new(&f.data, f.width, f.height, f.format).unwrap();
-        let meta = FrameMeta { number: n, pts_ns: Some(n * 40_000_000), width: f.width, height: f.height, ..Default::default() };
+        let meta = FrameMeta {
+            number: n,
+            pts_ns: Some(n * 40_000_000),
+            width: f.width,
+            height: f.height,
+            ..Default::default()
+        };
         *detect_allocs += allocations_in(|| {
             processor.detect(&yuv).unwrap();
         });
@@ -148,8 +162,14 @@ fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
         run(f, n as u64, &mut detect_allocs, &mut rest_allocs);
     }
     let steady = (frames.len() - 50) as u64;
-    eprintln!("per steady frame: {} allocations inside the ort crate's run, {} in footrackd's own path", detect_allocs as f64 / steady as f64, rest_allocs as f64 / steady as f64);
+    eprintln!(
+        "per steady frame: {} allocations inside the ort crate's run, {} in footrackd's own path",
+        detect_allocs as f64 / steady as f64,
+        rest_allocs as f64 / steady as f64
+    );
     assert!(stats.last_tracks.load(Relaxed) > 5, "the real path tracked players");
-    assert_eq!(rest_allocs, 0, "tracking, pitch, encoding and queueing allocated {rest_allocs} times in {steady} frames");
+    assert_eq!(
+        rest_allocs, 0,
+        "tracking, pitch, encoding and queueing allocated {rest_allocs} times in {steady} frames"
+    );
 }
-

@@ -14,7 +14,8 @@ use crate::util::recorder::Recorder;
 /// The example edge configuration, pointed at `central` and without the lines a loopback test
 /// cannot use (its own listener and persistence come from the harness; no TLS to the centre).
 fn edge_config(central: u16) -> String {
-    let example = std::fs::read_to_string(crate::util::repo_root().join("config/examples/bridge/edge-mosquitto.conf")).unwrap();
+    let example =
+        std::fs::read_to_string(crate::util::repo_root().join("config/examples/bridge/edge-mosquitto.conf")).unwrap();
     let mut out = String::new();
     for line in example.lines() {
         let key = line.split_whitespace().next().unwrap_or("");
@@ -25,7 +26,10 @@ fn edge_config(central: u16) -> String {
             _ => out += &format!("{line}\n"),
         }
     }
-    assert!(out.contains("connection central") && out.contains("topic footrack/# out 1"), "the example bridges footrack/#");
+    assert!(
+        out.contains("connection central") && out.contains("topic footrack/# out 1"),
+        "the example bridges footrack/#"
+    );
     out
 }
 
@@ -48,7 +52,10 @@ fn a_cut_bridge_to_the_central_broker_loses_no_track_message() {
     );
     let path = daemon::write_config(dir.path(), &cfg);
     let mut child = daemon::spawn(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
-    assert!(consumer.wait_for(Duration::from_secs(30), |m| m.iter().any(|x| x.topic.ends_with("/tracks"))), "nothing crossed the bridge");
+    assert!(
+        consumer.wait_for(Duration::from_secs(30), |m| m.iter().any(|x| x.topic.ends_with("/tracks"))),
+        "nothing crossed the bridge"
+    );
     std::thread::sleep(Duration::from_secs(2));
     uplink.set_cut(true);
     let during = consumer.messages().len();
@@ -65,6 +72,9 @@ fn a_cut_bridge_to_the_central_broker_loses_no_track_message() {
     consumer.wait_for(Duration::from_secs(20), |m| arrived(m).len() as u64 >= frames);
     let got = arrived(&consumer.messages());
     let missing: Vec<u64> = (0..frames).filter(|f| !got.contains(f)).collect();
-    eprintln!("bridge cut for 10 s at 10 fps: {} of {frames} frames' track messages reached the central broker", got.len());
+    eprintln!(
+        "bridge cut for 10 s at 10 fps: {} of {frames} frames' track messages reached the central broker",
+        got.len()
+    );
     assert!(missing.is_empty(), "lost across the bridge: {missing:?}");
 }

@@ -11,7 +11,10 @@ fn generate_config_prints_a_config_that_validates() {
     // The default names the model relative to the repo root; point it at the checkout.
     let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/football_nano_1280x736.onnx");
     assert!(text.contains("\"models/football_nano_1280x736.onnx\""), "the football detector is the default");
-    let path = daemon::write_config(dir.path(), &text.replace("\"models/football_nano_1280x736.onnx\"", &format!("\"{model}\"")));
+    let path = daemon::write_config(
+        dir.path(),
+        &text.replace("\"models/football_nano_1280x736.onnx\"", &format!("\"{model}\"")),
+    );
     let out = daemon::run(&["validate", "-c", path.to_str().unwrap(), "--no-env"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -50,7 +53,11 @@ fn malformed_toml_and_unknown_keys_are_clear_errors() {
 #[test]
 fn missing_input_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = daemon::offline_config(std::path::Path::new("/nonexistent/clip.mp4"), crate::util::broker::free_port(), "t-missing");
+    let cfg = daemon::offline_config(
+        std::path::Path::new("/nonexistent/clip.mp4"),
+        crate::util::broker::free_port(),
+        "t-missing",
+    );
     let path = daemon::write_config(dir.path(), &cfg);
     let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
     assert_eq!(out.status.code(), Some(1));
@@ -64,7 +71,8 @@ fn missing_input_file_is_a_clear_error() {
 #[test]
 fn a_csi_camera_without_nvarguscamerasrc_is_named_and_not_retried() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = daemon::offline_config(std::path::Path::new("/x"), crate::util::broker::free_port(), "t-csi").replace("uri = \"/x\"", "uri = \"csi://0?width=1280&height=720&fps=60\"");
+    let cfg = daemon::offline_config(std::path::Path::new("/x"), crate::util::broker::free_port(), "t-csi")
+        .replace("uri = \"/x\"", "uri = \"csi://0?width=1280&height=720&fps=60\"");
     let path = daemon::write_config(dir.path(), &cfg);
     let out = daemon::run(&["validate", "-c", path.to_str().unwrap(), "--no-env"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -127,10 +135,30 @@ fn track_mot_writes_mot_results_and_refuses_bad_input() {
 fn bench_reports_stages_and_writes_json() {
     let dir = tempfile::tempdir().unwrap();
     let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/yolox_nano.onnx");
-    let cfg = daemon::write_config(dir.path(), &format!("[infer]\nmodel = \"{model}\"\ntile_columns = 2\ntile_rows = 2\nfull_frame = true\n[publish]\nbroker_port = {}\n", crate::util::broker::free_port()));
+    let cfg = daemon::write_config(
+        dir.path(),
+        &format!(
+            "[infer]\nmodel = \"{model}\"\ntile_columns = 2\ntile_rows = 2\nfull_frame = true\n[publish]\nbroker_port = {}\n",
+            crate::util::broker::free_port()
+        ),
+    );
     let json = dir.path().join("bench.json");
     let clip = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/clip.mp4");
-    let r = daemon::run(&["bench", "-c", cfg.to_str().unwrap(), "--input", clip, "--frames", "20", "--inference-runs", "2", "--streams", "2", "--json", json.to_str().unwrap()]);
+    let r = daemon::run(&[
+        "bench",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--input",
+        clip,
+        "--frames",
+        "20",
+        "--inference-runs",
+        "2",
+        "--streams",
+        "2",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["frames"], 20);
@@ -154,7 +182,11 @@ fn bench_reports_stages_and_writes_json() {
 fn the_appliance_binary_carries_no_lab_tools() {
     let out = daemon::run(&["synth", "--out", "/nonexistent"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let help = String::from_utf8_lossy(&daemon::run(&["--help"]).stdout).to_string();
     assert!(help.contains("track-mot") && help.contains("bench") && !help.contains("synth"), "{help}");
 }
@@ -165,7 +197,10 @@ fn the_appliance_binary_carries_no_lab_tools() {
 fn validate_passes_with_a_warning_when_only_the_remote_overlay_is_invalid() {
     let dir = tempfile::tempdir().unwrap();
     let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/yolox_nano.onnx");
-    let cfg = daemon::write_config(dir.path(), &format!("[source]\nuri = \"rtsp://user:secret@cam/1\"\n[infer]\nmodel = \"{model}\"\n"));
+    let cfg = daemon::write_config(
+        dir.path(),
+        &format!("[source]\nuri = \"rtsp://user:secret@cam/1\"\n[infer]\nmodel = \"{model}\"\n"),
+    );
     std::fs::write(dir.path().join("footrackd.remote.toml"), "[infer]\ntile_rows = 0\n").unwrap();
     let r = daemon::run(&["validate", "-c", cfg.to_str().unwrap(), "--no-env"]);
     let (out, err) = (String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
@@ -186,22 +221,48 @@ fn real_frame(dir: &std::path::Path) -> (std::path::PathBuf, Vec<[f32; 4]>) {
     let src = &images[0];
     let out = dir.join("frame.jpg");
     let status = std::process::Command::new("gst-launch-1.0")
-        .args(["-q", "filesrc", &format!("location={}", src.display()), "!", "decodebin", "!", "videoconvert", "!", "videoscale", "!"])
-        .args(["video/x-raw,width=1920,height=1080", "!", "jpegenc", "quality=95", "!", "filesink", &format!("location={}", out.display())])
+        .args([
+            "-q",
+            "filesrc",
+            &format!("location={}", src.display()),
+            "!",
+            "decodebin",
+            "!",
+            "videoconvert",
+            "!",
+            "videoscale",
+            "!",
+        ])
+        .args([
+            "video/x-raw,width=1920,height=1080",
+            "!",
+            "jpegenc",
+            "quality=95",
+            "!",
+            "filesink",
+            &format!("location={}", out.display()),
+        ])
         .status()
         .expect("gst-launch-1.0 (scripts/setup.sh installs it)");
     assert!(status.success());
-    let labels = std::fs::read_to_string(split.join("labels").join(src.with_extension("txt").file_name().unwrap())).unwrap();
+    let labels =
+        std::fs::read_to_string(split.join("labels").join(src.with_extension("txt").file_name().unwrap())).unwrap();
     let people = labels
         .lines()
         .filter_map(|l| {
             let v: Vec<f32> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
-            (v[0] as u32 != 0).then(|| [(v[1] - v[3] / 2.0) * 1920.0, (v[2] - v[4] / 2.0) * 1080.0, (v[1] + v[3] / 2.0) * 1920.0, (v[2] + v[4] / 2.0) * 1080.0])
+            (v[0] as u32 != 0).then(|| {
+                [
+                    (v[1] - v[3] / 2.0) * 1920.0,
+                    (v[2] - v[4] / 2.0) * 1080.0,
+                    (v[1] + v[3] / 2.0) * 1920.0,
+                    (v[2] + v[4] / 2.0) * 1080.0,
+                ]
+            })
         })
         .collect();
     (out, people)
 }
-
 
 #[test]
 fn detect_finds_the_people_of_a_real_frame_and_reports_a_bad_image_without_losing_the_others() {
@@ -211,9 +272,18 @@ fn detect_finds_the_people_of_a_real_frame_and_reports_a_bad_image_without_losin
     let garbage = dir.path().join("garbage.jpg");
     std::fs::write(&garbage, b"not a picture").unwrap();
     let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/football_nano_1280x736.onnx");
-    let cfg = daemon::write_config(dir.path(), &format!("[source]\nuri = \"/dev/null\"\n[infer]\nmodel = \"{model}\"\n"));
+    let cfg =
+        daemon::write_config(dir.path(), &format!("[source]\nuri = \"/dev/null\"\n[infer]\nmodel = \"{model}\"\n"));
     let out_path = dir.path().join("dets.jsonl");
-    let out = daemon::run(&["detect", "-c", cfg.to_str().unwrap(), garbage.to_str().unwrap(), frame.to_str().unwrap(), "--out", out_path.to_str().unwrap()]);
+    let out = daemon::run(&[
+        "detect",
+        "-c",
+        cfg.to_str().unwrap(),
+        garbage.to_str().unwrap(),
+        frame.to_str().unwrap(),
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "a failed image fails the run: {stderr}");
     assert!(stderr.contains("garbage.jpg") && !stderr.contains("panicked"), "{stderr}");
@@ -226,11 +296,21 @@ fn detect_finds_the_people_of_a_real_frame_and_reports_a_bad_image_without_losin
     let dets = line["detections"].as_array().unwrap();
     let mut found = 0;
     let mut true_people = 0;
-    let boxes: Vec<(Vec<f32>, String)> =
-        dets.iter().map(|d| (d["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect(), d["class"].as_str().unwrap().to_string())).collect();
+    let boxes: Vec<(Vec<f32>, String)> = dets
+        .iter()
+        .map(|d| {
+            (
+                d["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect(),
+                d["class"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
     for (b, class) in &boxes {
         assert!(["player", "goalkeeper", "referee", "ball"].contains(&class.as_str()), "{class}");
-        assert!(b[0] >= -1.0 && b[1] >= -1.0 && b[2] <= 1921.0 && b[3] <= 1081.0 && b[0] < b[2] && b[1] < b[3], "{b:?}");
+        assert!(
+            b[0] >= -1.0 && b[1] >= -1.0 && b[2] <= 1921.0 && b[3] <= 1081.0 && b[0] < b[2] && b[1] < b[3],
+            "{b:?}"
+        );
         if class != "ball" && people.iter().any(|p| crate::util::iou(p, b) >= 0.5) {
             true_people += 1;
         }
@@ -272,16 +352,36 @@ fn point_pairs_calibrate_the_camera_validate_reports_the_fit_and_pitch_map_maps_
     assert!(people.len() >= 6, "{}", people.len());
     let dir = tempfile::tempdir().unwrap();
     let points: Vec<String> = people[..5].iter().map(|(_, px, py, x, y)| format!("[{px}, {py}, {x}, {y}]")).collect();
-    let cfg = daemon::write_config(dir.path(), &format!("[source]\nuri = \"/dev/null\"\n[pitch]\npoints = [{}]\n", points.join(", ")));
+    let cfg = daemon::write_config(
+        dir.path(),
+        &format!("[source]\nuri = \"/dev/null\"\n[pitch]\npoints = [{}]\n", points.join(", ")),
+    );
     let out = daemon::run(&["validate", "-c", cfg.to_str().unwrap(), "--no-env"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("pitch calibration: 5 point pairs, 5 kept"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("pitch calibration: 5 point pairs, 5 kept"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mot = dir.path().join("boxes.txt");
     std::fs::write(&mot, people.iter().map(|p| format!("{}\n", p.0)).collect::<String>()).unwrap();
     let csv = dir.path().join("pitch.csv");
-    let out = daemon::run(&["pitch-map", "-c", cfg.to_str().unwrap(), "--mot", mot.to_str().unwrap(), "--out", csv.to_str().unwrap()]);
+    let out = daemon::run(&[
+        "pitch-map",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--mot",
+        mot.to_str().unwrap(),
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<Vec<f64>> = std::fs::read_to_string(&csv).unwrap().lines().skip(1).map(|l| l.split(',').map(|t| t.parse().unwrap()).collect()).collect();
+    let rows: Vec<Vec<f64>> = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|t| t.parse().unwrap()).collect())
+        .collect();
     assert_eq!(rows.len(), people.len());
     // Every person, including those not used for the fit, lands within 0.3 m of the truth.
     for (row, (_, _, _, x, y)) in rows.iter().zip(&people) {
@@ -290,7 +390,10 @@ fn point_pairs_calibrate_the_camera_validate_reports_the_fit_and_pitch_map_maps_
     // A mistyped pair makes the fit miss: refused, with the key named.
     let mut bad = points.clone();
     bad[2] = bad[2].replacen('[', "[400, 100, 90, 5], [", 1);
-    let cfg = daemon::write_config(dir.path(), &format!("[source]\nuri = \"/dev/null\"\n[pitch]\npoints = [{}]\n", bad.join(", ")));
+    let cfg = daemon::write_config(
+        dir.path(),
+        &format!("[source]\nuri = \"/dev/null\"\n[pitch]\npoints = [{}]\n", bad.join(", ")),
+    );
     let out = daemon::run(&["validate", "-c", cfg.to_str().unwrap(), "--no-env"]);
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pitch.points"), "{}", String::from_utf8_lossy(&out.stderr));

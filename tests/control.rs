@@ -15,7 +15,9 @@ fn demo_clip() -> PathBuf {
 
 /// A live-like config: the demo clip at its own rate, drop_oldest, fast health.
 fn live_config(port: u16, device: &str, extra: &str) -> String {
-    daemon::offline_config(&demo_clip(), port, device).replace("realtime = false", "realtime = true").replace("overflow = \"block\"", "overflow = \"drop_oldest\"")
+    daemon::offline_config(&demo_clip(), port, device)
+        .replace("realtime = false", "realtime = true")
+        .replace("overflow = \"block\"", "overflow = \"drop_oldest\"")
         + "[control]\nhealth_interval_secs = 0.5\nremote_config = true\n"
         + extra
 }
@@ -45,7 +47,10 @@ impl NotifySocket {
     /// Starts `footrackd <args>` reporting here, with a watchdog of `watchdog_usec` if given.
     fn spawn_daemon(&self, args: &[&str], watchdog_usec: Option<&str>) -> std::process::Child {
         let mut cmd = std::process::Command::new(daemon::binary());
-        cmd.args(args).env("NOTIFY_SOCKET", &self.path).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        cmd.args(args)
+            .env("NOTIFY_SOCKET", &self.path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
         if let Some(usec) = watchdog_usec {
             cmd.env("WATCHDOG_USEC", usec);
         }
@@ -85,10 +90,17 @@ fn systemd_unit_passes_systemd_analyze_verify() {
     for key in ["Type=notify", "WatchdogSec=", "ExecStartPre=", "ExecReload=", "DeviceAllow=", "Restart=on-failure"] {
         assert!(unit.contains(key), "unit lacks {key}");
     }
-    assert!(!unit.lines().any(|l| l.trim_start().starts_with("PrivateDevices=yes")), "PrivateDevices would hide cameras and GPUs");
+    assert!(
+        !unit.lines().any(|l| l.trim_start().starts_with("PrivateDevices=yes")),
+        "PrivateDevices would hide cameras and GPUs"
+    );
     let path = dir.path().join("footrackd.service");
     std::fs::write(&path, unit).unwrap();
-    let out = std::process::Command::new("systemd-analyze").arg("verify").arg(&path).output().expect("systemd-analyze (package systemd)");
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze (package systemd)");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && !stderr.contains("footrackd.service:"), "systemd-analyze verify: {stderr}");
 }
@@ -99,7 +111,8 @@ fn notify_socket_gets_ready_then_watchdog_status_with_frame_progress_and_stoppin
     let dir = tempfile::tempdir().unwrap();
     let sock = NotifySocket::bind(dir.path(), "notify.sock");
     let cfg = daemon::write_config(dir.path(), &daemon::offline_config(&demo_clip(), broker.port, "t-notify"));
-    let mut child = sock.spawn_daemon(&["run", "-c", cfg.to_str().unwrap(), "--no-env", "--max-frames", "60"], Some("1000000"));
+    let mut child =
+        sock.spawn_daemon(&["run", "-c", cfg.to_str().unwrap(), "--no-env", "--max-frames", "60"], Some("1000000"));
     let mut messages: Vec<String> = Vec::new();
     sock.receive(&mut messages, Duration::from_secs(60), |_| matches!(child.try_wait(), Ok(Some(_))));
     sock.drain(&mut messages);
@@ -134,7 +147,10 @@ fn health_messages_follow_the_documented_schema() {
     let cfg = daemon::write_config(dir.path(), &live_config(broker.port, "t-health", ""));
     let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env"]);
     let got = rec.wait_for(Duration::from_secs(40), |m| {
-        m.iter().filter(|x| x.topic == "footrack/t-health/health").filter_map(|x| serde_json::from_str::<serde_json::Value>(&x.payload).ok()).any(|v| v["infer"]["fps_processed"].as_f64().unwrap_or(0.0) > 0.0)
+        m.iter()
+            .filter(|x| x.topic == "footrack/t-health/health")
+            .filter_map(|x| serde_json::from_str::<serde_json::Value>(&x.payload).ok())
+            .any(|v| v["infer"]["fps_processed"].as_f64().unwrap_or(0.0) > 0.0)
     });
     sigterm(&child);
     child.wait().unwrap();
@@ -143,12 +159,38 @@ fn health_messages_follow_the_documented_schema() {
     assert_eq!(h["schema"], 2);
     assert_eq!(h["device"], "t-health");
     for path in [
-        "/source/state", "/source/decoder", "/source/fps_in", "/source/reconnects_last_hour", "/source/stalls_last_hour", "/source/connection_quality",
-        "/infer/fps_processed", "/infer/fps_skipped", "/inference_ms/p50", "/inference_ms/p95", "/latency_ms/p50", "/latency_ms/p95", "/latency_ms/p99",
-        "/ring/depth", "/ring/slots", "/drops_total/ring_oldest", "/drops_total/rate_limit", "/drops_total/publish_queue_full",
-        "/system/cpu_percent", "/system/rss_mb", "/system/mem_available_mb", "/system/gpu_memory_mb", "/system/temperatures", "/system/gpus", "/system/nvml",
-        "/throttle/state", "/throttle/rate_fps", "/mqtt/connected", "/mqtt/replayed_total", "/mqtt/spool_dropped_total",
-        "/platform/jetson", "/platform/unified_memory",
+        "/source/state",
+        "/source/decoder",
+        "/source/fps_in",
+        "/source/reconnects_last_hour",
+        "/source/stalls_last_hour",
+        "/source/connection_quality",
+        "/infer/fps_processed",
+        "/infer/fps_skipped",
+        "/inference_ms/p50",
+        "/inference_ms/p95",
+        "/latency_ms/p50",
+        "/latency_ms/p95",
+        "/latency_ms/p99",
+        "/ring/depth",
+        "/ring/slots",
+        "/drops_total/ring_oldest",
+        "/drops_total/rate_limit",
+        "/drops_total/publish_queue_full",
+        "/system/cpu_percent",
+        "/system/rss_mb",
+        "/system/mem_available_mb",
+        "/system/gpu_memory_mb",
+        "/system/temperatures",
+        "/system/gpus",
+        "/system/nvml",
+        "/throttle/state",
+        "/throttle/rate_fps",
+        "/mqtt/connected",
+        "/mqtt/replayed_total",
+        "/mqtt/spool_dropped_total",
+        "/platform/jetson",
+        "/platform/unified_memory",
     ] {
         assert!(h.pointer(path).is_some(), "health lacks {path}: {h}");
     }
@@ -163,14 +205,23 @@ fn remote_config_is_validated_applied_persisted_and_refused_with_reasons() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = daemon::write_config(dir.path(), &live_config(broker.port, "t-remote", ""));
     let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env"]);
-    assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().any(|x| x.topic.ends_with("/tracks"))), "daemon did not start");
+    assert!(
+        rec.wait_for(Duration::from_secs(30), |m| m.iter().any(|x| x.topic.ends_with("/tracks"))),
+        "daemon did not start"
+    );
     let state0 = json(&last_on(&rec, "footrack/t-remote/config/state").expect("config/state at start"));
     assert_eq!(state0["config"]["track"]["min_hits"], 2);
 
     // Valid change: applied and echoed.
-    rec.publish("footrack/t-remote/config/set", r#"{"track": {"min_hits": 3}, "infer": {"score_threshold": 0.3}}"#, false);
+    rec.publish(
+        "footrack/t-remote/config/set",
+        r#"{"track": {"min_hits": 3}, "infer": {"score_threshold": 0.3}}"#,
+        false,
+    );
     assert!(
-        rec.wait_for(Duration::from_secs(10), |m| m.iter().any(|x| x.topic.ends_with("/config/state") && x.payload.contains("\"min_hits\":3"))),
+        rec.wait_for(Duration::from_secs(10), |m| m
+            .iter()
+            .any(|x| x.topic.ends_with("/config/state") && x.payload.contains("\"min_hits\":3"))),
         "change not echoed on config/state"
     );
     // Invalid, forbidden and malformed changes: refused with reasons, nothing changes.
@@ -181,7 +232,9 @@ fn remote_config_is_validated_applied_persisted_and_refused_with_reasons() {
     ] {
         rec.publish("footrack/t-remote/config/set", payload, false);
         assert!(
-            rec.wait_for(Duration::from_secs(10), |m| m.iter().any(|x| x.topic.ends_with("/config/error") && x.payload.contains(reason))),
+            rec.wait_for(Duration::from_secs(10), |m| m
+                .iter()
+                .any(|x| x.topic.ends_with("/config/error") && x.payload.contains(reason))),
             "no config/error mentioning {reason:?}"
         );
     }
@@ -190,7 +243,9 @@ fn remote_config_is_validated_applied_persisted_and_refused_with_reasons() {
     assert!(!state.to_string().contains("password"));
     // The daemon keeps running: more track messages arrive after the refusals.
     let n = rec.messages().iter().filter(|x| x.topic.ends_with("/tracks")).count();
-    assert!(rec.wait_for(Duration::from_secs(10), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > n + 5));
+    assert!(
+        rec.wait_for(Duration::from_secs(10), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > n + 5)
+    );
     sigterm(&child);
     assert!(child.wait().unwrap().success());
 
@@ -213,10 +268,17 @@ fn sighup_reloads_a_valid_file_and_keeps_running_on_an_invalid_one() {
     let cfg = daemon::write_config(dir.path(), &text);
     let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env"]);
     assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().any(|x| x.topic.ends_with("/tracks"))));
-    let hup = |c: &std::process::Child| nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGHUP).unwrap();
+    let hup = |c: &std::process::Child| {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGHUP).unwrap()
+    };
     std::fs::write(&cfg, format!("{text}[track]\nmin_hits = 4\n")).unwrap();
     hup(&child);
-    assert!(rec.wait_for(Duration::from_secs(10), |m| m.iter().any(|x| x.topic.ends_with("/config/state") && x.payload.contains("\"min_hits\":4"))), "reload not applied");
+    assert!(
+        rec.wait_for(Duration::from_secs(10), |m| m
+            .iter()
+            .any(|x| x.topic.ends_with("/config/state") && x.payload.contains("\"min_hits\":4"))),
+        "reload not applied"
+    );
     std::fs::write(&cfg, format!("{text}[track]\nmin_hits = 999\n")).unwrap();
     hup(&child);
     std::thread::sleep(Duration::from_secs(1));
@@ -244,18 +306,32 @@ fn a_thermal_ramp_lowers_the_inference_rate_and_a_cool_down_restores_it() {
     let sys = dir.path().join("sys");
     write_zone(&sys, 50.0);
     let extra = format!("[throttle]\ninterval_secs = 0.25\nmin_fps = 1.0\nsysfs_root = \"{}\"\n", sys.display());
-    let cfg = daemon::write_config(dir.path(), &live_config(broker.port, "t-therm", &extra).replace("health_interval_secs = 0.5", "health_interval_secs = 0.25"));
+    let cfg = daemon::write_config(
+        dir.path(),
+        &live_config(broker.port, "t-therm", &extra)
+            .replace("health_interval_secs = 0.5", "health_interval_secs = 0.25"),
+    );
     let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env"]);
-    let rate_now = |rec: &Recorder| last_on(rec, "footrack/t-therm/health").map(|m| json(&m)["throttle"]["rate_fps"].as_f64().unwrap());
+    let rate_now = |rec: &Recorder| {
+        last_on(rec, "footrack/t-therm/health").map(|m| json(&m)["throttle"]["rate_fps"].as_f64().unwrap())
+    };
     assert!(rec.wait_for(Duration::from_secs(30), |m| !m.is_empty()), "no health");
     std::thread::sleep(Duration::from_millis(600));
     let nominal = rate_now(&rec).unwrap();
     assert!(nominal >= 24.0, "nominal rate {nominal}");
     // Ramp up: 82 °C (high) then 92 °C (critical).
     write_zone(&sys, 82.0);
-    assert!(rec.wait_for(Duration::from_secs(5), |m| m.last().is_some_and(|x| json(x)["throttle"]["state"] == "thermal")), "no thermal throttle");
+    assert!(
+        rec.wait_for(Duration::from_secs(5), |m| m.last().is_some_and(|x| json(x)["throttle"]["state"] == "thermal")),
+        "no thermal throttle"
+    );
     write_zone(&sys, 92.0);
-    assert!(rec.wait_for(Duration::from_secs(5), |m| m.last().is_some_and(|x| json(x)["throttle"]["rate_fps"].as_f64() == Some(1.0))), "critical did not reach min_fps");
+    assert!(
+        rec.wait_for(Duration::from_secs(5), |m| m
+            .last()
+            .is_some_and(|x| json(x)["throttle"]["rate_fps"].as_f64() == Some(1.0))),
+        "critical did not reach min_fps"
+    );
     // The cut is real: frames are skipped at ingress.
     std::thread::sleep(Duration::from_millis(800));
     let h = json(&last_on(&rec, "footrack/t-therm/health").unwrap());
@@ -263,7 +339,10 @@ fn a_thermal_ramp_lowers_the_inference_rate_and_a_cool_down_restores_it() {
     assert!(h["infer"]["fps_processed"].as_f64().unwrap() <= 4.0, "{h}");
     // Cool down: the rate climbs back to nominal, step by step.
     write_zone(&sys, 55.0);
-    assert!(rec.wait_for(Duration::from_secs(12), |m| m.last().is_some_and(|x| json(x)["throttle"]["state"] == "nominal")), "rate not restored");
+    assert!(
+        rec.wait_for(Duration::from_secs(12), |m| m.last().is_some_and(|x| json(x)["throttle"]["state"] == "nominal")),
+        "rate not restored"
+    );
     sigterm(&child);
     assert!(child.wait().unwrap().success());
     let rates: Vec<f64> = rec.messages().iter().map(|m| json(m)["throttle"]["rate_fps"].as_f64().unwrap()).collect();
@@ -276,7 +355,12 @@ fn a_thermal_ramp_lowers_the_inference_rate_and_a_cool_down_restores_it() {
 fn fake_nvml(dir: &Path) -> PathBuf {
     let lib = dir.join("libfake-nvml.so");
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_nvml.c");
-    let out = std::process::Command::new("cc").args(["-shared", "-fPIC", "-O2", "-o"]).arg(&lib).arg(&src).output().expect("cc (build-essential: scripts/setup.sh)");
+    let out = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .output()
+        .expect("cc (build-essential: scripts/setup.sh)");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     lib
 }
@@ -294,7 +378,11 @@ fn nvml_readings_reach_health_and_a_hot_gpu_throttles() {
     std::fs::write(&temp, "45\n").unwrap();
     let empty_sys = dir.path().join("sys");
     std::fs::create_dir_all(&empty_sys).unwrap();
-    let extra = format!("[throttle]\ninterval_secs = 0.25\nmin_fps = 1.0\nsysfs_root = \"{}\"\nnvml_library = \"{}\"\n", empty_sys.display(), lib.display());
+    let extra = format!(
+        "[throttle]\ninterval_secs = 0.25\nmin_fps = 1.0\nsysfs_root = \"{}\"\nnvml_library = \"{}\"\n",
+        empty_sys.display(),
+        lib.display()
+    );
     let cfg = daemon::write_config(dir.path(), &live_config(broker.port, "t-nvml", &extra));
     let mut child = std::process::Command::new(daemon::binary())
         .args(["run", "-c", cfg.to_str().unwrap(), "--no-env"])
@@ -304,18 +392,41 @@ fn nvml_readings_reach_health_and_a_hot_gpu_throttles() {
         .spawn()
         .unwrap();
     let health = |rec: &Recorder| last_on(rec, "footrack/t-nvml/health").map(|m| json(&m));
-    assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().any(|x| x.topic == "footrack/t-nvml/health")), "no health");
+    assert!(
+        rec.wait_for(Duration::from_secs(30), |m| m.iter().any(|x| x.topic == "footrack/t-nvml/health")),
+        "no health"
+    );
     let h = health(&rec).unwrap();
     assert_eq!(h["system"]["nvml"], "ok", "{h}");
     assert_eq!(h["system"]["gpu_memory_mb"].as_f64(), Some(2048.0), "{h}");
     let g = &h["system"]["gpus"][0];
-    assert_eq!((g["name"].as_str(), g["memory_total_mb"].as_f64(), g["utilization_percent"].as_u64(), g["decoder_percent"].as_u64()), (Some("Fake GPU"), Some(81920.0), Some(37), Some(12)), "{h}");
-    assert!(h["system"]["temperatures"].as_array().unwrap().iter().any(|t| t["zone"] == "GPU0 (NVML)" && t["celsius"] == 45.0), "{h}");
+    assert_eq!(
+        (
+            g["name"].as_str(),
+            g["memory_total_mb"].as_f64(),
+            g["utilization_percent"].as_u64(),
+            g["decoder_percent"].as_u64()
+        ),
+        (Some("Fake GPU"), Some(81920.0), Some(37), Some(12)),
+        "{h}"
+    );
+    assert!(
+        h["system"]["temperatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["zone"] == "GPU0 (NVML)" && t["celsius"] == 45.0),
+        "{h}"
+    );
     assert_eq!(h["throttle"]["state"], "nominal");
     // The GPU heats up: no thermal zone is hot, the GPU alone throttles the pipeline.
     std::fs::write(&temp, "92\n").unwrap();
     assert!(
-        rec.wait_for(Duration::from_secs(5), |m| m.iter().rev().find(|x| x.topic == "footrack/t-nvml/health").is_some_and(|x| json(x)["throttle"]["rate_fps"].as_f64() == Some(1.0))),
+        rec.wait_for(Duration::from_secs(5), |m| m
+            .iter()
+            .rev()
+            .find(|x| x.topic == "footrack/t-nvml/health")
+            .is_some_and(|x| json(x)["throttle"]["rate_fps"].as_f64() == Some(1.0))),
         "a 92 °C GPU did not throttle: {}",
         health(&rec).unwrap()
     );
@@ -323,11 +434,16 @@ fn nvml_readings_reach_health_and_a_hot_gpu_throttles() {
     assert!(child.wait().unwrap().success());
 
     // No GPU: the library is missing, or present with its driver not loaded.
-    for (device, library, no_device, says) in [("t-nonvml", "/nonexistent/libnvidia-ml.so.1", false, "not loaded"), ("t-nodriver", lib.to_str().unwrap(), true, "Driver Not Loaded")] {
+    for (device, library, no_device, says) in [
+        ("t-nonvml", "/nonexistent/libnvidia-ml.so.1", false, "not loaded"),
+        ("t-nodriver", lib.to_str().unwrap(), true, "Driver Not Loaded"),
+    ] {
         let extra = format!("[throttle]\nsysfs_root = \"{}\"\nnvml_library = \"{library}\"\n", empty_sys.display());
         let cfg = daemon::write_config(dir.path(), &live_config(broker.port, device, &extra));
         let mut cmd = std::process::Command::new(daemon::binary());
-        cmd.args(["run", "-c", cfg.to_str().unwrap(), "--no-env"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        cmd.args(["run", "-c", cfg.to_str().unwrap(), "--no-env"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
         if no_device {
             cmd.env("FAKE_NVML_NO_DEVICE", "1");
         }
@@ -371,7 +487,12 @@ fn an_unreachable_camera_is_waited_for_with_ready_watchdog_and_a_clean_stop() {
     assert!(messages.iter().any(|m| m.contains("READY=1")), "no READY while the camera is away: {messages:?}");
     let watchdogs = messages.iter().filter(|m| m.contains("WATCHDOG=1")).count();
     assert!(watchdogs >= 4, "{watchdogs} WATCHDOG in 5 s with a 1 s watchdog: {messages:?}");
-    assert!(messages.iter().any(|m| m.starts_with("STATUS=") && (m.contains("source retrying") || m.contains("source starting"))), "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("STATUS=") && (m.contains("source retrying") || m.contains("source starting"))),
+        "{messages:?}"
+    );
 }
 
 /// Issue 13: a daemon that boots before its broker gets there: once the broker comes up it is
@@ -385,14 +506,18 @@ fn a_broker_that_comes_up_after_the_daemon_gets_online_and_the_subscription() {
     std::thread::sleep(Duration::from_secs(3));
     let broker = Broker::start_on(port);
     let rec = Recorder::start(broker.port, "footrack/t-late/#");
-    let online = rec.wait_for(Duration::from_secs(20), |m| m.iter().any(|x| x.topic == "footrack/t-late/status" && x.payload == "online"));
+    let online = rec.wait_for(Duration::from_secs(20), |m| {
+        m.iter().any(|x| x.topic == "footrack/t-late/status" && x.payload == "online")
+    });
     // The subscription: a change sent now is applied and echoed (retried until it lands, since
     // the subscription may follow the connection by a moment).
     let mut applied = false;
     let until = Instant::now() + Duration::from_secs(20);
     while online && !applied && Instant::now() < until {
         rec.publish("footrack/t-late/config/set", r#"{"track": {"min_hits": 4}}"#, false);
-        applied = rec.wait_for(Duration::from_secs(2), |m| m.iter().any(|x| x.topic.ends_with("/config/state") && x.payload.contains("\"min_hits\":4")));
+        applied = rec.wait_for(Duration::from_secs(2), |m| {
+            m.iter().any(|x| x.topic.ends_with("/config/state") && x.payload.contains("\"min_hits\":4"))
+        });
     }
     sigterm(&child);
     let status = child.wait().unwrap();
@@ -409,30 +534,42 @@ fn a_remote_change_that_starves_the_pipeline_is_rolled_back_and_not_kept() {
     // A minute of video at 25 fps: the camera must still be delivering after the change, its
     // probation and the rollback, however slow a loaded machine makes them (the demo clip is 20 s).
     let clip = crate::util::frames::test_pattern_clip_sized(dir.path(), "minute.mp4", 1500, 25, 640, 360);
-    let toml = live_config(broker.port, "t-rollback", "remote_probation_secs = 4.0\n").replace(&demo_clip().display().to_string(), &clip.display().to_string());
+    let toml = live_config(broker.port, "t-rollback", "remote_probation_secs = 4.0\n")
+        .replace(&demo_clip().display().to_string(), &clip.display().to_string());
     assert!(toml.contains("minute.mp4"));
     let cfg = daemon::write_config(dir.path(), &toml);
     let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env"]);
-    assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > 30), "daemon did not start");
+    assert!(
+        rec.wait_for(Duration::from_secs(30), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > 30),
+        "daemon did not start"
+    );
     std::thread::sleep(Duration::from_secs(2)); // a few seconds of rate to compare with
     // Valid, but 8 x 8 tiles and the whole frame: 65 model images per frame instead of 5.
     rec.publish("footrack/t-rollback/config/set", r#"{"infer": {"tile_columns": 8, "tile_rows": 8}}"#, false);
     assert!(
-        rec.wait_for(Duration::from_secs(10), |m| m.iter().any(|x| x.topic.ends_with("/config/state") && x.payload.contains("\"tile_columns\":8"))),
+        rec.wait_for(Duration::from_secs(10), |m| m
+            .iter()
+            .any(|x| x.topic.ends_with("/config/state") && x.payload.contains("\"tile_columns\":8"))),
         "the change was not applied"
     );
     assert!(
-        rec.wait_for(Duration::from_secs(30), |m| m.iter().any(|x| x.topic.ends_with("/config/error") && x.payload.contains("rolled back"))),
+        rec.wait_for(Duration::from_secs(30), |m| m
+            .iter()
+            .any(|x| x.topic.ends_with("/config/error") && x.payload.contains("rolled back"))),
         "no rollback reported on config/error"
     );
     assert!(
-        rec.wait_for(Duration::from_secs(10), |m| last_on_in(m, "footrack/t-rollback/config/state").is_some_and(|s| s.contains("\"tile_columns\":2"))),
+        rec.wait_for(Duration::from_secs(10), |m| last_on_in(m, "footrack/t-rollback/config/state")
+            .is_some_and(|s| s.contains("\"tile_columns\":2"))),
         "config/state does not show the configuration before the change"
     );
     // Frames flow at the old rate again.
     let n = rec.messages().iter().filter(|x| x.topic.ends_with("/tracks")).count();
     // (The worker first finishes the 65-image frame it is on, then reloads: generous on a loaded machine.)
-    assert!(rec.wait_for(Duration::from_secs(40), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > n + 20), "frames did not recover");
+    assert!(
+        rec.wait_for(Duration::from_secs(40), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > n + 20),
+        "frames did not recover"
+    );
     sigterm(&child);
     assert!(child.wait().unwrap().success());
     assert!(!dir.path().join("footrackd.remote.toml").exists(), "a rolled-back change must not be persisted");

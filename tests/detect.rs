@@ -35,7 +35,10 @@ fn one_batched_call_per_frame_finds_what_one_call_per_region_finds() {
         assert_eq!(a.len(), b.len());
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(x.class, y.class);
-            let d = (x.bbox.x1 - y.bbox.x1).abs() + (x.bbox.y1 - y.bbox.y1).abs() + (x.bbox.x2 - y.bbox.x2).abs() + (x.bbox.y2 - y.bbox.y2).abs();
+            let d = (x.bbox.x1 - y.bbox.x1).abs()
+                + (x.bbox.y1 - y.bbox.y1).abs()
+                + (x.bbox.x2 - y.bbox.x2).abs()
+                + (x.bbox.y2 - y.bbox.y2).abs();
             assert!((x.score - y.score).abs() < 1e-3 && d < 0.5, "{x:?} vs {y:?}");
         }
         total += a.len();

@@ -8,10 +8,37 @@ use std::path::{Path, PathBuf};
 fn allowed(module: &str) -> &'static [&'static str] {
     const GROUND: &[&str] = &["frame", "pitch", "telemetry", "problems", "shutdown", "wake"];
     const EDGES_AND_GROUND: &[&str] = &["ring", "gpu", "frame", "pitch", "telemetry", "problems", "shutdown", "wake"];
-    const BELOW_CONFIG: &[&str] =
-        &["source", "infer", "track", "publish", "control", "ring", "gpu", "frame", "pitch", "telemetry", "problems", "shutdown", "wake"];
-    const BELOW_APP: &[&str] =
-        &["config", "source", "infer", "track", "publish", "control", "ring", "gpu", "frame", "pitch", "telemetry", "problems", "shutdown", "wake"];
+    const BELOW_CONFIG: &[&str] = &[
+        "source",
+        "infer",
+        "track",
+        "publish",
+        "control",
+        "ring",
+        "gpu",
+        "frame",
+        "pitch",
+        "telemetry",
+        "problems",
+        "shutdown",
+        "wake",
+    ];
+    const BELOW_APP: &[&str] = &[
+        "config",
+        "source",
+        "infer",
+        "track",
+        "publish",
+        "control",
+        "ring",
+        "gpu",
+        "frame",
+        "pitch",
+        "telemetry",
+        "problems",
+        "shutdown",
+        "wake",
+    ];
     match module {
         "app" => BELOW_APP,
         "config" => BELOW_CONFIG,
@@ -48,7 +75,8 @@ fn crate_paths(text: &str) -> BTreeSet<String> {
             if braced {
                 let inner = after[1..].split('}').next().unwrap_or("");
                 for part in inner.split(',') {
-                    let n: String = part.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    let n: String =
+                        part.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
                     if !n.is_empty() {
                         out.insert(n);
                     }
@@ -89,7 +117,9 @@ fn stages_never_import_each_other_or_config_and_layers_point_down() {
 
 #[test]
 fn the_scan_sees_plain_nested_and_braced_paths_but_not_comments() {
-    let found = crate_paths("use crate::ring::FrameRing;\nlet x = crate::infer::pre::f();\nuse crate::{config, track::Tracker};\n// crate::app\n");
+    let found = crate_paths(
+        "use crate::ring::FrameRing;\nlet x = crate::infer::pre::f();\nuse crate::{config, track::Tracker};\n// crate::app\n",
+    );
     assert_eq!(found.into_iter().collect::<Vec<_>>(), ["config", "infer", "ring", "track"]);
 }
 
@@ -104,5 +134,8 @@ fn nothing_in_the_appliance_names_the_lab_crate() {
     }
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
     let deps = manifest.split("[dependencies]").nth(1).unwrap().split("\n[").next().unwrap();
-    assert!(!deps.contains("jpeg-decoder") && !deps.contains("footrackd-synth"), "the appliance depends on a lab crate");
+    assert!(
+        !deps.contains("jpeg-decoder") && !deps.contains("footrackd-synth"),
+        "the appliance depends on a lab crate"
+    );
 }

@@ -9,7 +9,12 @@ use crate::util::{frames, repo_root};
 
 fn truths() -> Vec<Homography> {
     let text = std::fs::read_to_string(repo_root().join("demo/homography.csv")).unwrap();
-    text.lines().skip(1).map(|l| Homography::from_row_major(&l.split(',').skip(1).map(|t| t.parse().unwrap()).collect::<Vec<f64>>()).unwrap()).collect()
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            Homography::from_row_major(&l.split(',').skip(1).map(|t| t.parse().unwrap()).collect::<Vec<f64>>()).unwrap()
+        })
+        .collect()
 }
 
 fn people(frame: u64) -> Vec<BBox> {

@@ -69,13 +69,18 @@ fn gpu_letterbox_equals_the_cpu_path_within_tolerance_for_i420_and_nv12_mapped_a
         let mut pinned = footrackd::gpu::PinnedBuffer::new(&gpu, data.len()).unwrap();
         assert!(pinned.set_len(data.len()));
         pinned.as_mut_slice().copy_from_slice(&data);
-        for region in [Region { x: 0, y: 0, w, h }, Region { x: 700, y: 300, w: 1104, h: 621 }, Region { x: 1800, y: 1000, w: 500, h: 500 }] {
+        for region in [
+            Region { x: 0, y: 0, w, h },
+            Region { x: 700, y: 300, w: 1104, h: 621 },
+            Region { x: 1800, y: 1000, w: 500, h: 500 },
+        ] {
             let yuv = YuvFrame::new(&data, w, h, format).unwrap();
             let mut want = vec![0.0f32; cpu.input_len()];
             let lb_cpu = cpu.fill(&yuv, region, &mut want);
             for mode in [GpuInput::Copy, GpuInput::Mapped] {
                 det.set_gpu_input(mode);
-                let yuv = YuvFrame::new(pinned.as_slice(), w, h, format).unwrap().with_device(Some(pinned.device_ptr()));
+                let yuv =
+                    YuvFrame::new(pinned.as_slice(), w, h, format).unwrap().with_device(Some(pinned.device_ptr()));
                 let mut got = vec![0.0f32; cpu.input_len()];
                 let lb_gpu = det.letterbox_on_gpu(&yuv, region, &mut got).unwrap();
                 assert_eq!(lb_cpu, lb_gpu);
@@ -98,7 +103,8 @@ fn gpu_and_cpu_detectors_agree_on_a_frame() {
     // A real frame: the first frame of the demo clip, decoded here by the test's own pipeline,
     // is not available without GStreamer; a saved raw frame is used when present.
     let path = std::path::Path::new(".device/frame_1280x720.i420");
-    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e} (scripts/gpu/prepare.sh writes it)", path.display()));
+    let data =
+        std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e} (scripts/gpu/prepare.sh writes it)", path.display()));
     let yuv = YuvFrame::new(&data, 1280, 720, PixelFormat::I420).unwrap();
     let (mut a, mut b) = (Vec::new(), Vec::new());
     cpu.detect(&yuv, &mut a).unwrap();

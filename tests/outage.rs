@@ -35,7 +35,13 @@ fn a_broker_outage_within_the_spool_loses_no_track_or_health_message() {
 fn beyond_the_spool_the_oldest_are_dropped_and_counted_exactly() {
     let o = outage_run(12, 40, "t-spool");
     assert!(o.spool_dropped > 0, "a 12 s outage at 10 fps overflows a 40-message spool");
-    assert_eq!(o.missing.len() as u64, o.spool_dropped, "missing frames {:?} against {} dropped", o.missing, o.spool_dropped);
+    assert_eq!(
+        o.missing.len() as u64,
+        o.spool_dropped,
+        "missing frames {:?} against {} dropped",
+        o.missing,
+        o.spool_dropped
+    );
     // The oldest went first: what is missing is one run of frames from the outage's start.
     assert!(o.missing.windows(2).all(|w| w[1] == w[0] + 1), "not one contiguous run: {:?}", o.missing);
     assert!(*o.missing.last().unwrap() < o.frames - 40, "newest frames were dropped");
@@ -59,7 +65,10 @@ fn outage_run(outage: u64, queue_capacity: usize, device: &str) -> Outcome {
     );
     let path = daemon::write_config(dir.path(), &cfg);
     let mut child = daemon::spawn(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
-    assert!(rec.wait_for(Duration::from_secs(20), |m| m.iter().any(|x| x.topic.ends_with("/tracks"))), "no track message before the outage");
+    assert!(
+        rec.wait_for(Duration::from_secs(20), |m| m.iter().any(|x| x.topic.ends_with("/tracks"))),
+        "no track message before the outage"
+    );
     std::thread::sleep(Duration::from_secs(2));
     proxy.set_cut(true);
     std::thread::sleep(Duration::from_secs(outage));
@@ -76,8 +85,11 @@ fn outage_run(outage: u64, queue_capacity: usize, device: &str) -> Outcome {
     }
     let repeats: u32 = per_frame.values().map(|n| n - 1).sum();
     let missing: Vec<u64> = (0..frames).filter(|f| !per_frame.contains_key(f)).collect();
-    let health: Vec<serde_json::Value> =
-        msgs.iter().filter(|m| m.topic.ends_with("/health")).map(|m| serde_json::from_str(&m.payload).unwrap()).collect();
+    let health: Vec<serde_json::Value> = msgs
+        .iter()
+        .filter(|m| m.topic.ends_with("/health"))
+        .map(|m| serde_json::from_str(&m.payload).unwrap())
+        .collect();
     let last = health.last().expect("health messages");
     eprintln!(
         "outage of {outage} s at 10 fps: {} of {frames} frames' track messages arrived, {} missing, {repeats} repeats (replayed {}), spool dropped {}, reconnects {}",

@@ -34,7 +34,10 @@ fn the_package_holds_the_daemon_unit_config_and_models_and_its_config_validates(
     ] {
         assert!(contents.lines().any(|l| l.ends_with(path)), "{path} missing from the package:\n{contents}");
     }
-    assert_eq!(dpkg_deb(&["-f", &deb, "Architecture"]).trim(), if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" });
+    assert_eq!(
+        dpkg_deb(&["-f", &deb, "Architecture"]).trim(),
+        if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" }
+    );
     assert!(dpkg_deb(&["-f", &deb, "Depends"]).contains("libgstreamer1.0-0"));
     let root = dir.path().join("root");
     dpkg_deb(&["-x", &deb, root.to_str().unwrap()]);

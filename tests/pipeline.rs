@@ -9,7 +9,12 @@ use crate::util::{broadcast_clip, daemon};
 
 fn tracks_of(payload: &str) -> Vec<(u64, String)> {
     let v: serde_json::Value = serde_json::from_str(payload).expect("track message is JSON");
-    v["tracks"].as_array().unwrap().iter().map(|t| (t["id"].as_u64().unwrap(), t["class"].as_str().unwrap().to_string())).collect()
+    v["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_u64().unwrap(), t["class"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 #[test]
@@ -25,7 +30,8 @@ fn broadcast_clip_yields_persistent_player_tracks_and_status_goes_online_then_st
     assert!(rec.wait_for(Duration::from_secs(5), |m| m.iter().any(|x| x.payload == "stopped")), "no stopped status");
 
     let msgs = rec.messages();
-    let statuses: Vec<&str> = msgs.iter().filter(|m| m.topic == "footrack/t-e2e/status").map(|m| m.payload.as_str()).collect();
+    let statuses: Vec<&str> =
+        msgs.iter().filter(|m| m.topic == "footrack/t-e2e/status").map(|m| m.payload.as_str()).collect();
     assert_eq!(statuses.first(), Some(&"online"), "{statuses:?}");
     assert_eq!(statuses.last(), Some(&"stopped"), "{statuses:?}");
 
@@ -79,14 +85,22 @@ fn sigterm_drains_and_publishes_stopped() {
     let rec = Recorder::start(broker.port, "footrack/t-term/#");
     let dir = tempfile::tempdir().unwrap();
     // Realtime playback of the whole clip: it would run ~20 s if not stopped.
-    let cfg = daemon::offline_config(&broadcast_clip(), broker.port, "t-term").replace("realtime = false", "realtime = true").replace("overflow = \"block\"", "overflow = \"drop_oldest\"");
+    let cfg = daemon::offline_config(&broadcast_clip(), broker.port, "t-term")
+        .replace("realtime = false", "realtime = true")
+        .replace("overflow = \"block\"", "overflow = \"drop_oldest\"");
     let path = daemon::write_config(dir.path(), &cfg);
     let mut child = daemon::spawn(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
-    assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() >= 5), "no tracks");
+    assert!(
+        rec.wait_for(Duration::from_secs(30), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() >= 5),
+        "no tracks"
+    );
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "exit {status:?}");
-    assert!(rec.wait_for(Duration::from_secs(5), |m| m.last().is_some_and(|x| x.payload == "stopped")), "last status is not stopped");
+    assert!(
+        rec.wait_for(Duration::from_secs(5), |m| m.last().is_some_and(|x| x.payload == "stopped")),
+        "last status is not stopped"
+    );
 }
 
 #[test]
@@ -99,7 +113,8 @@ fn a_calibrated_camera_adds_pitch_positions_and_speeds_to_tracks() {
     let row = std::fs::read_to_string(format!("{root}/demo/homography.csv")).unwrap();
     let h: Vec<&str> = row.lines().nth(1).unwrap().split(',').skip(1).collect();
     let clip = std::path::PathBuf::from(format!("{root}/demo/clip.mp4"));
-    let cfg = daemon::offline_config(&clip, broker.port, "t-pitch") + &format!("[pitch]\nimage_to_pitch = [{}]\n", h.join(", "));
+    let cfg = daemon::offline_config(&clip, broker.port, "t-pitch")
+        + &format!("[pitch]\nimage_to_pitch = [{}]\n", h.join(", "));
     let path = daemon::write_config(dir.path(), &cfg);
     let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env", "--max-frames", "6"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -123,15 +138,28 @@ fn mqtt_connects_through_a_slow_link() {
     let rec = Recorder::start(broker.port, "footrack/t-slow/#");
     let dir = tempfile::tempdir().unwrap();
     let clip = crate::util::repo_root().join("demo/clip.mp4");
-    let cfg = daemon::write_config(dir.path(), &daemon::offline_config(&clip, proxy.port, "t-slow").replace("realtime = false", "realtime = true"));
+    let cfg = daemon::write_config(
+        dir.path(),
+        &daemon::offline_config(&clip, proxy.port, "t-slow").replace("realtime = false", "realtime = true"),
+    );
     let started = std::time::Instant::now();
     let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env", "--max-frames", "250"]);
-    let online = rec.wait_for(Duration::from_secs(15), |m| m.iter().any(|m| m.topic == "footrack/t-slow/status" && m.payload == "online"));
-    eprintln!("online through 500 ms of round-trip latency {:.2} s after the daemon started", started.elapsed().as_secs_f64());
-    let tracks = rec.wait_for(Duration::from_secs(15), |m| m.iter().filter(|m| m.topic == "footrack/t-slow/tracks").count() >= 5);
+    let online = rec.wait_for(Duration::from_secs(15), |m| {
+        m.iter().any(|m| m.topic == "footrack/t-slow/status" && m.payload == "online")
+    });
+    eprintln!(
+        "online through 500 ms of round-trip latency {:.2} s after the daemon started",
+        started.elapsed().as_secs_f64()
+    );
+    let tracks = rec
+        .wait_for(Duration::from_secs(15), |m| m.iter().filter(|m| m.topic == "footrack/t-slow/tracks").count() >= 5);
     let _ = child.kill();
     let _ = child.wait();
-    assert!(online, "never online through the slow link: {:?}", rec.messages().iter().map(|m| &m.topic).collect::<Vec<_>>());
+    assert!(
+        online,
+        "never online through the slow link: {:?}",
+        rec.messages().iter().map(|m| &m.topic).collect::<Vec<_>>()
+    );
     assert!(tracks, "track messages did not pass the slow link");
 }
 
@@ -184,7 +212,8 @@ fn player_tracks_carry_the_team_of_their_kit() {
         for t in v["tracks"].as_array().unwrap() {
             let Some(team) = t["team"].as_str() else { continue };
             let b: Vec<f32> = t["box"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
-            let best = truth.iter().map(|(g, team)| (crate::util::iou(g, &b), *team)).max_by(|x, y| x.0.total_cmp(&y.0));
+            let best =
+                truth.iter().map(|(g, team)| (crate::util::iou(g, &b), *team)).max_by(|x, y| x.0.total_cmp(&y.0));
             if let Some((o, truth_team)) = best
                 && o >= 0.5
             {
@@ -201,16 +230,22 @@ fn player_tracks_carry_the_team_of_their_kit() {
     let tracks_right = per_track
         .values()
         .filter(|c| {
-            let (a, b) = if swap { (c[0][1] + c[1][0], c[0][0] + c[1][1]) } else { (c[0][0] + c[1][1], c[0][1] + c[1][0]) };
+            let (a, b) =
+                if swap { (c[0][1] + c[1][0], c[0][0] + c[1][1]) } else { (c[0][0] + c[1][1], c[0][1] + c[1][0]) };
             a > b
         })
         .count();
     let per_track_acc = tracks_right as f64 / per_track.len().max(1) as f64;
-    eprintln!("teams on the demo clip: {per_detection:.3} of {total} labelled player boxes right, {per_track_acc:.3} of {} tracks", per_track.len());
+    eprintln!(
+        "teams on the demo clip: {per_detection:.3} of {total} labelled player boxes right, {per_track_acc:.3} of {} tracks",
+        per_track.len()
+    );
     assert!(total >= 500, "players get team labels ({total})");
-    assert!(per_detection >= 0.9 && per_track_acc >= 0.85, "team accuracy {per_detection:.3} per box, {per_track_acc:.3} per track");
+    assert!(
+        per_detection >= 0.9 && per_track_acc >= 0.85,
+        "team accuracy {per_detection:.3} per box, {per_track_acc:.3} per track"
+    );
 }
-
 
 #[test]
 fn annotate_writes_a_video_of_every_frame_with_the_tracks_drawn() {
@@ -221,7 +256,16 @@ fn annotate_writes_a_video_of_every_frame_with_the_tracks_drawn() {
     let path = daemon::write_config(dir.path(), &cfg);
     let video = dir.path().join("annotated.mp4");
     let frames: usize = 30;
-    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env", "--max-frames", &frames.to_string(), "--annotate", video.to_str().unwrap()]);
+    let out = daemon::run(&[
+        "run",
+        "-c",
+        path.to_str().unwrap(),
+        "--no-env",
+        "--max-frames",
+        &frames.to_string(),
+        "--annotate",
+        video.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let annotated = crate::util::frames::decode(&video, 0, 100);
     assert_eq!(annotated.len(), frames, "every processed frame is in the video (offline: none dropped)");
@@ -241,8 +285,10 @@ fn snapshots_are_published_retained_and_written_to_a_file() {
     let rec = Recorder::start(broker.port, "footrack/t-snap/snapshot");
     let dir = tempfile::tempdir().unwrap();
     let jpeg = dir.path().join("snap.jpg");
-    let cfg = daemon::offline_config(&root.join("demo/clip.mp4"), broker.port, "t-snap")
-        .replace("[publish]\n", &format!("[publish]\nsnapshot_every_secs = 1\nsnapshot_path = \"{}\"\n", jpeg.display()));
+    let cfg = daemon::offline_config(&root.join("demo/clip.mp4"), broker.port, "t-snap").replace(
+        "[publish]\n",
+        &format!("[publish]\nsnapshot_every_secs = 1\nsnapshot_path = \"{}\"\n", jpeg.display()),
+    );
     let path = daemon::write_config(dir.path(), &cfg);
     let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env", "--max-frames", "60"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -10,7 +10,12 @@ use footrackd::track::{TrackSection, Tracker, TrackerOptions};
 use proptest::prelude::*;
 
 fn class() -> impl Strategy<Value = ObjectClass> {
-    prop_oneof![Just(ObjectClass::Player), Just(ObjectClass::Goalkeeper), Just(ObjectClass::Referee), Just(ObjectClass::Ball)]
+    prop_oneof![
+        Just(ObjectClass::Player),
+        Just(ObjectClass::Goalkeeper),
+        Just(ObjectClass::Referee),
+        Just(ObjectClass::Ball)
+    ]
 }
 
 /// Boxes anywhere, including degenerate ones (zero size, off the frame, huge).

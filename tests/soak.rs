@@ -24,7 +24,8 @@ fn memory_and_descriptors_stay_flat_at_full_rate() {
     let frames = (secs + 30) * 150;
     let clip = crate::util::frames::test_pattern_clip(dir.path(), "soak.mp4", frames, 25);
     let broker = Broker::start();
-    let cfg = daemon::offline_config(&clip, broker.port, "t-soak").replace("tile_columns = 2\ntile_rows = 2\nfull_frame = true\n", "threads = 1\n");
+    let cfg = daemon::offline_config(&clip, broker.port, "t-soak")
+        .replace("tile_columns = 2\ntile_rows = 2\nfull_frame = true\n", "threads = 1\n");
     let path = daemon::write_config(dir.path(), &cfg);
     let mut child = daemon::spawn(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
     let pid = child.id();
@@ -44,7 +45,8 @@ fn memory_and_descriptors_stay_flat_at_full_rate() {
     assert!(n >= 9, "{n} samples");
     let (mid, last) = (&samples[n / 3..2 * n / 3], &samples[2 * n / 3..]);
     let peak = |s: &[(f64, u64, usize)]| s.iter().map(|x| x.1).max().unwrap_or(0);
-    let fd_range = |s: &[(f64, u64, usize)]| (s.iter().map(|x| x.2).min().unwrap_or(0), s.iter().map(|x| x.2).max().unwrap_or(0));
+    let fd_range =
+        |s: &[(f64, u64, usize)]| (s.iter().map(|x| x.2).min().unwrap_or(0), s.iter().map(|x| x.2).max().unwrap_or(0));
     let drift_mb = (peak(last) as f64 - peak(mid) as f64) / 1024.0;
     eprintln!(
         "soak {secs} s at full rate: RSS {:.1} MiB after warm-up, drift {drift_mb:+.1} MiB over the last third; fds {:?} then {:?}",

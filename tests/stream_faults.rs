@@ -49,7 +49,10 @@ fn a_camera_that_goes_away_is_waited_for_and_resumed_when_it_returns() {
     );
     let path = daemon::write_config(dir.path(), &cfg);
     let mut child = daemon::spawn(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
-    assert!(rec.wait_for(Duration::from_secs(30), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > 20), "no tracks from the RTSP camera");
+    assert!(
+        rec.wait_for(Duration::from_secs(30), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > 20),
+        "no tracks from the RTSP camera"
+    );
 
     // The camera goes away for 3 s.
     server.kill().unwrap();
@@ -57,21 +60,52 @@ fn a_camera_that_goes_away_is_waited_for_and_resumed_when_it_returns() {
     std::thread::sleep(Duration::from_secs(3));
     let during = tracks(&rec);
     assert!(child.try_wait().unwrap().is_none(), "the daemon must wait for its camera, not exit");
-    let health: Vec<serde_json::Value> =
-        rec.messages().iter().filter(|m| m.topic.ends_with("/health")).filter_map(|m| serde_json::from_str(&m.payload).ok()).collect();
-    assert!(health.iter().rev().take(3).any(|h| h["source"]["state"] != "running"), "health does not report the outage");
+    let health: Vec<serde_json::Value> = rec
+        .messages()
+        .iter()
+        .filter(|m| m.topic.ends_with("/health"))
+        .filter_map(|m| serde_json::from_str(&m.payload).ok())
+        .collect();
+    assert!(
+        health.iter().rev().take(3).any(|h| h["source"]["state"] != "running"),
+        "health does not report the outage"
+    );
 
     // It comes back, at 640x360: tracks resume at the new size.
     let mut server = rtsp_server(port, &smaller);
     let back = Instant::now();
-    assert!(rec.wait_for(Duration::from_secs(15), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > during + 5), "tracks did not resume");
+    assert!(
+        rec.wait_for(Duration::from_secs(15), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count()
+            > during + 5),
+        "tracks did not resume"
+    );
     let resumed = back.elapsed();
-    let h = rec.messages().iter().rev().filter(|m| m.topic.ends_with("/health")).find_map(|m| serde_json::from_str::<serde_json::Value>(&m.payload).ok()).unwrap();
-    eprintln!("RTSP camera back: tracks resumed {:.2} s after the server returned; reconnects {}", resumed.as_secs_f64(), h["source"]["reconnects_total"]);
+    let h = rec
+        .messages()
+        .iter()
+        .rev()
+        .filter(|m| m.topic.ends_with("/health"))
+        .find_map(|m| serde_json::from_str::<serde_json::Value>(&m.payload).ok())
+        .unwrap();
+    eprintln!(
+        "RTSP camera back: tracks resumed {:.2} s after the server returned; reconnects {}",
+        resumed.as_secs_f64(),
+        h["source"]["reconnects_total"]
+    );
     assert!(h["source"]["reconnects_total"].as_u64().unwrap_or(0) >= 1, "{h}");
     assert!(resumed < Duration::from_secs(5), "resumed after {resumed:?}");
-    let last = rec.messages().iter().rev().find(|m| m.topic.ends_with("/tracks")).map(|m| serde_json::from_str::<serde_json::Value>(&m.payload).unwrap()).unwrap();
-    assert_eq!((last["width"].as_u64(), last["height"].as_u64()), (Some(640), Some(360)), "tracks after the return are at the new resolution");
+    let last = rec
+        .messages()
+        .iter()
+        .rev()
+        .find(|m| m.topic.ends_with("/tracks"))
+        .map(|m| serde_json::from_str::<serde_json::Value>(&m.payload).unwrap())
+        .unwrap();
+    assert_eq!(
+        (last["width"].as_u64(), last["height"].as_u64()),
+        (Some(640), Some(360)),
+        "tracks after the return are at the new resolution"
+    );
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
     assert!(child.wait().unwrap().success());
@@ -99,7 +133,8 @@ fn a_resolution_change_mid_stream_is_followed_frame_by_frame() {
         .map(|m| serde_json::from_str::<serde_json::Value>(&m.payload).unwrap())
         .map(|v| (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap()))
         .collect();
-    let expected: Vec<(u64, u64)> = parts.iter().flat_map(|&(w, h, n)| std::iter::repeat_n((u64::from(w), u64::from(h)), n as usize)).collect();
+    let expected: Vec<(u64, u64)> =
+        parts.iter().flat_map(|&(w, h, n)| std::iter::repeat_n((u64::from(w), u64::from(h)), n as usize)).collect();
     assert_eq!(sizes, expected, "every frame processed at its own resolution, in order");
 }
 
@@ -133,5 +168,9 @@ fn a_truncated_file_is_a_clear_error_or_a_clean_end_never_a_hang_or_a_panic() {
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("error:"), "{stderr}");
     }
-    eprintln!("truncated file: exit {:?}; {}", out.status.code(), stderr.lines().filter(|l| l.starts_with("frames:") || l.starts_with("error:")).collect::<Vec<_>>().join(" | "));
+    eprintln!(
+        "truncated file: exit {:?}; {}",
+        out.status.code(),
+        stderr.lines().filter(|l| l.starts_with("frames:") || l.starts_with("error:")).collect::<Vec<_>>().join(" | ")
+    );
 }

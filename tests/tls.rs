@@ -11,24 +11,83 @@ use crate::util::daemon;
 use crate::util::recorder::Recorder;
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl must be installed (scripts/setup.sh)");
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl must be installed (scripts/setup.sh)");
     assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// A CA (`<name>.crt`, `<name>.key`).
 fn make_ca(dir: &Path, name: &str) {
     let (crt, key, subj) = (format!("{name}.crt"), format!("{name}.key"), format!("/CN=footrackd test {name}"));
-    openssl(dir, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", &subj, "-keyout", &key, "-out", &crt]);
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &subj,
+            "-keyout",
+            &key,
+            "-out",
+            &crt,
+        ],
+    );
 }
 
 /// A leaf certificate `<name>.crt`/`<name>.key` signed by `ca`, valid for 127.0.0.1.
 fn make_leaf(dir: &Path, ca: &str, name: &str) {
-    let (crt, key, csr, ext) = (format!("{name}.crt"), format!("{name}.key"), format!("{name}.csr"), format!("{name}.ext"));
+    let (crt, key, csr, ext) =
+        (format!("{name}.crt"), format!("{name}.key"), format!("{name}.csr"), format!("{name}.ext"));
     std::fs::write(dir.join(&ext), "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
     let subj = format!("/CN={name}");
-    openssl(dir, &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", &subj, "-keyout", &key, "-out", &csr]);
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            &subj,
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+        ],
+    );
     let (ca_crt, ca_key) = (format!("{ca}.crt"), format!("{ca}.key"));
-    openssl(dir, &["x509", "-req", "-in", &csr, "-CA", &ca_crt, "-CAkey", &ca_key, "-CAcreateserial", "-days", "2", "-extfile", &ext, "-out", &crt]);
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_crt,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+            "-out",
+            &crt,
+        ],
+    );
 }
 
 struct TlsBroker {
@@ -76,7 +135,9 @@ fn tracks_flow_over_tls_with_a_client_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let clip = crate::util::frames::test_pattern_clip(dir.path(), "tls.mp4", 60, 10);
     let rec = Recorder::start(tb.broker.port, "footrack/t-tls/#");
-    let tls = format!("tls = true\ntls_ca_file = \"{d}/ca.crt\"\ntls_cert_file = \"{d}/daemon.crt\"\ntls_key_file = \"{d}/daemon.key\"\n");
+    let tls = format!(
+        "tls = true\ntls_ca_file = \"{d}/ca.crt\"\ntls_cert_file = \"{d}/daemon.crt\"\ntls_key_file = \"{d}/daemon.key\"\n"
+    );
     let path = daemon::write_config(dir.path(), &config(&clip, tb.tls_port, "t-tls", &tls));
     let out = daemon::run(&["validate", "-c", path.to_str().unwrap(), "--no-env"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -84,7 +145,10 @@ fn tracks_flow_over_tls_with_a_client_certificate() {
     let out = child.wait_with_output().unwrap();
     let logs = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{logs}");
-    assert!(rec.wait_for(Duration::from_secs(10), |m| m.iter().any(|x| x.payload == "stopped")), "no stopped status: {logs}");
+    assert!(
+        rec.wait_for(Duration::from_secs(10), |m| m.iter().any(|x| x.payload == "stopped")),
+        "no stopped status: {logs}"
+    );
     let msgs = rec.messages();
     assert!(msgs.iter().any(|m| m.payload == "online"), "never online over TLS");
     let tracks = msgs.iter().filter(|m| m.topic.ends_with("/tracks")).count();
@@ -102,7 +166,13 @@ fn a_broker_it_cannot_trust_or_that_refuses_it_is_a_logged_error_never_a_connect
     let clip = crate::util::frames::test_pattern_clip(dir.path(), "tls.mp4", 40, 10);
     let rec = Recorder::start(tb.broker.port, "footrack/#");
     let cases = [
-        ("t-wrong-ca", format!("tls = true\ntls_ca_file = \"{d}/other-ca.crt\"\ntls_cert_file = \"{d}/daemon.crt\"\ntls_key_file = \"{d}/daemon.key\"\n"), "certificate"),
+        (
+            "t-wrong-ca",
+            format!(
+                "tls = true\ntls_ca_file = \"{d}/other-ca.crt\"\ntls_cert_file = \"{d}/daemon.crt\"\ntls_key_file = \"{d}/daemon.key\"\n"
+            ),
+            "certificate",
+        ),
         ("t-no-cert", format!("tls = true\ntls_ca_file = \"{d}/ca.crt\"\n"), ""),
     ];
     for (device, tls, says) in cases {
@@ -121,7 +191,10 @@ fn unusable_tls_files_are_configuration_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let clip = crate::util::frames::test_pattern_clip(dir.path(), "tls.mp4", 5, 10);
     make_ca(dir.path(), "ca");
-    let tls = format!("tls = true\ntls_ca_file = \"{0}/ca.crt\"\ntls_cert_file = \"{0}/ca.crt\"\ntls_key_file = \"{0}/missing.key\"\n", dir.path().display());
+    let tls = format!(
+        "tls = true\ntls_ca_file = \"{0}/ca.crt\"\ntls_cert_file = \"{0}/ca.crt\"\ntls_key_file = \"{0}/missing.key\"\n",
+        dir.path().display()
+    );
     let path = daemon::write_config(dir.path(), &config(&clip, 1883, "t-bad-tls", &tls));
     let out = daemon::run(&["validate", "-c", path.to_str().unwrap(), "--no-env"]);
     let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);

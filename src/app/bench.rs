@@ -133,11 +133,18 @@ struct DecodePass {
     decoder: &'static str,
 }
 
-fn start_source(cfg: &Config, max_frames: u64, ring: &Arc<FrameRing>, shutdown: &Shutdown, gpu_frames: bool) -> Result<SourceHandle> {
+fn start_source(
+    cfg: &Config,
+    max_frames: u64,
+    ring: &Arc<FrameRing>,
+    shutdown: &Shutdown,
+    gpu_frames: bool,
+) -> Result<SourceHandle> {
     let mut opts = cfg.source_options(Some(max_frames));
     opts.realtime = false;
     opts.gpu_frames = gpu_frames;
-    source::spawn(opts, Arc::clone(ring), std::thread::current(), Arc::new(SourceStats::default()), shutdown.clone()).context("source")
+    source::spawn(opts, Arc::clone(ring), std::thread::current(), Arc::new(SourceStats::default()), shutdown.clone())
+        .context("source")
 }
 
 /// Decodes up to `max_frames` of `cfg`'s source as fast as possible, into GPU slots when
@@ -158,7 +165,12 @@ fn decode_pass(cfg: &Config, max_frames: u64, gpu_frames: bool) -> Result<Decode
             n += 1;
             let s = frame.slot();
             if !s.data.is_device_only() && (n == 1 || n.is_multiple_of(50)) {
-                last = Some(StillFrame { data: s.data.to_vec(), width: s.meta.width, height: s.meta.height, format: s.format });
+                last = Some(StillFrame {
+                    data: s.data.to_vec(),
+                    width: s.meta.width,
+                    height: s.meta.height,
+                    format: s.format,
+                });
             }
             continue;
         }
@@ -173,11 +185,21 @@ fn decode_pass(cfg: &Config, max_frames: u64, gpu_frames: bool) -> Result<Decode
     Ok(DecodePass { fps: (n.saturating_sub(1)) as f64 / secs, frame: last, decoder })
 }
 
-fn model_throughput(detector: &mut Detector, yuv: &YuvFrame<'_>, frames_per_call: usize, runs: u32) -> Result<ModelThroughput> {
+fn model_throughput(
+    detector: &mut Detector,
+    yuv: &YuvFrame<'_>,
+    frames_per_call: usize,
+    runs: u32,
+) -> Result<ModelThroughput> {
     let (secs, batch) = detector.time_model(yuv, frames_per_call, runs)?;
     let images_per_sec = batch as f64 / secs.max(1e-9);
     let per_frame = detector.regions_per_frame(yuv.width, yuv.height).max(1);
-    Ok(ModelThroughput { batch, ms_per_call: secs * 1e3, images_per_sec, frames_per_sec: images_per_sec / per_frame as f64 })
+    Ok(ModelThroughput {
+        batch,
+        ms_per_call: secs * 1e3,
+        images_per_sec,
+        frames_per_sec: images_per_sec / per_frame as f64,
+    })
 }
 
 /// Runs the benchmark.
@@ -205,7 +227,8 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
     }
     let detector_only_fps = opts.inference_runs.max(1) as f64 / t.elapsed().as_secs_f64();
     let regions_per_frame = detector.regions_per_frame(width, height);
-    let (provider, preprocess) = (detector.provider().as_str().to_string(), detector.preprocess_device().as_str().to_string());
+    let (provider, preprocess) =
+        (detector.provider().as_str().to_string(), detector.preprocess_device().as_str().to_string());
     let streams = if opts.streams > 1 {
         let model = model_throughput(&mut detector, &yuv, opts.streams, opts.inference_runs)?;
         Some(run_streams(&cfg, &mut detector, &yuv, opts.streams, opts.frames, model)?)
@@ -215,7 +238,11 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
     drop(detector);
 
     let (_tx, rx) = std::sync::mpsc::channel();
-    let summary: RunSummary = super::run(cfg.clone(), rx, RunOptions { max_frames: Some(opts.frames), config_path: None, with_env: false, annotate: None })?;
+    let summary: RunSummary = super::run(
+        cfg.clone(),
+        rx,
+        RunOptions { max_frames: Some(opts.frames), config_path: None, with_env: false, annotate: None },
+    )?;
     let mut stage_ms = vec![("decode".to_string(), if decode_fps > 0.0 { 1000.0 / decode_fps } else { 0.0 })];
     stage_ms.extend(summary.stage_ms.iter().map(|(n, ms)| (n.to_string(), *ms)));
     let physical_limit_fps = decode_fps.min(model_only.frames_per_sec);
@@ -254,14 +281,23 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
 /// (waiting for the slower ones, so every call has the same batch shape) and detects them all in
 /// one batched call, then tracks each stream on its own. The batch shapes are warmed up on a
 /// still frame before the clock starts.
-fn run_streams(cfg: &Config, detector: &mut Detector, still: &YuvFrame<'_>, n: usize, frames: u64, model_only: ModelThroughput) -> Result<StreamsReport> {
+fn run_streams(
+    cfg: &Config,
+    detector: &mut Detector,
+    still: &YuvFrame<'_>,
+    n: usize,
+    frames: u64,
+    model_only: ModelThroughput,
+) -> Result<StreamsReport> {
     let copies = vec![*still; n];
     let mut outs: Vec<Vec<_>> = (0..n).map(|_| Vec::with_capacity(512)).collect();
     for _ in 0..3 {
         detector.detect_many(&copies, &mut outs)?;
     }
     let shutdown = Shutdown::new();
-    let rings: Vec<Arc<FrameRing>> = (0..n).map(|_| FrameRing::new(cfg.ring.slots.max(2), yuv420_bytes(1920, 1080), OverflowPolicy::Block)).collect();
+    let rings: Vec<Arc<FrameRing>> = (0..n)
+        .map(|_| FrameRing::new(cfg.ring.slots.max(2), yuv420_bytes(1920, 1080), OverflowPolicy::Block))
+        .collect();
     let handles = rings.iter().map(|r| start_source(cfg, frames, r, &shutdown, false)).collect::<Result<Vec<_>>>()?;
     let mut trackers: Vec<Tracker> = (0..n).map(|_| Tracker::new(cfg.tracker_options(25.0))).collect();
     let mut processed = vec![0u64; n];
@@ -289,7 +325,9 @@ fn run_streams(cfg: &Config, detector: &mut Detector, still: &YuvFrame<'_>, n: u
         first_at.get_or_insert_with(Instant::now);
         let frames: Vec<YuvFrame<'_>> = held
             .iter()
-            .filter_map(|(_, f)| YuvFrame::new(&f.slot().data, f.slot().meta.width, f.slot().meta.height, f.slot().format))
+            .filter_map(|(_, f)| {
+                YuvFrame::new(&f.slot().data, f.slot().meta.width, f.slot().meta.height, f.slot().format)
+            })
             .collect();
         detector.detect_many(&frames, &mut outs[..frames.len()])?;
         for (k, (i, _)) in held.iter().enumerate().take(frames.len()) {
@@ -314,7 +352,15 @@ impl BenchReport {
         let m = &self.model_only;
         let mut s = format!(
             "input {} ({}x{}), decoder {} (frames in GPU memory: {}), provider {} (asked {:?}), pre-processing on {}, {} model images per frame\n",
-            self.input, self.width, self.height, self.decoder, self.gpu_frames, self.provider, self.providers, self.preprocess, self.regions_per_frame
+            self.input,
+            self.width,
+            self.height,
+            self.decoder,
+            self.gpu_frames,
+            self.provider,
+            self.providers,
+            self.preprocess,
+            self.regions_per_frame
         );
         s.push_str(&format!(
             "limit: decode-only {:.1} fps; model-only {:.0} images/s = {:.1} frames/s at batch {} ({:.2} ms per call); physical limit {:.1} fps\n",

@@ -82,7 +82,8 @@ pub fn run(cfg: &Config, images: &[PathBuf], out: &Path) -> Result<DetectSummary
                 continue;
             }
         };
-        let frame = YuvFrame::new(&still.i420, still.width, still.height, PixelFormat::I420).expect("decode_still packs a whole frame");
+        let frame = YuvFrame::new(&still.i420, still.width, still.height, PixelFormat::I420)
+            .expect("decode_still packs a whole frame");
         let started = std::time::Instant::now();
         detector.detect(&frame, &mut dets)?;
         total_ms += started.elapsed().as_secs_f64() * 1000.0;
@@ -92,7 +93,11 @@ pub fn run(cfg: &Config, images: &[PathBuf], out: &Path) -> Result<DetectSummary
             height: still.height,
             detections: dets
                 .iter()
-                .map(|d| DetectionLine { bbox: [d.bbox.x1, d.bbox.y1, d.bbox.x2, d.bbox.y2], score: d.score, class: d.class.as_str() })
+                .map(|d| DetectionLine {
+                    bbox: [d.bbox.x1, d.bbox.y1, d.bbox.x2, d.bbox.y2],
+                    score: d.score,
+                    class: d.class.as_str(),
+                })
                 .collect(),
         };
         serde_json::to_writer(&mut writer, &line).map_err(|e| output_error(e.into()))?;

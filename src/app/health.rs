@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::control::platform::Platform;
 use crate::control::nvml::GpuReading;
+use crate::control::platform::Platform;
 use crate::control::sensors::{Readings, Temperature};
 use crate::control::throttle::{Throttle, ThrottleState};
 use crate::publish::PublishStats;
@@ -321,7 +321,12 @@ impl HealthReporter {
                 gpus: s.readings.gpus.clone(),
                 nvml: s.readings.nvml.clone(),
             },
-            throttle: ThrottleHealth { enabled: s.throttle_enabled, state: s.throttle.state(), rate_fps: s.throttle.rate(), ceiling_fps: s.throttle.ceiling() },
+            throttle: ThrottleHealth {
+                enabled: s.throttle_enabled,
+                state: s.throttle.state(),
+                rate_fps: s.throttle.rate(),
+                ceiling_fps: s.throttle.ceiling(),
+            },
             mqtt: MqttHealth {
                 connected: s.publish.connected.load(Relaxed),
                 connects_total: s.publish.connects.load(Relaxed),

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::track::{Tracker, TrackerOptions};
 use crate::frame::{BBox, Detection, ObjectClass};
+use crate::track::{Tracker, TrackerOptions};
 
 /// Why a MOT file could not be processed.
 #[derive(Debug, thiserror::Error)]
@@ -41,11 +41,23 @@ pub fn read_detections(path: &Path) -> Result<Vec<(u32, Vec<Detection>)>, MotErr
             continue;
         }
         let bad = || MotError::Parse { path: path.to_path_buf(), line: i + 1, text: line.to_string() };
-        let f: Vec<f32> = line.split([',', ' ', '\t']).filter(|t| !t.is_empty()).map(|t| t.parse::<f32>()).collect::<Result<_, _>>().map_err(|_| bad())?;
+        let f: Vec<f32> = line
+            .split([',', ' ', '\t'])
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse::<f32>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad())?;
         if f.len() < 7 || f[0] < 1.0 || !f[2..7].iter().all(|v| v.is_finite()) || f[4] <= 0.0 || f[5] <= 0.0 {
             return Err(bad());
         }
-        rows.push((f[0] as u32, Detection { bbox: BBox::from_xywh(f[2], f[3], f[4], f[5]), score: f[6].clamp(0.0, 1.0), class: ObjectClass::Player }));
+        rows.push((
+            f[0] as u32,
+            Detection {
+                bbox: BBox::from_xywh(f[2], f[3], f[4], f[5]),
+                score: f[6].clamp(0.0, 1.0),
+                class: ObjectClass::Player,
+            },
+        ));
     }
     rows.sort_by_key(|r| r.0);
     let mut out: Vec<(u32, Vec<Detection>)> = Vec::new();
@@ -79,7 +91,16 @@ pub fn track(frames: &[(u32, Vec<Detection>)], opts: TrackerOptions) -> String {
                 continue;
             }
             let b = t.bbox;
-            let _ = writeln!(out, "{frame},{},{:.2},{:.2},{:.2},{:.2},{:.3},-1,-1,-1", t.id, b.x1, b.y1, b.width(), b.height(), t.score);
+            let _ = writeln!(
+                out,
+                "{frame},{},{:.2},{:.2},{:.2},{:.2},{:.3},-1,-1,-1",
+                t.id,
+                b.x1,
+                b.y1,
+                b.width(),
+                b.height(),
+                t.score
+            );
         }
     }
     out

@@ -20,7 +20,12 @@ pub fn map_file(homography: &Homography, mot: &Path, out: &Path) -> Result<usize
             continue;
         }
         let bad = || MotError::Parse { path: mot.to_path_buf(), line: i + 1, text: line.to_string() };
-        let f: Vec<f64> = line.split([',', ' ', '\t']).filter(|t| !t.is_empty()).map(|t| t.parse::<f64>()).collect::<Result<_, _>>().map_err(|_| bad())?;
+        let f: Vec<f64> = line
+            .split([',', ' ', '\t'])
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad())?;
         if f.len() < 6 || !f[..6].iter().all(|v| v.is_finite()) || f[0] < 0.0 || f[4] <= 0.0 || f[5] <= 0.0 {
             return Err(bad());
         }

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use rumqttc::QoS;
 
+use super::RunOptions;
 use super::health::HealthReporter;
 use super::slots::{build_ring, gpu_frames_wanted};
 use super::summary::{RunSummary, summarize_with_warmup};
 use super::supervisor::Supervisor;
 use super::worker::{FrameProcessor, Worker, WorkerCommand};
-use super::RunOptions;
 use crate::config::{Config, remote};
 use crate::control::Intent;
 use crate::control::sensors::Sensors;
@@ -36,7 +36,12 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     let (publisher, remote_in) =
         Publisher::start(&cfg.publish, &cfg.device.id, cfg.control.remote_config).context("MQTT publisher")?;
     let publisher = Arc::new(publisher);
-    publisher.try_publish(&publisher.topics().config_state, QoS::AtLeastOnce, true, remote::state_payload(cfg.raw()).as_bytes());
+    publisher.try_publish(
+        &publisher.topics().config_state,
+        QoS::AtLeastOnce,
+        true,
+        remote::state_payload(cfg.raw()).as_bytes(),
+    );
 
     let mut detector = Detector::new(cfg.detector_options()).context("detector")?;
     let wanted = gpu_frames_wanted(&cfg, &detector);
@@ -56,7 +61,10 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
         commands: cmd_rx,
         shutdown: shutdown.clone(),
     };
-    let worker_thread = std::thread::Builder::new().name("infer".into()).spawn(move || worker.run()).context("spawning the inference thread")?;
+    let worker_thread = std::thread::Builder::new()
+        .name("infer".into())
+        .spawn(move || worker.run())
+        .context("spawning the inference thread")?;
 
     let mut source_opts = cfg.source_options(opts.max_frames);
     source_opts.gpu_frames = gpu_frames;
@@ -69,7 +77,8 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     )
     .context("source")?;
 
-    let sensors = Sensors::new(Path::new(&cfg.throttle.sysfs_root), Path::new(&cfg.throttle.procfs_root)).with_nvml(&cfg.throttle.nvml_library);
+    let sensors = Sensors::new(Path::new(&cfg.throttle.sysfs_root), Path::new(&cfg.throttle.procfs_root))
+        .with_nvml(&cfg.throttle.nvml_library);
     let cfg_platform_procfs = cfg.throttle.procfs_root.clone();
     let mut supervisor = Supervisor {
         throttle: Throttle::new(&cfg.throttle, 30.0),

@@ -20,7 +20,9 @@ const GPU_SLOT_BYTES: usize = 4096 * 2176 * 3 / 2;
 pub(super) fn gpu_frames_wanted(cfg: &Config, detector: &Detector) -> bool {
     #[cfg(feature = "cuda")]
     {
-        cfg.source.gpu_frames && detector.preprocess_device() == Device::Gpu && crate::source::choose_decoder(cfg.source.decoder) == crate::source::DecoderFamily::Nvdec
+        cfg.source.gpu_frames
+            && detector.preprocess_device() == Device::Gpu
+            && crate::source::choose_decoder(cfg.source.decoder) == crate::source::DecoderFamily::Nvdec
     }
     #[cfg(not(feature = "cuda"))]
     false
@@ -31,11 +33,18 @@ pub(super) fn gpu_frames_wanted(cfg: &Config, detector: &Detector) -> bool {
 pub(super) fn gpu_frame_ring(slots: usize, policy: OverflowPolicy) -> Option<Arc<FrameRing>> {
     #[cfg(feature = "cuda")]
     {
-        let buffers: Result<Vec<_>, _> = crate::gpu::Gpu::try_new(0)
-            .and_then(|gpu| (0..slots).map(|_| crate::gpu::DeviceBuffer::new(&gpu, GPU_SLOT_BYTES).map(crate::ring::SlotBuffer::Device)).collect());
+        let buffers: Result<Vec<_>, _> = crate::gpu::Gpu::try_new(0).and_then(|gpu| {
+            (0..slots)
+                .map(|_| crate::gpu::DeviceBuffer::new(&gpu, GPU_SLOT_BYTES).map(crate::ring::SlotBuffer::Device))
+                .collect()
+        });
         match buffers {
             Ok(b) => {
-                tracing::info!(slots, mib_each = GPU_SLOT_BYTES >> 20, "Ring slots are GPU memory: decoded frames never leave the GPU.");
+                tracing::info!(
+                    slots,
+                    mib_each = GPU_SLOT_BYTES >> 20,
+                    "Ring slots are GPU memory: decoded frames never leave the GPU."
+                );
                 Some(FrameRing::with_buffers(b, policy))
             }
             Err(e) => {
@@ -61,11 +70,17 @@ pub(super) fn build_ring(cfg: &Config, detector: &mut Detector, gpu_frames: bool
         // Room for 4K frames: the slots cannot grow later.
         let bytes = yuv420_bytes(3840, 2160);
         let pinned: Result<Vec<_>, _> = crate::gpu::Gpu::try_new(0).and_then(|gpu| {
-            (0..cfg.ring.slots).map(|_| crate::gpu::PinnedBuffer::new(&gpu, bytes).map(crate::ring::SlotBuffer::Pinned)).collect()
+            (0..cfg.ring.slots)
+                .map(|_| crate::gpu::PinnedBuffer::new(&gpu, bytes).map(crate::ring::SlotBuffer::Pinned))
+                .collect()
         });
         match pinned {
             Ok(buffers) => {
-                tracing::info!(slots = cfg.ring.slots, mib_each = bytes >> 20, "Ring slots are page-locked and mapped into the GPU.");
+                tracing::info!(
+                    slots = cfg.ring.slots,
+                    mib_each = bytes >> 20,
+                    "Ring slots are page-locked and mapped into the GPU."
+                );
                 return (FrameRing::with_buffers(buffers, cfg.ring.overflow), false);
             }
             Err(e) => {

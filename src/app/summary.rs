@@ -48,7 +48,14 @@ impl RunSummary {
     pub fn render(&self) -> String {
         let mut s = format!(
             "frames: decoded {} processed {} dropped_ring {} skipped_rate {} dropped_publish {}\nthroughput: {:.2} fps processed over {:.1} s (decoder {})\n",
-            self.decoded, self.processed, self.dropped_ring, self.skipped_rate, self.dropped_publish, self.fps(), self.wall_secs, self.decoder
+            self.decoded,
+            self.processed,
+            self.dropped_ring,
+            self.skipped_rate,
+            self.dropped_publish,
+            self.fps(),
+            self.wall_secs,
+            self.decoder
         );
         let total: f64 = self.stage_ms.iter().map(|(_, ms)| ms).sum();
         s.push_str("per frame:");
@@ -69,7 +76,13 @@ impl RunSummary {
 
 /// The summary of a run from its counters, with what happened after the warm-up (the first 10
 /// frames: latency, frame rate and per-stage means) taken apart using `progress`.
-pub(super) fn summarize_with_warmup(p: &PipelineStats, s: &SourceStats, ring: &FrameRing, progress: &super::supervisor::Progress, decoder: &'static str) -> RunSummary {
+pub(super) fn summarize_with_warmup(
+    p: &PipelineStats,
+    s: &SourceStats,
+    ring: &FrameRing,
+    progress: &super::supervisor::Progress,
+    decoder: &'static str,
+) -> RunSummary {
     let mut summary = summarize(p, s, ring, progress.first_frame_at, decoder);
     if let Some(w) = &progress.warmup_latency {
         let steady = p.latency.snapshot().since(w);
@@ -91,7 +104,13 @@ pub(super) fn summarize_with_warmup(p: &PipelineStats, s: &SourceStats, ring: &F
     summary
 }
 
-fn summarize(p: &PipelineStats, s: &SourceStats, ring: &FrameRing, first: Option<Instant>, decoder: &'static str) -> RunSummary {
+fn summarize(
+    p: &PipelineStats,
+    s: &SourceStats,
+    ring: &FrameRing,
+    first: Option<Instant>,
+    decoder: &'static str,
+) -> RunSummary {
     let processed = p.processed.load(Relaxed);
     let per = |ns: u64| if processed > 0 { ns as f64 / 1e6 / processed as f64 } else { 0.0 };
     let lat = p.latency.snapshot();

@@ -127,7 +127,9 @@ impl Supervisor {
                     Ok(new_cfg) => {
                         let _refusal_is_logged = self.apply(new_cfg, "SIGHUP");
                     }
-                    Err(e) => tracing::error!(error = %format!("{e:#}"), "Reload refused; the running configuration stays."),
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "Reload refused; the running configuration stays.")
+                    }
                 },
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
             }
@@ -146,7 +148,10 @@ impl Supervisor {
                 last_progress = Instant::now();
                 if progress.first_frame_at.is_none() {
                     progress.first_frame_at = Some(Instant::now());
-                    tracing::info!(startup_ms = started.elapsed().as_millis() as u64, "First frame published end to end.");
+                    tracing::info!(
+                        startup_ms = started.elapsed().as_millis() as u64,
+                        "First frame published end to end."
+                    );
                 }
             }
             // WATCHDOG while frames make progress, or while the source waits for its camera
@@ -194,7 +199,10 @@ impl Supervisor {
             self.readings = self.sensors.read();
             if cfg.throttle.enabled {
                 let before = self.throttle.rate();
-                let rate = self.throttle.update(ThrottleInputs { max_celsius: self.readings.max_celsius(), mem_available_mb: self.readings.mem_available_mb });
+                let rate = self.throttle.update(ThrottleInputs {
+                    max_celsius: self.readings.max_celsius(),
+                    mem_available_mb: self.readings.mem_available_mb,
+                });
                 if (rate - before).abs() > f32::EPSILON {
                     tracing::info!(from_fps = before, to_fps = rate, state = ?self.throttle.state(), max_celsius = ?self.readings.max_celsius(), mem_available_mb = ?self.readings.mem_available_mb, "Throttle changed the inference rate.");
                 }
@@ -268,7 +276,8 @@ impl Supervisor {
             Ok(patch) => {
                 let processed = self.pipeline_stats.processed.load(Relaxed);
                 let fps_before = self.recent_rate();
-                self.probation = Some(Probation { previous, patch, since: Instant::now(), processed_at: processed, fps_before });
+                self.probation =
+                    Some(Probation { previous, patch, since: Instant::now(), processed_at: processed, fps_before });
             }
             Err(e) => self.report_remote_error(&e),
         }
@@ -302,7 +311,10 @@ impl Supervisor {
     }
 
     fn judge_probation(&mut self) {
-        let due = self.probation.as_ref().is_some_and(|p| p.since.elapsed() >= Duration::from_secs_f32(self.current.control.remote_probation_secs));
+        let due = self
+            .probation
+            .as_ref()
+            .is_some_and(|p| p.since.elapsed() >= Duration::from_secs_f32(self.current.control.remote_probation_secs));
         if due {
             self.end_probation(ProbationEnd::Due);
         }
@@ -314,9 +326,17 @@ impl Supervisor {
         let secs = p.since.elapsed().as_secs_f64().max(1e-3);
         let fps_after = self.pipeline_stats.processed.load(Relaxed).saturating_sub(p.processed_at) as f64 / secs;
         let camera_delivers = self.source_stats.state() == SourceState::Running;
-        let starved = why != ProbationEnd::Superseded && camera_delivers && secs >= 1.0 && p.fps_before >= 0.5 && fps_after < 0.2 * p.fps_before;
+        let starved = why != ProbationEnd::Superseded
+            && camera_delivers
+            && secs >= 1.0
+            && p.fps_before >= 0.5
+            && fps_after < 0.2 * p.fps_before;
         if starved && why == ProbationEnd::Stopping {
-            tracing::warn!(fps_before = p.fps_before, fps_after, "A remote change that nearly stopped frames is not kept.");
+            tracing::warn!(
+                fps_before = p.fps_before,
+                fps_after,
+                "A remote change that nearly stopped frames is not kept."
+            );
             return;
         }
         if starved {
@@ -354,7 +374,12 @@ impl Supervisor {
         self.current = new_cfg;
         self.apply_rate();
         let topic = self.publisher.topics().config_state.clone();
-        self.publisher.try_publish(&topic, QoS::AtLeastOnce, true, remote::state_payload(self.current.raw()).as_bytes());
+        self.publisher.try_publish(
+            &topic,
+            QoS::AtLeastOnce,
+            true,
+            remote::state_payload(self.current.raw()).as_bytes(),
+        );
         tracing::info!(origin, "Configuration accepted.");
         Ok(())
     }
@@ -385,4 +410,3 @@ fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     out
 }
-

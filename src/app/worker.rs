@@ -11,19 +11,19 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::frame::BBox;
 use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
 use crate::infer::pre::YuvFrame;
 use crate::infer::{DetectTiming, Detector, InferError};
-use crate::frame::BBox;
 use crate::pitch::{CameraFollower, PitchMapper};
 use crate::publish::Publisher;
+use crate::publish::annotate::Annotator;
 use crate::publish::payload::{TrackMessageHeader, encode_tracks};
 use crate::ring::{FrameRing, OverflowPolicy};
 use crate::shutdown::Shutdown;
 use crate::source::{SourceState, SourceStats};
 use crate::telemetry::{PipelineStats, Stage};
 use crate::track::Tracker;
-use crate::publish::annotate::Annotator;
 use crate::track::team::TeamAssigner;
 
 /// A change applied between frames.
@@ -259,8 +259,12 @@ impl Worker {
             let slot = frame.slot();
             let meta = slot.meta;
             let yuv = match slot.data.device_ptr() {
-                Some(ptr) if slot.data.is_device_only() => YuvFrame::on_device(ptr, meta.width, meta.height, slot.format, slot.layout),
-                device => YuvFrame::new(&slot.data, meta.width, meta.height, slot.format).map(|f| f.with_device(device)),
+                Some(ptr) if slot.data.is_device_only() => {
+                    YuvFrame::on_device(ptr, meta.width, meta.height, slot.format, slot.layout)
+                }
+                device => {
+                    YuvFrame::new(&slot.data, meta.width, meta.height, slot.format).map(|f| f.with_device(device))
+                }
             };
             let Some(yuv) = yuv else { continue };
             let detected = self.processor.detect(&yuv);

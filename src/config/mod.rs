@@ -64,7 +64,11 @@ pub struct SetAside {
 /// configuration unreadable or invalid while the file alone is fine is set aside (renamed to
 /// `<overlay>.rejected`) and the daemon starts on the file: a remote change can never keep the
 /// appliance down. Returns the configuration and what was set aside, if anything.
-pub fn load_for_run(path: &Path, with_env: bool, input: Option<&str>) -> Result<(Config, Option<SetAside>), ConfigError> {
+pub fn load_for_run(
+    path: &Path,
+    with_env: bool,
+    input: Option<&str>,
+) -> Result<(Config, Option<SetAside>), ConfigError> {
     let invalid = |problems| ConfigError::Invalid { path: path.display().to_string(), problems };
     let with_input = |mut raw: RawConfig| {
         if let Some(uri) = input {
@@ -77,14 +81,19 @@ pub fn load_for_run(path: &Path, with_env: bool, input: Option<&str>) -> Result<
     if !overlay.is_file() {
         return validate(with_input(base), true).map(|c| (c, None)).map_err(invalid);
     }
-    let merged = load_layers(path, Some(&overlay), with_env).map_err(|e| e.to_string()).and_then(|raw| validate(with_input(raw), true).map_err(|p| p.to_string()));
+    let merged = load_layers(path, Some(&overlay), with_env)
+        .map_err(|e| e.to_string())
+        .and_then(|raw| validate(with_input(raw), true).map_err(|p| p.to_string()));
     match merged {
         Ok(cfg) => Ok((cfg, None)),
         Err(reason) => {
             // The file alone must stand; if it does not, its own problems are what to report.
             let cfg = validate(with_input(base), true).map_err(invalid)?;
             let moved_to = overlay.with_extension("toml.rejected");
-            std::fs::rename(&overlay, &moved_to).map_err(|e| ConfigError::Parse { path: overlay.display().to_string(), message: format!("cannot set the refused overlay aside: {e}") })?;
+            std::fs::rename(&overlay, &moved_to).map_err(|e| ConfigError::Parse {
+                path: overlay.display().to_string(),
+                message: format!("cannot set the refused overlay aside: {e}"),
+            })?;
             Ok((cfg, Some(SetAside { moved_to, reason })))
         }
     }
@@ -101,7 +110,8 @@ pub fn overlay_path(config_path: &Path, raw: &RawConfig) -> std::path::PathBuf {
 }
 
 fn load_layers(path: &Path, overlay: Option<&Path>, with_env: bool) -> Result<RawConfig, ConfigError> {
-    let parse_err = |e: ::config::ConfigError| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() };
+    let parse_err =
+        |e: ::config::ConfigError| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() };
     if !path.is_file() {
         return Err(ConfigError::Parse { path: path.display().to_string(), message: "no such file".into() });
     }
@@ -127,7 +137,11 @@ fn load_layers(path: &Path, overlay: Option<&Path>, with_env: bool) -> Result<Ra
 /// which makes the configuration invalid while the file alone is valid is reported, not fatal:
 /// `run` sets such an overlay aside and starts on the file. Changes no file. Returns the
 /// configuration and the overlay's problem, if any.
-pub fn load_for_validate(path: &Path, with_env: bool, require_source: bool) -> Result<(Config, Option<String>), ConfigError> {
+pub fn load_for_validate(
+    path: &Path,
+    with_env: bool,
+    require_source: bool,
+) -> Result<(Config, Option<String>), ConfigError> {
     match load(path, with_env, require_source) {
         Ok(cfg) => Ok((cfg, None)),
         Err(e) => {
@@ -135,7 +149,8 @@ pub fn load_for_validate(path: &Path, with_env: bool, require_source: bool) -> R
             if !overlay_path(path, &base).is_file() {
                 return Err(e);
             }
-            let cfg = validate(base, require_source).map_err(|problems| ConfigError::Invalid { path: path.display().to_string(), problems })?;
+            let cfg = validate(base, require_source)
+                .map_err(|problems| ConfigError::Invalid { path: path.display().to_string(), problems })?;
             Ok((cfg, Some(e.to_string())))
         }
     }
@@ -149,7 +164,8 @@ pub fn parse_raw(text: &str) -> Result<RawConfig, ConfigError> {
 /// Loads and validates a file in one step.
 pub fn load(path: &Path, with_env: bool, require_source: bool) -> Result<Config, ConfigError> {
     let raw = load_raw(path, with_env)?;
-    validate(raw, require_source).map_err(|problems| ConfigError::Invalid { path: path.display().to_string(), problems })
+    validate(raw, require_source)
+        .map_err(|problems| ConfigError::Invalid { path: path.display().to_string(), problems })
 }
 
 #[cfg(test)]
@@ -208,7 +224,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
         let model = std::env::current_dir().unwrap().join("models/yolox_nano.onnx");
-        std::fs::write(&path, format!("[source]\nuri = \"clip.mp4\"\n[infer]\nmodel = \"{}\"\n", model.display())).unwrap();
+        std::fs::write(&path, format!("[source]\nuri = \"clip.mp4\"\n[infer]\nmodel = \"{}\"\n", model.display()))
+            .unwrap();
         let overlay = dir.path().join("c.remote.toml");
         std::fs::write(&overlay, "[infer]\ntile_columns = 0\n").unwrap();
         let (cfg, set_aside) = load_for_run(&path, false, None).unwrap();

@@ -51,7 +51,9 @@ pub enum RemoteError {
     #[error("not applied: the daemon is still applying an earlier change; send it again")]
     Busy,
     /// Applied, then undone: frames nearly stopped under it.
-    #[error("rolled back after {secs:.0} s on probation: {fps_after:.2} frames/s processed under it against {fps_before:.2} before")]
+    #[error(
+        "rolled back after {secs:.0} s on probation: {fps_after:.2} frames/s processed under it against {fps_before:.2} before"
+    )]
     RolledBack {
         /// Probation length, seconds.
         secs: f32,
@@ -74,7 +76,9 @@ impl RemoteError {
     /// The `config/error` payload.
     pub fn to_payload(&self) -> String {
         let problems: Vec<Value> = match self {
-            RemoteError::Invalid(p) => p.iter().map(|p| serde_json::json!({"key": p.key, "message": p.message})).collect(),
+            RemoteError::Invalid(p) => {
+                p.iter().map(|p| serde_json::json!({"key": p.key, "message": p.message})).collect()
+            }
             _ => Vec::new(),
         };
         serde_json::json!({
@@ -139,7 +143,9 @@ pub use super::overlay_path;
 pub fn check(payload: &[u8], current: &Config) -> Result<(Config, Value), RemoteError> {
     let patch: Value = serde_json::from_slice(payload).map_err(|e| RemoteError::Malformed(e.to_string()))?;
     if !patch.is_object() {
-        return Err(RemoteError::Malformed("expected an object such as {\"infer\": {\"score_threshold\": 0.3}}".into()));
+        return Err(RemoteError::Malformed(
+            "expected an object such as {\"infer\": {\"score_threshold\": 0.3}}".into(),
+        ));
     }
     let mut keys = Vec::new();
     leaves("", &patch, &mut keys);
@@ -149,9 +155,11 @@ pub fn check(payload: &[u8], current: &Config) -> Result<(Config, Value), Remote
     if let Some(model) = patch.get("infer").and_then(|i| i.get("model")).and_then(Value::as_str) {
         let folder = current.model_path.parent().unwrap_or(Path::new("."));
         let candidate = Path::new(model);
-        let inside = candidate.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
-            && (candidate.is_relative() && (candidate.parent() == Some(Path::new("")) || candidate.starts_with(folder)))
-            || candidate.parent() == Some(folder);
+        let inside =
+            candidate.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+                && (candidate.is_relative()
+                    && (candidate.parent() == Some(Path::new("")) || candidate.starts_with(folder)))
+                || candidate.parent() == Some(folder);
         if !inside {
             return Err(RemoteError::ModelOutsideFolder(model.to_string(), folder.display().to_string()));
         }
@@ -214,7 +222,9 @@ mod tests {
 
     #[test]
     fn an_allowed_change_is_merged_and_validated() {
-        let (cfg, _) = check(br#"{"infer": {"score_threshold": 0.4, "tile_columns": 3}, "track": {"min_hits": 3}}"#, &current()).unwrap();
+        let (cfg, _) =
+            check(br#"{"infer": {"score_threshold": 0.4, "tile_columns": 3}, "track": {"min_hits": 3}}"#, &current())
+                .unwrap();
         assert_eq!(cfg.infer.score_threshold, 0.4);
         assert_eq!(cfg.infer.tile_columns, 3);
         assert_eq!(cfg.track.min_hits, 3);
@@ -224,18 +234,26 @@ mod tests {
     #[test]
     fn forbidden_malformed_and_invalid_changes_are_refused_with_reasons() {
         let c = current();
-        assert!(matches!(check(br#"{"publish": {"broker_host": "evil"}}"#, &c), Err(RemoteError::Forbidden(k)) if k == "publish.broker_host"));
+        assert!(
+            matches!(check(br#"{"publish": {"broker_host": "evil"}}"#, &c), Err(RemoteError::Forbidden(k)) if k == "publish.broker_host")
+        );
         assert!(matches!(check(br#"{"source": {"uri": "rtsp://x"}}"#, &c), Err(RemoteError::Forbidden(_))));
         assert!(matches!(check(b"not json", &c), Err(RemoteError::Malformed(_))));
         assert!(matches!(check(b"[1,2]", &c), Err(RemoteError::Malformed(_))));
-        assert!(matches!(check(br#"{"infer": {"model": "/etc/passwd"}}"#, &c), Err(RemoteError::ModelOutsideFolder(..))));
+        assert!(matches!(
+            check(br#"{"infer": {"model": "/etc/passwd"}}"#, &c),
+            Err(RemoteError::ModelOutsideFolder(..))
+        ));
         assert!(matches!(check(br#"{"infer": {"model": "../x.onnx"}}"#, &c), Err(RemoteError::ModelOutsideFolder(..))));
         assert!(matches!(check(br#"{"infer": {"score_threshold": "high"}}"#, &c), Err(RemoteError::Shape(_))));
         match check(br#"{"infer": {"score_threshold": 7.0, "tile_rows": 0}}"#, &c) {
             Err(RemoteError::Invalid(p)) => assert_eq!(p.len(), 2),
             other => panic!("{other:?}"),
         }
-        assert!(check(br#"{"track": {"bogus": 1}}"#, &c).is_err(), "unknown keys inside an allowed section are refused");
+        assert!(
+            check(br#"{"track": {"bogus": 1}}"#, &c).is_err(),
+            "unknown keys inside an allowed section are refused"
+        );
         let payload = RemoteError::Invalid(vec![Problem { key: "a".into(), message: "b".into() }]).to_payload();
         assert!(payload.contains("\"problems\":[{"));
     }
@@ -267,7 +285,9 @@ mod tests {
     #[test]
     fn thermal_protection_and_starving_rates_cannot_be_set_remotely() {
         let c = current();
-        assert!(matches!(check(br#"{"throttle": {"enabled": false}}"#, &c), Err(RemoteError::Forbidden(k)) if k == "throttle.enabled"));
+        assert!(
+            matches!(check(br#"{"throttle": {"enabled": false}}"#, &c), Err(RemoteError::Forbidden(k)) if k == "throttle.enabled")
+        );
         assert!(matches!(check(br#"{"throttle": {"temp_high_c": 200}}"#, &c), Err(RemoteError::Forbidden(_))));
         match check(br#"{"infer": {"max_fps": 0.0001}}"#, &c) {
             Err(RemoteError::Invalid(p)) => assert_eq!(p[0].key, "infer.max_fps"),

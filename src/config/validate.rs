@@ -79,7 +79,9 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     }
     // Every check that returns None also recorded a problem, so both are Some here.
     match (manifest, source_uri) {
-        (Some(manifest), Some(source_uri)) => Ok(Config { source_uri, model_path: PathBuf::from(&raw.infer.model), raw, manifest }),
+        (Some(manifest), Some(source_uri)) => {
+            Ok(Config { source_uri, model_path: PathBuf::from(&raw.infer.model), raw, manifest })
+        }
         _ => Err(Problems(vec![Problem { key: "infer.model".into(), message: "manifest missing".into() }])),
     }
 }

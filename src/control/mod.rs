@@ -1,8 +1,8 @@
 //! The control plane: signals as intents, systemd notification, sensor readings and the
 //! self-throttle. Each part is small and synchronous; `app` drives them from its supervisor loop.
 
-mod options;
 pub mod nvml;
+mod options;
 pub mod platform;
 pub mod sensors;
 pub mod signals;

@@ -80,7 +80,8 @@ impl Nvml {
         // is taken with the signature of NVML's public header (nvml.h, API v2 names).
         unsafe {
             let lib = libloading::Library::new(library).map_err(|e| format!("{library} not loaded ({e})"))?;
-            let init: unsafe extern "C" fn() -> Ret = *lib.get(b"nvmlInit_v2\0").map_err(|e| format!("{library}: {e}"))?;
+            let init: unsafe extern "C" fn() -> Ret =
+                *lib.get(b"nvmlInit_v2\0").map_err(|e| format!("{library}: {e}"))?;
             let api = Api {
                 shutdown: *lib.get(b"nvmlShutdown\0").map_err(|e| format!("{library}: {e}"))?,
                 error_string: *lib.get(b"nvmlErrorString\0").map_err(|e| format!("{library}: {e}"))?,
@@ -156,7 +157,11 @@ impl Nvml {
 fn error_text(api: &Api, r: Ret) -> String {
     // SAFETY: nvmlErrorString returns a static string (or null) for any code.
     let p = unsafe { (api.error_string)(r) };
-    if p.is_null() { format!("error {r}") } else { unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned() }
+    if p.is_null() {
+        format!("error {r}")
+    } else {
+        unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
 }
 
 impl Drop for Api {

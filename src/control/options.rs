@@ -26,22 +26,34 @@ pub struct ControlSection {
 
 impl Default for ControlSection {
     fn default() -> Self {
-        ControlSection { health_interval_secs: 5.0, remote_config: false, shutdown_deadline_secs: 5.0, remote_overrides_path: String::new(), remote_probation_secs: 10.0 }
+        ControlSection {
+            health_interval_secs: 5.0,
+            remote_config: false,
+            shutdown_deadline_secs: 5.0,
+            remote_overrides_path: String::new(),
+            remote_probation_secs: 10.0,
+        }
     }
 }
 
 impl ControlSection {
     /// Checks the section into `p`.
     pub fn check(&self, p: &mut Problems) {
-        p.check(self.remote_probation_secs.is_finite() && (1.0..=600.0).contains(&self.remote_probation_secs), "control.remote_probation_secs", || {
-            format!("{} must be in 1..=600", self.remote_probation_secs)
-        });
-        p.check(self.health_interval_secs.is_finite() && (0.1..=3600.0).contains(&self.health_interval_secs), "control.health_interval_secs", || {
-            format!("{} must be in 0.1..=3600", self.health_interval_secs)
-        });
-        p.check(self.shutdown_deadline_secs.is_finite() && (0.1..=120.0).contains(&self.shutdown_deadline_secs), "control.shutdown_deadline_secs", || {
-            format!("{} must be in 0.1..=120", self.shutdown_deadline_secs)
-        });
+        p.check(
+            self.remote_probation_secs.is_finite() && (1.0..=600.0).contains(&self.remote_probation_secs),
+            "control.remote_probation_secs",
+            || format!("{} must be in 1..=600", self.remote_probation_secs),
+        );
+        p.check(
+            self.health_interval_secs.is_finite() && (0.1..=3600.0).contains(&self.health_interval_secs),
+            "control.health_interval_secs",
+            || format!("{} must be in 0.1..=3600", self.health_interval_secs),
+        );
+        p.check(
+            self.shutdown_deadline_secs.is_finite() && (0.1..=120.0).contains(&self.shutdown_deadline_secs),
+            "control.shutdown_deadline_secs",
+            || format!("{} must be in 0.1..=120", self.shutdown_deadline_secs),
+        );
     }
 }
 
@@ -99,21 +111,32 @@ impl ThrottleSection {
     /// Checks the section into `p`.
     pub fn check(&self, p: &mut Problems) {
         let fin = |v: f32| v.is_finite();
-        p.check(fin(self.min_fps) && self.min_fps > 0.0 && self.min_fps <= 120.0, "throttle.min_fps", || format!("{} must be in (0, 120]", self.min_fps));
-        p.check(fin(self.max_fps) && self.max_fps >= 0.0 && (self.max_fps == 0.0 || self.max_fps >= self.min_fps), "throttle.max_fps", || {
-            format!("{} must be 0 or at least throttle.min_fps ({})", self.max_fps, self.min_fps)
+        p.check(fin(self.min_fps) && self.min_fps > 0.0 && self.min_fps <= 120.0, "throttle.min_fps", || {
+            format!("{} must be in (0, 120]", self.min_fps)
         });
-        p.check(fin(self.interval_secs) && (0.1..=600.0).contains(&self.interval_secs), "throttle.interval_secs", || {
-            format!("{} must be in 0.1..=600", self.interval_secs)
-        });
+        p.check(
+            fin(self.max_fps) && self.max_fps >= 0.0 && (self.max_fps == 0.0 || self.max_fps >= self.min_fps),
+            "throttle.max_fps",
+            || format!("{} must be 0 or at least throttle.min_fps ({})", self.max_fps, self.min_fps),
+        );
+        p.check(
+            fin(self.interval_secs) && (0.1..=600.0).contains(&self.interval_secs),
+            "throttle.interval_secs",
+            || format!("{} must be in 0.1..=600", self.interval_secs),
+        );
         p.check(fin(self.temp_resume_c) && self.temp_resume_c < self.temp_high_c, "throttle.temp_resume_c", || {
             format!("{} must be below throttle.temp_high_c ({})", self.temp_resume_c, self.temp_high_c)
         });
-        p.check(fin(self.temp_critical_c) && self.temp_critical_c > self.temp_high_c, "throttle.temp_critical_c", || {
-            format!("{} must be above throttle.temp_high_c ({})", self.temp_critical_c, self.temp_high_c)
-        });
+        p.check(
+            fin(self.temp_critical_c) && self.temp_critical_c > self.temp_high_c,
+            "throttle.temp_critical_c",
+            || format!("{} must be above throttle.temp_high_c ({})", self.temp_critical_c, self.temp_high_c),
+        );
         p.check(self.mem_resume_available_mb >= self.mem_min_available_mb, "throttle.mem_resume_available_mb", || {
-            format!("{} must be at least throttle.mem_min_available_mb ({})", self.mem_resume_available_mb, self.mem_min_available_mb)
+            format!(
+                "{} must be at least throttle.mem_min_available_mb ({})",
+                self.mem_resume_available_mb, self.mem_min_available_mb
+            )
         });
         p.check(!self.sysfs_root.is_empty() && !self.procfs_root.is_empty(), "throttle.sysfs_root", || {
             "sysfs_root and procfs_root must not be empty".into()

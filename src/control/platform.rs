@@ -23,7 +23,10 @@ pub struct Platform {
 /// Detects the platform from `procfs` (`/proc`: `device-tree/model`) and `root` (`/`:
 /// `etc/nv_tegra_release`, `etc/nvpmodel.conf`, `var/lib/nvpmodel/status`).
 pub fn detect(procfs: &Path, root: &Path) -> Platform {
-    let model = std::fs::read_to_string(procfs.join("device-tree/model")).ok().map(|m| m.trim_end_matches('\0').trim().to_string()).filter(|m| !m.is_empty());
+    let model = std::fs::read_to_string(procfs.join("device-tree/model"))
+        .ok()
+        .map(|m| m.trim_end_matches('\0').trim().to_string())
+        .filter(|m| !m.is_empty());
     let release = std::fs::read_to_string(root.join("etc/nv_tegra_release")).ok();
     let jetson = release.is_some() || model.as_deref().is_some_and(|m| m.contains("Jetson") || m.contains("Tegra"));
     let l4t = release.as_deref().and_then(l4t_release);
@@ -46,7 +49,9 @@ fn power_mode(root: &Path) -> Option<String> {
     let id: u32 = status.split_whitespace().find_map(|t| t.strip_prefix("pmode:"))?.parse().ok()?;
     let conf = std::fs::read_to_string(root.join("etc/nvpmodel.conf")).unwrap_or_default();
     let name = conf.lines().filter(|l| l.contains("POWER_MODEL")).find_map(|l| {
-        let field = |key: &str| l.split_whitespace().find_map(|t| t.strip_prefix(key)).map(|v| v.trim_end_matches('>').to_string());
+        let field = |key: &str| {
+            l.split_whitespace().find_map(|t| t.strip_prefix(key)).map(|v| v.trim_end_matches('>').to_string())
+        };
         (field("ID=")?.parse::<u32>().ok()? == id).then(|| field("NAME="))?
     });
     Some(name.unwrap_or_else(|| id.to_string()))

@@ -58,15 +58,24 @@ impl Sensors {
     pub fn new(sysfs: &Path, procfs: &Path) -> Self {
         // /proc reports CPU time in USER_HZ ticks, which Linux fixes at 100 on every architecture.
         let ticks = 100.0;
-        Sensors { sysfs: sysfs.to_path_buf(), procfs: procfs.to_path_buf(), ticks_per_sec: ticks, nvml: Err("not loaded".into()) }
+        Sensors {
+            sysfs: sysfs.to_path_buf(),
+            procfs: procfs.to_path_buf(),
+            ticks_per_sec: ticks,
+            nvml: Err("not loaded".into()),
+        }
     }
 
     /// Also reads GPUs through NVML from `library` (empty = off). Absent or failing NVML is kept
     /// as a reason ([`Sensors::nvml_status`]), never an error.
     pub fn with_nvml(mut self, library: &str) -> Self {
-        self.nvml = if library.is_empty() { Err("off (throttle.nvml_library is empty)".into()) } else { Nvml::load(library) };
+        self.nvml =
+            if library.is_empty() { Err("off (throttle.nvml_library is empty)".into()) } else { Nvml::load(library) };
         match &self.nvml {
-            Ok(n) => tracing::info!(gpus = n.devices(), "NVML loaded: GPU temperature, memory and utilisation in health and the throttle."),
+            Ok(n) => tracing::info!(
+                gpus = n.devices(),
+                "NVML loaded: GPU temperature, memory and utilisation in health and the throttle."
+            ),
             Err(why) => tracing::debug!(%why, "No NVML: GPU readings absent from health."),
         }
         self
@@ -82,11 +91,14 @@ impl Sensors {
 
     /// Reads everything; unreadable sensors are simply absent.
     pub fn read(&self) -> Readings {
-        let mut r = Readings { temperatures: self.thermal_zones(), nvml: self.nvml_status().to_string(), ..Default::default() };
+        let mut r =
+            Readings { temperatures: self.thermal_zones(), nvml: self.nvml_status().to_string(), ..Default::default() };
         if let Ok(nvml) = &self.nvml {
             r.gpus = nvml.read();
             // GPU temperatures join the thermal zones: the throttle sees the hottest of all.
-            r.temperatures.extend(r.gpus.iter().filter_map(|g| Some(Temperature { zone: format!("GPU{} (NVML)", g.index), celsius: g.temperature_c? })));
+            r.temperatures.extend(r.gpus.iter().filter_map(|g| {
+                Some(Temperature { zone: format!("GPU{} (NVML)", g.index), celsius: g.temperature_c? })
+            }));
         }
         if let Ok(meminfo) = std::fs::read_to_string(self.procfs.join("meminfo")) {
             r.mem_available_mb = meminfo_kb(&meminfo, "MemAvailable:").map(|kb| kb / 1024);
@@ -96,7 +108,9 @@ impl Sensors {
             // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
             if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
                 let f: Vec<&str> = rest.split_whitespace().collect();
-                if let (Some(u), Some(s)) = (f.get(11).and_then(|v| v.parse::<f64>().ok()), f.get(12).and_then(|v| v.parse::<f64>().ok())) {
+                if let (Some(u), Some(s)) =
+                    (f.get(11).and_then(|v| v.parse::<f64>().ok()), f.get(12).and_then(|v| v.parse::<f64>().ok()))
+                {
                     r.cpu_secs = Some((u + s) / self.ticks_per_sec);
                 }
             }
@@ -107,14 +121,19 @@ impl Sensors {
     fn thermal_zones(&self) -> Vec<Temperature> {
         let dir = self.sysfs.join("class/thermal");
         let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
-        let mut zones: Vec<PathBuf> =
-            entries.flatten().map(|e| e.path()).filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("thermal_zone"))).collect();
+        let mut zones: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("thermal_zone")))
+            .collect();
         zones.sort();
         zones
             .into_iter()
             .filter_map(|z| {
                 let milli: f64 = std::fs::read_to_string(z.join("temp")).ok()?.trim().parse().ok()?;
-                let zone = std::fs::read_to_string(z.join("type")).map(|t| t.trim().to_string()).unwrap_or_else(|_| z.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+                let zone = std::fs::read_to_string(z.join("type"))
+                    .map(|t| t.trim().to_string())
+                    .unwrap_or_else(|_| z.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
                 // Some drivers report -273 °C or absurd values for absent sensors: skip them.
                 let celsius = (milli / 1000.0) as f32;
                 (-40.0..200.0).contains(&celsius).then_some(Temperature { zone, celsius })
@@ -136,16 +155,23 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let sys = root.path().join("sys");
         let proc_ = root.path().join("proc");
-        for (i, (name, milli)) in [("CPU-therm", "51500"), ("GPU-therm", "63000"), ("PMIC-Die", "-273000")].iter().enumerate() {
+        for (i, (name, milli)) in
+            [("CPU-therm", "51500"), ("GPU-therm", "63000"), ("PMIC-Die", "-273000")].iter().enumerate()
+        {
             let z = sys.join(format!("class/thermal/thermal_zone{i}"));
             std::fs::create_dir_all(&z).unwrap();
             std::fs::write(z.join("type"), format!("{name}\n")).unwrap();
             std::fs::write(z.join("temp"), format!("{milli}\n")).unwrap();
         }
         std::fs::create_dir_all(proc_.join("self")).unwrap();
-        std::fs::write(proc_.join("meminfo"), "MemTotal:       7999999 kB\nMemFree: 1 kB\nMemAvailable:    2097152 kB\n").unwrap();
+        std::fs::write(
+            proc_.join("meminfo"),
+            "MemTotal:       7999999 kB\nMemFree: 1 kB\nMemAvailable:    2097152 kB\n",
+        )
+        .unwrap();
         std::fs::write(proc_.join("self/status"), "Name: x\nVmRSS:\t  204800 kB\n").unwrap();
-        std::fs::write(proc_.join("self/stat"), "42 (foot rack) S 1 1 1 0 -1 0 0 0 0 0 250 50 0 0 20 0 1 0 0 0 0").unwrap();
+        std::fs::write(proc_.join("self/stat"), "42 (foot rack) S 1 1 1 0 -1 0 0 0 0 0 250 50 0 0 20 0 1 0 0 0 0")
+            .unwrap();
         let r = Sensors::new(&sys, &proc_).read();
         assert_eq!(r.temperatures.len(), 2, "the -273 °C zone is skipped");
         assert_eq!(r.max_celsius(), Some(63.0));

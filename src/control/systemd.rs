@@ -25,7 +25,11 @@ impl Notifier {
     /// Reads `NOTIFY_SOCKET` and `WATCHDOG_USEC`.
     pub fn from_env() -> Self {
         let enabled = std::env::var_os("NOTIFY_SOCKET").is_some();
-        let watchdog = std::env::var("WATCHDOG_USEC").ok().and_then(|v| v.parse::<u64>().ok()).filter(|&u| u > 0).map(Duration::from_micros);
+        let watchdog = std::env::var("WATCHDOG_USEC")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&u| u > 0)
+            .map(Duration::from_micros);
         Notifier { enabled, ready_sent: false, watchdog }
     }
 

@@ -138,7 +138,9 @@ mod tests {
     #[test]
     fn a_memory_squeeze_lowers_the_rate_and_relief_restores_it() {
         let mut t = Throttle::new(&ThrottleSection::default(), 20.0);
-        let m = |t: &mut Throttle, mb: u64| t.update(ThrottleInputs { max_celsius: Some(50.0), mem_available_mb: Some(mb) });
+        let m = |t: &mut Throttle, mb: u64| {
+            t.update(ThrottleInputs { max_celsius: Some(50.0), mem_available_mb: Some(mb) })
+        };
         assert_eq!(m(&mut t, 1000), 20.0);
         assert_eq!(m(&mut t, 200), 10.0);
         assert_eq!(t.state(), ThrottleState::Memory);

@@ -42,13 +42,21 @@ impl DeviceBuffer {
     /// the same GPU (a decoder's), to `offset`. Returns when the copy is complete.
     pub fn copy_from_device(&mut self, offset: usize, src: u64, bytes: usize) -> Result<(), GpuError> {
         if offset + bytes > self.slice.len() {
-            return Err(GpuError::Driver(format!("{} bytes at {offset} do not fit a {}-byte slot", bytes, self.slice.len())));
+            return Err(GpuError::Driver(format!(
+                "{} bytes at {offset} do not fit a {}-byte slot",
+                bytes,
+                self.slice.len()
+            )));
         }
         self.gpu.ctx.bind_to_thread()?;
         let mut src_ctx: sys::CUcontext = std::ptr::null_mut();
         // SAFETY: queries an attribute of a device pointer into a CUcontext-sized out value.
         let r = unsafe {
-            sys::cuPointerGetAttribute(&mut src_ctx as *mut sys::CUcontext as *mut std::ffi::c_void, sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_CONTEXT, src)
+            sys::cuPointerGetAttribute(
+                &mut src_ctx as *mut sys::CUcontext as *mut std::ffi::c_void,
+                sys::CUpointer_attribute::CU_POINTER_ATTRIBUTE_CONTEXT,
+                src,
+            )
         };
         check(r, "cuPointerGetAttribute(CONTEXT)")?;
         let dst = self.ptr + offset as u64;
@@ -61,7 +69,11 @@ impl DeviceBuffer {
     /// Copies host bytes to `offset`. Returns when the copy is complete.
     pub fn copy_from_host(&mut self, offset: usize, host: &[u8]) -> Result<(), GpuError> {
         if offset + host.len() > self.slice.len() {
-            return Err(GpuError::Driver(format!("{} bytes at {offset} do not fit a {}-byte slot", host.len(), self.slice.len())));
+            return Err(GpuError::Driver(format!(
+                "{} bytes at {offset} do not fit a {}-byte slot",
+                host.len(),
+                self.slice.len()
+            )));
         }
         let mut view = self.slice.slice_mut(offset..offset + host.len());
         self.gpu.stream.memcpy_htod(host, &mut view)?;

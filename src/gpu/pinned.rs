@@ -25,7 +25,12 @@ impl PinnedBuffer {
     /// Allocates `capacity` bytes, page-locked and mapped into the GPU's address space.
     pub fn new(gpu: &Gpu, capacity: usize) -> Result<Self, GpuError> {
         // SAFETY: the memory is zeroed below before anyone reads it.
-        let mut slice = unsafe { gpu.ctx.alloc_pinned_with_flags::<u8>(capacity.max(1), sys::CU_MEMHOSTALLOC_DEVICEMAP | sys::CU_MEMHOSTALLOC_PORTABLE)? };
+        let mut slice = unsafe {
+            gpu.ctx.alloc_pinned_with_flags::<u8>(
+                capacity.max(1),
+                sys::CU_MEMHOSTALLOC_DEVICEMAP | sys::CU_MEMHOSTALLOC_PORTABLE,
+            )?
+        };
         let host = slice.as_mut_ptr()?;
         let mut device: sys::CUdeviceptr = 0;
         // SAFETY: `host` is a live allocation made with DEVICEMAP in this context.

@@ -35,4 +35,3 @@ impl InferError {
         matches!(self, InferError::Run(_))
     }
 }
-

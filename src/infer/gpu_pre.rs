@@ -38,8 +38,14 @@ pub(super) struct GpuPreprocessor {
 
 impl GpuPreprocessor {
     /// Compiles the kernel and allocates output for `max_regions` inputs and frames up to `max_frame_bytes`.
-    pub(super) fn new(gpu: &Gpu, manifest: &ModelManifest, max_regions: usize, max_frame_bytes: usize) -> Result<Self, GpuError> {
-        let ptx = cudarc::nvrtc::compile_ptx(kernel_src::LETTERBOX_SRC).map_err(|e| GpuError::Compile(e.to_string()))?;
+    pub(super) fn new(
+        gpu: &Gpu,
+        manifest: &ModelManifest,
+        max_regions: usize,
+        max_frame_bytes: usize,
+    ) -> Result<Self, GpuError> {
+        let ptx =
+            cudarc::nvrtc::compile_ptx(kernel_src::LETTERBOX_SRC).map_err(|e| GpuError::Compile(e.to_string()))?;
         let module = gpu.ctx.load_module(ptx)?;
         let func = module.load_function("letterbox_yuv420")?;
         let plane = (manifest.input_width * manifest.input_height) as usize;
@@ -91,7 +97,16 @@ impl GpuPreprocessor {
     /// Letterboxes `region` of the frame (planes as in `layout`) into output slot `index`
     /// (asynchronously, on the stream).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn fill(&mut self, frame: GpuFrame, width: u32, height: u32, format: PixelFormat, layout: PlaneLayout, region: Region, index: usize) -> Result<Letterbox, GpuError> {
+    pub(super) fn fill(
+        &mut self,
+        frame: GpuFrame,
+        width: u32,
+        height: u32,
+        format: PixelFormat,
+        layout: PlaneLayout,
+        region: Region,
+        index: usize,
+    ) -> Result<Letterbox, GpuError> {
         if index >= self.regions {
             return Err(GpuError::Driver(format!("region slot {index} beyond {}", self.regions)));
         }
@@ -100,24 +115,55 @@ impl GpuPreprocessor {
         let GpuFrame::Device(mut frame_ptr) = frame;
         let mut out_ptr = self.output_ptr(index);
         let (mut w, mut h, mut nv12) = (width as i32, height as i32, i32::from(format == PixelFormat::Nv12));
-        let (mut y_stride, mut uv_stride, mut uv_offset) = (layout.y_stride as i32, layout.uv_stride as i32, layout.uv_offset as u64);
+        let (mut y_stride, mut uv_stride, mut uv_offset) =
+            (layout.y_stride as i32, layout.uv_stride as i32, layout.uv_offset as u64);
         let (mut rx, mut ry, mut scale) = (region.x as i32, region.y as i32, lb.scale);
-        let (mut cw, mut ch, mut iw, mut ih) = (lb.content_w as i32, lb.content_h as i32, self.in_w as i32, self.in_h as i32);
+        let (mut cw, mut ch, mut iw, mut ih) =
+            (lb.content_w as i32, lb.content_h as i32, self.in_w as i32, self.in_h as i32);
         let [mut m0, mut m1, mut m2] = self.mul;
         let [mut a0, mut a1, mut a2] = self.add;
         let (mut pad, mut bgr) = (self.pad, self.bgr);
         let p = |v: &mut dyn std::any::Any| -> *mut c_void { v as *mut dyn std::any::Any as *mut c_void };
         let mut params: [*mut c_void; 24] = [
-            p(&mut frame_ptr), p(&mut w), p(&mut h), p(&mut nv12), p(&mut y_stride), p(&mut uv_stride), p(&mut uv_offset),
-            p(&mut rx), p(&mut ry), p(&mut scale), p(&mut cw), p(&mut ch),
-            p(&mut iw), p(&mut ih), p(&mut out_ptr), p(&mut m0), p(&mut m1), p(&mut m2), p(&mut a0), p(&mut a1), p(&mut a2),
-            p(&mut pad), p(&mut bgr), std::ptr::null_mut(),
+            p(&mut frame_ptr),
+            p(&mut w),
+            p(&mut h),
+            p(&mut nv12),
+            p(&mut y_stride),
+            p(&mut uv_stride),
+            p(&mut uv_offset),
+            p(&mut rx),
+            p(&mut ry),
+            p(&mut scale),
+            p(&mut cw),
+            p(&mut ch),
+            p(&mut iw),
+            p(&mut ih),
+            p(&mut out_ptr),
+            p(&mut m0),
+            p(&mut m1),
+            p(&mut m2),
+            p(&mut a0),
+            p(&mut a1),
+            p(&mut a2),
+            p(&mut pad),
+            p(&mut bgr),
+            std::ptr::null_mut(),
         ];
         let grid = (self.in_w.div_ceil(16), self.in_h.div_ceil(16), 1);
         // SAFETY: the parameters match the kernel's signature in order and size (23 of them; the
         // array's last entry is unused), the output slot lies inside `out`, and the frame address
         // is readable for `layout.bytes(height, format)` bytes (the caller's contract).
-        unsafe { result::launch_kernel(self.func.cu_function(), grid, (16, 16, 1), 0, self.gpu.stream.cu_stream(), &mut params[..23]) }?;
+        unsafe {
+            result::launch_kernel(
+                self.func.cu_function(),
+                grid,
+                (16, 16, 1),
+                0,
+                self.gpu.stream.cu_stream(),
+                &mut params[..23],
+            )
+        }?;
         Ok(lb)
     }
 

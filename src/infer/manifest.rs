@@ -155,17 +155,23 @@ impl ModelManifest {
             return Err(ManifestError::ModelMissing(model.to_path_buf()));
         }
         let path = Self::path_for(model);
-        let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read { path: path.clone(), source })?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| ManifestError::Read { path: path.clone(), source })?;
         let manifest = Self::parse(&text).map_err(|e| match e {
             ManifestError::Parse { message, .. } => ManifestError::Parse { path: path.clone(), message },
             ManifestError::Invalid { message, .. } => ManifestError::Invalid { path: path.clone(), message },
             other => other,
         })?;
         if let Some(expected) = &manifest.sha256 {
-            let bytes = std::fs::read(model).map_err(|source| ManifestError::Read { path: model.to_path_buf(), source })?;
+            let bytes =
+                std::fs::read(model).map_err(|source| ManifestError::Read { path: model.to_path_buf(), source })?;
             let actual = sha256_hex(&bytes);
             if !actual.eq_ignore_ascii_case(expected) {
-                return Err(ManifestError::HashMismatch { path: model.to_path_buf(), expected: expected.clone(), actual });
+                return Err(ManifestError::HashMismatch {
+                    path: model.to_path_buf(),
+                    expected: expected.clone(),
+                    actual,
+                });
             }
         }
         Ok(manifest)

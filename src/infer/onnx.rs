@@ -36,7 +36,9 @@ pub(super) fn library_candidates() -> Vec<PathBuf> {
                     let mut found: Vec<PathBuf> = libs
                         .flatten()
                         .map(|l| l.path())
-                        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so")))
+                        .filter(|p| {
+                            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so"))
+                        })
                         .collect();
                     found.sort();
                     out.extend(found);
@@ -60,7 +62,8 @@ pub(super) fn environment() -> Result<&'static ort::environment::Environment, In
                 candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             ));
         };
-        let builder = ort::init_from(path).map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", path.display()))?;
+        let builder =
+            ort::init_from(path).map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", path.display()))?;
         builder.with_name("footrackd").build().map_err(|e| format!("cannot create ONNX Runtime environment: {e}"))
     });
     env.as_ref().map_err(|e| InferError::Runtime(e.clone()))
@@ -80,7 +83,14 @@ pub(super) struct OnnxModel {
 impl OnnxModel {
     /// Loads `path` with `threads` intra-op threads (0 = ONNX Runtime's default).
     #[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
-    pub(super) fn load(path: &Path, input_w: u32, input_h: u32, threads: usize, providers: &[Provider], io_binding: bool) -> Result<Self, InferError> {
+    pub(super) fn load(
+        path: &Path,
+        input_w: u32,
+        input_h: u32,
+        threads: usize,
+        providers: &[Provider],
+        io_binding: bool,
+    ) -> Result<Self, InferError> {
         let env = environment()?;
         let model_err = |e: ort::Error| InferError::Model { path: path.to_path_buf(), message: e.to_string() };
         let mut builder = Session::builder(env).map_err(model_err)?;
@@ -101,7 +111,11 @@ impl OnnxModel {
         if session.inputs().len() != 1 || session.outputs().is_empty() {
             return Err(InferError::Model {
                 path: path.to_path_buf(),
-                message: format!("expected 1 input and at least 1 output, found {} and {}", session.inputs().len(), session.outputs().len()),
+                message: format!(
+                    "expected 1 input and at least 1 output, found {} and {}",
+                    session.inputs().len(),
+                    session.outputs().len()
+                ),
             });
         }
         #[cfg(feature = "cuda")]
@@ -129,19 +143,30 @@ impl OnnxModel {
     /// Runs the model on a CHW input already in GPU memory at `device_ptr` (no host round trip
     /// for the input; the small output comes back to the host), and hands the first output to `read`.
     #[cfg(feature = "cuda")]
-    pub(super) fn run_device<R>(&mut self, device_ptr: u64, batch: usize, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    pub(super) fn run_device<R>(
+        &mut self,
+        device_ptr: u64,
+        batch: usize,
+        read: impl FnOnce(&[i64], &[f32]) -> R,
+    ) -> Result<R, InferError> {
         use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
         use ort::value::TensorRefMut;
         let err = |e: ort::Error| InferError::Run(e.to_string());
-        let cuda = MemoryInfo::new(AllocationDevice::CUDA, 0, AllocatorType::Device, MemoryType::Default).map_err(err)?;
+        let cuda =
+            MemoryInfo::new(AllocationDevice::CUDA, 0, AllocatorType::Device, MemoryType::Default).map_err(err)?;
         let shape = [batch, self.input_shape[1], self.input_shape[2], self.input_shape[3]];
         // SAFETY: `device_ptr` addresses `batch` inputs of `input_shape` floats on device 0, alive until the run returns.
-        let tensor = unsafe { TensorRefMut::<f32>::from_raw(cuda, device_ptr as usize as *mut std::ffi::c_void, shape.into()) }.map_err(err)?;
+        let tensor =
+            unsafe { TensorRefMut::<f32>::from_raw(cuda, device_ptr as usize as *mut std::ffi::c_void, shape.into()) }
+                .map_err(err)?;
         if let Some(binding) = self.binding.as_mut() {
-            let (input_name, output_name) = (self.session.inputs()[0].name().to_string(), self.session.outputs()[0].name().to_string());
+            let (input_name, output_name) =
+                (self.session.inputs()[0].name().to_string(), self.session.outputs()[0].name().to_string());
             tracing::trace!("IoBinding: binding the input.");
             binding.bind_input(input_name, &*tensor).map_err(err)?;
-            let pinned = MemoryInfo::new(AllocationDevice::CUDA_PINNED, 0, AllocatorType::Device, MemoryType::CPUOutput).map_err(err)?;
+            let pinned =
+                MemoryInfo::new(AllocationDevice::CUDA_PINNED, 0, AllocatorType::Device, MemoryType::CPUOutput)
+                    .map_err(err)?;
             binding.bind_output_to_device(output_name, &pinned).map_err(err)?;
             tracing::trace!("IoBinding: synchronising inputs.");
             binding.synchronize_inputs().map_err(err)?;
@@ -160,7 +185,12 @@ impl OnnxModel {
 
     /// Runs the model on `batch` CHW inputs back to back and hands the first output (shape,
     /// values) to `read`.
-    pub(super) fn run<R>(&mut self, input: &[f32], batch: usize, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    pub(super) fn run<R>(
+        &mut self,
+        input: &[f32],
+        batch: usize,
+        read: impl FnOnce(&[i64], &[f32]) -> R,
+    ) -> Result<R, InferError> {
         let shape = [batch, self.input_shape[1], self.input_shape[2], self.input_shape[3]];
         let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| InferError::Run(e.to_string()))?;
         let outputs = self.session.run(ort::inputs![tensor]).map_err(|e| InferError::Run(e.to_string()))?;

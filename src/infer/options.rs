@@ -127,18 +127,33 @@ impl Default for InferSection {
 impl InferSection {
     /// The regions plan of this section.
     pub fn tiles(&self) -> TilePlan {
-        TilePlan { columns: self.tile_columns, rows: self.tile_rows, overlap_frac: self.tile_overlap_frac, full_frame: self.full_frame }
+        TilePlan {
+            columns: self.tile_columns,
+            rows: self.tile_rows,
+            overlap_frac: self.tile_overlap_frac,
+            full_frame: self.full_frame,
+        }
     }
 
     /// Checks the section into `p`; loads and returns the model's manifest when it is usable.
     pub fn check(&self, p: &mut Problems) -> Option<ModelManifest> {
-        p.check(is_unit(self.score_threshold), "infer.score_threshold", || format!("{} must be in 0..=1", self.score_threshold));
-        p.check(is_unit(self.nms_iou_threshold), "infer.nms_iou_threshold", || format!("{} must be in 0..=1", self.nms_iou_threshold));
-        p.check((1..=8).contains(&self.tile_columns), "infer.tile_columns", || format!("{} must be in 1..=8", self.tile_columns));
-        p.check((1..=8).contains(&self.tile_rows), "infer.tile_rows", || format!("{} must be in 1..=8", self.tile_rows));
-        p.check(self.tile_overlap_frac.is_finite() && (0.0..0.5).contains(&self.tile_overlap_frac), "infer.tile_overlap_frac", || {
-            format!("{} must be in 0..0.5", self.tile_overlap_frac)
+        p.check(is_unit(self.score_threshold), "infer.score_threshold", || {
+            format!("{} must be in 0..=1", self.score_threshold)
         });
+        p.check(is_unit(self.nms_iou_threshold), "infer.nms_iou_threshold", || {
+            format!("{} must be in 0..=1", self.nms_iou_threshold)
+        });
+        p.check((1..=8).contains(&self.tile_columns), "infer.tile_columns", || {
+            format!("{} must be in 1..=8", self.tile_columns)
+        });
+        p.check((1..=8).contains(&self.tile_rows), "infer.tile_rows", || {
+            format!("{} must be in 1..=8", self.tile_rows)
+        });
+        p.check(
+            self.tile_overlap_frac.is_finite() && (0.0..0.5).contains(&self.tile_overlap_frac),
+            "infer.tile_overlap_frac",
+            || format!("{} must be in 0..0.5", self.tile_overlap_frac),
+        );
         p.check(self.threads <= 256, "infer.threads", || format!("{} is more than 256", self.threads));
         // A floor: a rate near zero starves the pipeline and the watchdog restarts it for ever.
         p.check(self.max_fps.is_finite() && (self.max_fps == 0.0 || self.max_fps >= 1.0), "infer.max_fps", || {

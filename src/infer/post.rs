@@ -90,7 +90,9 @@ pub fn nms_in_place(dets: &mut Vec<Detection>, iou_threshold: f32) {
     let mut kept = 0usize;
     for i in 0..dets.len() {
         let cand = dets[i];
-        let suppressed = dets[..kept].iter().any(|k| k.class.is_person() == cand.class.is_person() && k.bbox.iou(&cand.bbox) > iou_threshold);
+        let suppressed = dets[..kept]
+            .iter()
+            .any(|k| k.class.is_person() == cand.class.is_person() && k.bbox.iou(&cand.bbox) > iou_threshold);
         if !suppressed {
             dets[kept] = cand;
             kept += 1;
@@ -194,7 +196,11 @@ mod tests {
     #[test]
     fn one_person_is_one_detection_whatever_its_roles() {
         let d = |x: f32, s: f32, class| Detection { bbox: BBox::from_xywh(x, 0.0, 20.0, 50.0), score: s, class };
-        let mut dets = vec![d(0.0, 0.6, ObjectClass::Player), d(1.0, 0.8, ObjectClass::Referee), d(60.0, 0.5, ObjectClass::Goalkeeper)];
+        let mut dets = vec![
+            d(0.0, 0.6, ObjectClass::Player),
+            d(1.0, 0.8, ObjectClass::Referee),
+            d(60.0, 0.5, ObjectClass::Goalkeeper),
+        ];
         nms_in_place(&mut dets, 0.5);
         assert_eq!(dets.len(), 2, "{dets:?}");
         assert_eq!(dets[0].class, ObjectClass::Referee);

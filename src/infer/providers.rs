@@ -25,10 +25,14 @@ pub(super) fn register(
             Provider::Cuda => {
                 use ort::ep::ExecutionProvider;
                 // Heuristic algorithm choice: exhaustive cuDNN search makes the first frames very slow.
-                let ep = ort::ep::CUDA::default().with_device_id(0).with_conv_algorithm_search(ort::ep::cuda::ConvAlgorithmSearch::Heuristic);
+                let ep = ort::ep::CUDA::default()
+                    .with_device_id(0)
+                    .with_conv_algorithm_search(ort::ep::cuda::ConvAlgorithmSearch::Heuristic);
                 match ep.register(&mut builder) {
                     Ok(()) => return (builder, Provider::Cuda),
-                    Err(e) => tracing::warn!(error = %e, "CUDA execution provider cannot load; trying the next provider."),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "CUDA execution provider cannot load; trying the next provider.")
+                    }
                 }
             }
             #[cfg(feature = "cuda")]
@@ -43,12 +47,17 @@ pub(super) fn register(
                     .with_timing_cache(true);
                 match ep.register(&mut builder) {
                     Ok(()) => return (builder, Provider::Tensorrt),
-                    Err(e) => tracing::warn!(error = %e, "TensorRT execution provider cannot load; trying the next provider."),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "TensorRT execution provider cannot load; trying the next provider.")
+                    }
                 }
             }
             other => {
                 // The default list names CUDA first: on a CPU build that is the normal case.
-                tracing::info!(provider = other.as_str(), "Execution provider not built into this binary (build with --features cuda for it); trying the next.");
+                tracing::info!(
+                    provider = other.as_str(),
+                    "Execution provider not built into this binary (build with --features cuda for it); trying the next."
+                );
             }
         }
     }

@@ -23,7 +23,16 @@ unsafe extern "C" {
     fn ft_trt_version() -> c_int;
     fn ft_trt_load(path: *const c_char, err: *mut c_char, err_len: usize) -> *mut FtTrt;
     fn ft_trt_num_io(t: *const FtTrt) -> c_int;
-    fn ft_trt_io(t: *const FtTrt, index: c_int, name: *mut c_char, name_len: usize, dims: *mut i64, nb_dims: *mut c_int, is_input: *mut c_int, is_float: *mut c_int) -> c_int;
+    fn ft_trt_io(
+        t: *const FtTrt,
+        index: c_int,
+        name: *mut c_char,
+        name_len: usize,
+        dims: *mut i64,
+        nb_dims: *mut c_int,
+        is_input: *mut c_int,
+        is_float: *mut c_int,
+    ) -> c_int;
     fn ft_trt_enqueue(
         t: *mut FtTrt,
         input: *mut c_void,
@@ -78,7 +87,11 @@ impl TrtModel {
                     "engine was built with TensorRT {want} but this is TensorRT {have}: rebuild it on this device (models/build-engines.sh)"
                 )));
             }
-            None => return Err(model_err("engine manifest lacks tensorrt_version (models/build-engines.sh writes it)".into())),
+            None => {
+                return Err(model_err(
+                    "engine manifest lacks tensorrt_version (models/build-engines.sh writes it)".into(),
+                ));
+            }
             _ => {}
         }
         let c_path = CString::new(path.to_string_lossy().as_bytes()).map_err(|e| model_err(e.to_string()))?;
@@ -101,9 +114,22 @@ impl TrtModel {
         // SAFETY: `handle` is live; buffers are sized as the wrapper expects.
         let n = unsafe { ft_trt_num_io(handle) };
         for i in 0..n {
-            let (mut name, mut dims, mut nb, mut is_input, mut is_float) = ([0 as c_char; 256], [0i64; 8], 0 as c_int, 0 as c_int, 0 as c_int);
+            let (mut name, mut dims, mut nb, mut is_input, mut is_float) =
+                ([0 as c_char; 256], [0i64; 8], 0 as c_int, 0 as c_int, 0 as c_int);
             // SAFETY: as above.
-            if unsafe { ft_trt_io(handle, i, name.as_mut_ptr(), name.len(), dims.as_mut_ptr(), &mut nb, &mut is_input, &mut is_float) } != 0 {
+            if unsafe {
+                ft_trt_io(
+                    handle,
+                    i,
+                    name.as_mut_ptr(),
+                    name.len(),
+                    dims.as_mut_ptr(),
+                    &mut nb,
+                    &mut is_input,
+                    &mut is_float,
+                )
+            } != 0
+            {
                 continue;
             }
             if is_float == 0 {
@@ -118,16 +144,31 @@ impl TrtModel {
             }
         }
         if !input_ok || output_elems.is_empty() {
-            return fail(format!("engine input does not hold {image_len} values per image as the manifest implies, or it has no output"));
+            return fail(format!(
+                "engine input does not hold {image_len} values per image as the manifest implies, or it has no output"
+            ));
         }
         let alloc = |n: usize| gpu.stream.alloc_zeros::<f32>(n).map_err(|e| model_err(e.to_string()));
         let input = alloc(image_len * max_batch)?;
         let outputs = output_elems.iter().map(|&n| alloc(n)).collect::<Result<Vec<_>, _>>()?;
-        Ok(TrtModel { handle, gpu: gpu.clone(), input, host_output: vec![0.0; output_elems[0]], outputs, max_batch, image_len })
+        Ok(TrtModel {
+            handle,
+            gpu: gpu.clone(),
+            input,
+            host_output: vec![0.0; output_elems[0]],
+            outputs,
+            max_batch,
+            image_len,
+        })
     }
 
     /// Runs `batch` images already in GPU memory; the first output (copied to the host) goes to `read`.
-    pub(super) fn run_device<R>(&mut self, input_ptr: u64, batch: usize, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    pub(super) fn run_device<R>(
+        &mut self,
+        input_ptr: u64,
+        batch: usize,
+        read: impl FnOnce(&[i64], &[f32]) -> R,
+    ) -> Result<R, InferError> {
         let run_err = |m: String| InferError::Run(m);
         if batch == 0 || batch > self.max_batch {
             return Err(run_err(format!("batch {batch} is outside the engine's 1..={}", self.max_batch)));
@@ -142,7 +183,16 @@ impl TrtModel {
         let mut err = [0 as c_char; 512];
         // SAFETY: every pointer addresses a buffer sized for `max_batch` images of its tensor.
         let rc = unsafe {
-            ft_trt_enqueue(self.handle, input_ptr as *mut c_void, batch as c_int, ptrs.as_ptr(), n_out as c_int, self.gpu.stream.cu_stream() as *mut c_void, err.as_mut_ptr(), err.len())
+            ft_trt_enqueue(
+                self.handle,
+                input_ptr as *mut c_void,
+                batch as c_int,
+                ptrs.as_ptr(),
+                n_out as c_int,
+                self.gpu.stream.cu_stream() as *mut c_void,
+                err.as_mut_ptr(),
+                err.len(),
+            )
         };
         if rc != 0 {
             return Err(run_err(err_text(&err)));
@@ -161,7 +211,12 @@ impl TrtModel {
     }
 
     /// Runs `batch` host images (uploaded first).
-    pub(super) fn run<R>(&mut self, input: &[f32], batch: usize, read: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, InferError> {
+    pub(super) fn run<R>(
+        &mut self,
+        input: &[f32],
+        batch: usize,
+        read: impl FnOnce(&[i64], &[f32]) -> R,
+    ) -> Result<R, InferError> {
         let n = (batch * self.image_len).min(input.len()).min(self.input.len());
         let mut view = self.input.slice_mut(..n);
         self.gpu.stream.memcpy_htod(&input[..n], &mut view).map_err(|e| InferError::Run(e.to_string()))?;

@@ -178,7 +178,10 @@ fn smallest_eigenvector(mut a: [[f64; 9]; 9]) -> ([f64; 9], bool) {
         row[i] = 1.0;
     }
     for _sweep in 0..100 {
-        let off: f64 = (0..9).flat_map(|i| (0..9).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i][j] * a[i][j]).sum();
+        let off: f64 = (0..9)
+            .flat_map(|i| (0..9).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i][j] * a[i][j])
+            .sum();
         if off < 1e-30 {
             break;
         }
@@ -252,7 +255,15 @@ mod tests {
 
     #[test]
     fn noisy_pairs_fit_in_least_squares_and_ransac_drops_a_wrong_pair() {
-        let mut p = pairs(&[(100.0, 300.0), (1800.0, 320.0), (1700.0, 1000.0), (200.0, 950.0), (960.0, 540.0), (500.0, 700.0), (1400.0, 450.0)]);
+        let mut p = pairs(&[
+            (100.0, 300.0),
+            (1800.0, 320.0),
+            (1700.0, 1000.0),
+            (200.0, 950.0),
+            (960.0, 540.0),
+            (500.0, 700.0),
+            (1400.0, 450.0),
+        ]);
         for (i, q) in p.iter_mut().enumerate() {
             q.x_m += if i % 2 == 0 { 0.05 } else { -0.05 };
         }
@@ -270,7 +281,8 @@ mod tests {
     fn too_few_or_collinear_points_are_refused() {
         let p = pairs(&[(100.0, 300.0), (1800.0, 320.0), (1700.0, 1000.0)]);
         assert_eq!(fit_homography(&p, None), Err(CalibrationError::TooFewPoints(3)));
-        let line: Vec<PointPair> = (0..5).map(|i| PointPair { px: i as f64 * 10.0, py: 5.0, x_m: i as f64, y_m: 0.0 }).collect();
+        let line: Vec<PointPair> =
+            (0..5).map(|i| PointPair { px: i as f64 * 10.0, py: 5.0, x_m: i as f64, y_m: 0.0 }).collect();
         assert!(fit_homography(&line, None).is_err());
     }
 }

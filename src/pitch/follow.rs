@@ -65,7 +65,13 @@ impl CameraFollower {
     /// A follower that starts from `anchor`, the calibration of the next frame it sees.
     pub fn new(anchor: Option<Homography>) -> Self {
         let cap = (GRID_X * GRID_Y) as usize;
-        CameraFollower { current: anchor, pairs: Vec::with_capacity(cap), inliers: Vec::with_capacity(cap), rng: 0x2545_f491_4f6c_dd1d, ..Default::default() }
+        CameraFollower {
+            current: anchor,
+            pairs: Vec::with_capacity(cap),
+            inliers: Vec::with_capacity(cap),
+            rng: 0x2545_f491_4f6c_dd1d,
+            ..Default::default()
+        }
     }
 
     /// Re-anchors: `anchor` is the calibration of the next frame.
@@ -184,7 +190,12 @@ impl CameraFollower {
                 }
                 if let Some((dx, dy)) = self.best_offset(cx, cy, qx, qy) {
                     // The current frame shows at (qx + dx, qy + dy) what the key frame had at (cx, cy).
-                    self.pairs.push(PointPair { px: (qx as f64 + dx) * s, py: (qy as f64 + dy) * s, x_m: cx as f64 * s, y_m: cy as f64 * s });
+                    self.pairs.push(PointPair {
+                        px: (qx as f64 + dx) * s,
+                        py: (qy as f64 + dy) * s,
+                        x_m: cx as f64 * s,
+                        y_m: cy as f64 * s,
+                    });
                 }
             }
         }
@@ -257,7 +268,9 @@ impl CameraFollower {
             if (0..4).any(|i| (i + 1..4).any(|j| s[i] == s[j])) {
                 continue;
             }
-            let Some(h) = dlt(&[self.pairs[s[0]], self.pairs[s[1]], self.pairs[s[2]], self.pairs[s[3]]]) else { continue };
+            let Some(h) = dlt(&[self.pairs[s[0]], self.pairs[s[1]], self.pairs[s[2]], self.pairs[s[3]]]) else {
+                continue;
+            };
             let count = self.pairs.iter().filter(|p| error_m(&h, p) <= threshold).count();
             if count > best_count {
                 (best_count, best) = (count, Some(h));

@@ -122,7 +122,8 @@ mod tests {
         let mut checked = 0;
         for line in gt.lines().filter(|l| l.starts_with("1,")) {
             let f: Vec<f32> = line.split(',').map(|t| t.parse().unwrap()).collect();
-            if f[7] == 4.0 || f[8] < 0.99 || f[2] <= 1.0 || f[3] <= 1.0 || f[2] + f[4] >= 1279.0 || f[3] + f[5] >= 719.0 {
+            if f[7] == 4.0 || f[8] < 0.99 || f[2] <= 1.0 || f[3] <= 1.0 || f[2] + f[4] >= 1279.0 || f[3] + f[5] >= 719.0
+            {
                 continue;
             }
             let (x, y) = h.apply(f[2] + f[4] / 2.0, f[3] + f[5]).unwrap();

@@ -77,7 +77,14 @@ impl PitchMapper {
             let pos = h.apply(fx, fy).map(|(x, y)| {
                 let m = self.speeds.update(tr.id, x, y, t_secs);
                 let on_pitch = self.area.is_none_or(|a| a.contains(x, y));
-                PitchPos { x_m: x, y_m: y, speed_mps: m.speed_mps, velocity_mps: m.velocity_mps, distance_m: m.distance_m, on_pitch }
+                PitchPos {
+                    x_m: x,
+                    y_m: y,
+                    speed_mps: m.speed_mps,
+                    velocity_mps: m.velocity_mps,
+                    distance_m: m.distance_m,
+                    on_pitch,
+                }
             });
             self.out.push(pos);
         }
@@ -97,8 +104,18 @@ mod tests {
         let h = Homography::from_row_major(&[0.1, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0]).unwrap();
         let area = PitchArea { length_m: 105.0, width_m: 68.0, margin_m: 3.0 };
         let mut m = PitchMapper::new(Some(h), Some(area));
-        let track = |id, class, x: f32, y: f32| Track { id, class, bbox: BBox::from_xywh(x - 5.0, y - 20.0, 10.0, 20.0), score: 0.9, frames_since_seen: 0 };
-        let tracks = [track(1, ObjectClass::Player, 500.0, 300.0), track(2, ObjectClass::Player, 500.0, 750.0), track(3, ObjectClass::Ball, 500.0, 310.0)];
+        let track = |id, class, x: f32, y: f32| Track {
+            id,
+            class,
+            bbox: BBox::from_xywh(x - 5.0, y - 20.0, 10.0, 20.0),
+            score: 0.9,
+            frames_since_seen: 0,
+        };
+        let tracks = [
+            track(1, ObjectClass::Player, 500.0, 300.0),
+            track(2, ObjectClass::Player, 500.0, 750.0),
+            track(3, ObjectClass::Ball, 500.0, 310.0),
+        ];
         let out = m.map(&tracks, 0.0);
         let p = out[0].unwrap();
         assert!((p.x_m - 50.0).abs() < 1e-4 && (p.y_m - 30.0).abs() < 1e-4 && p.on_pitch);

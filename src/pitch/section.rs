@@ -57,14 +57,26 @@ impl PitchSection {
         p.check(h.is_empty() || Homography::from_row_major(h).is_some(), "pitch.image_to_pitch", || {
             format!("needs 9 finite numbers forming an invertible matrix, found {} values", h.len())
         });
-        p.check(h.is_empty() || self.points.is_empty(), "pitch.points", || "give either image_to_pitch or points, not both".into());
-        p.check(self.points.iter().flatten().all(|v| v.is_finite()), "pitch.points", || "every value must be a finite number".into());
-        p.check(self.ransac_threshold_m.is_finite() && self.ransac_threshold_m >= 0.0, "pitch.ransac_threshold_m", || {
-            format!("{} must be 0 (off) or a positive distance", self.ransac_threshold_m)
+        p.check(h.is_empty() || self.points.is_empty(), "pitch.points", || {
+            "give either image_to_pitch or points, not both".into()
         });
-        p.check(self.max_error_m.is_finite() && self.max_error_m > 0.0, "pitch.max_error_m", || format!("{} must be positive", self.max_error_m));
-        p.check(self.length_m.is_finite() && (20.0..=150.0).contains(&self.length_m), "pitch.length_m", || format!("{} must be in 20..=150", self.length_m));
-        p.check(self.width_m.is_finite() && (10.0..=100.0).contains(&self.width_m), "pitch.width_m", || format!("{} must be in 10..=100", self.width_m));
+        p.check(self.points.iter().flatten().all(|v| v.is_finite()), "pitch.points", || {
+            "every value must be a finite number".into()
+        });
+        p.check(
+            self.ransac_threshold_m.is_finite() && self.ransac_threshold_m >= 0.0,
+            "pitch.ransac_threshold_m",
+            || format!("{} must be 0 (off) or a positive distance", self.ransac_threshold_m),
+        );
+        p.check(self.max_error_m.is_finite() && self.max_error_m > 0.0, "pitch.max_error_m", || {
+            format!("{} must be positive", self.max_error_m)
+        });
+        p.check(self.length_m.is_finite() && (20.0..=150.0).contains(&self.length_m), "pitch.length_m", || {
+            format!("{} must be in 20..=150", self.length_m)
+        });
+        p.check(self.width_m.is_finite() && (10.0..=100.0).contains(&self.width_m), "pitch.width_m", || {
+            format!("{} must be in 10..=100", self.width_m)
+        });
         p.check(self.outside_margin_m.is_finite() && self.outside_margin_m >= 0.0, "pitch.outside_margin_m", || {
             format!("{} must be 0 or more", self.outside_margin_m)
         });
@@ -89,7 +101,8 @@ impl PitchSection {
         if self.points.is_empty() || !self.points.iter().flatten().all(|v| v.is_finite()) {
             return None;
         }
-        let pairs: Vec<PointPair> = self.points.iter().map(|&[px, py, x_m, y_m]| PointPair { px, py, x_m, y_m }).collect();
+        let pairs: Vec<PointPair> =
+            self.points.iter().map(|&[px, py, x_m, y_m]| PointPair { px, py, x_m, y_m }).collect();
         let ransac = (self.ransac_threshold_m > 0.0).then_some(self.ransac_threshold_m);
         Some(fit_homography(&pairs, ransac))
     }
@@ -104,6 +117,10 @@ impl PitchSection {
 
     /// The area outside which tracks are dropped, when `drop_outside` is on.
     pub fn drop_area(&self) -> Option<PitchArea> {
-        self.drop_outside.then_some(PitchArea { length_m: self.length_m as f32, width_m: self.width_m as f32, margin_m: self.outside_margin_m as f32 })
+        self.drop_outside.then_some(PitchArea {
+            length_m: self.length_m as f32,
+            width_m: self.width_m as f32,
+            margin_m: self.outside_margin_m as f32,
+        })
     }
 }

@@ -16,9 +16,9 @@ use crate::shutdown::Shutdown;
 
 use rumqttc::{Client, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
 
-use super::topics::Topics;
 use super::options::PublishSection;
 use super::queue::OutQueue;
+use super::topics::Topics;
 
 /// Status words on the `status` topic.
 pub mod status {
@@ -89,7 +89,11 @@ fn qos(level: u8) -> QoS {
 impl Publisher {
     /// Connects (in the background) and returns the publisher plus a receiver of messages
     /// arriving on `config/set` (bounded; excess messages are dropped with a warning).
-    pub fn start(cfg: &PublishSection, device_id: &str, subscribe_config: bool) -> Result<(Self, Receiver<IncomingMessage>), PublishError> {
+    pub fn start(
+        cfg: &PublishSection,
+        device_id: &str,
+        subscribe_config: bool,
+    ) -> Result<(Self, Receiver<IncomingMessage>), PublishError> {
         let topics = Topics::new(&cfg.topic_prefix, device_id);
         let client_id = if cfg.client_id.is_empty() { format!("footrackd-{device_id}") } else { cfg.client_id.clone() };
         let mut opts = MqttOptions::new(client_id, cfg.broker_host.clone(), cfg.broker_port);
@@ -124,10 +128,13 @@ impl Publisher {
         };
         let tracks = Arc::new(OutQueue::new(cfg.queue_capacity, 16 * 1024));
         let sender = {
-            let (client, topic, tracks, stopping) = (client.clone(), topics.tracks.clone(), Arc::clone(&tracks), stopping.clone());
+            let (client, topic, tracks, stopping) =
+                (client.clone(), topics.tracks.clone(), Arc::clone(&tracks), stopping.clone());
             let tracks_qos = qos(cfg.tracks_qos);
             let stats = Arc::clone(&stats);
-            std::thread::Builder::new().name("mqtt-send".into()).spawn(move || send_tracks(&client, &topic, tracks_qos, &tracks, &stats, &stopping))?
+            std::thread::Builder::new()
+                .name("mqtt-send".into())
+                .spawn(move || send_tracks(&client, &topic, tracks_qos, &tracks, &stats, &stopping))?
         };
         Ok((
             Publisher {
@@ -189,7 +196,9 @@ impl Publisher {
             if let Err(RecvTimeoutError::Disconnected) = done.recv_timeout(deadline) {
                 let _ = thread.join();
             } else {
-                tracing::warn!("MQTT connection did not close within the deadline; status may stay online until the broker's keep-alive expires.");
+                tracing::warn!(
+                    "MQTT connection did not close within the deadline; status may stay online until the broker's keep-alive expires."
+                );
             }
         }
     }
@@ -295,7 +304,10 @@ fn drive_connection(
                 owe_online = false;
             }
             // Re-send a subscription that was not acknowledged within 5 s.
-            if owe_subscription && subscribed_at.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) && client.try_subscribe(topics.config_set.clone(), QoS::AtLeastOnce).is_ok() {
+            if owe_subscription
+                && subscribed_at.is_none_or(|t| t.elapsed() > Duration::from_secs(5))
+                && client.try_subscribe(topics.config_set.clone(), QoS::AtLeastOnce).is_ok()
+            {
                 subscribed_at = Some(std::time::Instant::now());
             }
         }

@@ -84,15 +84,20 @@ impl PublishSection {
     /// Checks the section into `p`.
     pub fn check(&self, p: &mut Problems) {
         p.check(!self.broker_host.trim().is_empty(), "publish.broker_host", || "is empty".into());
-        p.check(self.password.is_empty() || self.password_file.is_empty(), "publish.password_file", || "give either password or password_file, not both".into());
+        p.check(self.password.is_empty() || self.password_file.is_empty(), "publish.password_file", || {
+            "give either password or password_file, not both".into()
+        });
         if !self.password_file.is_empty()
             && let Err(e) = self.password()
         {
             p.check(false, "publish.password_file", || e);
         }
-        p.check(self.snapshot_every_secs.is_finite() && (self.snapshot_every_secs == 0.0 || self.snapshot_every_secs >= 1.0), "publish.snapshot_every_secs", || {
-            format!("{} must be 0 (off) or at least 1", self.snapshot_every_secs)
-        });
+        p.check(
+            self.snapshot_every_secs.is_finite()
+                && (self.snapshot_every_secs == 0.0 || self.snapshot_every_secs >= 1.0),
+            "publish.snapshot_every_secs",
+            || format!("{} must be 0 (off) or at least 1", self.snapshot_every_secs),
+        );
         p.check(self.broker_port != 0, "publish.broker_port", || "0 is not a usable port".into());
         p.check(is_topic_safe(&self.topic_prefix), "publish.topic_prefix", || {
             format!("{:?} must be non-empty letters, digits, '-' or '_'", self.topic_prefix)
@@ -105,7 +110,9 @@ impl PublishSection {
             format!("{} must be in 1..={}", self.queue_capacity, super::queue::MAX_WAITING)
         });
         p.check(self.tracks_qos <= 1, "publish.tracks_qos", || format!("{} must be 0 or 1", self.tracks_qos));
-        p.check(self.password.is_empty() || !self.username.is_empty(), "publish.password", || "is set but publish.username is empty".into());
+        p.check(self.password.is_empty() || !self.username.is_empty(), "publish.password", || {
+            "is set but publish.username is empty".into()
+        });
         p.check(self.tls_cert_file.is_empty() == self.tls_key_file.is_empty(), "publish.tls_key_file", || {
             "give both tls_cert_file and tls_key_file, or neither".into()
         });
@@ -129,17 +136,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("mqtt-password");
         std::fs::write(&file, "s3cret-pw\n").unwrap();
-        let s = PublishSection { username: "cam".into(), password_file: file.display().to_string(), ..Default::default() };
+        let s =
+            PublishSection { username: "cam".into(), password_file: file.display().to_string(), ..Default::default() };
         assert_eq!(s.password().unwrap(), "s3cret-pw");
         let mut p = Problems::default();
         s.check(&mut p);
         assert!(p.is_empty(), "{p:?}");
-        let missing = PublishSection { username: "cam".into(), password_file: "/nonexistent/pw".into(), ..Default::default() };
+        let missing =
+            PublishSection { username: "cam".into(), password_file: "/nonexistent/pw".into(), ..Default::default() };
         let mut p = Problems::default();
         missing.check(&mut p);
         let text = format!("{p:?}");
         assert!(text.contains("publish.password_file") && text.contains("/nonexistent/pw"), "{text}");
-        let both = PublishSection { username: "cam".into(), password: "x".into(), password_file: file.display().to_string(), ..Default::default() };
+        let both = PublishSection {
+            username: "cam".into(),
+            password: "x".into(),
+            password_file: file.display().to_string(),
+            ..Default::default()
+        };
         let mut p = Problems::default();
         both.check(&mut p);
         assert!(!format!("{p:?}").contains("s3cret-pw"));

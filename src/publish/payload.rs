@@ -121,15 +121,52 @@ mod tests {
 
     #[test]
     fn track_message_is_valid_json_with_the_documented_fields() {
-        let meta = FrameMeta { number: 7, pts_ns: Some(280_000_000), capture_unix_ns: 1_700_000_000_123_000_000, width: 1280, height: 720, ..Default::default() };
+        let meta = FrameMeta {
+            number: 7,
+            pts_ns: Some(280_000_000),
+            capture_unix_ns: 1_700_000_000_123_000_000,
+            width: 1280,
+            height: 720,
+            ..Default::default()
+        };
         let tracks = [
-            Track { id: 3, class: ObjectClass::Player, bbox: BBox { x1: 1.0, y1: 2.0, x2: 30.5, y2: 80.26 }, score: 0.912, frames_since_seen: 0 },
-            Track { id: 1_000_000_000, class: ObjectClass::Ball, bbox: BBox::from_xywh(5.0, 5.0, 4.0, 4.0), score: 0.5, frames_since_seen: 2 },
+            Track {
+                id: 3,
+                class: ObjectClass::Player,
+                bbox: BBox { x1: 1.0, y1: 2.0, x2: 30.5, y2: 80.26 },
+                score: 0.912,
+                frames_since_seen: 0,
+            },
+            Track {
+                id: 1_000_000_000,
+                class: ObjectClass::Ball,
+                bbox: BBox::from_xywh(5.0, 5.0, 4.0, 4.0),
+                score: 0.5,
+                frames_since_seen: 2,
+            },
         ];
         let mut buf = String::new();
-        let pitch = [Some(PitchPos { x_m: 30.5, y_m: 20.25, speed_mps: 4.5, velocity_mps: (4.5, -0.25), distance_m: 12.34, on_pitch: true }), None];
+        let pitch = [
+            Some(PitchPos {
+                x_m: 30.5,
+                y_m: 20.25,
+                speed_mps: 4.5,
+                velocity_mps: (4.5, -0.25),
+                distance_m: 12.34,
+                on_pitch: true,
+            }),
+            None,
+        ];
         let h = Homography::from_row_major(&[0.1, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0]).unwrap();
-        encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1_700_000_000_200_000_000 }, &meta, &tracks, &pitch, &[Some(Team::B), None], Some(&h));
+        encode_tracks(
+            &mut buf,
+            TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1_700_000_000_200_000_000 },
+            &meta,
+            &tracks,
+            &pitch,
+            &[Some(Team::B), None],
+            Some(&h),
+        );
         let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
         assert_eq!(v["schema"], 2);
         assert_eq!(v["tracks"][0]["team"], "B");
@@ -151,14 +188,30 @@ mod tests {
         assert_eq!(v["tracks"][0]["distance_m"], 12.3);
         assert!(v["tracks"][1].get("pitch").is_none());
         let no_pts = FrameMeta { pts_ns: None, ..meta };
-        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &no_pts, &[], &[], &[], None);
+        encode_tracks(
+            &mut buf,
+            TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 },
+            &no_pts,
+            &[],
+            &[],
+            &[],
+            None,
+        );
         let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
         assert!(v["pts_ms"].is_null());
         assert!(v["homography"].is_null());
         assert_eq!(v["tracks"].as_array().unwrap().len(), 0);
         // A track off the pitch is left out.
         let off = [Some(PitchPos { on_pitch: false, ..pitch[0].unwrap() }), None];
-        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 }, &meta, &tracks, &off, &[], Some(&h));
+        encode_tracks(
+            &mut buf,
+            TrackMessageHeader { device: "d", source: "c", publish_unix_ns: 0 },
+            &meta,
+            &tracks,
+            &off,
+            &[],
+            Some(&h),
+        );
         let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
         assert_eq!(v["tracks"].as_array().unwrap().len(), 1);
         assert_eq!(v["tracks"][0]["class"], "ball");

@@ -49,12 +49,20 @@ impl OutQueue {
     /// `capacity` buffers (clamped to `1..=MAX_WAITING`) of `bytes_each` preallocated bytes.
     pub fn new(capacity: usize, bytes_each: usize) -> Self {
         let n = capacity.clamp(1, MAX_WAITING);
-        let cells = (0..n).map(|_| Cell(UnsafeCell::new(Outgoing { payload: Vec::with_capacity(bytes_each) }))).collect();
+        let cells =
+            (0..n).map(|_| Cell(UnsafeCell::new(Outgoing { payload: Vec::with_capacity(bytes_each) }))).collect();
         // See the ring: a spuriously failed dequeue reads as "empty" and is retried; enqueues
         // always fit (only `n` indices exist).
         #[expect(deprecated)]
         let (free, ready) = (mpmc::Queue::new(), mpmc::Queue::new());
-        let q = OutQueue { cells, free, ready, ready_wake: WakeCount::default(), dropped_oldest: AtomicU64::new(0), held: AtomicU32::new(NONE) };
+        let q = OutQueue {
+            cells,
+            free,
+            ready,
+            ready_wake: WakeCount::default(),
+            dropped_oldest: AtomicU64::new(0),
+            held: AtomicU32::new(NONE),
+        };
         for i in 0..n {
             enqueue(&q.free, i as u16);
         }

@@ -65,10 +65,15 @@ pub(super) fn client_config(cfg: &PublishSection) -> Result<Option<Arc<ClientCon
         return Err(file_error(ca_file, "holds no usable CA certificate"));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()?.with_root_certificates(roots);
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots);
     let config = match (cfg.tls_cert_file.is_empty(), cfg.tls_key_file.is_empty()) {
         (true, true) => builder.with_no_client_auth(),
-        _ => builder.with_client_auth_cert(certificates(Path::new(&cfg.tls_cert_file))?, private_key(Path::new(&cfg.tls_key_file))?)?,
+        _ => builder.with_client_auth_cert(
+            certificates(Path::new(&cfg.tls_cert_file))?,
+            private_key(Path::new(&cfg.tls_key_file))?,
+        )?,
     };
     Ok(Some(Arc::new(config)))
 }

@@ -77,15 +77,24 @@ impl FrameRing {
             buffers.push(SlotBuffer::default());
         }
         let slots = buffers.len();
-        let cells: Box<[SlotCell]> =
-            buffers.into_iter().map(|data| SlotCell(UnsafeCell::new(FrameSlot { data, ..Default::default() }))).collect();
+        let cells: Box<[SlotCell]> = buffers
+            .into_iter()
+            .map(|data| SlotCell(UnsafeCell::new(FrameSlot { data, ..Default::default() })))
+            .collect();
         // heapless deprecates `mpmc::Queue::new` because an operation pre-empted mid-way can make
         // others fail spuriously until it resumes. Here that is harmless: a failed dequeue reads
         // as "nothing yet" and is retried, and enqueues (which can never meet a truly full queue,
         // since only `slots <= MAX_SLOTS` indices exist) are retried until they land.
         #[expect(deprecated)]
         let (free, ready) = (mpmc::Queue::new(), mpmc::Queue::new());
-        let ring = FrameRing { slots: cells, free, ready, policy, stats: RingStats::default(), freed: crate::wake::WakeCount::default() };
+        let ring = FrameRing {
+            slots: cells,
+            free,
+            ready,
+            policy,
+            stats: RingStats::default(),
+            freed: crate::wake::WakeCount::default(),
+        };
         for i in 0..slots {
             enqueue_retrying(&ring.free, i as u8);
         }

@@ -36,6 +36,8 @@ impl Default for RingSection {
 impl RingSection {
     /// Checks the section into `p`.
     pub fn check(&self, p: &mut Problems) {
-        p.check((2..=MAX_SLOTS).contains(&self.slots), "ring.slots", || format!("{} must be between 2 and {MAX_SLOTS}", self.slots));
+        p.check((2..=MAX_SLOTS).contains(&self.slots), "ring.slots", || {
+            format!("{} must be between 2 and {MAX_SLOTS}", self.slots)
+        });
     }
 }

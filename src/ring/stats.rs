@@ -40,6 +40,10 @@ impl RingStats {
 
     /// The counters now.
     pub fn snapshot(&self) -> RingCounters {
-        RingCounters { pushed: self.pushed.load(Relaxed), taken: self.taken.load(Relaxed), dropped_oldest: self.dropped_oldest.load(Relaxed) }
+        RingCounters {
+            pushed: self.pushed.load(Relaxed),
+            taken: self.taken.load(Relaxed),
+            dropped_oldest: self.dropped_oldest.load(Relaxed),
+        }
     }
 }

@@ -25,7 +25,9 @@ pub(super) fn shared_context() -> Option<gst::Context> {
     SHARED
         .get_or_init(|| match make() {
             Ok(s) => {
-                tracing::info!("The decoder shares the daemon's CUDA context (no time-slicing between decoding and inference).");
+                tracing::info!(
+                    "The decoder shares the daemon's CUDA context (no time-slicing between decoding and inference)."
+                );
                 Some(s)
             }
             Err(why) => {
@@ -47,10 +49,13 @@ fn make() -> Result<Shared, String> {
     // GstContext* (transfer full)`. The library stays loaded for the process's life (the
     // objects it made live as long), so it is leaked on purpose.
     unsafe {
-        let lib = libloading::Library::new("libgstcuda-1.0.so.0").map_err(|e| format!("libgstcuda-1.0.so.0 not loaded ({e})"))?;
+        let lib = libloading::Library::new("libgstcuda-1.0.so.0")
+            .map_err(|e| format!("libgstcuda-1.0.so.0 not loaded ({e})"))?;
         let load: unsafe extern "C" fn() -> c_int = *lib.get(b"gst_cuda_load_library\0").map_err(|e| e.to_string())?;
-        let wrap: unsafe extern "C" fn(*mut c_void, c_int) -> *mut c_void = *lib.get(b"gst_cuda_context_new_wrapped\0").map_err(|e| e.to_string())?;
-        let new_context: unsafe extern "C" fn(*mut c_void) -> *mut gst::ffi::GstContext = *lib.get(b"gst_context_new_cuda_context\0").map_err(|e| e.to_string())?;
+        let wrap: unsafe extern "C" fn(*mut c_void, c_int) -> *mut c_void =
+            *lib.get(b"gst_cuda_context_new_wrapped\0").map_err(|e| e.to_string())?;
+        let new_context: unsafe extern "C" fn(*mut c_void) -> *mut gst::ffi::GstContext =
+            *lib.get(b"gst_context_new_cuda_context\0").map_err(|e| e.to_string())?;
         std::mem::forget(lib);
         if load() == 0 {
             return Err("libgstcuda could not load libcuda".into());

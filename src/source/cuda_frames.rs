@@ -19,7 +19,11 @@ pub(super) fn is_cuda(caps: &gst::CapsRef) -> bool {
 }
 
 /// Copies an NV12 frame in CUDA memory into `dst`; returns its plane layout in `dst`.
-pub(super) fn copy_nv12(buffer: &gst::BufferRef, info: &gst_video::VideoInfo, dst: &mut DeviceBuffer) -> Result<PlaneLayout, String> {
+pub(super) fn copy_nv12(
+    buffer: &gst::BufferRef,
+    info: &gst_video::VideoInfo,
+    dst: &mut DeviceBuffer,
+) -> Result<PlaneLayout, String> {
     if info.format() != gst_video::VideoFormat::Nv12 {
         return Err(format!("CUDA frames in {:?}: only NV12 is supported", info.format()));
     }
@@ -27,7 +31,14 @@ pub(super) fn copy_nv12(buffer: &gst::BufferRef, info: &gst_video::VideoInfo, ds
     let info_ptr: *const gst_video::ffi::GstVideoInfo = info.to_glib_none().0;
     // SAFETY: maps a readable buffer for reading with the video info it was negotiated with;
     // unmapped below on every path.
-    let mapped = unsafe { gst_video::ffi::gst_video_frame_map(frame.as_mut_ptr(), info_ptr as *mut _, buffer.as_ptr() as *mut _, gst::ffi::GST_MAP_READ | GST_MAP_CUDA) };
+    let mapped = unsafe {
+        gst_video::ffi::gst_video_frame_map(
+            frame.as_mut_ptr(),
+            info_ptr as *mut _,
+            buffer.as_ptr() as *mut _,
+            gst::ffi::GST_MAP_READ | GST_MAP_CUDA,
+        )
+    };
     if mapped == 0 {
         return Err("cannot map the CUDA frame for device access".into());
     }
@@ -40,7 +51,9 @@ pub(super) fn copy_nv12(buffer: &gst::BufferRef, info: &gst_video::VideoInfo, ds
     let layout = PlaneLayout { y_stride: y_stride as u32, uv_stride: uv_stride as u32, uv_offset: y_bytes };
     let total = layout.bytes(info.height(), crate::frame::PixelFormat::Nv12);
     let copied = if dst.fits(total) {
-        dst.copy_from_device(0, y, y_bytes).and_then(|()| dst.copy_from_device(y_bytes, uv, total - y_bytes)).map_err(|e| e.to_string())
+        dst.copy_from_device(0, y, y_bytes)
+            .and_then(|()| dst.copy_from_device(y_bytes, uv, total - y_bytes))
+            .map_err(|e| e.to_string())
     } else {
         Err(format!("a {total}-byte frame does not fit the ring's GPU slots"))
     };

@@ -3,8 +3,8 @@
 //! `uridecodebin` picks decoders by rank, so the choice is made by re-ranking the decoder
 //! factories before the pipeline is built: the chosen family is raised, the others lowered.
 
-use gstreamer as gst;
 use gst::prelude::*;
+use gstreamer as gst;
 
 use super::options::DecoderChoice;
 

@@ -47,4 +47,3 @@ impl SourceError {
         matches!(self, SourceError::Pipeline { .. } | SourceError::State(_))
     }
 }
-

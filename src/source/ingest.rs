@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread::Thread;
 use std::time::Duration;
 
+use gst_video::prelude::*;
 use gstreamer as gst;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
-use gst_video::prelude::*;
 
 use super::stats::{SourceState, SourceStats};
 use crate::frame::{FrameMeta, PixelFormat, PlaneLayout, monotonic_ns, unix_ns};
@@ -99,7 +99,8 @@ impl Ingest {
             tracing::error!(error = %e, "Cannot store the decoded frame.");
             gst::FlowError::Error
         })?;
-        s.meta = FrameMeta { number, pts_ns, capture_unix_ns, capture_mono_ns, width: info.width(), height: info.height() };
+        s.meta =
+            FrameMeta { number, pts_ns, capture_unix_ns, capture_mono_ns, width: info.width(), height: info.height() };
         s.format = format;
         slot.publish();
         self.consumer.unpark();
@@ -137,13 +138,19 @@ fn store(
     }
     let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|e| e.to_string())?;
     // Resizing to the same length does not reallocate once the slot has grown.
-    slot.data.resize(crate::frame::yuv420_bytes(info.width(), info.height())).map_err(|_| "frame larger than the ring's pinned slots".to_string())?;
+    slot.data
+        .resize(crate::frame::yuv420_bytes(info.width(), info.height()))
+        .map_err(|_| "frame larger than the ring's pinned slots".to_string())?;
     copy_planes(&frame, format, &mut slot.data).map_err(|e| e.to_string())?;
     Ok(packed)
 }
 
 /// Copies a mapped frame's planes, honouring strides, into `out`, tightly packed.
-pub(super) fn copy_planes(frame: &gst_video::VideoFrameRef<&gst::BufferRef>, format: PixelFormat, out: &mut [u8]) -> Result<(), gst::glib::BoolError> {
+pub(super) fn copy_planes(
+    frame: &gst_video::VideoFrameRef<&gst::BufferRef>,
+    format: PixelFormat,
+    out: &mut [u8],
+) -> Result<(), gst::glib::BoolError> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     let strides = frame.plane_stride();

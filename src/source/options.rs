@@ -77,7 +77,9 @@ impl SourceSection {
         p.check(crate::problems::is_topic_safe(&self.id), "source.id", || {
             format!("{:?} must be non-empty letters, digits, '-' or '_'", self.id)
         });
-        p.check(self.stall_timeout_ms >= 500, "source.stall_timeout_ms", || format!("{} is below the minimum of 500", self.stall_timeout_ms));
+        p.check(self.stall_timeout_ms >= 500, "source.stall_timeout_ms", || {
+            format!("{} is below the minimum of 500", self.stall_timeout_ms)
+        });
         p.check(self.reconnect_initial_ms >= 10, "source.reconnect_initial_ms", || {
             format!("{} is below the minimum of 10", self.reconnect_initial_ms)
         });

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::thread::Thread;
 
+use gst::prelude::*;
 use gstreamer as gst;
 use gstreamer_app as gst_app;
-use gst::prelude::*;
 
 use super::error::SourceError;
 use super::ingest::Ingest;
@@ -57,10 +57,13 @@ pub(super) fn build(
     } else {
         system.clone()
     };
-    let sink = gst_app::AppSink::builder().caps(&caps).max_buffers(2).drop(ring.policy() == OverflowPolicy::DropOldest).sync(opts.realtime).build();
-    pipeline
-        .add_many([&src, &convert, sink.upcast_ref()])
-        .map_err(|e| SourceError::State(e.to_string()))?;
+    let sink = gst_app::AppSink::builder()
+        .caps(&caps)
+        .max_buffers(2)
+        .drop(ring.policy() == OverflowPolicy::DropOldest)
+        .sync(opts.realtime)
+        .build();
+    pipeline.add_many([&src, &convert, sink.upcast_ref()]).map_err(|e| SourceError::State(e.to_string()))?;
     convert.link(&sink).map_err(|e| SourceError::State(e.to_string()))?;
     let sink_weak = sink.downgrade();
     let gpu_frames = opts.gpu_frames;
@@ -72,7 +75,8 @@ pub(super) fn build(
             if source.find_property("protocols").is_some() {
                 source.set_property_from_str("protocols", &transport);
             }
-            if source.find_property("latency").is_some() && source.property_type("latency") == Some(u32::static_type()) {
+            if source.find_property("latency").is_some() && source.property_type("latency") == Some(u32::static_type())
+            {
                 source.set_property("latency", latency);
             }
         }
@@ -139,7 +143,13 @@ struct Wiring<'a> {
 
 /// `nvarguscamerasrc sensor-id=N ! video/x-raw(memory:NVMM),... ! nvvidconv ! NV12 ! videoconvert
 /// ! appsink`: a Jetson CSI camera, converted once into system memory on its way to the ring.
-fn build_csi(pipeline: &gst::Pipeline, camera: &CsiCamera, convert: &gst::Element, opts: &SourceOptions, wiring: &Wiring<'_>) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
+fn build_csi(
+    pipeline: &gst::Pipeline,
+    camera: &CsiCamera,
+    convert: &gst::Element,
+    opts: &SourceOptions,
+    wiring: &Wiring<'_>,
+) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
     let src = make("nvarguscamerasrc")?;
     src.set_property("sensor-id", camera.sensor as i32);
     let mode = make("capsfilter")?;
@@ -154,7 +164,13 @@ fn build_csi(pipeline: &gst::Pipeline, camera: &CsiCamera, convert: &gst::Elemen
     let bridge = nvmm_bridge(pipeline, convert)?;
     gst::Element::link_many([&src, &mode, &bridge]).map_err(|e| SourceError::Negotiation(e.to_string()))?;
     convert.link(&sink).map_err(|e| SourceError::Negotiation(e.to_string()))?;
-    tracing::info!(sensor = camera.sensor, width = camera.width, height = camera.height, fps = camera.fps, "CSI camera through nvarguscamerasrc and nvvidconv.");
+    tracing::info!(
+        sensor = camera.sensor,
+        width = camera.width,
+        height = camera.height,
+        fps = camera.fps,
+        "CSI camera through nvarguscamerasrc and nvvidconv."
+    );
     attach_sink(pipeline, &sink, opts, wiring)
 }
 
@@ -170,7 +186,12 @@ pub(super) fn csi_caps(camera: &CsiCamera) -> gst::Caps {
 }
 
 /// Wires the ingest to `sink` and starts the pipeline.
-fn attach_sink(pipeline: &gst::Pipeline, sink: &gst_app::AppSink, opts: &SourceOptions, wiring: &Wiring<'_>) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
+fn attach_sink(
+    pipeline: &gst::Pipeline,
+    sink: &gst_app::AppSink,
+    opts: &SourceOptions,
+    wiring: &Wiring<'_>,
+) -> Result<(gst::Pipeline, Arc<AtomicBool>), SourceError> {
     let Wiring { ring, consumer, stats, shutdown } = *wiring;
     let limit_hit = Arc::new(AtomicBool::new(false));
     let mut ingest = Ingest {
@@ -220,7 +241,11 @@ fn nvmm_bridge(pipeline: &gst::Pipeline, convert: &gst::Element) -> Result<gst::
 pub(super) fn error_of(msg: &gst::Message) -> SourceError {
     match msg.view() {
         gst::MessageView::Error(err) if is_negotiation(&err.error(), err.debug().as_deref()) => {
-            SourceError::Negotiation(redact_text(&format!("{} ({})", err.error(), err.debug().as_deref().unwrap_or(""))))
+            SourceError::Negotiation(redact_text(&format!(
+                "{} ({})",
+                err.error(),
+                err.debug().as_deref().unwrap_or("")
+            )))
         }
         gst::MessageView::Error(err) => SourceError::Pipeline {
             element: msg.src().map(|s| s.path_string().to_string()).unwrap_or_else(|| "?".into()),
@@ -278,14 +303,29 @@ mod tests {
         // where it does in the field: the streaming thread stops with not-negotiated.
         let pipeline = gst::Pipeline::new();
         let src = gst::ElementFactory::make("videotestsrc").property("num-buffers", 5).build().unwrap();
-        let nvmm_only = gst::ElementFactory::make("capsfilter").property("caps", gst::Caps::builder("video/x-raw").features(["memory:NVMM"]).field("format", "NV12").build()).build().unwrap();
+        let nvmm_only = gst::ElementFactory::make("capsfilter")
+            .property(
+                "caps",
+                gst::Caps::builder("video/x-raw").features(["memory:NVMM"]).field("format", "NV12").build(),
+            )
+            .build()
+            .unwrap();
         let sink = make("fakesink").unwrap();
         pipeline.add_many([&src, &nvmm_only, &sink]).unwrap();
-        src.static_pad("src").unwrap().link_full(&nvmm_only.static_pad("sink").unwrap(), gst::PadLinkCheck::empty()).unwrap();
-        nvmm_only.static_pad("src").unwrap().link_full(&sink.static_pad("sink").unwrap(), gst::PadLinkCheck::empty()).unwrap();
+        src.static_pad("src")
+            .unwrap()
+            .link_full(&nvmm_only.static_pad("sink").unwrap(), gst::PadLinkCheck::empty())
+            .unwrap();
+        nvmm_only
+            .static_pad("src")
+            .unwrap()
+            .link_full(&sink.static_pad("sink").unwrap(), gst::PadLinkCheck::empty())
+            .unwrap();
         pipeline.set_state(gst::State::Playing).unwrap();
         let bus = pipeline.bus().unwrap();
-        let msg = bus.timed_pop_filtered(gst::ClockTime::from_seconds(10), &[gst::MessageType::Error, gst::MessageType::Eos]).expect("an error");
+        let msg = bus
+            .timed_pop_filtered(gst::ClockTime::from_seconds(10), &[gst::MessageType::Error, gst::MessageType::Eos])
+            .expect("an error");
         pipeline.set_state(gst::State::Null).unwrap();
         let err = error_of(&msg);
         assert!(matches!(err, SourceError::Negotiation(_)), "{err}");
@@ -298,7 +338,10 @@ mod tests {
         let cam = CsiCamera { sensor: 1, width: 1280, height: 720, fps: 60 };
         let caps = csi_caps(&cam);
         assert!(is_nvmm(&caps));
-        assert_eq!(caps.to_string(), "video/x-raw(memory:NVMM), width=(int)1280, height=(int)720, framerate=(fraction)60/1, format=(string)NV12");
+        assert_eq!(
+            caps.to_string(),
+            "video/x-raw(memory:NVMM), width=(int)1280, height=(int)720, framerate=(fraction)60/1, format=(string)NV12"
+        );
         if gst::ElementFactory::find("nvarguscamerasrc").is_none() {
             // Not a Jetson: the camera source is named as missing, a permanent error.
             let e = make("nvarguscamerasrc").unwrap_err();

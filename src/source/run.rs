@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
-use gstreamer as gst;
 use gst::prelude::*;
+use gstreamer as gst;
 
 use super::decoder::{self, DecoderFamily};
 use super::error::SourceError;
@@ -59,7 +59,13 @@ pub fn choose_decoder(choice: super::options::DecoderChoice) -> DecoderFamily {
 
 /// Starts decoding into `ring`, waking `consumer` after each frame, until the input ends or
 /// `shutdown` is triggered.
-pub fn spawn(opts: SourceOptions, ring: Arc<FrameRing>, consumer: Thread, stats: Arc<SourceStats>, shutdown: Shutdown) -> Result<SourceHandle, SourceError> {
+pub fn spawn(
+    opts: SourceOptions,
+    ring: Arc<FrameRing>,
+    consumer: Thread,
+    stats: Arc<SourceStats>,
+    shutdown: Shutdown,
+) -> Result<SourceHandle, SourceError> {
     init()?;
     let uri = to_uri(&opts.uri)?;
     for name in ["uridecodebin", "videoconvert", "appsink", "capsfilter"] {
@@ -107,7 +113,14 @@ enum RunEnd {
     Error(SourceError),
 }
 
-fn run(opts: &SourceOptions, uri: &str, ring: &Arc<FrameRing>, consumer: &Thread, stats: &Arc<SourceStats>, shutdown: &Shutdown) -> Result<(), SourceError> {
+fn run(
+    opts: &SourceOptions,
+    uri: &str,
+    ring: &Arc<FrameRing>,
+    consumer: &Thread,
+    stats: &Arc<SourceStats>,
+    shutdown: &Shutdown,
+) -> Result<(), SourceError> {
     let live = opts.uri.is_live();
     let mut backoff = Duration::ZERO;
     loop {
@@ -126,7 +139,9 @@ fn run(opts: &SourceOptions, uri: &str, ring: &Arc<FrameRing>, consumer: &Thread
             RunEnd::Eos if !live => return Ok(()),
             RunEnd::Error(e) if !live || !e.is_transient() => return Err(e),
             RunEnd::Eos => tracing::warn!("Live source ended; reconnecting."),
-            RunEnd::Stalled => tracing::warn!(timeout_ms = opts.stall_timeout.as_millis() as u64, "Source stalled; reconnecting."),
+            RunEnd::Stalled => {
+                tracing::warn!(timeout_ms = opts.stall_timeout.as_millis() as u64, "Source stalled; reconnecting.")
+            }
             RunEnd::Error(e) => tracing::warn!(error = %e, "Source failed; reconnecting."),
         }
         stats.set_state(SourceState::Retrying);
@@ -149,7 +164,14 @@ fn next_backoff(previous: Duration, ran_for: Duration, initial: Duration, max: D
     if ran_for >= STABLE_RUN || previous.is_zero() { initial } else { (previous * 2).min(max) }
 }
 
-fn watch(pipeline: &gst::Pipeline, opts: &SourceOptions, live: bool, stats: &SourceStats, shutdown: &Shutdown, limit_hit: &AtomicBool) -> RunEnd {
+fn watch(
+    pipeline: &gst::Pipeline,
+    opts: &SourceOptions,
+    live: bool,
+    stats: &SourceStats,
+    shutdown: &Shutdown,
+    limit_hit: &AtomicBool,
+) -> RunEnd {
     let Some(bus) = pipeline.bus() else { return RunEnd::Error(SourceError::State("pipeline has no bus".into())) };
     let started = monotonic_ns();
     loop {
@@ -192,7 +214,6 @@ fn watch(pipeline: &gst::Pipeline, opts: &SourceOptions, live: bool, stats: &Sou
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

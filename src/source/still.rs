@@ -61,7 +61,8 @@ pub fn decode_still(path: &Path) -> Result<StillImage, StillError> {
 fn pull_first(pipeline: &gst::Pipeline, path: &Path) -> Result<StillImage, String> {
     let src = pipeline.by_name("src").ok_or("no filesrc")?;
     src.set_property("location", path.to_string_lossy().as_ref());
-    let sink = pipeline.by_name("sink").ok_or("no appsink")?.downcast::<gst_app::AppSink>().map_err(|_| "not an appsink")?;
+    let sink =
+        pipeline.by_name("sink").ok_or("no appsink")?.downcast::<gst_app::AppSink>().map_err(|_| "not an appsink")?;
     pipeline.set_state(gst::State::Playing).map_err(|e| e.to_string())?;
     let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) else {
         return Err(bus_error(pipeline).unwrap_or_else(|| "no picture decoded".into()));

@@ -39,7 +39,12 @@ impl CsiCamera {
     fn parse(rest: &str) -> Result<Self, String> {
         let (sensor, query) = rest.split_once('?').unwrap_or((rest, ""));
         let sensor = sensor.trim_end_matches('/');
-        let mut cam = CsiCamera { sensor: sensor.parse().map_err(|_| format!("sensor id {sensor:?} is not a number (csi://0)"))?, width: 1920, height: 1080, fps: 30 };
+        let mut cam = CsiCamera {
+            sensor: sensor.parse().map_err(|_| format!("sensor id {sensor:?} is not a number (csi://0)"))?,
+            width: 1920,
+            height: 1080,
+            fps: 30,
+        };
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').ok_or_else(|| format!("{pair:?} is not key=value"))?;
             let n: u32 = value.parse().map_err(|_| format!("{key}={value:?} is not a number"))?;
@@ -59,7 +64,9 @@ impl CsiCamera {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SourceUriError {
     /// A scheme footrackd does not read.
-    #[error("unsupported scheme {0:?} (use a file path, file://, rtsp://, rtsps://, rtmp://, http(s)://, v4l2:///dev/videoN or csi://N)")]
+    #[error(
+        "unsupported scheme {0:?} (use a file path, file://, rtsp://, rtsps://, rtmp://, http(s)://, v4l2:///dev/videoN or csi://N)"
+    )]
     UnsupportedScheme(String),
     /// A URI with a scheme but no host or path.
     #[error("{0:?} has nothing after the scheme")]
@@ -122,8 +129,12 @@ pub fn redact_text(text: &str) -> String {
     let mut rest = text;
     while let Some(i) = rest.find("://") {
         // The scheme: the letters right before "://".
-        let start = rest[..i].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')).map_or(0, |p| p + 1);
-        let end = rest[i..].find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')' || c == '>').map_or(rest.len(), |e| i + e);
+        let start = rest[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
+            .map_or(0, |p| p + 1);
+        let end = rest[i..]
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')' || c == '>')
+            .map_or(rest.len(), |e| i + e);
         out.push_str(&rest[..start]);
         out.push_str(&redact(&rest[start..end]));
         rest = &rest[end..];
@@ -160,7 +171,11 @@ mod tests {
         let debug = "gstrtspsrc.c(8133): Could not connect to rtsp://admin:hunter2@10.0.0.5/live (retry), also 'rtmp://u:p@x/app?key=k'";
         let r = redact_text(debug);
         assert!(!r.contains("hunter2") && !r.contains("u:p@") && !r.contains("key=k"), "{r}");
-        assert!(r.contains("rtsp://***@10.0.0.5/live (retry)") && r.starts_with("gstrtspsrc.c(8133): Could not connect to "), "{r}");
+        assert!(
+            r.contains("rtsp://***@10.0.0.5/live (retry)")
+                && r.starts_with("gstrtspsrc.c(8133): Could not connect to "),
+            "{r}"
+        );
     }
 
     #[test]
@@ -177,8 +192,14 @@ mod tests {
 
     #[test]
     fn csi_cameras_take_a_sensor_and_an_optional_mode() {
-        assert_eq!(SourceUri::parse("csi://0").unwrap(), SourceUri::Csi(CsiCamera { sensor: 0, width: 1920, height: 1080, fps: 30 }));
-        assert_eq!(SourceUri::parse("csi://1?width=1280&height=720&fps=60").unwrap(), SourceUri::Csi(CsiCamera { sensor: 1, width: 1280, height: 720, fps: 60 }));
+        assert_eq!(
+            SourceUri::parse("csi://0").unwrap(),
+            SourceUri::Csi(CsiCamera { sensor: 0, width: 1920, height: 1080, fps: 30 })
+        );
+        assert_eq!(
+            SourceUri::parse("csi://1?width=1280&height=720&fps=60").unwrap(),
+            SourceUri::Csi(CsiCamera { sensor: 1, width: 1280, height: 720, fps: 60 })
+        );
         assert!(SourceUri::parse("csi://0").unwrap().is_live());
         for bad in ["csi://front", "csi://0?fps=0", "csi://0?zoom=2", "csi://0?width"] {
             let e = SourceUri::parse(bad).unwrap_err();

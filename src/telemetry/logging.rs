@@ -18,7 +18,11 @@ pub enum LogTarget {
 static RELOAD: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 
 fn filter_for(level: &str) -> EnvFilter {
-    std::env::var("RUST_LOG").ok().and_then(|f| EnvFilter::try_new(f).ok()).or_else(|| EnvFilter::try_new(level).ok()).unwrap_or_else(|| EnvFilter::new("info"))
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .or_else(|| EnvFilter::try_new(level).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"))
 }
 
 /// Installs the global subscriber with `level` (a `tracing` filter string; `RUST_LOG` wins).

@@ -94,7 +94,13 @@ impl BallTracker {
             (None, None) => return None,
         }
         let f = self.filter.as_ref()?;
-        Some(Track { id: self.id, class: ObjectClass::Ball, bbox: f.bbox(), score: self.score, frames_since_seen: self.missed })
+        Some(Track {
+            id: self.id,
+            class: ObjectClass::Ball,
+            bbox: f.bbox(),
+            score: self.score,
+            frames_since_seen: self.missed,
+        })
     }
 }
 

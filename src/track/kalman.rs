@@ -67,7 +67,12 @@ impl BoxFilter {
         let p = |s: f32| 2.0 * STD_POSITION * s;
         let v = |s: f32| 10.0 * STD_VELOCITY * s;
         BoxFilter {
-            axes: [Axis::new(cx, p(w), v(w)), Axis::new(cy, p(h), v(h)), Axis::new(w, p(w), v(w)), Axis::new(h, p(h), v(h))],
+            axes: [
+                Axis::new(cx, p(w), v(w)),
+                Axis::new(cy, p(h), v(h)),
+                Axis::new(w, p(w), v(w)),
+                Axis::new(h, p(h), v(h)),
+            ],
         }
     }
 

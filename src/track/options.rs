@@ -71,15 +71,23 @@ impl TrackSection {
         p.check(is_unit(self.low_score) && self.low_score <= self.high_score, "track.low_score", || {
             format!("{} must be in 0..=track.high_score", self.low_score)
         });
-        p.check(is_unit(self.new_track_score), "track.new_track_score", || format!("{} must be in 0..=1", self.new_track_score));
+        p.check(is_unit(self.new_track_score), "track.new_track_score", || {
+            format!("{} must be in 0..=1", self.new_track_score)
+        });
         p.check(is_unit(self.match_iou), "track.match_iou", || format!("{} must be in 0..=1", self.match_iou));
-        p.check(is_unit(self.low_match_iou), "track.low_match_iou", || format!("{} must be in 0..=1", self.low_match_iou));
-        p.check(self.iou_buffer_frac.is_finite() && (0.0..=2.0).contains(&self.iou_buffer_frac), "track.iou_buffer_frac", || {
-            format!("{} must be in 0..=2", self.iou_buffer_frac)
+        p.check(is_unit(self.low_match_iou), "track.low_match_iou", || {
+            format!("{} must be in 0..=1", self.low_match_iou)
         });
-        p.check(self.max_lost_secs.is_finite() && (0.0..=60.0).contains(&self.max_lost_secs), "track.max_lost_secs", || {
-            format!("{} must be in 0..=60", self.max_lost_secs)
-        });
+        p.check(
+            self.iou_buffer_frac.is_finite() && (0.0..=2.0).contains(&self.iou_buffer_frac),
+            "track.iou_buffer_frac",
+            || format!("{} must be in 0..=2", self.iou_buffer_frac),
+        );
+        p.check(
+            self.max_lost_secs.is_finite() && (0.0..=60.0).contains(&self.max_lost_secs),
+            "track.max_lost_secs",
+            || format!("{} must be in 0..=60", self.max_lost_secs),
+        );
         p.check(self.min_hits <= 30, "track.min_hits", || format!("{} must be at most 30", self.min_hits));
     }
 }

@@ -185,7 +185,13 @@ impl PlayerTracker {
         self.out.clear();
         for t in &self.tracks {
             if t.confirmed && t.since_seen == 0 {
-                self.out.push(Track { id: t.id, class: t.roles.role(), bbox: t.filter.bbox(), score: t.score, frames_since_seen: 0 });
+                self.out.push(Track {
+                    id: t.id,
+                    class: t.roles.role(),
+                    bbox: t.filter.bbox(),
+                    score: t.score,
+                    frames_since_seen: 0,
+                });
             }
         }
         &self.out

@@ -21,7 +21,9 @@ impl SyntheticScene {
             s ^= s << 17;
             (s % 10_000) as f32 / 10_000.0
         };
-        let players = (0..n).map(|_| (rnd() * (width - 40.0), rnd() * (height - 90.0), rnd() * 6.0 - 3.0, rnd() * 4.0 - 2.0)).collect();
+        let players = (0..n)
+            .map(|_| (rnd() * (width - 40.0), rnd() * (height - 90.0), rnd() * 6.0 - 3.0, rnd() * 4.0 - 2.0))
+            .collect();
         SyntheticScene { players, ball: (width / 2.0, height / 2.0, 9.0, 4.0), width, height }
     }
 
@@ -37,7 +39,11 @@ impl SyntheticScene {
             if p.1 < 0.0 || p.1 > self.height - 90.0 {
                 p.3 = -p.3;
             }
-            out.push(Detection { bbox: BBox::from_xywh(p.0, p.1, 30.0, 80.0), score: 0.85, class: ObjectClass::Player });
+            out.push(Detection {
+                bbox: BBox::from_xywh(p.0, p.1, 30.0, 80.0),
+                score: 0.85,
+                class: ObjectClass::Player,
+            });
         }
         let b = &mut self.ball;
         b.0 += b.2;

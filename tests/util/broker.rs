@@ -52,7 +52,8 @@ impl Broker {
     pub fn start_with(port: u16, extra: &str) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}")).unwrap();
+        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}"))
+            .unwrap();
         let child = Command::new(mosquitto_binary())
             .arg("-c")
             .arg(&conf)

@@ -33,7 +33,14 @@ pub fn decode(clip: &Path, first: u64, count: u64) -> Vec<Frame> {
         gpu_frames: false,
         share_cuda_context: false,
     };
-    let handle = source::spawn(opts, Arc::clone(&ring), std::thread::current(), Arc::new(SourceStats::default()), Shutdown::new()).unwrap();
+    let handle = source::spawn(
+        opts,
+        Arc::clone(&ring),
+        std::thread::current(),
+        Arc::new(SourceStats::default()),
+        Shutdown::new(),
+    )
+    .unwrap();
     let mut out = Vec::new();
     let mut n = 0u64;
     loop {
@@ -61,7 +68,14 @@ pub fn test_pattern_clip(dir: &Path, name: &str, frames: u64, fps: u32) -> std::
 }
 
 /// As [`test_pattern_clip`] at `width` x `height`.
-pub fn test_pattern_clip_sized(dir: &Path, name: &str, frames: u64, fps: u32, width: u32, height: u32) -> std::path::PathBuf {
+pub fn test_pattern_clip_sized(
+    dir: &Path,
+    name: &str,
+    frames: u64,
+    fps: u32,
+    width: u32,
+    height: u32,
+) -> std::path::PathBuf {
     test_pattern_encode(dir, name, frames, fps, (width, height), &["mp4mux"])
 }
 
@@ -71,7 +85,14 @@ pub fn test_pattern_clip_sized(dir: &Path, name: &str, frames: u64, fps: u32, wi
 pub fn resolution_change_stream(dir: &Path, name: &str, parts: &[(u32, u32, u64)]) -> std::path::PathBuf {
     let mut bytes = Vec::new();
     for (i, &(w, h, frames)) in parts.iter().enumerate() {
-        let part = test_pattern_encode(dir, &format!("{name}.part{i}"), frames, 10, (w, h), &["video/x-h264,stream-format=byte-stream,alignment=au"]);
+        let part = test_pattern_encode(
+            dir,
+            &format!("{name}.part{i}"),
+            frames,
+            10,
+            (w, h),
+            &["video/x-h264,stream-format=byte-stream,alignment=au"],
+        );
         bytes.extend(std::fs::read(&part).unwrap());
     }
     let path = dir.join(name);
@@ -79,15 +100,32 @@ pub fn resolution_change_stream(dir: &Path, name: &str, parts: &[(u32, u32, u64)
     path
 }
 
-fn test_pattern_encode(dir: &Path, name: &str, frames: u64, fps: u32, (width, height): (u32, u32), tail: &[&str]) -> std::path::PathBuf {
+fn test_pattern_encode(
+    dir: &Path,
+    name: &str,
+    frames: u64,
+    fps: u32,
+    (width, height): (u32, u32),
+    tail: &[&str],
+) -> std::path::PathBuf {
     let clip = dir.join(name);
     let mut cmd = std::process::Command::new("gst-launch-1.0");
     cmd.args(["-q", "videotestsrc", &format!("num-buffers={frames}"), "pattern=ball", "!"]);
-    cmd.args([&format!("video/x-raw,width={width},height={height},framerate={fps}/1"), "!", "x264enc", "speed-preset=ultrafast", "!"]);
+    cmd.args([
+        &format!("video/x-raw,width={width},height={height},framerate={fps}/1"),
+        "!",
+        "x264enc",
+        "speed-preset=ultrafast",
+        "!",
+    ]);
     for t in tail {
         cmd.args([*t, "!"]);
     }
-    let status = cmd.arg("filesink").arg(format!("location={}", clip.display())).status().expect("gst-launch-1.0 (scripts/setup.sh)");
+    let status = cmd
+        .arg("filesink")
+        .arg(format!("location={}", clip.display()))
+        .status()
+        .expect("gst-launch-1.0 (scripts/setup.sh)");
     assert!(status.success(), "gst-launch-1.0 could not write {}", clip.display());
     clip
 }

@@ -35,10 +35,10 @@ impl Recorder {
                 for ev in conn.iter() {
                     match ev {
                         Ok(Event::Incoming(Packet::SubAck(_))) => *subscribed.lock().unwrap() = true,
-                        Ok(Event::Incoming(Packet::Publish(p))) => messages
-                            .lock()
-                            .unwrap()
-                            .push(Message { topic: p.topic.clone(), payload: String::from_utf8_lossy(&p.payload).into_owned() }),
+                        Ok(Event::Incoming(Packet::Publish(p))) => messages.lock().unwrap().push(Message {
+                            topic: p.topic.clone(),
+                            payload: String::from_utf8_lossy(&p.payload).into_owned(),
+                        }),
                         Ok(_) => {}
                         Err(_) => std::thread::sleep(Duration::from_millis(50)),
                     }

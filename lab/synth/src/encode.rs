@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
+use gst::prelude::*;
 use gstreamer as gst;
 use gstreamer_app as gst_app;
-use gst::prelude::*;
 
 /// Why encoding failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +32,15 @@ fn make(name: &'static str) -> Result<gst::Element, EncodeError> {
 
 impl Mp4Writer {
     /// Opens `path` for `width` x `height` I420 frames at `fps`, `bitrate_kbps`, with `comment` and `copyright` tags.
-    pub fn create(path: &Path, width: u32, height: u32, fps: u32, bitrate_kbps: u32, comment: &str, copyright: &str) -> Result<Self, EncodeError> {
+    pub fn create(
+        path: &Path,
+        width: u32,
+        height: u32,
+        fps: u32,
+        bitrate_kbps: u32,
+        comment: &str,
+        copyright: &str,
+    ) -> Result<Self, EncodeError> {
         gst::init().map_err(|e| EncodeError::Pipeline(e.to_string()))?;
         let caps = gst::Caps::builder("video/x-raw")
             .field("format", "I420")
@@ -40,7 +48,8 @@ impl Mp4Writer {
             .field("height", height as i32)
             .field("framerate", gst::Fraction::new(fps as i32, 1))
             .build();
-        let src = gst_app::AppSrc::builder().caps(&caps).format(gst::Format::Time).block(true).max_bytes(64 << 20).build();
+        let src =
+            gst_app::AppSrc::builder().caps(&caps).format(gst::Format::Time).block(true).max_bytes(64 << 20).build();
         let enc = make("x264enc")?;
         enc.set_property("bitrate", bitrate_kbps);
         enc.set_property_from_str("speed-preset", "faster");
@@ -61,8 +70,11 @@ impl Mp4Writer {
             setter.merge_tags(&tags, gst::TagMergeMode::Replace);
         }
         let pipeline = gst::Pipeline::new();
-        pipeline.add_many([src.upcast_ref(), &enc, &parse, &mux, &sink]).map_err(|e| EncodeError::Pipeline(e.to_string()))?;
-        gst::Element::link_many([src.upcast_ref(), &enc, &parse, &mux, &sink]).map_err(|e| EncodeError::Pipeline(e.to_string()))?;
+        pipeline
+            .add_many([src.upcast_ref(), &enc, &parse, &mux, &sink])
+            .map_err(|e| EncodeError::Pipeline(e.to_string()))?;
+        gst::Element::link_many([src.upcast_ref(), &enc, &parse, &mux, &sink])
+            .map_err(|e| EncodeError::Pipeline(e.to_string()))?;
         pipeline.set_state(gst::State::Playing).map_err(|e| EncodeError::Pipeline(e.to_string()))?;
         Ok(Mp4Writer { pipeline, src, frame_ns: 1_000_000_000 / fps as u64, frames: 0 })
     }
@@ -84,10 +96,14 @@ impl Mp4Writer {
         self.src.end_of_stream().map_err(|e| EncodeError::Pipeline(format!("{e:?}")))?;
         let bus = self.pipeline.bus().ok_or_else(|| EncodeError::Pipeline("no bus".into()))?;
         let result = loop {
-            let Some(msg) = bus.timed_pop(gst::ClockTime::from_seconds(60)) else { break Err(EncodeError::Pipeline("timed out".into())) };
+            let Some(msg) = bus.timed_pop(gst::ClockTime::from_seconds(60)) else {
+                break Err(EncodeError::Pipeline("timed out".into()));
+            };
             match msg.view() {
                 gst::MessageView::Eos(_) => break Ok(()),
-                gst::MessageView::Error(e) => break Err(EncodeError::Pipeline(format!("{} ({:?})", e.error(), e.debug()))),
+                gst::MessageView::Error(e) => {
+                    break Err(EncodeError::Pipeline(format!("{} ({:?})", e.error(), e.debug())));
+                }
                 _ => {}
             }
         };

@@ -63,7 +63,13 @@ fn main() -> ExitCode {
     };
     match generate(&opts) {
         Ok(s) => {
-            println!("{}: {} frames, {} boxes, {:.1} visible people per frame", c.out.display(), s.frames, s.boxes, s.mean_visible_players);
+            println!(
+                "{}: {} frames, {} boxes, {:.1} visible people per frame",
+                c.out.display(),
+                s.frames,
+                s.boxes,
+                s.mean_visible_players
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

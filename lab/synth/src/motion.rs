@@ -304,10 +304,14 @@ impl Motion for ProceduralPlay {
             let chasers = [order[0].0, order[1].0];
             for (k, &(fx, fy)) in FORMATION.iter().enumerate() {
                 let i = team * 11 + k;
-                let wander = ((self.t * 0.4 + i as f32 * 1.7).sin() * 3.0, (self.t * 0.33 + i as f32 * 2.3).cos() * 3.0);
+                let wander =
+                    ((self.t * 0.4 + i as f32 * 1.7).sin() * 3.0, (self.t * 0.33 + i as f32 * 2.3).cos() * 3.0);
                 let (mut tx, mut ty) = if k == 0 {
                     let goal_x = if team == 0 { 3.0 } else { PITCH_LENGTH_M - 3.0 };
-                    (goal_x + dir * ((bx - goal_x) * dir).max(0.0) * 0.08, (PITCH_WIDTH_M / 2.0 + (by - PITCH_WIDTH_M / 2.0) * 0.15).clamp(28.0, 40.0))
+                    (
+                        goal_x + dir * ((bx - goal_x) * dir).max(0.0) * 0.08,
+                        (PITCH_WIDTH_M / 2.0 + (by - PITCH_WIDTH_M / 2.0) * 0.15).clamp(28.0, 40.0),
+                    )
                 } else {
                     // Attacking sides push up, defending sides drop a few metres.
                     let push = if in_possession { 5.0 } else { -5.0 };
@@ -340,9 +344,25 @@ impl Motion for ProceduralPlay {
             self.out.push(Entity { id: i as u32 + 1, team: (i / 11) as u8, role, x: p.x, y: p.y, z: 0.0, speed });
         }
         let r = &self.referee;
-        self.out.push(Entity { id: REFEREE_ID, team: 2, role: Role::Referee, x: r.x, y: r.y, z: 0.0, speed: (r.vx * r.vx + r.vy * r.vy).sqrt() });
+        self.out.push(Entity {
+            id: REFEREE_ID,
+            team: 2,
+            role: Role::Referee,
+            x: r.x,
+            y: r.y,
+            z: 0.0,
+            speed: (r.vx * r.vx + r.vy * r.vy).sqrt(),
+        });
         let bs = (self.ball.2 * self.ball.2 + self.ball.3 * self.ball.3).sqrt();
-        self.out.push(Entity { id: BALL_ID, team: 2, role: Role::Ball, x: self.ball.0, y: self.ball.1, z: self.ball_z, speed: bs });
+        self.out.push(Entity {
+            id: BALL_ID,
+            team: 2,
+            role: Role::Ball,
+            x: self.ball.0,
+            y: self.ball.1,
+            z: self.ball_z,
+            speed: bs,
+        });
         &self.out
     }
 }
@@ -368,7 +388,13 @@ pub struct TracabError {
 impl TracabPlay {
     /// Loads `frames` frames at `fps` (25 or a divisor of it) starting `start_secs` into the data.
     /// Goalkeepers are the ids given; everyone else in `home`/`away` is an outfield player.
-    pub fn load(dir: &Path, start_secs: f32, frames: usize, fps: f32, goalkeeper_ids: &[u32]) -> Result<Self, TracabError> {
+    pub fn load(
+        dir: &Path,
+        start_secs: f32,
+        frames: usize,
+        fps: f32,
+        goalkeeper_ids: &[u32],
+    ) -> Result<Self, TracabError> {
         let err = |m: String| TracabError { path: dir.display().to_string(), message: m };
         let stride = (25.0 / fps).round().max(1.0) as usize;
         let first = (start_secs * 25.0) as usize;
@@ -376,7 +402,8 @@ impl TracabPlay {
         let mut out: Vec<Vec<Entity>> = vec![Vec::with_capacity(24); frames];
         let mut next_id = 1u32;
         for (team, sub) in [(0u8, "home"), (1u8, "away"), (2u8, "ball")] {
-            let mut files: Vec<_> = std::fs::read_dir(dir.join(sub)).map_err(|e| err(e.to_string()))?.flatten().map(|e| e.path()).collect();
+            let mut files: Vec<_> =
+                std::fs::read_dir(dir.join(sub)).map_err(|e| err(e.to_string()))?.flatten().map(|e| e.path()).collect();
             files.sort();
             for f in files {
                 let text = std::fs::read_to_string(&f).map_err(|e| err(e.to_string()))?;
@@ -384,7 +411,8 @@ impl TracabPlay {
                 let mut id = 0u32;
                 let mut gt_id = 0u32;
                 for (k, line) in text.lines().skip(1).skip(first).take(rows).enumerate() {
-                    let v: Vec<f32> = line.split(',').map(|t| t.trim_matches('"').parse().unwrap_or(f32::NAN)).collect();
+                    let v: Vec<f32> =
+                        line.split(',').map(|t| t.trim_matches('"').parse().unwrap_or(f32::NAN)).collect();
                     if v.len() < 5 || v.iter().any(|x| x.is_nan()) {
                         return Err(err(format!("bad row in {}: {line}", f.display())));
                     }

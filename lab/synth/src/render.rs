@@ -6,7 +6,6 @@ use super::motion::{Entity, PITCH_LENGTH_M, PITCH_WIDTH_M, Role};
 use super::rng::hash2;
 use super::sprites::{Sprite, SpriteBank};
 
-
 /// A drawn figure: box (x1, y1, x2, y2) and its foot point, pixels.
 type DrawnExtent = (f32, f32, f32, f32, (f32, f32));
 /// Height of a standing player, metres.
@@ -79,7 +78,10 @@ fn on_line(x: f64, y: f64, hw: f64) -> bool {
         for (depth, half) in [(16.5, 20.16), (5.5, 9.16)] {
             let x1 = gx + dir * depth;
             let (lo, hi) = if dir > 0.0 { (gx, x1) } else { (x1, gx) };
-            if seg_v(x1, w / 2.0 - half, w / 2.0 + half) || seg_h(w / 2.0 - half, lo, hi) || seg_h(w / 2.0 + half, lo, hi) {
+            if seg_v(x1, w / 2.0 - half, w / 2.0 + half)
+                || seg_h(w / 2.0 - half, lo, hi)
+                || seg_h(w / 2.0 + half, lo, hi)
+            {
                 return true;
             }
         }
@@ -184,7 +186,15 @@ impl Renderer {
                 continue;
             }
             let vis = if total_px[i] > 0 { visible[i] as f32 / total_px[i] as f32 } else { 0.0 };
-            out.push(DrawnBox { entity: i, x: cx1, y: cy1, w: cx2 - cx1, h: cy2 - cy1, visibility: vis.min(1.0), foot });
+            out.push(DrawnBox {
+                entity: i,
+                x: cx1,
+                y: cy1,
+                w: cx2 - cx1,
+                h: cy2 - cy1,
+                visibility: vis.min(1.0),
+                foot,
+            });
         }
     }
 
@@ -261,7 +271,10 @@ impl Renderer {
             }
         }
         let (_, fv, _) = camera.project([e.x as f64, e.y as f64, 0.0])?;
-        (total > 0).then_some((((cu - r) as f32, (cv - r) as f32, (cu + r) as f32, (cv + r) as f32, (cu as f32, fv as f32)), total))
+        (total > 0).then_some((
+            ((cu - r) as f32, (cv - r) as f32, (cu + r) as f32, (cv + r) as f32, (cu as f32, fv as f32)),
+            total,
+        ))
     }
 
     /// The frame as I420 (BT.601 limited range), into `out`.
@@ -290,8 +303,10 @@ impl Renderer {
                     n += 1.0;
                 }
                 let (r, g, b) = (acc[0] / n, acc[1] / n, acc[2] / n);
-                out[w * h + cy * cw + cx] = (128.0 - 0.148_223 * r - 0.290_993 * g + 0.439_216 * b).round().clamp(0.0, 255.0) as u8;
-                out[w * h + cw * ch + cy * cw + cx] = (128.0 + 0.439_216 * r - 0.367_788 * g - 0.071_427 * b).round().clamp(0.0, 255.0) as u8;
+                out[w * h + cy * cw + cx] =
+                    (128.0 - 0.148_223 * r - 0.290_993 * g + 0.439_216 * b).round().clamp(0.0, 255.0) as u8;
+                out[w * h + cw * ch + cy * cw + cx] =
+                    (128.0 + 0.439_216 * r - 0.367_788 * g - 0.071_427 * b).round().clamp(0.0, 255.0) as u8;
             }
         }
     }

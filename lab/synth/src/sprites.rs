@@ -203,7 +203,8 @@ fn split_kits(sprites: Vec<Sprite>) -> (Vec<Sprite>, Vec<Sprite>) {
             assign[i] = if dist(c, &ca) <= dist(c, &cb) { 0 } else { 1 };
         }
         for (k, centre) in [&mut ca, &mut cb].into_iter().enumerate() {
-            let members: Vec<&[f32; 3]> = colours.iter().zip(&assign).filter(|(_, a)| **a as usize == k).map(|(c, _)| c).collect();
+            let members: Vec<&[f32; 3]> =
+                colours.iter().zip(&assign).filter(|(_, a)| **a as usize == k).map(|(c, _)| c).collect();
             if !members.is_empty() {
                 for ch in 0..3 {
                     centre[ch] = members.iter().map(|m| m[ch]).sum::<f32>() / members.len() as f32;

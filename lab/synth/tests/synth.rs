@@ -41,7 +41,12 @@ pub fn read_gt(path: &Path) -> HashMap<u32, Vec<(u32, BBox, u32, f32)>> {
     let mut out: HashMap<u32, Vec<(u32, BBox, u32, f32)>> = HashMap::new();
     for line in std::fs::read_to_string(path).unwrap().lines() {
         let v: Vec<f32> = line.split(',').map(|t| t.parse().unwrap()).collect();
-        out.entry(v[0] as u32).or_default().push((v[1] as u32, BBox::from_xywh(v[2], v[3], v[4], v[5]), v[7] as u32, v[8]));
+        out.entry(v[0] as u32).or_default().push((
+            v[1] as u32,
+            BBox::from_xywh(v[2], v[3], v[4], v[5]),
+            v[7] as u32,
+            v[8],
+        ));
     }
     out
 }
@@ -70,7 +75,10 @@ fn ground_truth_is_self_consistent_pitch_positions_project_onto_box_feet() {
             let (x, y) = pitch[&(frame, *id)];
             let (u, v) = apply(&pitch_to_img, x, y).unwrap();
             let (fu, fv) = b.foot();
-            assert!((u - fu as f64).abs() < 1.5 && (v - fv as f64).abs() < 1.5, "frame {frame} id {id}: projected ({u:.1},{v:.1}) vs box foot ({fu:.1},{fv:.1})");
+            assert!(
+                (u - fu as f64).abs() < 1.5 && (v - fv as f64).abs() < 1.5,
+                "frame {frame} id {id}: projected ({u:.1},{v:.1}) vs box foot ({fu:.1},{fv:.1})"
+            );
             // And back: the box foot maps to the pitch position within a few centimetres per pixel of error.
             let (px, py) = apply(&img_to_pitch, fu as f64, fv as f64).unwrap();
             assert!((px - x).abs() < 0.5 && (py - y).abs() < 0.5, "frame {frame} id {id}");
@@ -130,7 +138,12 @@ fn matched(truth: &[BBox], found: &[BBox], min_iou: f32) -> usize {
     let mut used = vec![false; found.len()];
     let mut n = 0;
     for t in truth {
-        let best = found.iter().enumerate().filter(|(i, _)| !used[*i]).map(|(i, f)| (i, t.iou(f))).max_by(|a, b| a.1.total_cmp(&b.1));
+        let best = found
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !used[*i])
+            .map(|(i, f)| (i, t.iou(f)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
         if let Some((i, iou)) = best
             && iou >= min_iou
         {
@@ -187,7 +200,15 @@ pub fn score_tracks(gt: &HashMap<u32, Vec<(u32, BBox, u32, f32)>>, messages: &[S
             .filter(|t| t["class"] != "ball")
             .map(|t| {
                 let b = &t["box"];
-                (t["id"].as_u64().unwrap(), BBox { x1: b[0].as_f64().unwrap() as f32, y1: b[1].as_f64().unwrap() as f32, x2: b[2].as_f64().unwrap() as f32, y2: b[3].as_f64().unwrap() as f32 })
+                (
+                    t["id"].as_u64().unwrap(),
+                    BBox {
+                        x1: b[0].as_f64().unwrap() as f32,
+                        y1: b[1].as_f64().unwrap() as f32,
+                        x2: b[2].as_f64().unwrap() as f32,
+                        y2: b[3].as_f64().unwrap() as f32,
+                    },
+                )
             })
             .collect();
         let mut used = vec![false; tracks.len()];
@@ -196,7 +217,12 @@ pub fn score_tracks(gt: &HashMap<u32, Vec<(u32, BBox, u32, f32)>>, messages: &[S
                 continue;
             }
             truth_n += 1;
-            let best = tracks.iter().enumerate().filter(|(i, _)| !used[*i]).map(|(i, t)| (i, b.iou(&t.1))).max_by(|a, b| a.1.total_cmp(&b.1));
+            let best = tracks
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !used[*i])
+                .map(|(i, t)| (i, b.iou(&t.1)))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
             if let Some((i, iou)) = best
                 && iou >= 0.3
             {
@@ -224,7 +250,11 @@ fn daemon_on_a_generated_clip_scores_well_against_ground_truth() {
     let cfg = daemon::write_config(dir.path(), &daemon::offline_config(&clip, broker.port, "t-synth"));
     let out = daemon::run(&["run", "-c", cfg.to_str().unwrap(), "--no-env"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(rec.wait_for(Duration::from_secs(5), |m| m.len() >= 200), "expected 200 track messages, got {}", rec.messages().len());
+    assert!(
+        rec.wait_for(Duration::from_secs(5), |m| m.len() >= 200),
+        "expected 200 track messages, got {}",
+        rec.messages().len()
+    );
     let gt = read_gt(&dir.path().join("gt/gt.txt"));
     let payloads: Vec<String> = rec.messages().into_iter().map(|m| m.payload).collect();
     let (recall, switches, ids) = score_tracks(&gt, &payloads);

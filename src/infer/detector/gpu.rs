@@ -3,11 +3,11 @@
 //! (or after one upload); the model then reads the whole batch where it lies.
 
 use super::{BatchInput, Detector};
+use crate::frame::PlaneLayout;
 use crate::infer::backend::Backend;
 use crate::infer::error::InferError;
 use crate::infer::gpu_pre::{GpuFrame, GpuPreprocessor};
 use crate::infer::options::{DetectorOptions, GpuInput, Provider};
-use crate::frame::PlaneLayout;
 use crate::infer::pre::{Letterbox, Region, YuvFrame};
 
 /// The GPU pre-processor for `batch` images per call, when the model runs on the GPU (a native
@@ -17,7 +17,9 @@ pub(super) fn preprocessor_for(model: &Backend, opts: &DetectorOptions, batch: u
     if provider != Provider::TensorrtNative && (!provider.is_gpu() || !opts.gpu_preprocess) {
         return None;
     }
-    match crate::gpu::Gpu::try_new(0).and_then(|g| GpuPreprocessor::new(&g, &opts.manifest, batch.max(1), crate::frame::yuv420_bytes(1920, 1080))) {
+    match crate::gpu::Gpu::try_new(0)
+        .and_then(|g| GpuPreprocessor::new(&g, &opts.manifest, batch.max(1), crate::frame::yuv420_bytes(1920, 1080)))
+    {
         Ok(p) => {
             tracing::info!(batch, "Pre-processing on the GPU (NVRTC kernel); the model reads the batch in GPU memory.");
             Some(p)
@@ -30,7 +32,11 @@ pub(super) fn preprocessor_for(model: &Backend, opts: &DetectorOptions, batch: u
 }
 
 /// Where the GPU reads `frame`: in place from mapped pinned memory, or after one upload.
-fn gpu_source(g: &mut GpuPreprocessor, frame: &YuvFrame<'_>, mode: GpuInput) -> Result<(GpuFrame, PlaneLayout), InferError> {
+fn gpu_source(
+    g: &mut GpuPreprocessor,
+    frame: &YuvFrame<'_>,
+    mode: GpuInput,
+) -> Result<(GpuFrame, PlaneLayout), InferError> {
     match (frame.device, mode) {
         (Some(ptr), GpuInput::Mapped) => Ok((GpuFrame::Device(ptr), frame.layout)),
         // A frame kept in GPU memory by the decoder has no host copy to upload.
@@ -57,10 +63,18 @@ impl Detector {
     }
 
     /// Letterboxes jobs `start..start + count` into slots `0..count` of the device batch.
-    pub(super) fn letterbox_batch_gpu(&mut self, frames: &[YuvFrame<'_>], start: usize, count: usize) -> Result<BatchInput, InferError> {
+    pub(super) fn letterbox_batch_gpu(
+        &mut self,
+        frames: &[YuvFrame<'_>],
+        start: usize,
+        count: usize,
+    ) -> Result<BatchInput, InferError> {
         let Some(g) = self.gpu.as_mut() else { return Err(InferError::Run("no GPU pre-processor".into())) };
         if g.capacity() < count {
-            return Err(InferError::Run(format!("the GPU pre-processor holds {} images, the batch has {count}", g.capacity())));
+            return Err(InferError::Run(format!(
+                "the GPU pre-processor holds {} images, the batch has {count}",
+                g.capacity()
+            )));
         }
         let per_frame = self.regions.len();
         let mut current: Option<(usize, (GpuFrame, PlaneLayout))> = None;
@@ -77,7 +91,9 @@ impl Detector {
                 }
             };
             let (src, layout) = source;
-            self.letterboxes[job] = g.fill(src, frame.width, frame.height, frame.format, layout, self.regions[job % per_frame], j).map_err(gpu_err)?;
+            self.letterboxes[job] = g
+                .fill(src, frame.width, frame.height, frame.format, layout, self.regions[job % per_frame], j)
+                .map_err(gpu_err)?;
         }
         g.synchronize().map_err(gpu_err)?;
         Ok(BatchInput::Device(g.output_ptr(0)))
@@ -85,7 +101,12 @@ impl Detector {
 
     /// Letterboxes `region` of `frame` on the GPU and copies the model input back to the host
     /// (diagnostics: compares the GPU path with the CPU one).
-    pub fn letterbox_on_gpu(&mut self, frame: &YuvFrame<'_>, region: Region, out: &mut [f32]) -> Result<Letterbox, InferError> {
+    pub fn letterbox_on_gpu(
+        &mut self,
+        frame: &YuvFrame<'_>,
+        region: Region,
+        out: &mut [f32],
+    ) -> Result<Letterbox, InferError> {
         let g = self.gpu.as_mut().ok_or_else(|| InferError::Run("no GPU pre-processor".into()))?;
         let (src, layout) = gpu_source(g, frame, self.opts.gpu_input)?;
         let lb = g.fill(src, frame.width, frame.height, frame.format, layout, region, 0).map_err(gpu_err)?;

@@ -167,7 +167,11 @@ impl Detector {
     /// Runs the model on every region of several frames of one size (several streams) in as few
     /// calls as the model's batch allows; `outs[i]` is cleared and filled with frame `i`'s
     /// merged detections.
-    pub fn detect_many(&mut self, frames: &[YuvFrame<'_>], outs: &mut [Vec<Detection>]) -> Result<DetectTiming, InferError> {
+    pub fn detect_many(
+        &mut self,
+        frames: &[YuvFrame<'_>],
+        outs: &mut [Vec<Detection>],
+    ) -> Result<DetectTiming, InferError> {
         let Some(first) = frames.first() else { return Ok(DetectTiming::default()) };
         if outs.len() < frames.len() || frames.iter().any(|f| (f.width, f.height) != (first.width, first.height)) {
             return Err(InferError::Run("detect_many needs one output per frame and frames of one size".into()));
@@ -203,7 +207,12 @@ impl Detector {
 
     /// The model alone on one letterboxed batch of `frame`'s regions, `runs` times: seconds per
     /// call and images per call (no pre- or post-processing timed).
-    pub fn time_model(&mut self, frame: &YuvFrame<'_>, frames_per_call: usize, runs: u32) -> Result<(f64, usize), InferError> {
+    pub fn time_model(
+        &mut self,
+        frame: &YuvFrame<'_>,
+        frames_per_call: usize,
+        runs: u32,
+    ) -> Result<(f64, usize), InferError> {
         let copies = vec![*frame; frames_per_call.max(1)];
         self.plan(frame.width, frame.height, copies.len());
         let count = per_call(self.regions.len() * copies.len(), self.batch_limit);
@@ -225,7 +234,12 @@ impl Detector {
 
     /// Letterboxes jobs `start..start + count` (job = frame * regions + region) into the batch
     /// (on the GPU when it pre-processes).
-    fn letterbox_batch(&mut self, frames: &[YuvFrame<'_>], start: usize, count: usize) -> Result<BatchInput, InferError> {
+    fn letterbox_batch(
+        &mut self,
+        frames: &[YuvFrame<'_>],
+        start: usize,
+        count: usize,
+    ) -> Result<BatchInput, InferError> {
         #[cfg(feature = "cuda")]
         if self.gpu.is_some() {
             return self.letterbox_batch_gpu(frames, start, count);
@@ -237,14 +251,23 @@ impl Detector {
         for j in 0..count {
             let job = start + j;
             let region = self.regions[job % per_frame];
-            self.letterboxes[job] = self.pre.fill(&frames[job / per_frame], region, &mut self.input[j * len..(j + 1) * len]);
+            self.letterboxes[job] =
+                self.pre.fill(&frames[job / per_frame], region, &mut self.input[j * len..(j + 1) * len]);
         }
         Ok(BatchInput::Host)
     }
 
     /// One model call on a letterboxed batch; decodes each image and appends its detections in
     /// frame pixels to its frame's output. Returns the seconds spent decoding.
-    fn run_batch(&mut self, input: BatchInput, width: u32, height: u32, start: usize, count: usize, outs: &mut [Vec<Detection>]) -> Result<f64, InferError> {
+    fn run_batch(
+        &mut self,
+        input: BatchInput,
+        width: u32,
+        height: u32,
+        start: usize,
+        count: usize,
+        outs: &mut [Vec<Detection>],
+    ) -> Result<f64, InferError> {
         let Detector { model, input: host, opts, class_table, tile_dets, letterboxes, regions, pre, .. } = self;
         let per_frame = regions.len();
         let tiled = per_frame > 1;
@@ -256,7 +279,15 @@ impl Detector {
                 let job = start + j;
                 tile_dets.clear();
                 decode(m, &shape[1..], &values[j * per_image..(j + 1) * per_image], class_table, threshold, tile_dets);
-                collect(tile_dets, &letterboxes[job], &regions[job % per_frame], width, height, tiled, &mut outs[job / per_frame]);
+                collect(
+                    tile_dets,
+                    &letterboxes[job],
+                    &regions[job % per_frame],
+                    width,
+                    height,
+                    tiled,
+                    &mut outs[job / per_frame],
+                );
             }
             Ok(t.elapsed().as_secs_f64())
         };
@@ -269,7 +300,15 @@ impl Detector {
 
 /// Maps one region's detections to frame pixels and appends them, dropping people cut by an
 /// inner tile border (a neighbouring tile or the whole-frame pass sees them whole).
-fn collect(tile_dets: &[Detection], lb: &Letterbox, region: &Region, width: u32, height: u32, tiled: bool, out: &mut Vec<Detection>) {
+fn collect(
+    tile_dets: &[Detection],
+    lb: &Letterbox,
+    region: &Region,
+    width: u32,
+    height: u32,
+    tiled: bool,
+    out: &mut Vec<Detection>,
+) {
     let whole_frame = region.w == width && region.h == height;
     for d in tile_dets {
         let mut d = *d;
@@ -277,7 +316,11 @@ fn collect(tile_dets: &[Detection], lb: &Letterbox, region: &Region, width: u32,
         if d.bbox.area() <= 0.0 {
             continue;
         }
-        if tiled && !whole_frame && d.class.is_person() && tiling::touches_inner_edge(&d.bbox, region, width, height, 2.0) {
+        if tiled
+            && !whole_frame
+            && d.class.is_person()
+            && tiling::touches_inner_edge(&d.bbox, region, width, height, 2.0)
+        {
             continue;
         }
         out.push(d);
@@ -304,9 +347,18 @@ fn check_output(m: &ModelManifest, shape: &[i64], values: usize, batch: usize) -
 }
 
 /// Decodes one image's output (`shape` without the batch dimension), already checked.
-fn decode(m: &ModelManifest, shape: &[i64], values: &[f32], class_table: &[Option<ObjectClass>], threshold: f32, out: &mut Vec<Detection>) {
+fn decode(
+    m: &ModelManifest,
+    shape: &[i64],
+    values: &[f32],
+    class_table: &[Option<ObjectClass>],
+    threshold: f32,
+    out: &mut Vec<Detection>,
+) {
     match m.format {
-        OutputFormat::Yolox => post::decode_yolox(values, m.input_width, m.input_height, &m.strides, class_table, threshold, out),
+        OutputFormat::Yolox => {
+            post::decode_yolox(values, m.input_width, m.input_height, &m.strides, class_table, threshold, out)
+        }
         OutputFormat::Yolov8 => post::decode_yolov8(values, shape[1] as usize, class_table, threshold, out),
     }
 }
@@ -329,7 +381,10 @@ mod tests {
         let m = ModelManifest::load_beside(std::path::Path::new("models/yolox_nano.onnx")).unwrap();
         let cols = 5 + m.num_classes as i64;
         assert_eq!(check_output(&m, &[3, 3549, cols], 3 * 3549 * cols as usize, 3).unwrap(), 3549 * cols as usize);
-        assert!(matches!(check_output(&m, &[1, 3549, cols], 3549 * cols as usize, 3), Err(InferError::OutputShape { .. })));
+        assert!(matches!(
+            check_output(&m, &[1, 3549, cols], 3549 * cols as usize, 3),
+            Err(InferError::OutputShape { .. })
+        ));
         assert!(matches!(check_output(&m, &[3, 3549, 85], 3 * 3549 * 85, 3), Err(InferError::OutputShape { .. })));
     }
 }

@@ -98,10 +98,26 @@ impl Annotator {
         let (jobs_tx, jobs_rx) = sync_channel::<Job>(POOL);
         let (free_tx, free_rx) = sync_channel::<Job>(POOL);
         for _ in 0..POOL {
-            let _ = free_tx.send(Job { i420: Vec::new(), width: 0, height: 0, fps: 25.0, tracks: Vec::with_capacity(64), pitch_size: (105.0, 68.0) });
+            let _ = free_tx.send(Job {
+                i420: Vec::new(),
+                width: 0,
+                height: 0,
+                fps: 25.0,
+                tracks: Vec::with_capacity(64),
+                pitch_size: (105.0, 68.0),
+            });
         }
-        let thread = std::thread::Builder::new().name("annotate".into()).spawn(move || draw_loop(path, snapshots, jobs_rx, free_tx))?;
-        Ok(Annotator { jobs: Some(jobs_tx), free: free_rx, current: None, spare: Vec::with_capacity(POOL), dropped: Arc::new(AtomicU64::new(0)), thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name("annotate".into())
+            .spawn(move || draw_loop(path, snapshots, jobs_rx, free_tx))?;
+        Ok(Annotator {
+            jobs: Some(jobs_tx),
+            free: free_rx,
+            current: None,
+            spare: Vec::with_capacity(POOL),
+            dropped: Arc::new(AtomicU64::new(0)),
+            thread: Some(thread),
+        })
     }
 
     /// Copies this frame's pixels into a free buffer; `None` pixels (a frame kept on the GPU) or
@@ -124,12 +140,25 @@ impl Annotator {
     }
 
     /// Adds this frame's tracks and hands the frame to the drawing thread.
-    pub fn finish_frame(&mut self, tracks: &[Track], teams: &[Option<Team>], pitch: &[Option<PitchPos>], pitch_size: (f32, f32), fps: f32) {
+    pub fn finish_frame(
+        &mut self,
+        tracks: &[Track],
+        teams: &[Option<Team>],
+        pitch: &[Option<PitchPos>],
+        pitch_size: (f32, f32),
+        fps: f32,
+    ) {
         let Some(mut job) = self.current.take() else { return };
         job.tracks.clear();
         for (i, t) in tracks.iter().enumerate() {
             let pos = pitch.get(i).copied().flatten();
-            job.tracks.push(Drawn { id: t.id, bbox: t.bbox, class: t.class, team: teams.get(i).copied().flatten(), pitch: pos.map(|p| (p.x_m, p.y_m)) });
+            job.tracks.push(Drawn {
+                id: t.id,
+                bbox: t.bbox,
+                class: t.class,
+                team: teams.get(i).copied().flatten(),
+                pitch: pos.map(|p| (p.x_m, p.y_m)),
+            });
         }
         (job.fps, job.pitch_size) = (fps, pitch_size);
         let Some(jobs) = self.jobs.as_ref() else { return };
@@ -198,7 +227,12 @@ fn copy_i420(p: &YuvFrame<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn draw_loop(path: Option<PathBuf>, snapshots: Option<SnapshotOptions>, jobs: Receiver<Job>, free: SyncSender<Job>) -> Result<u64, AnnotateError> {
+fn draw_loop(
+    path: Option<PathBuf>,
+    snapshots: Option<SnapshotOptions>,
+    jobs: Receiver<Job>,
+    free: SyncSender<Job>,
+) -> Result<u64, AnnotateError> {
     let mut writer: Option<video::VideoWriter> = None;
     let mut trail: Vec<(i32, i32)> = Vec::with_capacity(TRAIL);
     let mut frames = 0u64;
@@ -233,7 +267,9 @@ fn snapshot(s: &SnapshotOptions, job: &Job) -> Result<(), AnnotateError> {
     s.publisher.try_publish(&s.topic, QoS::AtMostOnce, true, &jpeg);
     if let Some(path) = &s.path {
         let tmp = path.with_extension("jpg.tmp");
-        std::fs::write(&tmp, &jpeg).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| AnnotateError::Writer(format!("{}: {e}", path.display())))?;
+        std::fs::write(&tmp, &jpeg)
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| AnnotateError::Writer(format!("{}: {e}", path.display())))?;
     }
     Ok(())
 }

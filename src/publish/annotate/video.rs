@@ -56,7 +56,9 @@ impl VideoWriter {
         let _ = self.src.end_of_stream();
         let mut result = Ok(self.frames);
         if let Some(bus) = self.pipeline.bus() {
-            match bus.timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Eos, gst::MessageType::Error]) {
+            match bus
+                .timed_pop_filtered(gst::ClockTime::from_seconds(30), &[gst::MessageType::Eos, gst::MessageType::Error])
+            {
                 Some(msg) => {
                     if let gst::MessageView::Error(e) = msg.view() {
                         result = Err(AnnotateError::Writer(e.error().to_string()));
@@ -77,14 +79,25 @@ pub(super) fn encode_jpeg(i420: &[u8], width: u32, height: u32, quality: u32) ->
         "appsrc name=src format=time caps=video/x-raw,format=I420,width={width},height={height},framerate=1/1 \
          ! videoconvert ! jpegenc quality={quality} ! appsink name=sink sync=false"
     );
-    let pipeline = gst::parse::launch(&desc).map_err(|e| fail(e.to_string()))?.downcast::<gst::Pipeline>().map_err(|_| fail("not a pipeline".into()))?;
-    let src = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).ok_or_else(|| fail("no appsrc".into()))?;
-    let sink = pipeline.by_name("sink").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).ok_or_else(|| fail("no appsink".into()))?;
+    let pipeline = gst::parse::launch(&desc)
+        .map_err(|e| fail(e.to_string()))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| fail("not a pipeline".into()))?;
+    let src = pipeline
+        .by_name("src")
+        .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+        .ok_or_else(|| fail("no appsrc".into()))?;
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+        .ok_or_else(|| fail("no appsink".into()))?;
     pipeline.set_state(gst::State::Playing).map_err(|e| fail(e.to_string()))?;
     let result = src
         .push_buffer(gst::Buffer::from_slice(i420.to_vec()))
         .map_err(|e| fail(e.to_string()))
-        .and_then(|_| sink.try_pull_sample(gst::ClockTime::from_seconds(10)).ok_or_else(|| fail("no JPEG came out".into())))
+        .and_then(|_| {
+            sink.try_pull_sample(gst::ClockTime::from_seconds(10)).ok_or_else(|| fail("no JPEG came out".into()))
+        })
         .and_then(|sample| {
             let buffer = sample.buffer().ok_or_else(|| fail("empty sample".into()))?;
             let map = buffer.map_readable().map_err(|e| fail(e.to_string()))?;

@@ -28,7 +28,12 @@ pub struct TeamAssigner {
 impl TeamAssigner {
     /// An assigner that learns the kits, or uses `pinned` (A, B).
     pub fn new(pinned: Option<[[f32; 3]; 2]>) -> Self {
-        TeamAssigner { kits: KitClusters::new(pinned), colours: Vec::with_capacity(256), votes: Vec::with_capacity(128), out: Vec::with_capacity(128) }
+        TeamAssigner {
+            kits: KitClusters::new(pinned),
+            colours: Vec::with_capacity(256),
+            votes: Vec::with_capacity(128),
+            out: Vec::with_capacity(128),
+        }
     }
 
     /// Reads the kit colour of every person detection of this frame (`None` when the pixels are
@@ -50,7 +55,11 @@ impl TeamAssigner {
                 self.out.push(None);
                 continue;
             }
-            let vote = if t.frames_since_seen == 0 { self.colour_of(t, dets).and_then(|c| self.kits.observe(c)) } else { None };
+            let vote = if t.frames_since_seen == 0 {
+                self.colour_of(t, dets).and_then(|c| self.kits.observe(c))
+            } else {
+                None
+            };
             let i = match self.votes.iter().position(|v| v.id == t.id) {
                 Some(i) => i,
                 None => {

@@ -1,8 +1,8 @@
 //! The kit colour of a person box: mean RGB of the torso's non-grass pixels.
 
-use crate::frame::{BBox, YuvFrame};
 #[cfg(test)]
 use crate::frame::PixelFormat;
+use crate::frame::{BBox, YuvFrame};
 
 /// Whether a pixel looks like grass: green clearly above red and blue.
 fn is_grass(p: [f32; 3]) -> bool {

@@ -24,7 +24,13 @@ pub struct KitClusters {
 impl KitClusters {
     /// Clusters that learn both kits, or that use `pinned` (A, B) as given.
     pub fn new(pinned: Option<[[f32; 3]; 2]>) -> Self {
-        KitClusters { centroids: pinned, pinned: pinned.is_some(), reservoir: Vec::with_capacity(RESERVOIR), next: 0, since_clustering: 0 }
+        KitClusters {
+            centroids: pinned,
+            pinned: pinned.is_some(),
+            reservoir: Vec::with_capacity(RESERVOIR),
+            next: 0,
+            since_clustering: 0,
+        }
     }
 
     /// The kit colours, once known: (A, B).
@@ -78,7 +84,8 @@ impl KitClusters {
         if s.len() < 2 {
             return;
         }
-        let far = |from: [f32; 3]| s.iter().copied().max_by(|p, q| dist(*p, from).total_cmp(&dist(*q, from))).unwrap_or(from);
+        let far =
+            |from: [f32; 3]| s.iter().copied().max_by(|p, q| dist(*p, from).total_cmp(&dist(*q, from))).unwrap_or(from);
         let mean = mean_of(s.iter().copied()).unwrap_or([0.0; 3]);
         let mut c = [far(mean), [0.0; 3]];
         c[1] = far(c[0]);

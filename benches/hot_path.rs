@@ -70,17 +70,11 @@ fn payload(c: &mut Criterion) {
     let meta =
         FrameMeta { number: 1234, pts_ns: Some(49_360_000_000), width: 1920, height: 1080, ..Default::default() };
     let mut buf = String::with_capacity(8192);
+    let mut state = footrackd::state::FrameState::with_capacity(64);
+    state.begin(meta, &tracks);
     c.bench_function("encode_tracks_23", |b| {
         b.iter(|| {
-            encode_tracks(
-                &mut buf,
-                TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1 },
-                &meta,
-                &tracks,
-                &[],
-                &[],
-                None,
-            );
+            encode_tracks(&mut buf, TrackMessageHeader { device: "dev", source: "cam", publish_unix_ns: 1 }, &state);
             black_box(buf.len())
         })
     });

@@ -165,6 +165,59 @@ pub struct Track {
     pub frames_since_seen: u32,
 }
 
+/// A track's place on the pitch (with a calibrated camera).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PitchPos {
+    /// Along the touchline, metres.
+    pub x_m: f32,
+    /// Across the pitch, metres.
+    pub y_m: f32,
+    /// Smoothed speed, metres per second.
+    pub speed_mps: f32,
+    /// Smoothed velocity along x and y, metres per second.
+    pub velocity_mps: (f32, f32),
+    /// Distance covered since the track began, metres.
+    pub distance_m: f32,
+    /// Whether it is on the pitch (within the margin); `true` when no area is set.
+    pub on_pitch: bool,
+}
+
+/// What is known of the ball beyond its track.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BallState {
+    /// Not seen in this frame: the position is the tracker's prediction.
+    pub predicted: bool,
+}
+
+/// Everything known about one tracked object in one frame: the unit of the game state. Made
+/// once per frame by the inference thread, each stage filling its own field (the tracker the
+/// track, the teams the team, the pitch mapper the place), and read as a whole by everything
+/// that reports it: the MQTT payload, the annotated video and the snapshot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrackRecord {
+    /// Identity, role (`class`), box, score and age.
+    pub track: Track,
+    /// The player's team, when teams are assigned and the kit is known.
+    pub team: Option<Team>,
+    /// Place, speed and distance on the pitch, while the camera is calibrated.
+    pub pitch: Option<PitchPos>,
+    /// The ball's own state (`None` for people).
+    pub ball: Option<BallState>,
+}
+
+impl TrackRecord {
+    /// A record of `track` alone, before teams and pitch positions are known.
+    pub fn of(track: Track) -> Self {
+        let ball = (track.class == ObjectClass::Ball).then_some(BallState { predicted: track.frames_since_seen > 0 });
+        TrackRecord { track, team: None, pitch: None, ball }
+    }
+
+    /// Whether reports leave it out: a place known to be off the pitch.
+    pub fn off_pitch(&self) -> bool {
+        self.pitch.is_some_and(|p| !p.on_pitch)
+    }
+}
+
 /// Timing and identity of one decoded frame, carried beside its pixels.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct FrameMeta {

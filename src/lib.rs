@@ -42,6 +42,8 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod cmd;
+
 pub mod app;
 pub mod config;
 
@@ -57,7 +59,9 @@ pub mod ring;
 
 pub mod frame;
 pub mod pitch;
+pub mod pool;
 pub mod problems;
 pub mod shutdown;
+pub mod state;
 pub mod telemetry;
 pub mod wake;

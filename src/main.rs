@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use footrackd::config::{self, ConfigError};
-use footrackd::{app, control, telemetry};
+use footrackd::{app, cmd, control, telemetry};
 
 /// Exit code for an invalid configuration (sysexits EX_CONFIG).
 const EXIT_CONFIG: u8 = 78;
@@ -164,7 +164,7 @@ fn main() -> ExitCode {
                 }
             };
             telemetry::logging::init("warn");
-            match app::bench::run(cfg, app::bench::BenchOptions { frames, inference_runs, streams }) {
+            match cmd::bench::run(cfg, cmd::bench::BenchOptions { frames, inference_runs, streams }) {
                 Ok(report) => {
                     println!("{}", report.render());
                     if let Some(p) = json
@@ -196,7 +196,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {} has no [pitch] calibration (image_to_pitch or points)", path.display());
                 return ExitCode::from(EXIT_CONFIG);
             };
-            match app::pitch_map::map_file(&h, &mot, &out) {
+            match cmd::pitch_map::map_file(&h, &mot, &out) {
                 Ok(n) => {
                     println!("{}: {n} positions", out.display());
                     ExitCode::SUCCESS
@@ -218,7 +218,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             let opts = footrackd::track::TrackerOptions::from_section(&section, fps);
-            match app::mot::track_file(&det, &out, opts) {
+            match cmd::track_mot::track_file(&det, &out, opts) {
                 Ok(n) => {
                     println!("{}: {n} track boxes", out.display());
                     ExitCode::SUCCESS
@@ -237,12 +237,13 @@ fn detect(path: &std::path::Path, images: &[PathBuf], out: &std::path::Path) -> 
         Ok(r) => r,
         Err(e) => return config_failure(&e),
     };
-    let cfg = match config::validate(raw, true) {
+    // Still images need no camera: the source may be left unset.
+    let cfg = match config::validate(raw, false) {
         Ok(c) => c,
         Err(problems) => return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }),
     };
     telemetry::logging::init("warn");
-    match app::detect::run(&cfg, images, out) {
+    match cmd::detect::run(&cfg, images, out) {
         Ok(s) => {
             for e in &s.failed {
                 eprintln!("error: {e}");

@@ -76,6 +76,7 @@ fn steady_state_frame_work_allocates_nothing() {
     let mut dets = Vec::with_capacity(1024);
     let mut raw = Vec::with_capacity(1024);
     let mut payload = String::with_capacity(16 * 1024);
+    let mut state = footrackd::state::FrameState::with_capacity(128);
 
     let mut one_frame = |n: u64| {
         let mut slot = ring.acquire().unwrap();
@@ -93,15 +94,8 @@ fn steady_state_frame_work_allocates_nothing() {
         nms_in_place(&mut raw, 0.5);
         scene.next_frame(&mut dets);
         let tracks = tracker.step(1.0, &dets);
-        encode_tracks(
-            &mut payload,
-            TrackMessageHeader { device: "d", source: "s", publish_unix_ns: n },
-            &frame.slot().meta,
-            tracks,
-            &[],
-            &[],
-            None,
-        );
+        state.begin(frame.slot().meta, tracks);
+        encode_tracks(&mut payload, TrackMessageHeader { device: "d", source: "s", publish_unix_ns: n }, &state);
     };
     for n in 0..50 {
         one_frame(n);

@@ -6,6 +6,7 @@ use footrackd::frame::{BBox, Detection, FrameMeta, ObjectClass, Team, Track};
 use footrackd::infer::post::nms_in_place;
 use footrackd::pitch::{Homography, PitchPos, PointPair, fit_homography};
 use footrackd::publish::payload::{TrackMessageHeader, encode_tracks};
+use footrackd::state::{CalibrationInUse, CalibrationOrigin, FrameState};
 use footrackd::track::{TrackSection, Tracker, TrackerOptions};
 use proptest::prelude::*;
 
@@ -86,7 +87,15 @@ proptest! {
         let h = Homography::from_row_major(&[0.1, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0]);
         let mut buf = String::new();
         let meta = FrameMeta { number: 3, width: 1920, height: 1080, ..Default::default() };
-        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "s", publish_unix_ns: 1 }, &meta, &tracks, &pitch, &teams, h.as_ref());
+        let mut state = FrameState::with_capacity(4);
+        state.begin(meta, &tracks);
+        for (i, r) in state.records.iter_mut().enumerate() {
+            r.pitch = pitch.get(i).copied().flatten();
+            r.team = teams.get(i).copied().flatten();
+        }
+        state.teams_assigned = !teams.is_empty();
+        state.calibration = h.map(|homography| CalibrationInUse { homography, origin: CalibrationOrigin::Hand, error_m: None });
+        encode_tracks(&mut buf, TrackMessageHeader { device: "d", source: "s", publish_unix_ns: 1 }, &state);
         let v: serde_json::Value = serde_json::from_str(&buf).map_err(|e| TestCaseError::fail(format!("{e}: {buf}")))?;
         let off = tracks.iter().enumerate().filter(|(i, _)| pitch.get(*i).copied().flatten().is_some_and(|p| !p.on_pitch)).count();
         prop_assert_eq!(v["tracks"].as_array().unwrap().len(), tracks.len() - off);

@@ -1,15 +1,12 @@
-//! The appliance: wiring and lifecycle ([`run`]), the control loop (`supervisor`), the
-//! inference thread (`worker`), health assembly (`health`), the run summary, and the
-//! commands that users run on the device: `bench`, `detect` ([`detect`]), `pitch-map` ([`pitch_map`]) and `track-mot`
-//! ([`mot`]).
+//! The appliance's run path: wiring and lifecycle ([`run`]), the control loop (`supervisor`)
+//! and the probation of remote changes (`probation`), the inference thread (`worker`), health
+//! assembly (`health`), the frame ring's memory (`slots`) and the run summary. The offline
+//! commands (bench, detect, track-mot, pitch-map) live in [`crate::cmd`], built on these pieces.
 //!
 //! `app` is the only place that knows every stage; the stages meet here and through the ring.
 
-pub mod bench;
-pub mod detect;
 mod health;
-pub mod mot;
-pub mod pitch_map;
+mod probation;
 mod run;
 mod slots;
 mod summary;
@@ -20,6 +17,7 @@ use std::path::PathBuf;
 
 pub use health::HealthSnapshot;
 pub use run::run;
+pub use slots::{gpu_frame_ring, gpu_frames_wanted};
 pub use summary::RunSummary;
 pub use worker::FrameProcessor;
 

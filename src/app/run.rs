@@ -98,7 +98,8 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
         opts,
         current: cfg,
         shutdown,
-        rate_samples: std::collections::VecDeque::with_capacity(12),
+        rate: Default::default(),
+        pending: None,
         probation: None,
         platform: crate::control::platform::detect(Path::new(&cfg_platform_procfs), Path::new("/")),
     };

@@ -17,7 +17,7 @@ const GPU_SLOT_BYTES: usize = 4096 * 2176 * 3 / 2;
 /// Whether decoded frames should stay in GPU memory: asked for (`source.gpu_frames`), the
 /// detector letterboxes on the GPU, and the decoder is NVDEC.
 #[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
-pub(super) fn gpu_frames_wanted(cfg: &Config, detector: &Detector) -> bool {
+pub fn gpu_frames_wanted(cfg: &Config, detector: &Detector) -> bool {
     #[cfg(feature = "cuda")]
     {
         cfg.source.gpu_frames
@@ -30,7 +30,7 @@ pub(super) fn gpu_frames_wanted(cfg: &Config, detector: &Detector) -> bool {
 
 /// A ring of GPU slots for frames kept in GPU memory; `None` (logged) when they cannot be had.
 #[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
-pub(super) fn gpu_frame_ring(slots: usize, policy: OverflowPolicy) -> Option<Arc<FrameRing>> {
+pub fn gpu_frame_ring(slots: usize, policy: OverflowPolicy) -> Option<Arc<FrameRing>> {
     #[cfg(feature = "cuda")]
     {
         let buffers: Result<Vec<_>, _> = crate::gpu::Gpu::try_new(0).and_then(|gpu| {

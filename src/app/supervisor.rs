@@ -1,10 +1,12 @@
 //! The supervisor: the control loop of a run. It turns intents (signals, reloads, remote
 //! config) into actions, feeds the systemd watchdog while frames progress, throttles, publishes
-//! health, and applies every new configuration between frames through one path.
+//! health, and applies every new configuration between frames through one path: sent to the
+//! inference thread, and taken as current (echoed, put on probation, persisted) only once that
+//! thread has answered that it applied it.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -13,7 +15,9 @@ use rumqttc::QoS;
 
 use super::RunOptions;
 use super::health::{HealthReporter, HealthSources};
-use super::worker::WorkerCommand;
+use super::probation::{Probation, ProbationEnd, RateWindow, Verdict};
+use super::worker::{ApplyRefused, WorkerCommand};
+use crate::config::diff::changes_needing_restart;
 use crate::config::{self, Config, remote};
 use crate::control::Intent;
 use crate::control::sensors::{Readings, Sensors};
@@ -58,33 +62,34 @@ pub(super) struct Supervisor {
     pub(super) opts: RunOptions,
     pub(super) current: Config,
     pub(super) shutdown: Shutdown,
-    /// Processed-frame counts sampled about once a second (the rate before a change).
-    pub(super) rate_samples: std::collections::VecDeque<(Instant, u64)>,
+    /// The processing rate before a change.
+    pub(super) rate: RateWindow,
+    /// The change sent to the inference thread and not yet answered, if any.
+    pub(super) pending: Option<PendingChange>,
     /// The remote change on probation, if any.
     pub(super) probation: Option<Probation>,
     /// What the daemon runs on.
     pub(super) platform: crate::control::platform::Platform,
 }
 
-/// A remote change that was applied but not yet kept: the configuration before it, the patch to
-/// persist once it has proved itself, and the processing rate before it.
-/// Why a probation ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ProbationEnd {
-    /// Its time is up: keep or roll back.
-    Due,
-    /// A newer change arrived: keep it (it has run so far) and judge the newer one.
-    Superseded,
-    /// The daemon stops: keep (persist) unless frames nearly stopped; nothing to roll back.
-    Stopping,
+/// What follows once the inference thread has applied a change.
+#[derive(Debug)]
+enum AfterApply {
+    /// A reload from the file: nothing more.
+    Nothing,
+    /// A remote change: probation, judged against the rate before it.
+    Probation { previous: Box<Config>, patch: serde_json::Value },
+    /// A rollback: report why on `config/error`.
+    RolledBack(remote::RemoteError),
 }
 
-pub(super) struct Probation {
-    previous: Config,
-    patch: serde_json::Value,
-    since: Instant,
-    processed_at: u64,
-    fps_before: f64,
+/// A change sent to the inference thread, waiting for its answer.
+#[derive(Debug)]
+pub(super) struct PendingChange {
+    config: Box<Config>,
+    origin: &'static str,
+    reply: Receiver<Result<(), ApplyRefused>>,
+    then: AfterApply,
 }
 
 impl Supervisor {
@@ -125,7 +130,7 @@ impl Supervisor {
                 }
                 Ok(Intent::Reload) => match reload(&self.opts) {
                     Ok(new_cfg) => {
-                        let _refusal_is_logged = self.apply(new_cfg, "SIGHUP");
+                        let _refusal_is_logged = self.apply(new_cfg, "SIGHUP", AfterApply::Nothing);
                     }
                     Err(e) => {
                         tracing::error!(error = %format!("{e:#}"), "Reload refused; the running configuration stays.")
@@ -133,6 +138,7 @@ impl Supervisor {
                 },
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
             }
+            self.poll_pending();
             while let Ok(msg) = remote_in.try_recv() {
                 self.remote_config(&msg.payload);
             }
@@ -185,8 +191,10 @@ impl Supervisor {
 
     /// Periodic work: probation of a remote change, throttle, health, systemd STATUS.
     fn tick(&mut self, notifier: &Notifier) {
-        self.sample_rate();
-        self.judge_probation();
+        self.rate.sample(self.pipeline_stats.processed.load(Relaxed));
+        if self.probation.as_ref().is_some_and(|p| p.is_due(self.current.control.remote_probation_secs)) {
+            self.end_probation(ProbationEnd::Due);
+        }
         let cfg = &self.current;
         if !self.throttle_ceiling_known
             && let Some(fps) = self.source_stats.fps()
@@ -255,11 +263,15 @@ impl Supervisor {
         self.source_stats.set_max_fps(rate);
     }
 
-    /// A `config/set` message: check and apply, then keep it on probation (persisted once it
-    /// has proved itself, rolled back if frames nearly stop); or refuse with the reason on
-    /// `config/error`.
+    /// A `config/set` message: checked, then sent to the inference thread; once applied it is
+    /// kept on probation (persisted once it has proved itself, rolled back if frames nearly
+    /// stop). A refusal, here or by the inference thread, says why on `config/error`.
     fn remote_config(&mut self, payload: &[u8]) {
         if !self.current.control.remote_config {
+            return;
+        }
+        if self.pending.is_some() {
+            self.report_remote_error(&remote::RemoteError::Busy);
             return;
         }
         // A change arriving during another's probation: the earlier one has been running fine
@@ -267,19 +279,11 @@ impl Supervisor {
         if self.probation.is_some() {
             self.end_probation(ProbationEnd::Superseded);
         }
-        let previous = self.current.clone();
-        let result = remote::check(payload, &self.current).and_then(|(cfg, patch)| {
-            self.apply(cfg, "MQTT config/set")?;
-            Ok(patch)
-        });
-        match result {
-            Ok(patch) => {
-                let processed = self.pipeline_stats.processed.load(Relaxed);
-                let fps_before = self.recent_rate();
-                self.probation =
-                    Some(Probation { previous, patch, since: Instant::now(), processed_at: processed, fps_before });
-            }
-            Err(e) => self.report_remote_error(&e),
+        let previous = Box::new(self.current.clone());
+        let result = remote::check(payload, &self.current)
+            .and_then(|(cfg, patch)| self.apply(cfg, "MQTT config/set", AfterApply::Probation { previous, patch }));
+        if let Err(e) = result {
+            self.report_remote_error(&e);
         }
     }
 
@@ -289,83 +293,81 @@ impl Supervisor {
         self.publisher.try_publish(&topic, QoS::AtLeastOnce, false, e.to_payload().as_bytes());
     }
 
-    /// Samples the processed-frame count about once a second, keeping 10 s.
-    fn sample_rate(&mut self) {
-        let now = Instant::now();
-        if self.rate_samples.back().is_none_or(|(t, _)| now.duration_since(*t) >= Duration::from_secs(1)) {
-            self.rate_samples.push_back((now, self.pipeline_stats.processed.load(Relaxed)));
-            while self.rate_samples.len() > 11 {
-                self.rate_samples.pop_front();
-            }
-        }
-    }
-
-    /// Frames processed per second over the last samples (0 without enough of them).
-    fn recent_rate(&self) -> f64 {
-        match (self.rate_samples.front(), self.rate_samples.back()) {
-            (Some((t0, n0)), Some((t1, n1))) if t1.duration_since(*t0) >= Duration::from_millis(900) => {
-                n1.saturating_sub(*n0) as f64 / t1.duration_since(*t0).as_secs_f64()
-            }
-            _ => 0.0,
-        }
-    }
-
-    fn judge_probation(&mut self) {
-        let due = self
-            .probation
-            .as_ref()
-            .is_some_and(|p| p.since.elapsed() >= Duration::from_secs_f32(self.current.control.remote_probation_secs));
-        if due {
-            self.end_probation(ProbationEnd::Due);
-        }
-    }
-
     /// Keeps (and persists) or rolls back the change on probation.
     fn end_probation(&mut self, why: ProbationEnd) {
         let Some(p) = self.probation.take() else { return };
-        let secs = p.since.elapsed().as_secs_f64().max(1e-3);
-        let fps_after = self.pipeline_stats.processed.load(Relaxed).saturating_sub(p.processed_at) as f64 / secs;
-        let camera_delivers = self.source_stats.state() == SourceState::Running;
-        let starved = why != ProbationEnd::Superseded
-            && camera_delivers
-            && secs >= 1.0
-            && p.fps_before >= 0.5
-            && fps_after < 0.2 * p.fps_before;
-        if starved && why == ProbationEnd::Stopping {
-            tracing::warn!(
-                fps_before = p.fps_before,
-                fps_after,
-                "A remote change that nearly stopped frames is not kept."
-            );
-            return;
-        }
-        if starved {
-            let e = remote::RemoteError::RolledBack { secs: secs as f32, fps_before: p.fps_before, fps_after };
-            tracing::error!(error = %e, "Remote change rolled back.");
-            // The inference thread may still be busy with the change: retry on the next ticks.
-            if self.apply(p.previous.clone(), "rollback").is_err() {
-                self.probation = Some(p);
-                return;
+        let processed = self.pipeline_stats.processed.load(Relaxed);
+        match p.judge(why, processed, self.source_stats.state() == SourceState::Running) {
+            Verdict::Keep(patch) => {
+                if let Some(path) = &self.opts.config_path
+                    && let Err(e) = remote::persist(&remote::overlay_path(path, self.current.raw()), &patch)
+                {
+                    self.report_remote_error(&e);
+                }
             }
-            self.report_remote_error(&e);
-            return;
-        }
-        if let Some(path) = &self.opts.config_path
-            && let Err(e) = remote::persist(&remote::overlay_path(path, self.current.raw()), &p.patch)
-        {
-            self.report_remote_error(&e);
+            Verdict::Discard => tracing::warn!("A remote change that nearly stopped frames is not kept."),
+            Verdict::RollBack(previous, e) => {
+                tracing::error!(error = %e, "Remote change rolled back.");
+                if let Err(busy) = self.apply(*previous, "rollback", AfterApply::RolledBack(e)) {
+                    tracing::error!(error = %busy, "Rollback not applied.");
+                }
+            }
         }
     }
 
-    /// The one path for every new configuration (SIGHUP or remote): applied between frames.
-    /// Refused (nothing changes) while the inference thread still has earlier changes to apply.
-    fn apply(&mut self, new_cfg: Config, origin: &str) -> Result<(), remote::RemoteError> {
-        for change in changes_needing_restart(&self.current, &new_cfg) {
-            tracing::warn!(key = change, origin, "Changed, but only applied at restart.");
+    /// The one path for every new configuration (SIGHUP, remote, rollback): sent to the
+    /// inference thread, applied between frames; [`Supervisor::poll_pending`] takes its answer.
+    /// Refused (nothing changes) while an earlier change is still waiting for its answer.
+    fn apply(&mut self, new_cfg: Config, origin: &'static str, then: AfterApply) -> Result<(), remote::RemoteError> {
+        if self.pending.is_some() {
+            tracing::warn!(origin, "Not applied: the inference thread is busy with an earlier change.");
+            return Err(remote::RemoteError::Busy);
         }
-        if self.cmd_tx.try_send(WorkerCommand::Apply(Box::new(new_cfg.clone()))).is_err() {
+        let (reply_tx, reply) = sync_channel(1);
+        let cmd = WorkerCommand { config: Box::new(new_cfg.clone()), reply: reply_tx };
+        if self.cmd_tx.try_send(cmd).is_err() {
             tracing::warn!(origin, "Not applied: the inference thread is busy with earlier changes.");
             return Err(remote::RemoteError::Busy);
+        }
+        self.pending = Some(PendingChange { config: Box::new(new_cfg), origin, reply, then });
+        Ok(())
+    }
+
+    /// Takes the inference thread's answer to the pending change, if it has come: applied
+    /// changes become current (echoed on `config/state`, then probation or a rollback report);
+    /// refused ones are reported and leave everything as it was.
+    fn poll_pending(&mut self) {
+        let answer = match self.pending.as_ref().map(|p| p.reply.try_recv()) {
+            None | Some(Err(TryRecvError::Empty)) => return,
+            Some(Ok(answer)) => answer,
+            Some(Err(TryRecvError::Disconnected)) => {
+                Err(ApplyRefused { key: "infer", reason: "the inference thread has stopped".into() })
+            }
+        };
+        let Some(p) = self.pending.take() else { return };
+        match answer {
+            Ok(()) => self.commit(p),
+            Err(refused) => {
+                tracing::error!(origin = p.origin, error = %refused, "Configuration refused by the inference thread; the running one stays.");
+                match p.then {
+                    AfterApply::Nothing => {}
+                    AfterApply::Probation { .. } => {
+                        self.report_remote_error(&remote::RemoteError::NotApplied(refused.to_string()))
+                    }
+                    AfterApply::RolledBack(e) => {
+                        self.report_remote_error(&e);
+                        self.report_remote_error(&remote::RemoteError::NotApplied(format!("rollback: {refused}")));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes an applied change current.
+    fn commit(&mut self, p: PendingChange) {
+        let new_cfg = *p.config;
+        for change in changes_needing_restart(&self.current, &new_cfg) {
+            tracing::warn!(key = change, origin = p.origin, "Changed, but only applied at restart.");
         }
         self.throttle.reconfigure(&new_cfg.throttle, self.source_stats.fps().unwrap_or(30.0));
         if new_cfg.log.level != self.current.log.level {
@@ -380,33 +382,19 @@ impl Supervisor {
             true,
             remote::state_payload(self.current.raw()).as_bytes(),
         );
-        tracing::info!(origin, "Configuration accepted.");
-        Ok(())
+        tracing::info!(origin = p.origin, "Configuration applied.");
+        match p.then {
+            AfterApply::Nothing => {}
+            AfterApply::Probation { previous, patch } => {
+                let processed = self.pipeline_stats.processed.load(Relaxed);
+                self.probation = Some(Probation::start(*previous, patch, processed, self.rate.rate()));
+            }
+            AfterApply::RolledBack(e) => self.report_remote_error(&e),
+        }
     }
 }
 
 fn reload(opts: &RunOptions) -> Result<Config> {
     let path = opts.config_path.as_ref().context("no configuration file to reload (started without -c)")?;
     Ok(config::load(path, opts.with_env, true)?)
-}
-
-/// Keys whose change takes effect only after a restart.
-fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if old.source != new.source {
-        out.push("source");
-    }
-    if old.publish != new.publish {
-        out.push("publish");
-    }
-    if old.ring != new.ring {
-        out.push("ring");
-    }
-    if old.infer.providers != new.infer.providers || old.infer.threads != new.infer.threads {
-        out.push("infer.providers/threads");
-    }
-    if old.throttle.sysfs_root != new.throttle.sysfs_root || old.throttle.procfs_root != new.throttle.procfs_root {
-        out.push("throttle.sysfs_root/procfs_root");
-    }
-    out
 }

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -19,18 +19,32 @@ use crate::pitch::{CameraFollower, PitchMapper};
 use crate::publish::Publisher;
 use crate::publish::annotate::Annotator;
 use crate::publish::payload::{TrackMessageHeader, encode_tracks};
-use crate::ring::{FrameRing, OverflowPolicy};
+use crate::ring::FrameRing;
 use crate::shutdown::Shutdown;
 use crate::source::{SourceState, SourceStats};
+use crate::state::{CalibrationInUse, CalibrationOrigin, FrameState};
 use crate::telemetry::{PipelineStats, Stage};
 use crate::track::Tracker;
 use crate::track::team::TeamAssigner;
 
-/// A change applied between frames.
+/// A change applied between frames; the worker answers on `reply` once it is applied, or
+/// refused with nothing changed.
 #[derive(Debug)]
-pub(super) enum WorkerCommand {
+pub(super) struct WorkerCommand {
     /// New settings (already validated).
-    Apply(Box<Config>),
+    pub(super) config: Box<Config>,
+    /// Where the outcome goes (a channel of one: the worker never waits on it).
+    pub(super) reply: SyncSender<Result<(), ApplyRefused>>,
+}
+
+/// Why the inference thread did not take new settings (it kept the old ones, all of them).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {reason}")]
+pub(super) struct ApplyRefused {
+    /// The setting that could not be applied.
+    pub(super) key: &'static str,
+    /// Why.
+    pub(super) reason: String,
 }
 
 /// One frame's work after the ring, with every buffer reused: nothing is allocated per frame
@@ -41,7 +55,9 @@ pub struct FrameProcessor {
     pitch: PitchMapper,
     teams: Option<TeamAssigner>,
     follower: Option<CameraFollower>,
+    hand_error_m: Option<f32>,
     people: Vec<BBox>,
+    state: FrameState,
     clock: StreamClock,
     annotator: Option<Annotator>,
     dets: Vec<Detection>,
@@ -63,7 +79,9 @@ impl FrameProcessor {
             pitch: PitchMapper::new(config.pitch.homography(), config.pitch.drop_area()),
             teams: config.track.teams.then(|| TeamAssigner::new(config.track.pinned_kits())),
             follower: config.pitch.follow_camera.then(|| CameraFollower::new(config.pitch.homography())),
+            hand_error_m: hand_error_m(&config),
             people: Vec::with_capacity(256),
+            state: FrameState::with_capacity(128),
             clock: StreamClock::default(),
             annotator: None,
             dets: Vec::with_capacity(512),
@@ -134,38 +152,42 @@ impl FrameProcessor {
 
         let raw_secs = meta.pts_ns.map_or(meta.number as f64 / fps as f64, |p| p as f64 / 1e9);
         let stream_secs = self.clock.time(raw_secs, 1.0 / fps.clamp(1.0, 120.0) as f64);
-        let homography = self.pitch.homography().copied();
-        let pitch_pos = self.pitch.map(tracks, stream_secs);
-        let header = TrackMessageHeader { device: &self.device, source: &self.source_id, publish_unix_ns: unix_ns() };
-        let teams = match self.teams.as_mut() {
-            Some(t) => t.assign(tracks, &self.dets),
-            None => &[],
+        // One record per track, each part filled in by its owner; every report reads the whole.
+        let state = &mut self.state;
+        state.begin(*meta, tracks);
+        let (origin, error_m) = match self.follower {
+            Some(_) => (CalibrationOrigin::Followed, None),
+            None => (CalibrationOrigin::Hand, self.hand_error_m),
         };
-        encode_tracks(&mut self.payload, header, meta, tracks, pitch_pos, teams, homography.as_ref());
+        state.calibration = self.pitch.homography().map(|h| CalibrationInUse { homography: *h, origin, error_m });
+        self.pitch.map(&mut state.records, stream_secs);
+        state.teams_assigned = self.teams.is_some();
+        if let Some(t) = self.teams.as_mut() {
+            t.assign(&mut state.records, &self.dets);
+        }
+        let header = TrackMessageHeader { device: &self.device, source: &self.source_id, publish_unix_ns: unix_ns() };
+        encode_tracks(&mut self.payload, header, state);
         if let Some(a) = self.annotator.as_mut() {
-            a.finish_frame(tracks, teams, pitch_pos, (config.pitch.length_m as f32, config.pitch.width_m as f32), fps);
+            a.finish_frame(state, (config.pitch.length_m as f32, config.pitch.width_m as f32), fps);
         }
         self.publisher.publish_tracks(self.payload.as_bytes());
-        self.stats.last_tracks.store(tracks.len() as u64, Relaxed);
+        self.stats.last_tracks.store(self.state.records.len() as u64, Relaxed);
         self.stats.add_stage_ns(Stage::Publish, t_publish.elapsed().as_nanos() as u64);
         self.stats.latency.record_ns(monotonic_ns().saturating_sub(meta.capture_mono_ns));
         self.stats.processed.fetch_add(1, Relaxed);
     }
 
-    /// Applies new settings: a new model is loaded (the old one stays if it fails), thresholds,
-    /// tiling, tracker options, source id and calibration change in place.
-    fn apply(&mut self, cfg: Config, fps: f32) {
+    /// Applies new settings, all or nothing: a new model is loaded first (a model that fails to
+    /// load refuses the whole change and the old settings stay); thresholds, tiling, tracker
+    /// options, source id and calibration then change in place.
+    fn apply(&mut self, cfg: Config, fps: f32) -> Result<(), ApplyRefused> {
         if cfg.model_path != self.config.model_path {
-            match Detector::new(cfg.detector_options()) {
-                Ok(d) => {
-                    self.detector = d;
-                    tracing::info!(model = %cfg.model_path.display(), "Model switched between frames.");
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "New model failed to load; keeping the old one.");
-                    return;
-                }
-            }
+            let d = Detector::new(cfg.detector_options()).map_err(|e| ApplyRefused {
+                key: "infer.model",
+                reason: format!("{} failed to load: {e}", cfg.model_path.display()),
+            })?;
+            self.detector = d;
+            tracing::info!(model = %cfg.model_path.display(), "Model switched between frames.");
         }
         let i = &cfg.infer;
         self.detector.set_options(i.score_threshold, i.nms_iou_threshold, i.tiles());
@@ -174,6 +196,7 @@ impl FrameProcessor {
         }
         self.source_id = cfg.source.id.clone();
         self.pitch.set_calibration(cfg.pitch.homography(), cfg.pitch.drop_area());
+        self.hand_error_m = hand_error_m(&cfg);
         if cfg.pitch != self.config.pitch {
             self.follower = cfg.pitch.follow_camera.then(|| CameraFollower::new(cfg.pitch.homography()));
         }
@@ -182,7 +205,13 @@ impl FrameProcessor {
         }
         self.config = cfg;
         tracing::info!("Settings applied between frames.");
+        Ok(())
     }
+}
+
+/// The fit error of a hand calibration fitted to point pairs, metres RMS.
+fn hand_error_m(cfg: &Config) -> Option<f32> {
+    cfg.pitch.calibration().and_then(Result::ok).map(|c| c.rms_error_m as f32)
 }
 
 /// Stream time that never runs backwards: after a reconnect a source's timestamps start again
@@ -238,15 +267,17 @@ impl Worker {
             if self.shutdown.is_aborted() {
                 return Ok(());
             }
-            while let Ok(WorkerCommand::Apply(cfg)) = self.commands.try_recv() {
-                self.processor.apply(*cfg, self.source.fps().unwrap_or(25.0));
+            while let Ok(cmd) = self.commands.try_recv() {
+                let outcome = self.processor.apply(*cmd.config, self.source.fps().unwrap_or(25.0));
+                if let Err(e) = &outcome {
+                    tracing::error!(error = %e, "New settings refused; the running ones stay.");
+                }
+                // The supervisor waits for this answer; a full or closed channel means it gave up.
+                let _ = cmd.reply.try_send(outcome);
             }
-            // Live sources: always the freshest frame (older ones are dropped and counted).
-            // Offline files (`block`): every frame, in order.
-            let next = match self.ring.policy() {
-                OverflowPolicy::DropOldest => self.ring.take_latest(),
-                OverflowPolicy::Block => self.ring.take(),
-            };
+            // Live sources: the freshest frame (older ones are dropped and counted); offline
+            // files (`block`): every frame, in order. The ring's policy decides.
+            let next = self.ring.next_frame();
             let Some(frame) = next else {
                 // State first, then depth: the source publishes its last frame before it says Stopped.
                 if self.source.state() == SourceState::Stopped && self.ring.depth() == 0 {

@@ -8,6 +8,7 @@
 //! Environment variables override file values: `FOOTRACKD_PUBLISH__BROKER_PORT=1884` sets
 //! `publish.broker_port` (sections and keys joined by a double underscore).
 
+pub mod diff;
 mod raw;
 pub mod remote;
 mod validate;

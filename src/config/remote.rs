@@ -50,6 +50,10 @@ pub enum RemoteError {
     /// Not applied: the inference thread is still applying earlier changes; nothing changed.
     #[error("not applied: the daemon is still applying an earlier change; send it again")]
     Busy,
+    /// Checked, but the inference thread could not take it (a model that exists but fails to
+    /// load): nothing changed, nothing was persisted.
+    #[error("not applied, the running configuration stays: {0}")]
+    NotApplied(String),
     /// Applied, then undone: frames nearly stopped under it.
     #[error(
         "rolled back after {secs:.0} s on probation: {fps_after:.2} frames/s processed under it against {fps_before:.2} before"

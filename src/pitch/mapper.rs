@@ -2,24 +2,8 @@
 
 use super::homography::Homography;
 use super::speed::SpeedEstimator;
-use crate::frame::{ObjectClass, Track};
-
-/// A track's place on the pitch.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PitchPos {
-    /// Along the touchline, metres.
-    pub x_m: f32,
-    /// Across the pitch, metres.
-    pub y_m: f32,
-    /// Smoothed speed, metres per second.
-    pub speed_mps: f32,
-    /// Smoothed velocity along x and y, metres per second.
-    pub velocity_mps: (f32, f32),
-    /// Distance covered since the track began, metres.
-    pub distance_m: f32,
-    /// Whether it is on the pitch (within the margin); `true` when no area is set.
-    pub on_pitch: bool,
-}
+pub use crate::frame::PitchPos;
+use crate::frame::{ObjectClass, TrackRecord};
 
 /// The pitch rectangle, from (0, 0) to (length, width), grown by a margin on every side.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,14 +31,13 @@ pub struct PitchMapper {
     homography: Option<Homography>,
     area: Option<PitchArea>,
     speeds: SpeedEstimator,
-    out: Vec<Option<PitchPos>>,
 }
 
 impl PitchMapper {
     /// A mapper for `homography` (`None`: no pitch positions); with `area`, positions off it are
     /// flagged (`on_pitch = false`).
     pub fn new(homography: Option<Homography>, area: Option<PitchArea>) -> Self {
-        PitchMapper { homography, area, speeds: SpeedEstimator::with_capacity(128), out: Vec::with_capacity(128) }
+        PitchMapper { homography, area, speeds: SpeedEstimator::with_capacity(128) }
     }
 
     /// Replaces the calibration and the area; speeds and distances carry on.
@@ -68,13 +51,16 @@ impl PitchMapper {
         self.homography.as_ref()
     }
 
-    /// Positions of `tracks` (same order) at stream time `t_secs`; empty without a calibration.
-    pub fn map(&mut self, tracks: &[Track], t_secs: f64) -> &[Option<PitchPos>] {
-        self.out.clear();
-        let Some(h) = self.homography else { return &self.out };
-        for tr in tracks {
+    /// Fills each record's pitch position at stream time `t_secs` (`None` without a calibration).
+    pub fn map(&mut self, records: &mut [TrackRecord], t_secs: f64) {
+        let Some(h) = self.homography else {
+            records.iter_mut().for_each(|r| r.pitch = None);
+            return;
+        };
+        for r in records.iter_mut() {
+            let tr = &r.track;
             let (fx, fy) = if tr.class == ObjectClass::Ball { tr.bbox.center() } else { tr.bbox.foot() };
-            let pos = h.apply(fx, fy).map(|(x, y)| {
+            r.pitch = h.apply(fx, fy).map(|(x, y)| {
                 let m = self.speeds.update(tr.id, x, y, t_secs);
                 let on_pitch = self.area.is_none_or(|a| a.contains(x, y));
                 PitchPos {
@@ -86,17 +72,15 @@ impl PitchMapper {
                     on_pitch,
                 }
             });
-            self.out.push(pos);
         }
         self.speeds.end_frame();
-        &self.out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::BBox;
+    use crate::frame::{BBox, Track};
 
     #[test]
     fn tracks_off_the_pitch_are_flagged_and_the_ball_maps_by_its_centre() {
@@ -116,10 +100,15 @@ mod tests {
             track(2, ObjectClass::Player, 500.0, 750.0),
             track(3, ObjectClass::Ball, 500.0, 310.0),
         ];
-        let out = m.map(&tracks, 0.0);
-        let p = out[0].unwrap();
+        let mut records = tracks.map(TrackRecord::of);
+        m.map(&mut records, 0.0);
+        let p = records[0].pitch.unwrap();
         assert!((p.x_m - 50.0).abs() < 1e-4 && (p.y_m - 30.0).abs() < 1e-4 && p.on_pitch);
-        assert!(!out[1].unwrap().on_pitch, "75 m across a 68 m pitch with a 3 m margin");
-        assert!((out[2].unwrap().y_m - 30.0).abs() < 1e-4, "the ball by its centre");
+        assert!(records[1].off_pitch(), "75 m across a 68 m pitch with a 3 m margin");
+        assert!((records[2].pitch.unwrap().y_m - 30.0).abs() < 1e-4, "the ball by its centre");
+        // Without a calibration no record keeps a place.
+        m.set_calibration(None, Some(area));
+        m.map(&mut records, 0.04);
+        assert!(records.iter().all(|r| r.pitch.is_none()));
     }
 }

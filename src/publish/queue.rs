@@ -1,17 +1,15 @@
 //! The outbound queue between the frame path and the MQTT sender thread: preallocated message
-//! buffers whose indices move through two lock-free queues, as the frame ring's slots do.
+//! buffers in a lock-free [`SlotPool`], as the frame ring's slots are.
 //!
 //! Queuing a track message copies its bytes into a free buffer and allocates nothing once the
 //! buffers have grown to the message size. When every buffer waits for the broker, the oldest
 //! waiting message is dropped and counted: subscribers get the newest tracks first after an
 //! outage, never stale ones in place of fresh ones.
 
-use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use heapless::mpmc;
-
+use crate::pool::SlotPool;
 use crate::wake::WakeCount;
 
 /// Most messages that can wait at once.
@@ -24,17 +22,9 @@ pub struct Outgoing {
     pub payload: Vec<u8>,
 }
 
-struct Cell(UnsafeCell<Outgoing>);
-
-// SAFETY: an index is held by exactly one of the free queue, the ready queue, the producer
-// filling it or the sender sending it; queue moves are release/acquire pairs (as in the ring).
-unsafe impl Sync for Cell {}
-
 /// Buffers and their two queues.
 pub struct OutQueue {
-    cells: Box<[Cell]>,
-    free: mpmc::Queue<u16, MAX_WAITING>,
-    ready: mpmc::Queue<u16, MAX_WAITING>,
+    pool: SlotPool<Outgoing, MAX_WAITING>,
     ready_wake: WakeCount,
     dropped_oldest: AtomicU64,
     /// A message the sender could not hand over yet ([`NONE`] when there is none): retried
@@ -49,35 +39,24 @@ impl OutQueue {
     /// `capacity` buffers (clamped to `1..=MAX_WAITING`) of `bytes_each` preallocated bytes.
     pub fn new(capacity: usize, bytes_each: usize) -> Self {
         let n = capacity.clamp(1, MAX_WAITING);
-        let cells =
-            (0..n).map(|_| Cell(UnsafeCell::new(Outgoing { payload: Vec::with_capacity(bytes_each) }))).collect();
-        // See the ring: a spuriously failed dequeue reads as "empty" and is retried; enqueues
-        // always fit (only `n` indices exist).
-        #[expect(deprecated)]
-        let (free, ready) = (mpmc::Queue::new(), mpmc::Queue::new());
-        let q = OutQueue {
-            cells,
-            free,
-            ready,
+        let pool = SlotPool::new((0..n).map(|_| Outgoing { payload: Vec::with_capacity(bytes_each) }).collect());
+        OutQueue {
+            pool,
             ready_wake: WakeCount::default(),
             dropped_oldest: AtomicU64::new(0),
             held: AtomicU32::new(NONE),
-        };
-        for i in 0..n {
-            enqueue(&q.free, i as u16);
         }
-        q
     }
 
     /// Queues a copy of `payload`; when every buffer is waiting, the oldest message is dropped
     /// (counted) to make room. Never blocks.
     pub fn push(&self, payload: &[u8]) {
-        let index = match self.free.dequeue() {
-            Some(i) => i,
-            None => match self.ready.dequeue() {
-                Some(i) => {
+        let claim = match self.pool.claim_free() {
+            Some(c) => c,
+            None => match self.pool.claim_oldest_ready() {
+                Some(c) => {
                     self.dropped_oldest.fetch_add(1, Relaxed);
-                    i
+                    c
                 }
                 // Every buffer is being filled or sent right now: drop this one instead.
                 None => {
@@ -86,11 +65,11 @@ impl OutQueue {
                 }
             },
         };
-        // SAFETY: this thread holds `index` exclusively until it is enqueued below.
-        let msg = unsafe { &mut *self.cells[index as usize].0.get() };
+        let mut claim = claim;
+        let msg = self.pool.get_mut(&mut claim);
         msg.payload.clear();
         msg.payload.extend_from_slice(payload);
-        enqueue(&self.ready, index);
+        self.pool.publish(claim);
         self.ready_wake.notify();
     }
 
@@ -98,20 +77,19 @@ impl OutQueue {
     /// to `send`; `send` returns `false` to keep the message for the next call (broker busy), which
     /// then retries it before any newer one. Returns whether a message was sent.
     pub fn send_next(&self, timeout: Duration, send: impl FnOnce(&Outgoing) -> bool) -> bool {
-        let index = match self.held.swap(NONE, Relaxed) {
-            NONE => match self.ready_wake.wait_for(timeout, || self.ready.dequeue()) {
-                Some(i) => i,
+        let claim = match self.held.swap(NONE, Relaxed) {
+            NONE => match self.ready_wake.wait_for(timeout, || self.pool.claim_oldest_ready()) {
+                Some(c) => c,
                 None => return false,
             },
-            held => held as u16,
+            // SAFETY: `held` is only ever set from `into_raw` below, and the swap takes it back once.
+            held => unsafe { self.pool.from_raw(held as u16) },
         };
-        // SAFETY: this thread holds `index` exclusively until it is enqueued below.
-        let msg = unsafe { &*self.cells[index as usize].0.get() };
-        if send(msg) {
-            enqueue(&self.free, index);
+        if send(self.pool.get(&claim)) {
+            self.pool.release(claim);
             true
         } else {
-            self.held.store(u32::from(index), Relaxed);
+            self.held.store(u32::from(self.pool.into_raw(claim)), Relaxed);
             false
         }
     }
@@ -119,14 +97,6 @@ impl OutQueue {
     /// Messages dropped to make room since start.
     pub fn dropped(&self) -> u64 {
         self.dropped_oldest.load(Relaxed)
-    }
-}
-
-fn enqueue(q: &mpmc::Queue<u16, MAX_WAITING>, index: u16) {
-    let mut item = index;
-    while let Err(back) = q.enqueue(item) {
-        item = back;
-        std::thread::yield_now();
     }
 }
 

@@ -1,10 +1,11 @@
 //! The frame ring: preallocated slots handed between the decode thread and the inference thread.
 //!
-//! Slots are owned by exactly one party at a time. Their indices travel through two lock-free
-//! bounded queues (`heapless::mpmc`): `free` (slots ready to be written) and `ready` (decoded frames,
-//! oldest first). Only the decode thread writes and only the inference thread reads pixels; the
-//! queue being multi-consumer lets the decode thread reclaim the *oldest* ready frame itself when
-//! every slot is taken, so under [`OverflowPolicy::DropOldest`] it never waits for inference.
+//! The slots are a lock-free [`SlotPool`]: each is owned by exactly one party at a time, and
+//! only the decode thread writes and only the inference thread reads pixels. The ring applies
+//! its [`OverflowPolicy`] itself, on both sides: under [`OverflowPolicy::DropOldest`] the decode
+//! thread reclaims the *oldest* waiting frame when every slot is taken (it never waits for
+//! inference) and the inference thread takes the newest frame; under [`OverflowPolicy::Block`]
+//! the decoder waits for a free slot and every frame is taken in order.
 //!
 //! No allocation happens per frame once a slot's buffer has grown to the frame size.
 
@@ -12,12 +13,10 @@ mod buffer;
 mod options;
 mod stats;
 
-use std::cell::UnsafeCell;
 use std::sync::Arc;
 
-use heapless::mpmc;
-
 use crate::frame::{FrameMeta, PixelFormat, PlaneLayout};
+use crate::pool::{Claim, SlotPool};
 pub use buffer::{SlotBuffer, TooLarge};
 pub use options::{OverflowPolicy, RingSection};
 pub use stats::{RingCounters, RingStats};
@@ -38,18 +37,9 @@ pub struct FrameSlot {
     pub data: SlotBuffer,
 }
 
-struct SlotCell(UnsafeCell<FrameSlot>);
-
-// SAFETY: a slot index is held by exactly one of: the free queue, the ready queue, one
-// `WriteSlot`, or one `ReadSlot`. Moving an index through a queue is a release/acquire pair,
-// so whoever holds the index has exclusive, synchronised access to the cell.
-unsafe impl Sync for SlotCell {}
-
 /// The ring shared by the producer (decode) and consumer (inference) threads.
 pub struct FrameRing {
-    slots: Box<[SlotCell]>,
-    free: mpmc::Queue<u8, MAX_SLOTS>,
-    ready: mpmc::Queue<u8, MAX_SLOTS>,
+    slots: SlotPool<FrameSlot, MAX_SLOTS>,
     policy: OverflowPolicy,
     stats: RingStats,
     /// Wakes a producer waiting for a free slot (`Block` policy).
@@ -76,29 +66,8 @@ impl FrameRing {
         while buffers.len() < 2 {
             buffers.push(SlotBuffer::default());
         }
-        let slots = buffers.len();
-        let cells: Box<[SlotCell]> = buffers
-            .into_iter()
-            .map(|data| SlotCell(UnsafeCell::new(FrameSlot { data, ..Default::default() })))
-            .collect();
-        // heapless deprecates `mpmc::Queue::new` because an operation pre-empted mid-way can make
-        // others fail spuriously until it resumes. Here that is harmless: a failed dequeue reads
-        // as "nothing yet" and is retried, and enqueues (which can never meet a truly full queue,
-        // since only `slots <= MAX_SLOTS` indices exist) are retried until they land.
-        #[expect(deprecated)]
-        let (free, ready) = (mpmc::Queue::new(), mpmc::Queue::new());
-        let ring = FrameRing {
-            slots: cells,
-            free,
-            ready,
-            policy,
-            stats: RingStats::default(),
-            freed: crate::wake::WakeCount::default(),
-        };
-        for i in 0..slots {
-            enqueue_retrying(&ring.free, i as u8);
-        }
-        Arc::new(ring)
+        let slots = SlotPool::new(buffers.into_iter().map(|data| FrameSlot { data, ..Default::default() }).collect());
+        Arc::new(FrameRing { slots, policy, stats: RingStats::default(), freed: crate::wake::WakeCount::default() })
     }
 
     /// Number of slots.
@@ -106,9 +75,10 @@ impl FrameRing {
         self.slots.len()
     }
 
-    /// The overflow policy.
-    pub fn policy(&self) -> OverflowPolicy {
-        self.policy
+    /// Whether frames are dropped (oldest first) rather than waited for when inference is behind:
+    /// the decoder's own queue should then drop too.
+    pub fn drops_when_behind(&self) -> bool {
+        self.policy == OverflowPolicy::DropOldest
     }
 
     /// Counters for health reporting.
@@ -123,15 +93,15 @@ impl FrameRing {
     /// with [`PushRefused::Full`] and the caller retries.
     pub fn acquire(self: &Arc<Self>) -> Result<WriteSlot, PushRefused> {
         loop {
-            if let Some(i) = self.free.dequeue() {
-                return Ok(WriteSlot { ring: Arc::clone(self), index: i, published: false });
+            if let Some(c) = self.slots.claim_free() {
+                return Ok(WriteSlot { ring: Arc::clone(self), claim: Some(c) });
             }
             match self.policy {
                 OverflowPolicy::Block => return Err(PushRefused::Full),
                 OverflowPolicy::DropOldest => {
-                    if let Some(i) = self.ready.dequeue() {
+                    if let Some(c) = self.slots.claim_oldest_ready() {
                         self.stats.record_dropped_oldest();
-                        return Ok(WriteSlot { ring: Arc::clone(self), index: i, published: false });
+                        return Ok(WriteSlot { ring: Arc::clone(self), claim: Some(c) });
                     }
                     // Every slot is held by the consumer or in flight between queues: the consumer
                     // holds at most one, so another will be free in a moment. Yield the core to it
@@ -151,20 +121,30 @@ impl FrameRing {
         self.freed.wait_for(timeout, || self.acquire().ok()).ok_or(PushRefused::Full)
     }
 
+    /// Consumer side, as the policy says: under `DropOldest` the newest waiting frame (older
+    /// ones are released and counted, so latency stays at one frame of processing); under
+    /// `Block` the oldest, so every frame is processed in order.
+    pub fn next_frame(self: &Arc<Self>) -> Option<ReadSlot> {
+        match self.policy {
+            OverflowPolicy::DropOldest => self.take_latest(),
+            OverflowPolicy::Block => self.take(),
+        }
+    }
+
     /// Consumer side: the oldest waiting frame, if any.
     pub fn take(self: &Arc<Self>) -> Option<ReadSlot> {
-        let i = self.ready.dequeue()?;
+        let c = self.slots.claim_oldest_ready()?;
         self.stats.record_taken();
-        Some(ReadSlot { ring: Arc::clone(self), index: i })
+        Some(ReadSlot { ring: Arc::clone(self), claim: Some(c) })
     }
 
     /// Consumer side for live sources: the newest waiting frame; older waiting frames are
-    /// released and counted in `dropped_oldest`, so latency stays at one frame of processing.
+    /// released and counted in `dropped_oldest`.
     pub fn take_latest(self: &Arc<Self>) -> Option<ReadSlot> {
         let mut newest = self.take()?;
-        while let Some(next) = self.ready.dequeue() {
+        while let Some(next) = self.slots.claim_oldest_ready() {
             self.stats.record_dropped_oldest();
-            drop(std::mem::replace(&mut newest, ReadSlot { ring: Arc::clone(self), index: next }));
+            drop(std::mem::replace(&mut newest, ReadSlot { ring: Arc::clone(self), claim: Some(next) }));
         }
         Some(newest)
     }
@@ -174,57 +154,44 @@ impl FrameRing {
         self.stats.depth()
     }
 
-    fn release(&self, index: u8) {
-        enqueue_retrying(&self.free, index);
+    fn release(&self, claim: Claim) {
+        self.slots.release(claim);
         self.freed.notify();
     }
 
-    fn publish(&self, index: u8) {
+    fn publish(&self, claim: Claim) {
         self.stats.record_pushed();
-        enqueue_retrying(&self.ready, index);
-    }
-}
-
-/// Enqueues an index that is known to fit (each index is in exactly one place and the queue
-/// holds all of them), retrying the rare spurious failure of a concurrently pre-empted peer.
-fn enqueue_retrying(q: &mpmc::Queue<u8, MAX_SLOTS>, index: u8) {
-    let mut item = index;
-    loop {
-        match q.enqueue(item) {
-            Ok(()) => return,
-            Err(back) => {
-                item = back;
-                std::thread::yield_now();
-            }
-        }
+        self.slots.publish(claim);
     }
 }
 
 /// A slot held by the producer. Publishing hands it to the consumer; dropping it unpublished returns it.
 pub struct WriteSlot {
     ring: Arc<FrameRing>,
-    index: u8,
-    published: bool,
+    /// `Some` until published or dropped.
+    claim: Option<Claim>,
 }
 
 impl WriteSlot {
     /// The slot's contents, to be overwritten.
     pub fn slot(&mut self) -> &mut FrameSlot {
-        // SAFETY: this WriteSlot holds the index exclusively (see `SlotCell`).
-        unsafe { &mut *self.ring.slots[self.index as usize].0.get() }
+        // The claim is taken only by `publish` (which consumes self) and `drop`.
+        let claim = self.claim.as_mut().expect("a write slot holds its claim until published");
+        self.ring.slots.get_mut(claim)
     }
 
     /// Makes the frame available to the consumer.
     pub fn publish(mut self) {
-        self.published = true;
-        self.ring.publish(self.index);
+        if let Some(c) = self.claim.take() {
+            self.ring.publish(c);
+        }
     }
 }
 
 impl Drop for WriteSlot {
     fn drop(&mut self) {
-        if !self.published {
-            self.ring.release(self.index);
+        if let Some(c) = self.claim.take() {
+            self.ring.release(c);
         }
     }
 }
@@ -232,20 +199,24 @@ impl Drop for WriteSlot {
 /// A frame held by the consumer; dropping it returns the slot to the producer.
 pub struct ReadSlot {
     ring: Arc<FrameRing>,
-    index: u8,
+    /// `Some` until dropped.
+    claim: Option<Claim>,
 }
 
 impl ReadSlot {
     /// The frame.
     pub fn slot(&self) -> &FrameSlot {
-        // SAFETY: this ReadSlot holds the index exclusively (see `SlotCell`).
-        unsafe { &*self.ring.slots[self.index as usize].0.get() }
+        // The claim is taken only by `drop`.
+        let claim = self.claim.as_ref().expect("a read slot holds its claim until dropped");
+        self.ring.slots.get(claim)
     }
 }
 
 impl Drop for ReadSlot {
     fn drop(&mut self) {
-        self.ring.release(self.index);
+        if let Some(c) = self.claim.take() {
+            self.ring.release(c);
+        }
     }
 }
 

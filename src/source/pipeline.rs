@@ -14,7 +14,7 @@ use super::ingest::Ingest;
 use super::options::SourceOptions;
 use super::stats::SourceStats;
 use super::uri::{CsiCamera, SourceUri, redact_text};
-use crate::ring::{FrameRing, OverflowPolicy};
+use crate::ring::FrameRing;
 use crate::shutdown::Shutdown;
 
 fn make(name: &'static str) -> Result<gst::Element, SourceError> {
@@ -60,7 +60,7 @@ pub(super) fn build(
     let sink = gst_app::AppSink::builder()
         .caps(&caps)
         .max_buffers(2)
-        .drop(ring.policy() == OverflowPolicy::DropOldest)
+        .drop(ring.drops_when_behind())
         .sync(opts.realtime)
         .build();
     pipeline.add_many([&src, &convert, sink.upcast_ref()]).map_err(|e| SourceError::State(e.to_string()))?;
@@ -157,7 +157,7 @@ fn build_csi(
     let sink = gst_app::AppSink::builder()
         .caps(&gst::Caps::builder("video/x-raw").field("format", gst::List::new(["I420", "NV12"])).build())
         .max_buffers(2)
-        .drop(wiring.ring.policy() == OverflowPolicy::DropOldest)
+        .drop(wiring.ring.drops_when_behind())
         .sync(false)
         .build();
     pipeline.add_many([&src, &mode, convert, sink.upcast_ref()]).map_err(|e| SourceError::State(e.to_string()))?;

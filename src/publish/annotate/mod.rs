@@ -22,8 +22,8 @@ use draw::{BLACK, BLUE, Canvas, GREY, MAGENTA, PITCH, RED, WHITE, YELLOW};
 use rumqttc::QoS;
 
 use super::Publisher;
-use crate::frame::{BBox, ObjectClass, PixelFormat, Team, Track, YuvFrame};
-use crate::pitch::PitchPos;
+use crate::frame::{ObjectClass, PixelFormat, Team, TrackRecord, YuvFrame};
+use crate::state::FrameState;
 
 /// Periodic JPEG snapshots of the annotated picture.
 pub struct SnapshotOptions {
@@ -53,23 +53,14 @@ pub enum AnnotateError {
     Spawn(#[from] std::io::Error),
 }
 
-/// One track as drawn.
-#[derive(Clone, Copy, Debug)]
-struct Drawn {
-    id: u64,
-    bbox: BBox,
-    class: ObjectClass,
-    team: Option<Team>,
-    pitch: Option<(f32, f32)>,
-}
-
 /// A frame handed to the drawing thread.
 struct Job {
     i420: Vec<u8>,
     width: u32,
     height: u32,
     fps: f32,
-    tracks: Vec<Drawn>,
+    /// The records published for this frame (the same ones the MQTT message carries).
+    tracks: Vec<TrackRecord>,
     pitch_size: (f32, f32),
 }
 
@@ -139,27 +130,11 @@ impl Annotator {
         self.current = Some(job);
     }
 
-    /// Adds this frame's tracks and hands the frame to the drawing thread.
-    pub fn finish_frame(
-        &mut self,
-        tracks: &[Track],
-        teams: &[Option<Team>],
-        pitch: &[Option<PitchPos>],
-        pitch_size: (f32, f32),
-        fps: f32,
-    ) {
+    /// Adds this frame's published records and hands the frame to the drawing thread.
+    pub fn finish_frame(&mut self, state: &FrameState, pitch_size: (f32, f32), fps: f32) {
         let Some(mut job) = self.current.take() else { return };
         job.tracks.clear();
-        for (i, t) in tracks.iter().enumerate() {
-            let pos = pitch.get(i).copied().flatten();
-            job.tracks.push(Drawn {
-                id: t.id,
-                bbox: t.bbox,
-                class: t.class,
-                team: teams.get(i).copied().flatten(),
-                pitch: pos.map(|p| (p.x_m, p.y_m)),
-            });
-        }
+        job.tracks.extend(state.reported().copied());
         (job.fps, job.pitch_size) = (fps, pitch_size);
         let Some(jobs) = self.jobs.as_ref() else { return };
         match jobs.try_send(job) {
@@ -274,8 +249,8 @@ fn snapshot(s: &SnapshotOptions, job: &Job) -> Result<(), AnnotateError> {
     Ok(())
 }
 
-fn colour_of(d: &Drawn) -> draw::Yuv {
-    match (d.class, d.team) {
+fn colour_of(d: &TrackRecord) -> draw::Yuv {
+    match (d.track.class, d.team) {
         (ObjectClass::Ball, _) => WHITE,
         (ObjectClass::Goalkeeper, _) => MAGENTA,
         (ObjectClass::Referee, _) => YELLOW,
@@ -290,9 +265,9 @@ fn render(job: &mut Job, trail: &mut Vec<(i32, i32)>) {
     let mut c = Canvas { data: &mut job.i420, width: w, height: h };
     let s = if h >= 1000 { 2 } else { 1 };
     for d in &job.tracks {
-        let b = &d.bbox;
+        let (b, class, id) = (&d.track.bbox, d.track.class, d.track.id);
         let (x0, y0, x1, y1) = (b.x1 as i32, b.y1 as i32, b.x2 as i32, b.y2 as i32);
-        if d.class == ObjectClass::Ball {
+        if class == ObjectClass::Ball {
             let (cx, cy) = ((x0 + x1) / 2, (y0 + y1) / 2);
             if trail.len() == TRAIL {
                 trail.remove(0);
@@ -302,10 +277,10 @@ fn render(job: &mut Job, trail: &mut Vec<(i32, i32)>) {
             continue;
         }
         c.outline(x0, y0, x1, y1, 2 * s, colour_of(d));
-        let label = match d.class {
-            ObjectClass::Goalkeeper => format!("{}GK", d.id),
-            ObjectClass::Referee => format!("{}RF", d.id),
-            _ => d.id.to_string(),
+        let label = match class {
+            ObjectClass::Goalkeeper => format!("{id}GK"),
+            ObjectClass::Referee => format!("{id}RF"),
+            _ => id.to_string(),
         };
         c.text(x0, y0 - 7 * s, s, &label, WHITE);
     }
@@ -313,7 +288,7 @@ fn render(job: &mut Job, trail: &mut Vec<(i32, i32)>) {
         c.disc(x, y, 1 + (i as i32 * 2 * s) / TRAIL as i32, WHITE);
     }
     // Minimap: bottom-right, 2 px per metre (3 on large frames).
-    let mapped: Vec<&Drawn> = job.tracks.iter().filter(|d| d.pitch.is_some()).collect();
+    let mapped: Vec<&TrackRecord> = job.tracks.iter().filter(|d| d.pitch.is_some()).collect();
     if mapped.is_empty() {
         return;
     }
@@ -326,9 +301,9 @@ fn render(job: &mut Job, trail: &mut Vec<(i32, i32)>) {
     c.outline(ox, oy, ox + mw, oy + mh, 1, WHITE);
     c.fill(ox + mw / 2, oy, ox + mw / 2 + 1, oy + mh, WHITE);
     for d in mapped {
-        let (x, y) = d.pitch.unwrap_or_default();
+        let (x, y) = d.pitch.map_or((0.0, 0.0), |p| (p.x_m, p.y_m));
         // y = 0 is the near touchline (the camera's side): at the bottom, as in the picture.
         let (px, py) = (ox + (x * ppm) as i32, oy + mh - (y * ppm) as i32);
-        c.disc(px, py, if d.class == ObjectClass::Ball { 2 } else { 3 }, colour_of(d));
+        c.disc(px, py, if d.track.class == ObjectClass::Ball { 2 } else { 3 }, colour_of(d));
     }
 }

@@ -2,7 +2,7 @@
 
 use super::colour::torso_colour;
 use super::kits::KitClusters;
-use crate::frame::{Detection, ObjectClass, Team, Track, YuvFrame};
+use crate::frame::{Detection, ObjectClass, Team, Track, TrackRecord, YuvFrame};
 
 /// How much an older vote still counts after each newer one.
 const DECAY: f32 = 0.95;
@@ -22,7 +22,6 @@ pub struct TeamAssigner {
     kits: KitClusters,
     colours: Vec<Option<[f32; 3]>>,
     votes: Vec<Votes>,
-    out: Vec<Option<Team>>,
 }
 
 impl TeamAssigner {
@@ -32,7 +31,6 @@ impl TeamAssigner {
             kits: KitClusters::new(pinned),
             colours: Vec::with_capacity(256),
             votes: Vec::with_capacity(128),
-            out: Vec::with_capacity(128),
         }
     }
 
@@ -46,13 +44,13 @@ impl TeamAssigner {
         }));
     }
 
-    /// The team of each of `tracks` (same order): a player track seen in this frame votes with
-    /// the colour of the detection it sits on; goalkeepers, referees and the ball get none.
-    pub fn assign(&mut self, tracks: &[Track], dets: &[Detection]) -> &[Option<Team>] {
-        self.out.clear();
-        for t in tracks {
+    /// Sets each record's team: a player track seen in this frame votes with the colour of the
+    /// detection it sits on; goalkeepers, referees and the ball get none.
+    pub fn assign(&mut self, records: &mut [TrackRecord], dets: &[Detection]) {
+        for r in records.iter_mut() {
+            let t = &r.track;
             if t.class != ObjectClass::Player {
-                self.out.push(None);
+                r.team = None;
                 continue;
             }
             let vote = if t.frames_since_seen == 0 {
@@ -83,7 +81,7 @@ impl TeamAssigner {
                     v.team = Some(Team::B);
                 }
             }
-            self.out.push(v.team);
+            r.team = v.team;
         }
         let mut i = 0;
         while i < self.votes.len() {
@@ -94,7 +92,6 @@ impl TeamAssigner {
                 self.votes.swap_remove(i);
             }
         }
-        &self.out
     }
 
     /// The colour of the person detection that best overlaps the track's box.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::{RunOptions, RunSummary};
+use crate::app::{RunOptions, RunSummary};
 use crate::config::Config;
 use crate::control::sensors::process_memory_mb;
 use crate::frame::{PixelFormat, yuv420_bytes};
@@ -150,7 +150,7 @@ fn start_source(
 /// Decodes up to `max_frames` of `cfg`'s source as fast as possible, into GPU slots when
 /// `gpu_frames` (NVDEC to CUDA memory) or host slots; returns fps and a late frame (host slots only).
 fn decode_pass(cfg: &Config, max_frames: u64, gpu_frames: bool) -> Result<DecodePass> {
-    let gpu_ring = if gpu_frames { super::slots::gpu_frame_ring(4, OverflowPolicy::Block) } else { None };
+    let gpu_ring = if gpu_frames { crate::app::gpu_frame_ring(4, OverflowPolicy::Block) } else { None };
     let on_gpu = gpu_ring.is_some();
     let ring = gpu_ring.unwrap_or_else(|| FrameRing::new(4, yuv420_bytes(1920, 1080), OverflowPolicy::Block));
     let started = Instant::now();
@@ -206,7 +206,7 @@ fn model_throughput(
 pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
     source::init().context("GStreamer")?;
     let mut detector = Detector::new(cfg.detector_options()).context("detector")?;
-    let gpu_frames = super::slots::gpu_frames_wanted(&cfg, &detector);
+    let gpu_frames = crate::app::gpu_frames_wanted(&cfg, &detector);
     let DecodePass { fps: decode_fps, frame, decoder } = decode_pass(&cfg, opts.frames, gpu_frames)?;
     // Frames decoded to GPU memory have no host copy: take the still frame from a short host pass.
     let frame = match frame {
@@ -238,7 +238,7 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
     drop(detector);
 
     let (_tx, rx) = std::sync::mpsc::channel();
-    let summary: RunSummary = super::run(
+    let summary: RunSummary = crate::app::run(
         cfg.clone(),
         rx,
         RunOptions { max_frames: Some(opts.frames), config_path: None, with_env: false, annotate: None },

@@ -3,62 +3,22 @@
 //! tracker with standard tools (TrackEval, py-motmetrics).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::mot_text::{MotError, MotLayout, read_rows, write};
 use crate::frame::{BBox, Detection, ObjectClass};
 use crate::track::{Tracker, TrackerOptions};
 
-/// Why a MOT file could not be processed.
-#[derive(Debug, thiserror::Error)]
-pub enum MotError {
-    /// Reading or writing failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// File.
-        path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// A line is not `frame,id,x,y,w,h,score,...`.
-    #[error("{path}:{line}: expected frame,id,x,y,w,h,score[,...], found {text:?}")]
-    Parse {
-        /// File.
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// The line.
-        text: String,
-    },
-}
-
 /// Detections grouped by frame, frames ascending.
 pub fn read_detections(path: &Path) -> Result<Vec<(u32, Vec<Detection>)>, MotError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MotError::Io { path: path.to_path_buf(), source })?;
-    let mut rows: Vec<(u32, Detection)> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let bad = || MotError::Parse { path: path.to_path_buf(), line: i + 1, text: line.to_string() };
-        let f: Vec<f32> = line
-            .split([',', ' ', '\t'])
-            .filter(|t| !t.is_empty())
-            .map(|t| t.parse::<f32>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| bad())?;
-        if f.len() < 7 || f[0] < 1.0 || !f[2..7].iter().all(|v| v.is_finite()) || f[4] <= 0.0 || f[5] <= 0.0 {
-            return Err(bad());
-        }
-        rows.push((
-            f[0] as u32,
-            Detection {
-                bbox: BBox::from_xywh(f[2], f[3], f[4], f[5]),
-                score: f[6].clamp(0.0, 1.0),
-                class: ObjectClass::Player,
-            },
-        ));
-    }
+    let mut rows: Vec<(u32, Detection)> = read_rows(path, MotLayout::Detections)?
+        .into_iter()
+        .map(|r| {
+            let [x, y, w, h] = r.xywh.map(|v| v as f32);
+            let score = r.score.unwrap_or(1.0).clamp(0.0, 1.0) as f32;
+            (r.frame, Detection { bbox: BBox::from_xywh(x, y, w, h), score, class: ObjectClass::Player })
+        })
+        .collect();
     rows.sort_by_key(|r| r.0);
     let mut out: Vec<(u32, Vec<Detection>)> = Vec::new();
     for (frame, d) in rows {
@@ -110,7 +70,7 @@ pub fn track(frames: &[(u32, Vec<Detection>)], opts: TrackerOptions) -> String {
 pub fn track_file(det: &Path, out: &Path, opts: TrackerOptions) -> Result<usize, MotError> {
     let frames = read_detections(det)?;
     let text = track(&frames, opts);
-    std::fs::write(out, &text).map_err(|source| MotError::Io { path: out.to_path_buf(), source })?;
+    write(out, &text)?;
     Ok(text.lines().count())
 }
 

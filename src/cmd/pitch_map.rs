@@ -4,37 +4,23 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::mot::MotError;
+use super::mot_text::{MotError, MotLayout, read_rows, write};
 use crate::pitch::Homography;
 
 /// Maps each box of `mot` (`frame,id,x,y,w,h[,...]`) by its bottom-centre and writes
 /// `frame,id,x_m,y_m` rows to `out`. Returns how many rows were written; boxes whose foot lies at
 /// or beyond the horizon are left out.
 pub fn map_file(homography: &Homography, mot: &Path, out: &Path) -> Result<usize, MotError> {
-    let text = std::fs::read_to_string(mot).map_err(|source| MotError::Io { path: mot.to_path_buf(), source })?;
     let mut csv = String::from("frame,id,x_m,y_m\n");
     let mut rows = 0;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let bad = || MotError::Parse { path: mot.to_path_buf(), line: i + 1, text: line.to_string() };
-        let f: Vec<f64> = line
-            .split([',', ' ', '\t'])
-            .filter(|t| !t.is_empty())
-            .map(|t| t.parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| bad())?;
-        if f.len() < 6 || !f[..6].iter().all(|v| v.is_finite()) || f[0] < 0.0 || f[4] <= 0.0 || f[5] <= 0.0 {
-            return Err(bad());
-        }
-        if let Some((x, y)) = homography.apply_f64(f[2] + f[4] / 2.0, f[3] + f[5]) {
-            let _ = writeln!(csv, "{},{},{x:.3},{y:.3}", f[0] as u64, f[1] as i64);
+    for r in read_rows(mot, MotLayout::Boxes)? {
+        let [x, y, w, h] = r.xywh;
+        if let Some((xm, ym)) = homography.apply_f64(x + w / 2.0, y + h) {
+            let _ = writeln!(csv, "{},{},{xm:.3},{ym:.3}", r.frame, r.id);
             rows += 1;
         }
     }
-    std::fs::write(out, csv).map_err(|source| MotError::Io { path: out.to_path_buf(), source })?;
+    write(out, &csv)?;
     Ok(rows)
 }
 

@@ -1,0 +1,44 @@
+//! What changes between two configurations can do while the daemon runs: every key is applied
+//! between frames except those named here, which need a restart (the source pipeline, the
+//! broker connection, the ring's slots, the runtime's providers and threads, the sensor roots).
+
+use super::Config;
+
+/// Keys whose change takes effect only after a restart.
+pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if old.source != new.source {
+        out.push("source");
+    }
+    if old.publish != new.publish {
+        out.push("publish");
+    }
+    if old.ring != new.ring {
+        out.push("ring");
+    }
+    if old.infer.providers != new.infer.providers || old.infer.threads != new.infer.threads {
+        out.push("infer.providers/threads");
+    }
+    if old.throttle.sysfs_root != new.throttle.sysfs_root || old.throttle.procfs_root != new.throttle.procfs_root {
+        out.push("throttle.sysfs_root/procfs_root");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_keys_that_need_a_restart_are_named() {
+        let mut raw = crate::config::RawConfig::default();
+        raw.infer.model = format!("{}/models/yolox_nano.onnx", env!("CARGO_MANIFEST_DIR"));
+        let old = crate::config::validate(raw.clone(), false).unwrap();
+        raw.track.min_hits = 5;
+        raw.infer.threads = 1;
+        raw.ring.slots = 6;
+        let new = crate::config::validate(raw, false).unwrap();
+        assert_eq!(changes_needing_restart(&old, &new), ["ring", "infer.providers/threads"]);
+        assert!(changes_needing_restart(&old, &old).is_empty());
+    }
+}

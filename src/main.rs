@@ -51,7 +51,7 @@ enum Command {
         #[arg(long)]
         no_env: bool,
     },
-    /// Print the commented default configuration.
+    /// Print the commented default configuration, naming the shipped models by absolute path.
     GenerateConfig,
     /// Run a clip as fast as possible and report per-stage time, fps, latency and memory.
     Bench {
@@ -124,7 +124,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::GenerateConfig => {
-            print!("{}", config::DEFAULT_CONFIG_TOML);
+            // The shipped models by absolute path: the config runs from any folder.
+            print!("{}", config::models::generated_config(config::DEFAULT_CONFIG_TOML));
             ExitCode::SUCCESS
         }
         Command::Validate { config: path, no_env } => match config::load_for_validate(&path, !no_env, false) {

@@ -2,21 +2,64 @@
 
 use crate::util::daemon;
 
+/// Issue 19: `generate-config > f.toml; footrackd validate -c f.toml` works from any folder (the
+/// shipped models are named by absolute path), and `detect` needs no camera.
 #[test]
-fn generate_config_prints_a_config_that_validates() {
+fn generate_config_prints_a_config_that_validates_and_detects_from_any_folder() {
     let out = daemon::run(&["generate-config"]);
     assert!(out.status.success());
-    let dir = tempfile::tempdir().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    // The default names the model relative to the repo root; point it at the checkout.
-    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/football_nano_1280x736.onnx");
-    assert!(text.contains("\"models/football_nano_1280x736.onnx\""), "the football detector is the default");
-    let path = daemon::write_config(
-        dir.path(),
-        &text.replace("\"models/football_nano_1280x736.onnx\"", &format!("\"{model}\"")),
-    );
-    let out = daemon::run(&["validate", "-c", path.to_str().unwrap(), "--no-env"]);
+    let model = crate::util::repo_root().join("models/football_nano_1280x736.onnx");
+    assert!(text.contains(&format!("model = \"{}\"", model.display())), "the football detector, by absolute path");
+    let dir = tempfile::tempdir().unwrap();
+    let path = daemon::write_config(dir.path(), &text);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run_in = |args: &[&str]| {
+        std::process::Command::new(daemon::binary())
+            .args(args)
+            .current_dir(elsewhere.path())
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    let out = run_in(&["validate", "-c", path.to_str().unwrap(), "--no-env"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A still image, with the generated config and no source.
+    let image = dir.path().join("frame.png");
+    crate::util::frames::write_test_png(&image);
+    let dets = dir.path().join("d.jsonl");
+    let out =
+        run_in(&["detect", "-c", path.to_str().unwrap(), image.to_str().unwrap(), "--out", dets.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&dets).unwrap().lines().count(), 1);
+}
+
+/// Issue 19: relative paths in a config file are relative to the file's folder, not to where
+/// the daemon was started; environment overrides stay relative to the current folder.
+#[test]
+fn relative_paths_in_a_config_resolve_against_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("etc");
+    std::fs::create_dir_all(sub.join("models")).unwrap();
+    for f in ["yolox_nano.onnx", "yolox_nano.toml"] {
+        std::fs::copy(crate::util::repo_root().join("models").join(f), sub.join("models").join(f)).unwrap();
+    }
+    let path =
+        daemon::write_config(&sub, "[source]\nuri = \"clip.mp4\"\n[infer]\nmodel = \"models/yolox_nano.onnx\"\n");
+    let raw = footrackd::config::load_raw(&path, false).unwrap();
+    assert_eq!(std::path::Path::new(&raw.infer.model), sub.join("models/yolox_nano.onnx"));
+    assert_eq!(std::path::Path::new(&raw.source.uri), sub.join("clip.mp4"));
+    let out = std::process::Command::new(daemon::binary())
+        .args(["validate", "-c", path.to_str().unwrap(), "--no-env"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The bundled demo config runs from any folder too.
+    let demo = crate::util::repo_root().join("config/examples/demo.toml");
+    let raw = footrackd::config::load_raw(&demo, false).unwrap();
+    assert!(std::path::Path::new(&raw.source.uri).is_file(), "{}", raw.source.uri);
+    assert!(std::path::Path::new(&raw.infer.model).is_file(), "{}", raw.infer.model);
 }
 
 #[test]

@@ -575,6 +575,67 @@ fn a_remote_change_that_starves_the_pipeline_is_rolled_back_and_not_kept() {
     assert!(!dir.path().join("footrackd.remote.toml").exists(), "a rolled-back change must not be persisted");
 }
 
+/// Issue 19: a model that exists and passes validation but fails to load is refused by the
+/// inference thread; the refusal reaches config/error, config/state never shows it, nothing is
+/// persisted, and the old model keeps the frames flowing.
+#[test]
+fn a_remote_model_that_fails_to_load_is_refused_never_echoed_and_never_persisted() {
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-badmodel/#");
+    let dir = tempfile::tempdir().unwrap();
+    // The model folder: the real model, and beside it a "model" that is not ONNX at all, with a
+    // manifest (no checksum) that validation accepts.
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    let repo_models = crate::util::repo_root().join("models");
+    std::fs::copy(repo_models.join("yolox_nano.onnx"), models.join("yolox_nano.onnx")).unwrap();
+    std::fs::copy(repo_models.join("yolox_nano.toml"), models.join("yolox_nano.toml")).unwrap();
+    std::fs::write(models.join("broken.onnx"), b"this is not an ONNX model").unwrap();
+    let manifest = std::fs::read_to_string(repo_models.join("yolox_nano.toml")).unwrap();
+    let manifest: String = manifest.lines().filter(|l| !l.starts_with("sha256")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(models.join("broken.toml"), manifest).unwrap();
+    let toml = live_config(broker.port, "t-badmodel", "").replace(
+        &repo_models.join("yolox_nano.onnx").display().to_string(),
+        &models.join("yolox_nano.onnx").display().to_string(),
+    );
+    let cfg = daemon::write_config(dir.path(), &toml);
+    let out = daemon::run(&["validate", "-c", cfg.to_str().unwrap(), "--no-env"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut child = daemon::spawn(&["run", "-c", cfg.to_str().unwrap(), "--no-env"]);
+    assert!(
+        rec.wait_for(Duration::from_secs(30), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > 5),
+        "daemon did not start"
+    );
+    rec.publish("footrack/t-badmodel/config/set", r#"{"infer": {"model": "broken.onnx"}}"#, false);
+    assert!(
+        rec.wait_for(Duration::from_secs(20), |m| m.iter().any(|x| x.topic.ends_with("/config/error")
+            && x.payload.contains("not applied")
+            && x.payload.contains("infer.model"))),
+        "no config/error for the model that failed to load"
+    );
+    // Frames keep flowing on the old model, and a later valid change still goes through.
+    let n = rec.messages().iter().filter(|x| x.topic.ends_with("/tracks")).count();
+    assert!(
+        rec.wait_for(Duration::from_secs(15), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count() > n + 10),
+        "frames stopped after the refused model"
+    );
+    rec.publish("footrack/t-badmodel/config/set", r#"{"track": {"min_hits": 3}}"#, false);
+    assert!(
+        rec.wait_for(Duration::from_secs(15), |m| m
+            .iter()
+            .any(|x| x.topic.ends_with("/config/state") && x.payload.contains("\"min_hits\":3"))),
+        "a valid change after the refusal was not applied"
+    );
+    assert!(
+        !rec.messages().iter().any(|x| x.topic.ends_with("/config/state") && x.payload.contains("broken.onnx")),
+        "config/state echoed the model that failed to load"
+    );
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+    let overlay = std::fs::read_to_string(dir.path().join("footrackd.remote.toml")).unwrap_or_default();
+    assert!(!overlay.contains("broken"), "the refused model was persisted: {overlay}");
+}
+
 fn last_on_in(msgs: &[Message], topic: &str) -> Option<String> {
     msgs.iter().rfind(|m| m.topic == topic).map(|m| m.payload.clone())
 }

@@ -79,6 +79,32 @@ fn without_a_broker_every_frame_is_still_processed_and_the_daemon_exits_cleanly(
     assert!(stderr.contains("MQTT broker unreachable"), "{stderr}");
 }
 
+/// Issue 19: `infer.max_fps = 10` on a 25 fps camera delivers 10 fps (it delivered 8.3: the
+/// limit rounded down to a divisor of the source's rate).
+#[test]
+fn a_rate_limit_of_10_fps_on_a_25_fps_clip_processes_10_frames_a_second() {
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-rate/tracks");
+    let dir = tempfile::tempdir().unwrap();
+    // 12 s at 25 fps; small frames keep the test quick.
+    let clip = crate::util::frames::test_pattern_clip_sized(dir.path(), "twelve.mp4", 300, 25, 320, 180);
+    let toml = daemon::offline_config(&clip, broker.port, "t-rate").replace("[infer]\n", "[infer]\nmax_fps = 10.0\n");
+    let path = daemon::write_config(dir.path(), &toml);
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(rec.wait_for(Duration::from_secs(10), |m| m.len() >= 120), "{} messages", rec.messages().len());
+    std::thread::sleep(Duration::from_millis(300));
+    let frames: Vec<u64> = rec
+        .messages()
+        .iter()
+        .map(|m| serde_json::from_str::<serde_json::Value>(&m.payload).unwrap()["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(frames.len(), 120, "10 of every 25 frames of 300: {stderr}");
+    // As evenly spaced as 25 fps allows: 2 or 3 frames apart.
+    assert!(frames.windows(2).all(|w| (2..=3).contains(&(w[1] - w[0]))), "{frames:?}");
+}
+
 #[test]
 fn sigterm_drains_and_publishes_stopped() {
     let broker = Broker::start();

@@ -3,17 +3,23 @@
 //! `config` sits above the stages: it assembles their sections into one file, validates
 //! across them, and hands each stage its own section. No stage imports `config`.
 //!
-//! [`load`] reads a file through the `config` crate into a [`RawConfig`] (unknown keys refused),
-//! and [`validate()`] resolves it into a [`Config`] or reports every problem at once.
-//! Environment variables override file values: `FOOTRACKD_PUBLISH__BROKER_PORT=1884` sets
-//! `publish.broker_port` (sections and keys joined by a double underscore).
+//! [`load`] reads a file, its remote overlay and the environment (`layers`) into a
+//! [`RawConfig`] (unknown keys refused), and [`validate()`] resolves it into a [`Config`] or
+//! reports every problem at once. Relative paths in a file are relative to that file's folder;
+//! a file that names no model gets the shipped one ([`models`]). Environment variables override
+//! file values: `FOOTRACKD_PUBLISH__BROKER_PORT=1884` sets `publish.broker_port` (sections and
+//! keys joined by a double underscore).
 
 pub mod diff;
+mod layers;
+pub mod models;
 mod raw;
 pub mod remote;
 mod validate;
 
 use std::path::Path;
+
+use layers::load_layers;
 
 pub use crate::problems::{Problem, Problems};
 pub use raw::*;
@@ -108,30 +114,6 @@ pub fn overlay_path(config_path: &Path, raw: &RawConfig) -> std::path::PathBuf {
     }
     let stem = config_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "footrackd".into());
     config_path.with_file_name(format!("{stem}.remote.toml"))
-}
-
-fn load_layers(path: &Path, overlay: Option<&Path>, with_env: bool) -> Result<RawConfig, ConfigError> {
-    let parse_err =
-        |e: ::config::ConfigError| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() };
-    if !path.is_file() {
-        return Err(ConfigError::Parse { path: path.display().to_string(), message: "no such file".into() });
-    }
-    let mut builder = ::config::Config::builder()
-        .add_source(::config::File::from(path).format(::config::FileFormat::Toml).required(true));
-    if let Some(o) = overlay {
-        builder = builder.add_source(::config::File::from(o).format(::config::FileFormat::Toml).required(false));
-    }
-    if with_env {
-        builder = builder.add_source(
-            ::config::Environment::with_prefix("FOOTRACKD")
-                .prefix_separator("_")
-                .separator("__")
-                .try_parsing(true)
-                .list_separator(",")
-                .with_list_parse_key("infer.providers"),
-        );
-    }
-    builder.build().map_err(parse_err)?.try_deserialize::<RawConfig>().map_err(parse_err)
 }
 
 /// As [`load`] (for `footrackd validate`, systemd's `ExecStartPre`), except that a remote overlay

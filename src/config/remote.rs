@@ -128,7 +128,9 @@ pub fn merge(base: &mut Value, patch: &Value) {
 
 /// The effective configuration for `config/state`: secrets removed, the source URI redacted.
 pub fn state_payload(raw: &RawConfig) -> String {
-    let mut v = serde_json::to_value(raw).unwrap_or(Value::Null);
+    // Through text, not `to_value`: serde_json writes an f32 as the shortest text that reads back
+    // as that f32 (0.15), where `to_value` widens it to f64 first (0.15000000596046448).
+    let mut v = serde_json::to_string(raw).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
     if let Some(p) = v.get_mut("publish").and_then(Value::as_object_mut) {
         p.remove("password");
         p.remove("password_file");
@@ -222,6 +224,16 @@ mod tests {
         let mut raw = RawConfig::default();
         raw.source.uri = "clip.mp4".into();
         validate(raw, true).unwrap()
+    }
+
+    #[test]
+    fn config_state_shows_values_as_written() {
+        let mut raw = RawConfig::default();
+        raw.infer.score_threshold = 0.15;
+        raw.infer.tile_overlap_frac = 0.1;
+        let text = state_payload(&raw);
+        assert!(text.contains("\"score_threshold\":0.15,"), "{text}");
+        assert!(text.contains("\"tile_overlap_frac\":0.1,"), "{text}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use gstreamer as gst;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
+use super::rate_gate::RateGate;
 use super::stats::{SourceState, SourceStats};
 use crate::frame::{FrameMeta, PixelFormat, PlaneLayout, monotonic_ns, unix_ns};
 use crate::ring::{FrameRing, FrameSlot, PushRefused};
@@ -28,7 +29,8 @@ pub(super) struct Ingest {
     pub(super) limit_hit: Arc<AtomicBool>,
     pub(super) max_frames: Option<u64>,
     pub(super) info: Option<(gst::Caps, gst_video::VideoInfo)>,
-    pub(super) last_let_in_ns: Option<u64>,
+    /// The ingress rate limit's schedule.
+    pub(super) rate: RateGate,
     /// Host staging for system-memory frames bound for GPU slots (grown once).
     pub(super) staging: Vec<u8>,
 }
@@ -64,16 +66,10 @@ impl Ingest {
 
         // Ingress rate limit (throttle / infer.max_fps): stream time when known, else wall time.
         let min_interval = self.stats.min_interval_ns.load(Relaxed);
-        let now_ns = pts_ns.unwrap_or(capture_mono_ns);
-        if min_interval > 0
-            && let Some(last) = self.last_let_in_ns
-            && now_ns >= last
-            && now_ns - last + min_interval / 20 < min_interval
-        {
+        if !self.rate.admit(pts_ns.unwrap_or(capture_mono_ns), min_interval) {
             self.stats.skipped_rate.fetch_add(1, Relaxed);
             return Ok(gst::FlowSuccess::Ok);
         }
-        self.last_let_in_ns = Some(now_ns);
 
         let Some((caps, info)) = &self.info else { return Err(gst::FlowError::NotNegotiated) };
         let format = match info.format() {

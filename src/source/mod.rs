@@ -13,6 +13,7 @@ mod error;
 mod ingest;
 mod options;
 mod pipeline;
+mod rate_gate;
 mod run;
 mod stats;
 mod still;

@@ -202,7 +202,7 @@ fn attach_sink(
         limit_hit: Arc::clone(&limit_hit),
         max_frames: opts.max_frames,
         info: None,
-        last_let_in_ns: None,
+        rate: Default::default(),
         staging: Vec::new(),
     };
     sink.set_callbacks(gst_app::AppSinkCallbacks::builder().new_sample(move |sink| ingest.on_sample(sink)).build());

@@ -129,3 +129,14 @@ fn test_pattern_encode(
     assert!(status.success(), "gst-launch-1.0 could not write {}", clip.display());
     clip
 }
+
+/// Writes a 320x180 PNG test picture (GStreamer's `videotestsrc`) to `path`.
+pub fn write_test_png(path: &Path) {
+    let status = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "videotestsrc", "num-buffers=1", "pattern=ball", "!", "video/x-raw,width=320,height=180", "!"])
+        .args(["videoconvert", "!", "pngenc", "!", "filesink"])
+        .arg(format!("location={}", path.display()))
+        .status()
+        .expect("gst-launch-1.0 (scripts/setup.sh)");
+    assert!(status.success(), "gst-launch-1.0 could not write {}", path.display());
+}

@@ -48,4 +48,8 @@ if ! cargo clippy --version >/dev/null 2>&1; then
   echo "setup: adding clippy (the test command lints with it)"
   rustup component add clippy
 fi
+if ! cargo fmt --version >/dev/null 2>&1; then
+  echo "setup: adding rustfmt (the test command checks the format)"
+  rustup component add rustfmt
+fi
 echo "setup: done"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what is missing (scripts/setup.sh),
-# lints (clippy, warnings denied), builds the workspace (the appliance and the lab tool), and runs
+# checks the format (rustfmt), lints (clippy, warnings denied), builds the workspace (the appliance and the lab tool), and runs
 # every test. The tests start their own mosquitto on free ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(ls "$PWD"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n1)}"
+# One format for the tree (rustfmt.toml): a change that is not formatted fails here.
+cargo fmt --all --check
 cargo clippy --release --locked --workspace --all-targets -- -D warnings
 cargo test --release --locked --workspace "$@"
 # Jetson: the aarch64 build (Debian multiarch, no Docker), its glibc needs checked against

@@ -7,6 +7,7 @@ mod bridge;
 mod cli;
 mod control;
 mod detect;
+mod docs;
 mod floor_plan;
 mod follow;
 mod outage;

@@ -46,6 +46,9 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     let mut detector = Detector::new(cfg.detector_options()).context("detector")?;
     let wanted = gpu_frames_wanted(&cfg, &detector);
     let (ring, gpu_frames) = build_ring(&cfg, &mut detector, wanted);
+    if gpu_frames {
+        warn_pixel_features_off(&cfg, &opts);
+    }
     let pipeline_stats = Arc::new(PipelineStats::default());
     let source_stats = Arc::new(SourceStats::default());
     source_stats.set_max_fps(cfg.infer.max_fps);
@@ -119,6 +122,30 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     worker_result.context("inference")?;
     source_result.context("source")?;
     Ok(summary)
+}
+
+/// Features that read pixels on the host cannot run on frames kept in GPU memory: said once, at
+/// start, never silently.
+fn warn_pixel_features_off(cfg: &Config, opts: &RunOptions) {
+    let mut off = Vec::new();
+    if cfg.track.teams {
+        off.push("track.teams");
+    }
+    if cfg.pitch.follow_camera {
+        off.push("pitch.follow_camera");
+    }
+    if opts.annotate.is_some() {
+        off.push("--annotate");
+    }
+    if cfg.publish.snapshot_every_secs > 0.0 {
+        off.push("publish.snapshot_every_secs");
+    }
+    if !off.is_empty() {
+        tracing::warn!(
+            features = %off.join(", "),
+            "Decoded frames stay in GPU memory (source.gpu_frames): these features read host pixels and are off; set source.gpu_frames = false to keep them."
+        );
+    }
 }
 
 /// The annotation thread, when a video or snapshots are asked for.

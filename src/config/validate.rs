@@ -71,7 +71,7 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     raw.control.check(&mut p);
     raw.throttle.check(&mut p);
     raw.pitch.check(&mut p);
-    p.check(tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_ok(), "log.level", || {
+    p.check(crate::telemetry::logging::parse_filter(&raw.log.level).is_ok(), "log.level", || {
         format!("{:?} is not a valid filter (try \"info\" or \"footrackd=debug\")", raw.log.level)
     });
     if !p.is_empty() {

@@ -4,7 +4,8 @@
 use std::sync::OnceLock;
 
 use tracing_subscriber::prelude::*;
-use tracing_subscriber::{EnvFilter, Registry, fmt, reload};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::{Registry, fmt, reload};
 
 /// Where log lines go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,14 +16,21 @@ pub enum LogTarget {
     Stderr,
 }
 
-static RELOAD: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+static RELOAD: OnceLock<reload::Handle<Targets, Registry>> = OnceLock::new();
 
-fn filter_for(level: &str) -> EnvFilter {
+/// Parses a log filter: a level (`info`), targets with levels (`footrackd=debug,warn`), or both.
+/// (`Targets` rather than `EnvFilter`: the same directives for what a daemon needs, without the
+/// regex engine in the build.)
+pub fn parse_filter(text: &str) -> Result<Targets, String> {
+    text.parse::<Targets>().map_err(|e| e.to_string())
+}
+
+fn filter_for(level: &str) -> Targets {
     std::env::var("RUST_LOG")
         .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .or_else(|| EnvFilter::try_new(level).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"))
+        .and_then(|f| parse_filter(&f).ok())
+        .or_else(|| parse_filter(level).ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
 }
 
 /// Installs the global subscriber with `level` (a `tracing` filter string; `RUST_LOG` wins).

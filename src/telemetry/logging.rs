@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use tracing_subscriber::prelude::*;
 use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 use tracing_subscriber::{Registry, fmt, reload};
 
 /// Where log lines go.

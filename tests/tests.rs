@@ -13,6 +13,7 @@ mod follow;
 mod outage;
 mod package;
 mod pipeline;
+mod pitch_keypoints;
 mod properties;
 mod soak;
 mod stream_faults;

@@ -83,6 +83,11 @@ impl Homography {
         Homography::from_matrix(multiply(&self.0, &first.0))
     }
 
+    /// The inverse map (pitch to image for an image-to-pitch homography); `None` when singular.
+    pub fn inverse(&self) -> Option<Homography> {
+        invert(&self.0).and_then(Homography::from_matrix)
+    }
+
     /// The 9 values, row-major.
     pub fn row_major(&self) -> [f64; 9] {
         let m = &self.0;

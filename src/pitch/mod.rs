@@ -9,6 +9,7 @@
 mod calibrate;
 mod follow;
 mod homography;
+pub mod keypoints;
 mod mapper;
 mod section;
 mod speed;

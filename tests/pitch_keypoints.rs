@@ -59,3 +59,14 @@ fn labelled_keypoints_of_real_frames_fit_the_laws_pitch_to_decimetres() {
     assert!(refused.len() <= 3, "refused: {refused:?}");
     assert!(median < 0.5 && p90 < 1.5, "median {median:.2} m, p90 {p90:.2} m");
 }
+
+#[test]
+fn the_shipped_keypoint_model_is_the_file_its_manifest_describes() {
+    let models = super::util::repo_root().join("models");
+    let manifest: toml::Table =
+        std::fs::read_to_string(models.join("pitch_keypoints_640x384.toml")).unwrap().parse().unwrap();
+    let bytes = std::fs::read(models.join("pitch_keypoints_640x384.onnx")).unwrap();
+    assert_eq!(manifest["sha256"].as_str(), Some(footrackd::infer::manifest::sha256_hex(&bytes).as_str()));
+    assert_eq!(manifest["keypoints"].as_integer(), Some(KEYPOINTS as i64));
+    assert!(manifest["training"]["data_license"].as_str().is_some_and(|l| l.contains("CC BY 4.0")));
+}

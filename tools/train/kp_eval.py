@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -59,18 +60,19 @@ def fit(found, places, min_inliers=5, inlier_m=1.5, max_rms=1.0):
 
 
 
-def evaluate_onnx(model: str, data: str, thr: float = 0.3) -> dict:
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    images, points = D.load_split(Path(data) / "valid")
+def measure(predict, images, points, thr: float = 0.3) -> dict:
+    """Share of frames calibrated; labelled keypoints' error through the fit (metres on the
+    pitch); keypoint error where found (frame pixels); `predict(x)` takes one letterboxed
+    [3, H, W] BGR float input and returns its [K, h, w] sigmoid heatmaps."""
     places = D.pitch_keypoints()
-    errors, calibrated = [], 0
+    errors, px_err, calibrated, t = [], [], 0, 0.0
     for img, kp in zip(images, points):
         h, w = img.shape[:2]
         m = D.base_transform(w, h)
         x, _ = D.warp(img, kp, m)
-        heat = sess.run(None, {"images": np.ascontiguousarray(x.transpose(2, 0, 1))[None].astype(np.float32)})[0][0]
+        t0 = time.time()
+        heat = predict(np.ascontiguousarray(x.transpose(2, 0, 1)).astype(np.float32))
+        t += time.time() - t0
         inv = np.linalg.inv(m)
         found = []
         for f in decode(heat, thr):
@@ -79,6 +81,9 @@ def evaluate_onnx(model: str, data: str, thr: float = 0.3) -> dict:
                 continue
             q = inv @ np.array([f[0], f[1], 1.0])
             found.append((q[0] / q[2], q[1] / q[2], f[2]))
+        for i, f in enumerate(found):
+            if f is not None and kp[i, 2] > 0:
+                px_err.append(math.hypot(f[0] - kp[i, 0], f[1] - kp[i, 1]))
         hmat = fit(found, places)
         if hmat is None:
             continue
@@ -87,8 +92,22 @@ def evaluate_onnx(model: str, data: str, thr: float = 0.3) -> dict:
         proj = cv2.perspectiveTransform(kp[vis, :2][None].astype(np.float64), hmat)[0]
         errors.extend(np.sqrt(((proj - places[vis]) ** 2).sum(1)).tolist())
     e = np.sort(np.array(errors)) if errors else np.array([np.inf])
-    return {"frames": len(images), "calibrated_share": calibrated / len(images), "error_median_m": float(np.median(e)),
-            "error_p90_m": float(e[int(len(e) * 0.9)])}
+    return {
+        "frames": len(images),
+        "calibrated_share": calibrated / len(images),
+        "error_median_m": float(np.median(e)),
+        "error_p90_m": float(e[int(len(e) * 0.9) if len(e) > 1 else 0]),
+        "keypoint_px_median": float(np.median(px_err)) if px_err else None,
+        "ms_per_frame": 1000 * t / len(images),
+    }
+
+
+def evaluate_onnx(model: str, data: str, thr: float = 0.3) -> dict:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    images, points = D.load_split(Path(data) / "valid")
+    return measure(lambda x: sess.run(None, {"images": x[None]})[0][0], images, points, thr)
 
 
 if __name__ == "__main__":

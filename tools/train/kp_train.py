@@ -24,7 +24,7 @@ from torch import nn
 import torch.nn.functional as F
 
 import kp_data as D
-from kp_eval import decode, fit
+from kp_eval import measure
 import net as yolox_net
 
 
@@ -74,47 +74,11 @@ def focal_loss(logits, target):
 
 @torch.no_grad()
 def evaluate(model, images, points, device, thr=0.3):
-    """Share of frames calibrated; labelled keypoints' error through the fit (metres); keypoint
-    pixel error (frame pixels) where found."""
+    """kp_eval.measure with the torch model."""
     model.eval()
-    places = D.pitch_keypoints()
-    errors, px_err, calibrated, t = [], [], 0, 0.0
-    for img, kp in zip(images, points):
-        h, w = img.shape[:2]
-        m = D.base_transform(w, h)
-        x, _ = D.warp(img, kp, m)
-        inp = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))[None].astype(np.float32)).to(device)
-        t0 = time.time()
-        heat = torch.sigmoid(model(inp))[0].float().cpu().numpy()
-        t += time.time() - t0
-        inv = np.linalg.inv(m)
-        found = []
-        for f in decode(heat, thr):
-            if f is None:
-                found.append(None)
-                continue
-            q = inv @ np.array([f[0], f[1], 1.0])
-            found.append((q[0] / q[2], q[1] / q[2], f[2]))
-        for i, f in enumerate(found):
-            if f is not None and kp[i, 2] > 0:
-                px_err.append(math.hypot(f[0] - kp[i, 0], f[1] - kp[i, 1]))
-        hmat = fit(found, places)
-        if hmat is None:
-            continue
-        calibrated += 1
-        vis = kp[:, 2] > 0
-        proj = cv2.perspectiveTransform(kp[vis, :2][None].astype(np.float64), hmat)[0]
-        errors.extend(np.sqrt(((proj - places[vis]) ** 2).sum(1)).tolist())
+    r = measure(lambda x: torch.sigmoid(model(torch.from_numpy(x)[None].to(device)))[0].float().cpu().numpy(), images, points, thr)
     model.train()
-    e = np.sort(np.array(errors)) if errors else np.array([np.inf])
-    return {
-        "frames": len(images),
-        "calibrated_share": calibrated / len(images),
-        "error_median_m": float(np.median(e)),
-        "error_p90_m": float(e[int(len(e) * 0.9) if len(e) > 1 else 0]),
-        "keypoint_px_median": float(np.median(px_err)) if px_err else None,
-        "ms_per_frame": 1000 * t / len(images),
-    }
+    return r
 
 
 def choose_score(r):

@@ -11,13 +11,14 @@
 //! # Layout: one dependency rule
 //!
 //! ```text
-//!  main ─▶ app ─▶ config ─▶ stages {source, infer, track, publish, control}
-//!                                   ─▶ edges {ring, gpu}
-//!                                   ─▶ ground {frame, pitch, telemetry, problems, shutdown, wake}
+//!  main ─▶ cmd ─▶ app ─▶ config ─▶ stages {source, infer, track, publish, control}
+//!                                          ─▶ edges {ring, gpu}
+//!                                          ─▶ ground {frame, state, pitch, pool, telemetry, problems, shutdown, wake}
 //! ```
 //!
 //! A module imports only from layers to its right. Stages never import each other or
-//! `config`: the source and the inference thread meet only through the [`ring`]. Each stage owns
+//! `config`: the source and the inference thread meet only through the [`ring`]. No two
+//! top-level modules depend on each other, however indirectly. Each stage owns
 //! its section type, its enums and the conversion from its section to its options;
 //! [`config`] assembles the sections, validates across them and resolves paths. [`gpu`] holds
 //! only CUDA plumbing and imports nothing of ours. The lab tool that renders synthetic clips is a
@@ -25,6 +26,8 @@
 //!
 //! # Who owns what
 //!
+//! - [`cmd`] holds the offline commands (bench, detect, track-mot, pitch-map), built on the
+//!   appliance's pieces; nothing in the appliance uses it.
 //! - [`app`] builds every stage from a validated [`config::Config`], runs the supervisor loop
 //!   (intents from signals and remote config, throttle, health, systemd) and the inference
 //!   thread (detect, track, publish), and shuts down in order through one [`shutdown::Shutdown`].
@@ -34,9 +37,11 @@
 //! - [`track`] is the pure tracker: detections per frame in, tracks with stable ids out.
 //! - [`publish`] owns the MQTT connection; the frame path only ever queues without waiting.
 //! - [`control`] holds signals, systemd notification, sensors and the throttle.
-//! - [`frame`], [`pitch`], [`telemetry`], [`problems`], [`shutdown`] and [`wake`] are the ground
-//!   every layer stands on: shared types, pitch geometry, counters and logging, config problems,
-//!   the stop signal, and the futex wake-up the lock-free queues wait on.
+//! - [`frame`], [`state`], [`pitch`], [`pool`], [`telemetry`], [`problems`], [`shutdown`] and
+//!   [`wake`] are the ground every layer stands on: shared types, the per-frame game state (one
+//!   record per tracked object), pitch geometry, the lock-free slot pool under the ring and the
+//!   MQTT queue, counters and logging, config problems, the stop signal, and the futex wake-up
+//!   the lock-free queues wait on.
 //!
 //! The compute cores ([`track`], [`infer::post`], [`infer::pre`], [`pitch`]) are pure and synchronous.
 

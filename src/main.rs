@@ -1,4 +1,4 @@
-//! The `footrackd` command line: run, validate, generate-config, bench, detect, pitch-map, track-mot.
+//! The `footrackd` command line: run, validate, generate-config, bench, detect, calibrate, pitch-map, track-mot.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +88,18 @@ enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
         /// Output: {"image", "width", "height", "detections": [{"bbox", "score", "class"}]} per line.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Calibrate still images from their pitch markings (the keypoint model and the daemon's fit rules); one JSON line per image.
+    Calibrate {
+        /// Configuration file (TOML); its [pitch] section (keypoint_model, size, max_error_m) is used.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Images (JPEG, PNG, or anything GStreamer decodes).
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Output: {"image", "width", "height", "keypoints", "homography", "inliers", "error_m"} per line.
         #[arg(long)]
         out: PathBuf,
     },
@@ -183,6 +195,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Detect { config: path, images, out } => detect(&path, &images, &out),
+        Command::Calibrate { config: path, images, out } => calibrate(&path, &images, &out),
         Command::PitchMap { config: path, mot, out } => {
             let raw = match config::load_raw(&path, true) {
                 Ok(r) => r,
@@ -233,17 +246,48 @@ fn main() -> ExitCode {
     }
 }
 
-fn detect(path: &std::path::Path, images: &[PathBuf], out: &std::path::Path) -> ExitCode {
-    let raw = match config::load_raw(path, true) {
-        Ok(r) => r,
-        Err(e) => return config_failure(&e),
-    };
-    // Still images need no camera: the source may be left unset.
-    let cfg = match config::validate(raw, false) {
-        Ok(c) => c,
-        Err(problems) => return config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }),
-    };
+/// The configuration of an offline command on still images: no camera needed.
+fn still_config(path: &std::path::Path) -> Result<config::Config, ExitCode> {
+    let raw = config::load_raw(path, true).map_err(|e| config_failure(&e))?;
+    let cfg = config::validate(raw, false)
+        .map_err(|problems| config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }))?;
     telemetry::logging::init("warn");
+    Ok(cfg)
+}
+
+fn calibrate(path: &std::path::Path, images: &[PathBuf], out: &std::path::Path) -> ExitCode {
+    let cfg = match still_config(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match cmd::calibrate::run(&cfg, images, out) {
+        Ok(s) => {
+            for e in &s.failed {
+                eprintln!("error: {e}");
+            }
+            println!(
+                "{}: {} images, {} calibrated; per image {:.1} ms keypoint model, {:.1} ms fit{}",
+                out.display(),
+                s.images,
+                s.calibrated,
+                s.model_ms,
+                s.fit_ms,
+                if s.failed.is_empty() { String::new() } else { format!(", {} images failed", s.failed.len()) }
+            );
+            if s.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn detect(path: &std::path::Path, images: &[PathBuf], out: &std::path::Path) -> ExitCode {
+    let cfg = match still_config(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     match cmd::detect::run(&cfg, images, out) {
         Ok(s) => {
             for e in &s.failed {

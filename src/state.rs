@@ -11,7 +11,9 @@ use crate::pitch::Homography;
 pub enum CalibrationOrigin {
     /// Typed in or fitted to point pairs in `[pitch]`: a fixed camera.
     Hand,
-    /// A hand calibration carried along by following the camera's motion.
+    /// A fit to the pitch keypoints found in this frame (`pitch.auto_calibrate`).
+    Keypoints,
+    /// The last calibration (hand or keypoints) carried along by following the camera's motion.
     Followed,
 }
 
@@ -20,6 +22,7 @@ impl CalibrationOrigin {
     pub fn as_str(self) -> &'static str {
         match self {
             CalibrationOrigin::Hand => "hand",
+            CalibrationOrigin::Keypoints => "keypoints",
             CalibrationOrigin::Followed => "followed",
         }
     }

@@ -6,6 +6,7 @@
 //! `app` is the only place that knows every stage; the stages meet here and through the ring.
 
 mod health;
+mod host_pixels;
 mod probation;
 mod run;
 mod slots;

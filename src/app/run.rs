@@ -12,6 +12,7 @@ use rumqttc::QoS;
 
 use super::RunOptions;
 use super::health::HealthReporter;
+use super::host_pixels::HostPixels;
 use super::slots::{build_ring, gpu_frames_wanted};
 use super::summary::{RunSummary, summarize_with_warmup};
 use super::supervisor::Supervisor;
@@ -21,7 +22,7 @@ use crate::control::Intent;
 use crate::control::sensors::Sensors;
 use crate::control::systemd::Notifier;
 use crate::control::throttle::Throttle;
-use crate::infer::Detector;
+use crate::infer::{Detector, KeypointModel};
 use crate::publish::Publisher;
 use crate::publish::annotate::{Annotator, SnapshotOptions};
 use crate::shutdown::Shutdown;
@@ -46,9 +47,8 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     let mut detector = Detector::new(cfg.detector_options()).context("detector")?;
     let wanted = gpu_frames_wanted(&cfg, &detector);
     let (ring, gpu_frames) = build_ring(&cfg, &mut detector, wanted);
-    if gpu_frames {
-        warn_pixel_features_off(&cfg, &opts);
-    }
+    let pixels = host_pixels(&cfg, &opts, gpu_frames);
+    let keypoints = keypoint_model(&cfg)?;
     let pipeline_stats = Arc::new(PipelineStats::default());
     let source_stats = Arc::new(SourceStats::default());
     source_stats.set_max_fps(cfg.infer.max_fps);
@@ -58,7 +58,9 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     let worker = Worker {
         ring: Arc::clone(&ring),
         processor: FrameProcessor::new(detector, cfg.clone(), Arc::clone(&publisher), Arc::clone(&pipeline_stats))
-            .with_annotator(annotator(&cfg, &opts, &publisher)?),
+            .with_annotator(annotator(&cfg, &opts, &publisher)?)
+            .with_keypoints(keypoints),
+        pixels,
         stats: Arc::clone(&pipeline_stats),
         source: Arc::clone(&source_stats),
         commands: cmd_rx,
@@ -124,28 +126,51 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     Ok(summary)
 }
 
-/// Features that read pixels on the host cannot run on frames kept in GPU memory: said once, at
-/// start, never silently.
-fn warn_pixel_features_off(cfg: &Config, opts: &RunOptions) {
-    let mut off = Vec::new();
-    if cfg.track.teams {
-        off.push("track.teams");
+/// Host pixels for the features that read them. With frames kept in GPU memory each frame is
+/// copied to the host; where that copy cannot be had, the features that need it are named once,
+/// at start, never silently off.
+fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> HostPixels {
+    match HostPixels::for_frames(gpu_frames) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut off = Vec::new();
+            if cfg.track.teams {
+                off.push("track.teams");
+            }
+            if cfg.pitch.follow_camera || cfg.pitch.calibrates_automatically() {
+                off.push(if cfg.pitch.follow_camera { "pitch.follow_camera" } else { "pitch.auto_calibrate" });
+            }
+            if opts.annotate.is_some() {
+                off.push("--annotate");
+            }
+            if cfg.publish.snapshot_every_secs > 0.0 {
+                off.push("publish.snapshot_every_secs");
+            }
+            if !off.is_empty() {
+                tracing::warn!(
+                    error = %e,
+                    features = %off.join(", "),
+                    "Decoded frames stay in GPU memory and cannot be copied to the host: these features read host pixels and are off; set source.gpu_frames = false to keep them."
+                );
+            }
+            HostPixels::host_frames_only()
+        }
     }
-    if cfg.pitch.follow_camera {
-        off.push("pitch.follow_camera");
+}
+
+/// The pitch keypoint model, when it calibrates (`pitch.auto_calibrate` without a hand
+/// calibration). A model that does not load stops the start: it is never silently off.
+fn keypoint_model(cfg: &Config) -> Result<Option<KeypointModel>> {
+    if !cfg.pitch.calibrates_automatically() {
+        if cfg.pitch.auto_calibrate {
+            tracing::info!("pitch.auto_calibrate: a hand calibration is given and wins; the keypoint model does not run.");
+        }
+        return Ok(None);
     }
-    if opts.annotate.is_some() {
-        off.push("--annotate");
-    }
-    if cfg.publish.snapshot_every_secs > 0.0 {
-        off.push("publish.snapshot_every_secs");
-    }
-    if !off.is_empty() {
-        tracing::warn!(
-            features = %off.join(", "),
-            "Decoded frames stay in GPU memory (source.gpu_frames): these features read host pixels and are off; set source.gpu_frames = false to keep them."
-        );
-    }
+    let opts = cfg.keypoint_options().context("pitch.keypoint_model")?;
+    let model = KeypointModel::new(opts).context("pitch keypoint model (or set pitch.auto_calibrate = false)")?;
+    tracing::info!(model = %cfg.pitch.keypoint_model, provider = model.provider().as_str(), every_frames = cfg.pitch.keypoint_every_frames, "Pitch calibrated automatically from its keypoints.");
+    Ok(Some(model))
 }
 
 /// The annotation thread, when a video or snapshots are asked for.

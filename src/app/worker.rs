@@ -10,12 +10,14 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
+use super::host_pixels::HostPixels;
 use crate::config::Config;
 use crate::frame::BBox;
 use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
 use crate::infer::pre::YuvFrame;
-use crate::infer::{DetectTiming, Detector, InferError};
-use crate::pitch::{CameraFollower, PitchMapper};
+use crate::infer::{DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel};
+use crate::pitch::keypoints::FitRules;
+use crate::pitch::{AutoCalibration, AutoRules, AutoSource, CameraFollower, PitchMapper};
 use crate::publish::Publisher;
 use crate::publish::annotate::Annotator;
 use crate::publish::payload::{TrackMessageHeader, encode_tracks};
@@ -23,7 +25,7 @@ use crate::ring::FrameRing;
 use crate::shutdown::Shutdown;
 use crate::source::{SourceState, SourceStats};
 use crate::state::{CalibrationInUse, CalibrationOrigin, FrameState};
-use crate::telemetry::{PipelineStats, Stage};
+use crate::telemetry::{CalibrationReading, PipelineStats, Stage};
 use crate::track::Tracker;
 use crate::track::team::TeamAssigner;
 
@@ -55,6 +57,10 @@ pub struct FrameProcessor {
     pitch: PitchMapper,
     teams: Option<TeamAssigner>,
     follower: Option<CameraFollower>,
+    auto: Option<AutoCalibration>,
+    keypoints: Option<KeypointModel>,
+    found: FrameKeypoints,
+    origin: (CalibrationOrigin, Option<f32>),
     hand_error_m: Option<f32>,
     people: Vec<BBox>,
     state: FrameState,
@@ -78,7 +84,12 @@ impl FrameProcessor {
             tracker: None,
             pitch: PitchMapper::new(config.pitch.homography(), config.pitch.drop_area()),
             teams: config.track.teams.then(|| TeamAssigner::new(config.track.pinned_kits())),
-            follower: config.pitch.follow_camera.then(|| CameraFollower::new(config.pitch.homography())),
+            follower: (config.pitch.follow_camera && !config.pitch.calibrates_automatically())
+                .then(|| CameraFollower::new(config.pitch.homography())),
+            auto: None,
+            keypoints: None,
+            found: [None; crate::pitch::keypoints::KEYPOINTS],
+            origin: (CalibrationOrigin::Hand, hand_error_m(&config)),
             hand_error_m: hand_error_m(&config),
             people: Vec::with_capacity(256),
             state: FrameState::with_capacity(128),
@@ -101,6 +112,14 @@ impl FrameProcessor {
         self
     }
 
+    /// Calibrates from the pitch keypoints `model` finds (`pitch.auto_calibrate` without a
+    /// hand calibration); the camera is followed between its runs.
+    pub fn with_keypoints(mut self, model: Option<KeypointModel>) -> Self {
+        self.auto = model.is_some().then(|| AutoCalibration::new(auto_rules(&self.config)));
+        self.keypoints = model;
+        self
+    }
+
     /// Finishes the annotated video, if one is being written.
     pub fn finish_annotation(&mut self) {
         if let Some(a) = self.annotator.take() {
@@ -111,31 +130,75 @@ impl FrameProcessor {
         }
     }
 
-    /// Detects on one frame; [`FrameProcessor::track_and_publish`] finishes it.
+    /// Detects on one host frame and reads its pixels; [`FrameProcessor::track_and_publish`]
+    /// finishes it.
     pub fn detect(&mut self, frame: &YuvFrame<'_>) -> Result<DetectTiming, InferError> {
+        let timing = self.detect_objects(frame)?;
+        self.read_pixels(frame.on_host().then_some(frame));
+        Ok(timing)
+    }
+
+    /// Runs the detector on one frame (host or GPU memory).
+    pub fn detect_objects(&mut self, frame: &YuvFrame<'_>) -> Result<DetectTiming, InferError> {
         let timing = self.detector.detect(frame, &mut self.dets)?;
-        let pixels = frame.on_host().then_some(frame);
-        if let Some(teams) = self.teams.as_mut() {
-            teams.read_colours(pixels, &self.dets);
-        }
-        if let Some(a) = self.annotator.as_mut() {
-            a.begin_frame(pixels);
-        }
-        if let Some(f) = self.follower.as_mut() {
-            // Without the pixels on the host the camera cannot be followed: no pitch positions.
-            let h = pixels.and_then(|px| {
-                self.people.clear();
-                self.people.extend(self.dets.iter().filter(|d| d.class.is_person()).map(|d| d.bbox));
-                f.update(px, &self.people).homography
-            });
-            self.pitch.set_calibration(h, self.config.pitch.drop_area());
-        }
         self.stats.detections.fetch_add(self.dets.len() as u64, Relaxed);
         self.stats.add_stage_ns(Stage::Pre, (timing.pre_secs * 1e9) as u64);
         self.stats.add_stage_ns(Stage::Infer, (timing.infer_secs * 1e9) as u64);
         self.stats.add_stage_ns(Stage::Post, (timing.post_secs * 1e9) as u64);
         self.stats.inference.record_ns((timing.infer_secs * 1e9) as u64);
         Ok(timing)
+    }
+
+    /// The features that read pixels, after [`FrameProcessor::detect_objects`]: team colours,
+    /// the annotated frame, camera following and pitch keypoints. `pixels` is the frame on the
+    /// host (`None`: none this frame, and the calibration is not trusted).
+    pub fn read_pixels(&mut self, pixels: Option<&YuvFrame<'_>>) {
+        if let Some(teams) = self.teams.as_mut() {
+            teams.read_colours(pixels, &self.dets);
+        }
+        if let Some(a) = self.annotator.as_mut() {
+            a.begin_frame(pixels);
+        }
+        if self.follower.is_none() && self.auto.is_none() {
+            return;
+        }
+        self.people.clear();
+        self.people.extend(self.dets.iter().filter(|d| d.class.is_person()).map(|d| d.bbox));
+        if let Some(auto) = self.auto.as_mut() {
+            let h = pixels.and_then(|px| {
+                let mut found = None;
+                if auto.wants_keypoints(px)
+                    && let Some(model) = self.keypoints.as_mut()
+                {
+                    match model.find(px, &mut self.found) {
+                        Ok(()) => found = Some(&self.found[..]),
+                        Err(e) => tracing::warn!(error = %e, "Pitch keypoints failed on this frame."),
+                    }
+                }
+                auto.finish(px, &self.people, found)
+            });
+            self.origin = match h.map(|c| c.source) {
+                Some(AutoSource::Fitted) => (CalibrationOrigin::Keypoints, h.map(|c| c.fit_error_m as f32)),
+                _ => (CalibrationOrigin::Followed, h.map(|c| c.fit_error_m as f32)),
+            };
+            self.pitch.set_calibration(h.map(|c| c.homography), self.config.pitch.drop_area());
+            let c = auto.counts();
+            self.stats.calibration.store(&CalibrationReading {
+                frames: c.frames,
+                calibrated: c.calibrated,
+                keypoint_runs: c.runs,
+                fits: c.fits,
+                cuts: c.cuts,
+                frames_since_fit: c.frames_since_fit,
+                last_error_m: c.last_error_m,
+                last_drift_m: c.last_drift_m,
+            });
+        } else if let Some(f) = self.follower.as_mut() {
+            // Without the pixels on the host the camera cannot be followed: no pitch positions.
+            let h = pixels.and_then(|px| f.update(px, &self.people).homography);
+            self.origin = (CalibrationOrigin::Followed, None);
+            self.pitch.set_calibration(h, self.config.pitch.drop_area());
+        }
     }
 
     /// Tracks the last detections, maps them to the pitch, encodes and queues the message
@@ -155,9 +218,9 @@ impl FrameProcessor {
         // One record per track, each part filled in by its owner; every report reads the whole.
         let state = &mut self.state;
         state.begin(*meta, tracks);
-        let (origin, error_m) = match self.follower {
-            Some(_) => (CalibrationOrigin::Followed, None),
-            None => (CalibrationOrigin::Hand, self.hand_error_m),
+        let (origin, error_m) = match (&self.follower, &self.auto) {
+            (None, None) => (CalibrationOrigin::Hand, self.hand_error_m),
+            _ => self.origin,
         };
         state.calibration = self.pitch.homography().map(|h| CalibrationInUse { homography: *h, origin, error_m });
         self.pitch.map(&mut state.records, stream_secs);
@@ -181,13 +244,32 @@ impl FrameProcessor {
     /// load refuses the whole change and the old settings stay); thresholds, tiling, tracker
     /// options, source id and calibration then change in place.
     fn apply(&mut self, cfg: Config, fps: f32) -> Result<(), ApplyRefused> {
-        if cfg.model_path != self.config.model_path {
-            let d = Detector::new(cfg.detector_options()).map_err(|e| ApplyRefused {
+        // Everything that can fail is loaded first: a refusal leaves every setting as it was.
+        let detector = (cfg.model_path != self.config.model_path)
+            .then(|| Detector::new(cfg.detector_options()))
+            .transpose()
+            .map_err(|e| ApplyRefused {
                 key: "infer.model",
                 reason: format!("{} failed to load: {e}", cfg.model_path.display()),
             })?;
+        let auto = cfg.pitch.calibrates_automatically();
+        let keypoints = (auto
+            && (self.keypoints.is_none() || cfg.pitch.keypoint_model != self.config.pitch.keypoint_model))
+            .then(|| cfg.keypoint_options().map_err(|e| e.to_string()).and_then(|o| KeypointModel::new(o).map_err(|e| e.to_string())))
+            .transpose()
+            .map_err(|e| ApplyRefused {
+                key: "pitch.keypoint_model",
+                reason: format!("{} failed to load: {e}", cfg.pitch.keypoint_model),
+            })?;
+        if let Some(d) = detector {
             self.detector = d;
             tracing::info!(model = %cfg.model_path.display(), "Model switched between frames.");
+        }
+        if let Some(k) = keypoints {
+            self.keypoints = Some(k);
+            tracing::info!(model = %cfg.pitch.keypoint_model, "Pitch keypoint model loaded between frames.");
+        } else if !auto {
+            self.keypoints = None;
         }
         let i = &cfg.infer;
         self.detector.set_options(i.score_threshold, i.nms_iou_threshold, i.tiles());
@@ -198,7 +280,10 @@ impl FrameProcessor {
         self.pitch.set_calibration(cfg.pitch.homography(), cfg.pitch.drop_area());
         self.hand_error_m = hand_error_m(&cfg);
         if cfg.pitch != self.config.pitch {
-            self.follower = cfg.pitch.follow_camera.then(|| CameraFollower::new(cfg.pitch.homography()));
+            let p = &cfg.pitch;
+            self.follower = (p.follow_camera && !p.calibrates_automatically()).then(|| CameraFollower::new(p.homography()));
+            self.auto = (self.keypoints.is_some() && p.calibrates_automatically())
+                .then(|| AutoCalibration::new(auto_rules(&cfg)));
         }
         if cfg.track.teams != self.config.track.teams || cfg.track.team_colours != self.config.track.team_colours {
             self.teams = cfg.track.teams.then(|| TeamAssigner::new(cfg.track.pinned_kits()));
@@ -206,6 +291,16 @@ impl FrameProcessor {
         self.config = cfg;
         tracing::info!("Settings applied between frames.");
         Ok(())
+    }
+}
+
+/// When keypoints run and what their fits must meet, from `[pitch]`.
+fn auto_rules(cfg: &Config) -> AutoRules {
+    let p = &cfg.pitch;
+    let min_score = cfg.keypoint_manifest.as_ref().map_or(FitRules::default().min_score, |m| m.min_score);
+    AutoRules {
+        every_frames: p.keypoint_every_frames,
+        fit: FitRules { pitch_m: (p.length_m, p.width_m), min_score, max_error_m: p.max_error_m, ..FitRules::default() },
     }
 }
 
@@ -247,6 +342,8 @@ pub(super) struct Worker {
     pub(super) stats: Arc<PipelineStats>,
     /// Source state (to know when input has ended).
     pub(super) source: Arc<SourceStats>,
+    /// Host pixels of frames kept in GPU memory.
+    pub(super) pixels: HostPixels,
     /// Settings changes.
     pub(super) commands: Receiver<WorkerCommand>,
     /// Stop now, without draining, when aborted.
@@ -298,7 +395,13 @@ impl Worker {
                 }
             };
             let Some(yuv) = yuv else { continue };
-            let detected = self.processor.detect(&yuv);
+            // A frame in GPU memory is copied to the host while the detector works on it.
+            self.pixels.start(&yuv);
+            let detected = self.processor.detect_objects(&yuv);
+            if detected.is_ok() {
+                let host = self.pixels.frame(&yuv);
+                self.processor.read_pixels(host.as_ref());
+            }
             // The slot goes back to the decoder as soon as the pixels are no longer needed.
             drop(frame);
             match detected {

@@ -4,6 +4,7 @@
 //!
 //! - [`bench`]: `footrackd bench`, the pipeline against its physical limit.
 //! - [`detect`]: `footrackd detect`, the detector on still images.
+//! - [`calibrate`]: `footrackd calibrate`, the pitch keypoint model and its fit on still images.
 //! - [`track_mot`]: `footrackd track-mot`, the tracker on MOTChallenge detections.
 //! - [`pitch_map`]: `footrackd pitch-map`, boxes through a calibration to metres.
 //! - [`mot_text`]: the MOTChallenge text format the last two read.
@@ -11,6 +12,7 @@
 //! `cmd` sits above [`crate::app`]: it may use the appliance, the appliance never uses it.
 
 pub mod bench;
+pub mod calibrate;
 pub mod detect;
 pub mod mot_text;
 pub mod pitch_map;

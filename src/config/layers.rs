@@ -12,6 +12,7 @@ use super::{ConfigError, RawConfig};
 /// Keys holding a path, resolved against the folder of the file that sets them.
 const PATH_KEYS: &[(&str, &str)] = &[
     ("infer", "model"),
+    ("pitch", "keypoint_model"),
     ("publish", "password_file"),
     ("publish", "snapshot_path"),
     ("publish", "tls_ca_file"),
@@ -30,11 +31,15 @@ const ENV_PREFIX: &str = "FOOTRACKD_";
 /// Reads `path`, then `overlay` over it, then (with `with_env`) the environment.
 pub(super) fn load_layers(path: &Path, overlay: Option<&Path>, with_env: bool) -> Result<RawConfig, ConfigError> {
     let mut table = read_file(path)?;
-    if !section_has(&table, "infer", "model") {
-        // The built-in model, found where the build or the package put it.
-        let default = RawConfig::default().infer.model;
-        let found = super::models::locate(&default).unwrap_or_else(|| PathBuf::from(&default));
-        set(&mut table, "infer", "model", Value::String(found.to_string_lossy().into_owned()));
+    let defaults = RawConfig::default();
+    for (section, key, default) in
+        [("infer", "model", &defaults.infer.model), ("pitch", "keypoint_model", &defaults.pitch.keypoint_model)]
+    {
+        if !section_has(&table, section, key) {
+            // The built-in model, found where the build or the package put it.
+            let found = super::models::locate(default).unwrap_or_else(|| PathBuf::from(default));
+            set(&mut table, section, key, Value::String(found.to_string_lossy().into_owned()));
+        }
     }
     if let Some(o) = overlay.filter(|o| o.is_file()) {
         merge(&mut table, read_file(o)?);

@@ -6,8 +6,9 @@
 use std::path::PathBuf;
 
 use super::raw::RawConfig;
-use crate::infer::DetectorOptions;
-use crate::infer::manifest::ModelManifest;
+use crate::infer::keypoints::KeypointManifest;
+use crate::infer::manifest::{ManifestError, ModelManifest};
+use crate::infer::{DetectorOptions, KeypointOptions};
 use crate::problems::{Problem, Problems, is_topic_safe};
 use crate::source::{SourceOptions, SourceUri};
 use crate::track::TrackerOptions;
@@ -24,6 +25,9 @@ pub struct Config {
     pub model_path: PathBuf,
     /// The model's manifest, loaded and checked.
     pub manifest: ModelManifest,
+    /// The keypoint model's manifest, loaded and checked when it calibrates
+    /// (`pitch.auto_calibrate` without a hand calibration).
+    pub keypoint_manifest: Option<KeypointManifest>,
 }
 
 impl std::ops::Deref for Config {
@@ -42,6 +46,16 @@ impl Config {
     /// The detector's options.
     pub fn detector_options(&self) -> DetectorOptions {
         DetectorOptions::from_section(&self.raw.infer, self.manifest.clone())
+    }
+
+    /// The keypoint model's options (its manifest loaded now if validation did not need it).
+    pub fn keypoint_options(&self) -> Result<KeypointOptions, ManifestError> {
+        let model = PathBuf::from(&self.raw.pitch.keypoint_model);
+        let manifest = match &self.keypoint_manifest {
+            Some(m) => m.clone(),
+            None => KeypointManifest::load_beside(&model)?,
+        };
+        Ok(KeypointOptions { model, manifest, threads: self.raw.infer.threads, providers: self.raw.infer.providers.clone() })
     }
 
     /// The source thread's options, stopping after `max_frames` when given.
@@ -71,6 +85,11 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     raw.control.check(&mut p);
     raw.throttle.check(&mut p);
     raw.pitch.check(&mut p);
+    let keypoint_manifest = raw.pitch.calibrates_automatically().then(|| {
+        KeypointManifest::load_beside(std::path::Path::new(&raw.pitch.keypoint_model))
+            .map_err(|e| p.check(false, "pitch.keypoint_model", || format!("{e} (or set pitch.auto_calibrate = false)")))
+            .ok()
+    });
     p.check(crate::telemetry::logging::parse_filter(&raw.log.level).is_ok(), "log.level", || {
         format!("{:?} is not a valid filter (try \"info\" or \"footrackd=debug\")", raw.log.level)
     });
@@ -79,9 +98,13 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     }
     // Every check that returns None also recorded a problem, so both are Some here.
     match (manifest, source_uri) {
-        (Some(manifest), Some(source_uri)) => {
-            Ok(Config { source_uri, model_path: PathBuf::from(&raw.infer.model), raw, manifest })
-        }
+        (Some(manifest), Some(source_uri)) => Ok(Config {
+            source_uri,
+            model_path: PathBuf::from(&raw.infer.model),
+            raw,
+            manifest,
+            keypoint_manifest: keypoint_manifest.flatten(),
+        }),
         _ => Err(Problems(vec![Problem { key: "infer.model".into(), message: "manifest missing".into() }])),
     }
 }

@@ -5,6 +5,7 @@
 //! driver library first (cudarc panics when it is missing) and callers fall back to the CPU.
 
 mod device;
+mod host_copy;
 mod pinned;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use cudarc::driver::{CudaContext, CudaStream};
 
 pub use device::DeviceBuffer;
+pub use host_copy::{HostCopy, PlaneCopy};
 pub use pinned::PinnedBuffer;
 
 /// Why the GPU path is unavailable.

@@ -10,6 +10,7 @@ mod detector;
 mod error;
 #[cfg(feature = "cuda")]
 mod gpu_pre;
+pub mod keypoints;
 pub mod manifest;
 mod onnx;
 mod options;
@@ -21,6 +22,7 @@ pub mod tiling;
 mod trt;
 
 pub use detector::{DetectTiming, Detector};
+pub use keypoints::{FrameKeypoints, KeypointModel, KeypointOptions};
 pub use error::InferError;
 pub use options::{DetectorOptions, Device, GpuInput, InferSection, Provider};
 pub use providers::gpu_memory_used_mb;

@@ -89,17 +89,23 @@ impl Preprocessor {
     /// A preprocessor for the model described by `manifest`.
     pub fn new(manifest: &ModelManifest) -> Self {
         let (mul, add) = manifest.normalisation();
-        let pad = [0, 1, 2].map(|c| manifest.pad_value as f32 * mul[c] + add[c]);
+        Self::for_input((manifest.input_width, manifest.input_height), manifest.color_order, (mul, add), manifest.pad_value)
+    }
+
+    /// A preprocessor for any model input: `size` in pixels, channel `order`, per-channel
+    /// `(mul, add)` so that value = pixel * mul + add, and the letterbox padding pixel value.
+    pub fn for_input(size: (u32, u32), order: ColorOrder, (mul, add): ([f32; 3], [f32; 3]), pad_value: u8) -> Self {
+        let pad = [0, 1, 2].map(|c| pad_value as f32 * mul[c] + add[c]);
         Preprocessor {
-            in_w: manifest.input_width,
-            in_h: manifest.input_height,
-            order: manifest.color_order,
+            in_w: size.0,
+            in_h: size.1,
+            order,
             mul,
             add,
             pad,
-            x0: Vec::with_capacity(manifest.input_width as usize),
-            xfrac: Vec::with_capacity(manifest.input_width as usize),
-            cx: Vec::with_capacity(manifest.input_width as usize),
+            x0: Vec::with_capacity(size.0 as usize),
+            xfrac: Vec::with_capacity(size.0 as usize),
+            cx: Vec::with_capacity(size.0 as usize),
         }
     }
 

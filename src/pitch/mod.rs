@@ -6,17 +6,21 @@
 //! positions ([`SpeedEstimator`]), and tracks off the pitch can be dropped. Pure and
 //! allocation-free once warm.
 
+mod auto;
 mod calibrate;
 mod follow;
 mod homography;
 pub mod keypoints;
 mod mapper;
+mod scene_cut;
 mod section;
 mod speed;
 
+pub use auto::{AutoCalibrated, AutoCalibration, AutoCounts, AutoRules, AutoSource};
 pub use calibrate::{Calibration, CalibrationError, PointPair, fit_homography};
 pub use follow::{CameraFollower, FollowState};
 pub use homography::{Homography, Mat3, determinant, invert, project};
 pub use mapper::{PitchArea, PitchMapper, PitchPos};
+pub use scene_cut::SceneCut;
 pub use section::PitchSection;
 pub use speed::{MotionEstimate, SpeedEstimator};

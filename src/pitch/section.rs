@@ -30,8 +30,16 @@ pub struct PitchSection {
     /// How far off the pitch a track may be before `drop_outside` drops it, metres.
     pub outside_margin_m: f64,
     /// The camera pans, tilts or zooms: the calibration is of the first frame and follows the
-    /// camera from there by image motion (docs/pitch.md). Needs frames on the host.
+    /// camera from there by image motion (docs/pitch.md).
     pub follow_camera: bool,
+    /// Calibrate from the pitch's own markings: the keypoint model runs every
+    /// `keypoint_every_frames` frames and at once after a cut, the camera is followed in
+    /// between (docs/pitch.md). A hand calibration (`image_to_pitch` or `points`) wins.
+    pub auto_calibrate: bool,
+    /// The pitch keypoint model (ONNX, manifest beside it).
+    pub keypoint_model: String,
+    /// Frames between keypoint runs while the calibration is followed.
+    pub keypoint_every_frames: u32,
 }
 
 impl Default for PitchSection {
@@ -46,6 +54,9 @@ impl Default for PitchSection {
             drop_outside: false,
             outside_margin_m: 3.0,
             follow_camera: false,
+            auto_calibrate: true,
+            keypoint_model: "models/pitch_keypoints_640x384.onnx".into(),
+            keypoint_every_frames: 10,
         }
     }
 }
@@ -80,11 +91,15 @@ impl PitchSection {
         p.check(self.outside_margin_m.is_finite() && self.outside_margin_m >= 0.0, "pitch.outside_margin_m", || {
             format!("{} must be 0 or more", self.outside_margin_m)
         });
-        p.check(!self.drop_outside || !h.is_empty() || !self.points.is_empty(), "pitch.drop_outside", || {
-            "needs a calibration (image_to_pitch or points)".into()
+        let hand = !h.is_empty() || !self.points.is_empty();
+        p.check(!self.drop_outside || hand || self.auto_calibrate, "pitch.drop_outside", || {
+            "needs a calibration (image_to_pitch, points or auto_calibrate)".into()
         });
-        p.check(!self.follow_camera || !h.is_empty() || !self.points.is_empty(), "pitch.follow_camera", || {
-            "needs the calibration of the first frame (image_to_pitch or points)".into()
+        p.check(!self.follow_camera || hand || self.auto_calibrate, "pitch.follow_camera", || {
+            "needs the calibration of the first frame (image_to_pitch or points), or auto_calibrate".into()
+        });
+        p.check((1..=10_000).contains(&self.keypoint_every_frames), "pitch.keypoint_every_frames", || {
+            format!("{} must be in 1..=10000", self.keypoint_every_frames)
         });
         if let Some(fit) = self.calibration() {
             match fit {
@@ -113,6 +128,11 @@ impl PitchSection {
             return Homography::from_row_major(&self.image_to_pitch);
         }
         self.calibration()?.ok().map(|c| c.homography)
+    }
+
+    /// Whether the keypoint model calibrates: `auto_calibrate` on and no hand calibration.
+    pub fn calibrates_automatically(&self) -> bool {
+        self.auto_calibrate && self.image_to_pitch.is_empty() && self.points.is_empty()
     }
 
     /// The area outside which tracks are dropped, when `drop_outside` is on.

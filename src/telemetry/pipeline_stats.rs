@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use super::calibration_stats::CalibrationStats;
 use super::latency::LatencyHistogram;
 
 /// The per-frame stages timed by the inference thread, in order.
@@ -52,6 +53,8 @@ pub struct PipelineStats {
     pub last_tracks: AtomicU64,
     /// Detections over all processed frames (their mean checks that two paths see the same).
     pub detections: AtomicU64,
+    /// Automatic calibration.
+    pub calibration: CalibrationStats,
 }
 
 impl PipelineStats {

@@ -48,8 +48,46 @@ pub struct HealthSnapshot {
     pub throttle: ThrottleHealth,
     /// The broker connection.
     pub mqtt: MqttHealth,
+    /// Automatic pitch calibration (`pitch.auto_calibrate`); null when it is not running.
+    pub calibration: Option<CalibrationHealth>,
     /// What the daemon runs on (a Jetson or not).
     pub platform: Platform,
+}
+
+/// Automatic calibration part of [`HealthSnapshot`], since start.
+#[derive(Clone, Debug, Serialize)]
+pub struct CalibrationHealth {
+    /// Share of frames with a trusted calibration (pitch positions in their messages).
+    pub share_calibrated: f64,
+    /// Frames seen by the calibration.
+    pub frames: u64,
+    /// Keypoint model runs, and the fits accepted of them.
+    pub keypoint_runs: u64,
+    /// Fits accepted.
+    pub fits_accepted: u64,
+    /// Camera cuts seen (scene changes).
+    pub cuts: u64,
+    /// Frames since the last accepted fit (null: none yet).
+    pub frames_since_fit: Option<u64>,
+    /// RMS error of the last accepted fit's keypoints on the pitch, metres.
+    pub last_error_m: Option<f64>,
+    /// How far the followed calibration had drifted when the last fit re-anchored it, metres.
+    pub last_drift_m: Option<f64>,
+}
+
+impl CalibrationHealth {
+    fn of(r: &crate::telemetry::CalibrationReading) -> Option<Self> {
+        (r.frames > 0).then(|| CalibrationHealth {
+            share_calibrated: r.calibrated as f64 / r.frames as f64,
+            frames: r.frames,
+            keypoint_runs: r.keypoint_runs,
+            fits_accepted: r.fits,
+            cuts: r.cuts,
+            frames_since_fit: r.frames_since_fit,
+            last_error_m: r.last_error_m,
+            last_drift_m: r.last_drift_m,
+        })
+    }
 }
 
 /// Source part of [`HealthSnapshot`].
@@ -334,6 +372,7 @@ impl HealthReporter {
                 spool_dropped_total: s.tracks_dropped,
                 subscribed: s.publish.subscribed.load(Relaxed),
             },
+            calibration: CalibrationHealth::of(&s.pipeline.calibration.read()),
             platform: s.platform.clone(),
         };
         self.last_at = now;

@@ -36,6 +36,10 @@ pub struct RunSummary {
     pub mean_detections: f64,
     /// Processed frames per second after the first 10 frames (start-up and warm-up excluded).
     pub steady_fps: Option<f64>,
+    /// Frames whose message gave at least one track a team.
+    pub frames_with_team: u64,
+    /// Frames whose message carried a homography (pitch positions).
+    pub frames_with_homography: u64,
 }
 
 impl RunSummary {
@@ -69,6 +73,10 @@ impl RunSummary {
             f(self.latency_ms[0]),
             f(self.latency_ms[1]),
             f(self.latency_ms[2])
+        ));
+        s.push_str(&format!(
+            "\ngame state: teams in {} of {} messages, pitch positions in {}",
+            self.frames_with_team, self.processed, self.frames_with_homography
         ));
         s
     }
@@ -127,6 +135,8 @@ fn summarize(
         warmup_latency_ms: [None; 2],
         decoder,
         mean_detections: p.detections.load(Relaxed) as f64 / processed.max(1) as f64,
+        frames_with_team: p.frames_with_team.load(Relaxed),
+        frames_with_homography: p.frames_with_homography.load(Relaxed),
         steady_fps: None,
     }
 }

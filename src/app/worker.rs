@@ -235,6 +235,12 @@ impl FrameProcessor {
         }
         self.publisher.publish_tracks(self.payload.as_bytes());
         self.stats.last_tracks.store(self.state.records.len() as u64, Relaxed);
+        if self.state.records.iter().any(|r| r.team.is_some()) {
+            self.stats.frames_with_team.fetch_add(1, Relaxed);
+        }
+        if self.state.calibration.is_some() {
+            self.stats.frames_with_homography.fetch_add(1, Relaxed);
+        }
         self.stats.add_stage_ns(Stage::Publish, t_publish.elapsed().as_nanos() as u64);
         self.stats.latency.record_ns(monotonic_ns().saturating_sub(meta.capture_mono_ns));
         self.stats.processed.fetch_add(1, Relaxed);

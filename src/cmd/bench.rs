@@ -108,6 +108,10 @@ pub struct BenchReport {
     pub frames: u64,
     /// Detections per frame end to end, on average (two paths on one clip must agree).
     pub mean_detections: f64,
+    /// Of the end-to-end messages: share giving a track a team, and share with pitch positions.
+    pub share_with_team: f64,
+    /// Share of end-to-end messages with a homography.
+    pub share_with_homography: f64,
     /// The multi-stream pass, when asked for.
     pub streams: Option<StreamsReport>,
     /// Peak resident memory of this process, MiB.
@@ -270,6 +274,8 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
         warmup_latency_ms: summary.warmup_latency_ms,
         frames: summary.processed,
         mean_detections: summary.mean_detections,
+        share_with_team: summary.frames_with_team as f64 / summary.processed.max(1) as f64,
+        share_with_homography: summary.frames_with_homography as f64 / summary.processed.max(1) as f64,
         streams,
         peak_rss_mb: process_memory_mb(std::path::Path::new("/proc"), "VmHWM:"),
         gpu_memory_used_mb: crate::infer::gpu_memory_used_mb(),

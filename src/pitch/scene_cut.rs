@@ -100,7 +100,9 @@ mod tests {
         let b = frame(w, h, grass(40));
         let c = frame(w, h, |x, y| if (x / 40 + y / 40) % 2 == 0 { (180, 120, 160) } else { (60, 140, 150) });
         let mut cut = SceneCut::default();
-        let f = |d: &[u8]| YuvFrame::new(d, w, h, PixelFormat::I420).unwrap();
+        fn f(d: &[u8]) -> YuvFrame<'_> {
+            YuvFrame::new(d, 320, 180, PixelFormat::I420).unwrap()
+        }
         assert!(!cut.observe(&f(&a)), "the first frame is no cut");
         assert!(!cut.observe(&f(&b)), "a pan: {}", cut.last_distance);
         assert!(cut.observe(&f(&c)), "a new view: {}", cut.last_distance);

@@ -53,6 +53,10 @@ pub struct PipelineStats {
     pub last_tracks: AtomicU64,
     /// Detections over all processed frames (their mean checks that two paths see the same).
     pub detections: AtomicU64,
+    /// Frames whose message gave at least one track a team.
+    pub frames_with_team: AtomicU64,
+    /// Frames whose message carried a homography (pitch positions).
+    pub frames_with_homography: AtomicU64,
     /// Automatic calibration.
     pub calibration: CalibrationStats,
 }

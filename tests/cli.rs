@@ -441,3 +441,64 @@ fn point_pairs_calibrate_the_camera_validate_reports_the_fit_and_pitch_map_maps_
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pitch.points"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn calibrate_fits_real_broadcast_frames_and_reports_a_bad_image_without_losing_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let split = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/roboflow-football-field-keypoints/valid"));
+    let mut frames: Vec<_> = std::fs::read_dir(split.join("images")).unwrap().map(|e| e.unwrap().path()).collect();
+    frames.sort();
+    frames.truncate(6);
+    let garbage = dir.path().join("garbage.jpg");
+    std::fs::write(&garbage, b"not a picture").unwrap();
+    // No source: still images need no camera.
+    let cfg = daemon::write_config(dir.path(), "[pitch]\nauto_calibrate = true\n");
+    let out_path = dir.path().join("calib.jsonl");
+    let mut args = vec!["calibrate", "-c", cfg.to_str().unwrap(), garbage.to_str().unwrap()];
+    args.extend(frames.iter().map(|f| f.to_str().unwrap()));
+    args.extend(["--out", out_path.to_str().unwrap()]);
+    let out = daemon::run(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a failed image fails the run: {stderr}");
+    assert!(stderr.contains("garbage.jpg") && !stderr.contains("panicked"), "{stderr}");
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), frames.len(), "every good image is written: {text}");
+    let mut errors = Vec::new();
+    for (line, frame) in lines.iter().zip(&frames) {
+        assert_eq!(line["image"], frame.to_str().unwrap());
+        let (w, h) = (line["width"].as_f64().unwrap(), line["height"].as_f64().unwrap());
+        let kps = line["keypoints"].as_array().unwrap();
+        assert_eq!(kps.len(), 32, "{line}");
+        for k in kps.iter().filter(|k| !k.is_null()) {
+            let k: Vec<f64> = k.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+            assert!(k.len() == 3 && (0.0..=1.0).contains(&k[2]), "{k:?}");
+            assert!(k[0] > -50.0 && k[0] < w + 50.0 && k[1] > -50.0 && k[1] < h + 50.0, "in the image: {k:?}");
+        }
+        // Scored against the labels: each labelled keypoint through the fit, against its place.
+        let Some(hm) = line["homography"].as_array() else { continue };
+        let m: Vec<f64> = hm.iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(m.len(), 9);
+        assert!(line["inliers"].as_u64().unwrap() >= 5 && line["error_m"].as_f64().unwrap() <= 1.0, "{line}");
+        let stem = frame.file_stem().unwrap().to_str().unwrap();
+        let label: Vec<f64> = std::fs::read_to_string(split.join("labels").join(format!("{stem}.txt")))
+            .unwrap()
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let places = footrackd::pitch::keypoints::pitch_keypoints(105.0, 68.0);
+        for (i, place) in places.iter().enumerate() {
+            let (x, y, v) = (label[5 + 3 * i] * w, label[6 + 3 * i] * h, label[7 + 3 * i]);
+            if v > 0.0 {
+                let z = m[6] * x + m[7] * y + m[8];
+                let (px, py) = ((m[0] * x + m[1] * y + m[2]) / z, (m[3] * x + m[4] * y + m[5]) / z);
+                errors.push((px - place.0).hypot(py - place.1));
+            }
+        }
+    }
+    let calibrated = lines.iter().filter(|l| !l["homography"].is_null()).count();
+    assert!(calibrated >= 5, "{calibrated} of {} frames calibrated", lines.len());
+    errors.sort_by(f64::total_cmp);
+    let median = errors[errors.len() / 2];
+    assert!(median < 1.5, "labelled keypoints through the fits: median {median:.2} m");
+}

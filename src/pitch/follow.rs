@@ -11,7 +11,7 @@
 //! blur) and the calibration is no longer trusted: pitch positions stop until a new anchor.
 //! Every buffer is reused: nothing is allocated per frame.
 
-use super::calibrate::{PointPair, dlt, error_m};
+use super::calibrate::{PointPair, dlt, error_m, four_point};
 use super::homography::Homography;
 use crate::frame::{BBox, YuvFrame};
 
@@ -268,7 +268,7 @@ impl CameraFollower {
             if (0..4).any(|i| (i + 1..4).any(|j| s[i] == s[j])) {
                 continue;
             }
-            let Some(h) = dlt(&[self.pairs[s[0]], self.pairs[s[1]], self.pairs[s[2]], self.pairs[s[3]]]) else {
+            let Some(h) = four_point(&[self.pairs[s[0]], self.pairs[s[1]], self.pairs[s[2]], self.pairs[s[3]]]) else {
                 continue;
             };
             let count = self.pairs.iter().filter(|p| error_m(&h, p) <= threshold).count();

@@ -18,7 +18,7 @@ mkdir -p "$OUT"
 cd "$OUT"
 apt-get download -q \
   libgstreamer1.0-0 gstreamer1.0-tools gstreamer1.0-plugins-base libgstreamer-plugins-base1.0-0 \
-  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad libgstreamer-plugins-bad1.0-0 libgstreamer-gl1.0-0 \
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly libx264-164 gstreamer1.0-plugins-bad libgstreamer-plugins-bad1.0-0 libgstreamer-gl1.0-0 \
   liborc-0.4-0 libdw1 libunwind8 libelf1 libgudev-1.0-0 libglib2.0-0 libffi8 libpcre2-8-0 \
   libegl1 libglvnd0 libgles2 libgl1 libglx0 libopengl0 libgraphene-1.0-0 libjpeg62-turbo libpng16-16 \
   libwayland-client0 libwayland-cursor0 libwayland-egl1 libwayland-server0 libxkbcommon0 \

@@ -6,7 +6,10 @@
 # (`calibrate` on the valid frames). Results: $OUT/pixels.txt.
 set -uo pipefail
 . scripts/gpu/results.sh pixels.txt
-CLIP=.device/laliga.mp4
+CLIP=/tmp/laliga.mp4  # carried in an earlier call (docs/gpu.md)
+# GStreamer debs added since the machine unpacked the rest (x264enc for the annotated video).
+for f in .device/gst/*ugly*.deb .device/gst/libx264*.deb; do dpkg -x "$f" /tmp/gst; done
+rm -f /tmp/gst-registry.bin
 say "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 # The shipped config, models by absolute path; every frame processed (offline file: the ring blocks).
@@ -17,19 +20,22 @@ run() { # name [env...]
   rm -rf /tmp/snap && mkdir -p /tmp/snap
   env FOOTRACKD_SOURCE__URI=$CLIP FOOTRACKD_SOURCE__REALTIME=false FOOTRACKD_RING__OVERFLOW=block "$@" \
     timeout 120 $BIN run -c /tmp/shipped.toml ${ARGS:-} 2>&1 | grep -vE "MQTT broker unreachable|XDG_RUNTIME|Connection refused" \
-    | grep -E "frames:|throughput|game state|Annotated|GPU memory|page-locked|keypoint|Pitch|WARN|ERROR|error" | tail -12
+    | grep -E "frames:|throughput|per frame|game state|Annotated|GPU memory|page-locked|keypoint|Pitch|WARN|ERROR|error" | tail -12
   echo "snapshots written: $(ls /tmp/snap | wc -l)"
 }
 FEATURES=(FOOTRACKD_PUBLISH__SNAPSHOT_EVERY_SECS=2 FOOTRACKD_PUBLISH__SNAPSHOT_PATH=/tmp/snap/s.jpg)
 BARE=(FOOTRACKD_TRACK__TEAMS=false FOOTRACKD_PITCH__AUTO_CALIBRATE=false)
-for round in 1 2; do
-  ARGS="--annotate /tmp/annotated.mp4" run "gpu-frames-all-features-$round" "${FEATURES[@]}"
+for round in ${ROUNDS:-1 2}; do
   run "gpu-frames-no-pixel-features-$round" "${BARE[@]}"
   run "gpu-frames-defaults-$round"
+  run "gpu-frames-teams-only-$round" FOOTRACKD_PITCH__AUTO_CALIBRATE=false
+  run "gpu-frames-calibration-only-$round" FOOTRACKD_TRACK__TEAMS=false
+  run "gpu-frames-keypoints-every-30-$round" FOOTRACKD_PITCH__KEYPOINT_EVERY_FRAMES=30
+  ARGS="--annotate /tmp/annotated.mp4" run "gpu-frames-all-features-$round" "${FEATURES[@]}"
   ARGS="--annotate /tmp/annotated.mp4" run "host-frames-all-features-$round" FOOTRACKD_SOURCE__GPU_FRAMES=false "${FEATURES[@]}"
 done
 say "keypoint model on the GPU: calibrate on the 33 valid frames"
 printf '[infer]\nproviders = ["cuda", "cpu"]\n' > /tmp/kp.toml
-timeout 120 $BIN calibrate -c /tmp/kp.toml .device/kp-valid/*.jpg --out $OUT/valid-gpu.jsonl 2>&1 | tail -3
-timeout 120 $BIN calibrate -c /tmp/kp.toml .device/kp-valid/*.jpg --out $OUT/valid-gpu.jsonl 2>&1 | tail -1
+timeout 120 $BIN calibrate -c /tmp/kp.toml /tmp/kp-valid/*.jpg --out $OUT/valid-gpu.jsonl 2>&1 | tail -3
+timeout 120 $BIN calibrate -c /tmp/kp.toml /tmp/kp-valid/*.jpg --out $OUT/valid-gpu.jsonl 2>&1 | tail -1
 say "done"

@@ -40,7 +40,7 @@ pub(super) struct Progress {
     /// The latency histogram at that moment: warm-up latency, and the base of the steady one.
     pub(super) warmup_latency: Option<LatencySnapshot>,
     /// Each stage's total time at that moment, ns: the base of the steady per-stage means.
-    pub(super) warmup_stage_ns: Option<[u64; 5]>,
+    pub(super) warmup_stage_ns: Option<[u64; crate::telemetry::STAGES.len()]>,
 }
 
 /// The control loop's state: health reporting, throttling, and applying new configurations.

@@ -405,8 +405,10 @@ impl Worker {
             self.pixels.start(&yuv);
             let detected = self.processor.detect_objects(&yuv);
             if detected.is_ok() {
+                let t = Instant::now();
                 let host = self.pixels.frame(&yuv);
                 self.processor.read_pixels(host.as_ref());
+                self.stats.add_stage_ns(Stage::Pixels, t.elapsed().as_nanos() as u64);
             }
             // The slot goes back to the decoder as soon as the pixels are no longer needed.
             drop(frame);

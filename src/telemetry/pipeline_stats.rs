@@ -14,6 +14,9 @@ pub enum Stage {
     Infer = 1,
     /// Output decoding and NMS.
     Post = 2,
+    /// The features that read pixels: team colours, camera following, pitch keypoints, the
+    /// annotated frame (and the wait for a GPU frame's host copy).
+    Pixels = 5,
     /// Tracker step.
     Track = 3,
     /// Payload encoding and queueing.
@@ -21,7 +24,7 @@ pub enum Stage {
 }
 
 /// All stages, for iteration.
-pub const STAGES: [Stage; 5] = [Stage::Pre, Stage::Infer, Stage::Post, Stage::Track, Stage::Publish];
+pub const STAGES: [Stage; 6] = [Stage::Pre, Stage::Infer, Stage::Post, Stage::Pixels, Stage::Track, Stage::Publish];
 
 impl Stage {
     /// Name in health and bench output.
@@ -30,6 +33,7 @@ impl Stage {
             Stage::Pre => "pre_process",
             Stage::Infer => "inference",
             Stage::Post => "post_process",
+            Stage::Pixels => "pixels",
             Stage::Track => "track",
             Stage::Publish => "publish",
         }
@@ -44,7 +48,7 @@ pub struct PipelineStats {
     /// Frames whose detection failed.
     pub failed: AtomicU64,
     /// Total time per stage, ns.
-    stage_ns: [AtomicU64; 5],
+    stage_ns: [AtomicU64; 6],
     /// Capture-to-publish latency.
     pub latency: LatencyHistogram,
     /// Inference time per frame (all regions).

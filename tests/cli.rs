@@ -445,7 +445,10 @@ fn point_pairs_calibrate_the_camera_validate_reports_the_fit_and_pitch_map_maps_
 #[test]
 fn calibrate_fits_real_broadcast_frames_and_reports_a_bad_image_without_losing_the_others() {
     let dir = tempfile::tempdir().unwrap();
-    let split = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/roboflow-football-field-keypoints/valid"));
+    let split = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/roboflow-football-field-keypoints/valid"
+    ));
     let mut frames: Vec<_> = std::fs::read_dir(split.join("images")).unwrap().map(|e| e.unwrap().path()).collect();
     frames.sort();
     frames.truncate(6);

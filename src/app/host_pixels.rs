@@ -36,7 +36,9 @@ impl HostPixels {
             let copy = crate::gpu::Gpu::try_new(0)
                 .and_then(|g| crate::gpu::HostCopy::new(&g, COPY_BYTES))
                 .map_err(|e| e.to_string())?;
-            tracing::info!("Frames stay in GPU memory; each is also copied to page-locked host memory for the pixel features.");
+            tracing::info!(
+                "Frames stay in GPU memory; each is also copied to page-locked host memory for the pixel features."
+            );
             return Ok(HostPixels { copy: Some(copy), copying: false });
         }
         Ok(Self::host_frames_only())
@@ -90,7 +92,8 @@ fn planes(frame: &YuvFrame<'_>) -> ([crate::gpu::PlaneCopy; 3], usize) {
     let luma = PlaneCopy { src_offset: 0, src_pitch: l.y_stride as usize, row_bytes: w, rows: h };
     match frame.format {
         PixelFormat::Nv12 => {
-            let uv = PlaneCopy { src_offset: l.uv_offset, src_pitch: l.uv_stride as usize, row_bytes: cw * 2, rows: ch };
+            let uv =
+                PlaneCopy { src_offset: l.uv_offset, src_pitch: l.uv_stride as usize, row_bytes: cw * 2, rows: ch };
             ([luma, uv, uv], 2)
         }
         PixelFormat::I420 => {

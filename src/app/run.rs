@@ -163,7 +163,9 @@ fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> HostPixels 
 fn keypoint_model(cfg: &Config) -> Result<Option<KeypointModel>> {
     if !cfg.pitch.calibrates_automatically() {
         if cfg.pitch.auto_calibrate {
-            tracing::info!("pitch.auto_calibrate: a hand calibration is given and wins; the keypoint model does not run.");
+            tracing::info!(
+                "pitch.auto_calibrate: a hand calibration is given and wins; the keypoint model does not run."
+            );
         }
         return Ok(None);
     }

@@ -261,7 +261,11 @@ impl FrameProcessor {
         let auto = cfg.pitch.calibrates_automatically();
         let keypoints = (auto
             && (self.keypoints.is_none() || cfg.pitch.keypoint_model != self.config.pitch.keypoint_model))
-            .then(|| cfg.keypoint_options().map_err(|e| e.to_string()).and_then(|o| KeypointModel::new(o).map_err(|e| e.to_string())))
+            .then(|| {
+                cfg.keypoint_options()
+                    .map_err(|e| e.to_string())
+                    .and_then(|o| KeypointModel::new(o).map_err(|e| e.to_string()))
+            })
             .transpose()
             .map_err(|e| ApplyRefused {
                 key: "pitch.keypoint_model",
@@ -287,7 +291,8 @@ impl FrameProcessor {
         self.hand_error_m = hand_error_m(&cfg);
         if cfg.pitch != self.config.pitch {
             let p = &cfg.pitch;
-            self.follower = (p.follow_camera && !p.calibrates_automatically()).then(|| CameraFollower::new(p.homography()));
+            self.follower =
+                (p.follow_camera && !p.calibrates_automatically()).then(|| CameraFollower::new(p.homography()));
             self.auto = (self.keypoints.is_some() && p.calibrates_automatically())
                 .then(|| AutoCalibration::new(auto_rules(&cfg)));
         }
@@ -306,7 +311,12 @@ fn auto_rules(cfg: &Config) -> AutoRules {
     let min_score = cfg.keypoint_manifest.as_ref().map_or(FitRules::default().min_score, |m| m.min_score);
     AutoRules {
         every_frames: p.keypoint_every_frames,
-        fit: FitRules { pitch_m: (p.length_m, p.width_m), min_score, max_error_m: p.max_error_m, ..FitRules::default() },
+        fit: FitRules {
+            pitch_m: (p.length_m, p.width_m),
+            min_score,
+            max_error_m: p.max_error_m,
+            ..FitRules::default()
+        },
     }
 }
 

@@ -55,7 +55,12 @@ impl Config {
             Some(m) => m.clone(),
             None => KeypointManifest::load_beside(&model)?,
         };
-        Ok(KeypointOptions { model, manifest, threads: self.raw.infer.threads, providers: self.raw.infer.providers.clone() })
+        Ok(KeypointOptions {
+            model,
+            manifest,
+            threads: self.raw.infer.threads,
+            providers: self.raw.infer.providers.clone(),
+        })
     }
 
     /// The source thread's options, stopping after `max_frames` when given.
@@ -87,7 +92,9 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     raw.pitch.check(&mut p);
     let keypoint_manifest = raw.pitch.calibrates_automatically().then(|| {
         KeypointManifest::load_beside(std::path::Path::new(&raw.pitch.keypoint_model))
-            .map_err(|e| p.check(false, "pitch.keypoint_model", || format!("{e} (or set pitch.auto_calibrate = false)")))
+            .map_err(|e| {
+                p.check(false, "pitch.keypoint_model", || format!("{e} (or set pitch.auto_calibrate = false)"))
+            })
             .ok()
     });
     p.check(crate::telemetry::logging::parse_filter(&raw.log.level).is_ok(), "log.level", || {

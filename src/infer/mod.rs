@@ -22,7 +22,7 @@ pub mod tiling;
 mod trt;
 
 pub use detector::{DetectTiming, Detector};
-pub use keypoints::{FrameKeypoints, KeypointModel, KeypointOptions};
 pub use error::InferError;
+pub use keypoints::{FrameKeypoints, KeypointModel, KeypointOptions};
 pub use options::{DetectorOptions, Device, GpuInput, InferSection, Provider};
 pub use providers::gpu_memory_used_mb;

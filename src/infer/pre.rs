@@ -89,7 +89,12 @@ impl Preprocessor {
     /// A preprocessor for the model described by `manifest`.
     pub fn new(manifest: &ModelManifest) -> Self {
         let (mul, add) = manifest.normalisation();
-        Self::for_input((manifest.input_width, manifest.input_height), manifest.color_order, (mul, add), manifest.pad_value)
+        Self::for_input(
+            (manifest.input_width, manifest.input_height),
+            manifest.color_order,
+            (mul, add),
+            manifest.pad_value,
+        )
     }
 
     /// A preprocessor for any model input: `size` in pixels, channel `order`, per-channel

@@ -95,7 +95,8 @@ mod tests {
     fn a_pan_is_not_a_cut_and_a_new_view_is() {
         let (w, h) = (320, 180);
         // Grass with white lines, then the same panned by 40 pixels, then a close-up of a face.
-        let grass = |shift: u32| move |x: u32, _y: u32| if (x + shift) % 80 < 3 { (235, 128, 128) } else { (90, 100, 110) };
+        let grass =
+            |shift: u32| move |x: u32, _y: u32| if (x + shift) % 80 < 3 { (235, 128, 128) } else { (90, 100, 110) };
         let a = frame(w, h, grass(0));
         let b = frame(w, h, grass(40));
         let c = frame(w, h, |x, y| if (x / 40 + y / 40) % 2 == 0 { (180, 120, 160) } else { (60, 140, 150) });

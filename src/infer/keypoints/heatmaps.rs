@@ -28,7 +28,8 @@ pub fn decode(maps: Heatmaps<'_>, lb: &Letterbox, min_score: f32, out: &mut [Opt
 
 fn peak(plane: &[f32], maps: Heatmaps<'_>, lb: &Letterbox, min_score: f32) -> Option<FoundKeypoint> {
     let (best, score) = plane.iter().enumerate().fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
-    if !(score >= min_score) {
+    // NaN scores are no keypoint either.
+    if score.is_nan() || score < min_score {
         return None;
     }
     let (cy, cx) = (best / maps.width, best % maps.width);

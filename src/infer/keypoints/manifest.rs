@@ -81,7 +81,11 @@ impl KeypointManifest {
                 std::fs::read(model).map_err(|source| ManifestError::Read { path: model.to_path_buf(), source })?;
             let actual = sha256_hex(&bytes);
             if !actual.eq_ignore_ascii_case(expected) {
-                return Err(ManifestError::HashMismatch { path: model.to_path_buf(), expected: expected.clone(), actual });
+                return Err(ManifestError::HashMismatch {
+                    path: model.to_path_buf(),
+                    expected: expected.clone(),
+                    actual,
+                });
             }
         }
         Ok(m)
@@ -131,7 +135,8 @@ mod tests {
         let model = Path::new("models/pitch_keypoints_640x384.onnx");
         let m = KeypointManifest::load_beside(model).unwrap();
         assert_eq!((m.heatmap_size(), m.keypoints), ((160, 96), 32));
-        let text = std::fs::read_to_string(model.with_extension("toml")).unwrap().replace("keypoints = 32", "keypoints = 17");
+        let text =
+            std::fs::read_to_string(model.with_extension("toml")).unwrap().replace("keypoints = 32", "keypoints = 17");
         let m: KeypointManifest = toml::from_str(&text).unwrap();
         assert!(m.check().unwrap_err().contains("17"));
     }

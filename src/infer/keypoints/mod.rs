@@ -46,7 +46,8 @@ impl KeypointModel {
     pub fn new(opts: KeypointOptions) -> Result<Self, InferError> {
         let m = &opts.manifest;
         let model = OnnxModel::load(&opts.model, m.input_width, m.input_height, opts.threads, &opts.providers, false)?;
-        let pre = Preprocessor::for_input((m.input_width, m.input_height), m.color_order, m.normalisation(), m.pad_value);
+        let pre =
+            Preprocessor::for_input((m.input_width, m.input_height), m.color_order, m.normalisation(), m.pad_value);
         let input = vec![0.0; pre.input_len()];
         Ok(KeypointModel { model, pre, input, manifest: opts.manifest })
     }

@@ -323,3 +323,51 @@ fn snapshots_are_published_retained_and_written_to_a_file() {
     assert!(rec.wait_for(Duration::from_secs(5), |m| !m.is_empty()), "no snapshot on MQTT");
     assert!(rec.messages()[0].payload.len() > 10_000);
 }
+
+/// Issue 20: on a real broadcast clip, with no hand calibration, the pitch's own markings give a
+/// calibration: most messages carry a homography and pitch positions, the first from a keypoint
+/// fit, and health reports the calibration's state.
+#[test]
+fn a_broadcast_clip_is_calibrated_from_its_pitch_markings_without_hand_work() {
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-auto/#");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = daemon::offline_config(&broadcast_clip(), broker.port, "t-auto")
+        + "[control]\nhealth_interval_secs = 1.0\n[pitch]\nauto_calibrate = true\nkeypoint_every_frames = 10\n";
+    let path = daemon::write_config(dir.path(), &cfg);
+    let frames = 40;
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env", "--max-frames", &frames.to_string()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(rec.wait_for(Duration::from_secs(5), |m| m.iter().any(|x| x.payload == "stopped")), "no stopped status");
+    let msgs = rec.messages();
+    let tracks: Vec<serde_json::Value> = msgs
+        .iter()
+        .filter(|m| m.topic.ends_with("/tracks"))
+        .map(|m| serde_json::from_str(&m.payload).unwrap())
+        .collect();
+    assert_eq!(tracks.len(), frames);
+    let calibrated: Vec<&serde_json::Value> = tracks.iter().filter(|t| !t["homography"].is_null()).collect();
+    assert!(calibrated.len() * 10 >= frames * 8, "{} of {frames} messages calibrated", calibrated.len());
+    assert!(calibrated.iter().any(|t| t["calibration"] == "keypoints"), "a fit from the keypoints");
+    assert!(calibrated.iter().all(|t| t["calibration"] == "keypoints" || t["calibration"] == "followed"));
+    // Players stand on the pitch (a margin for the touchline and the fit's error).
+    let mut on_pitch = 0;
+    let mut players = 0;
+    for t in &calibrated {
+        for r in t["tracks"].as_array().unwrap().iter().filter(|r| r["class"] == "player") {
+            let (x, y) = (r["pitch"][0].as_f64().unwrap(), r["pitch"][1].as_f64().unwrap());
+            players += 1;
+            on_pitch += usize::from((-3.0..108.0).contains(&x) && (-3.0..71.0).contains(&y));
+        }
+    }
+    assert!(on_pitch * 10 >= players * 9, "{on_pitch} of {players} players on the pitch");
+    let health: serde_json::Value = msgs
+        .iter()
+        .rev()
+        .find(|m| m.topic.ends_with("/health"))
+        .map(|m| serde_json::from_str(&m.payload).unwrap())
+        .expect("a health message");
+    let c = &health["calibration"];
+    assert!(c["share_calibrated"].as_f64().unwrap() > 0.5 && c["fits_accepted"].as_u64().unwrap() >= 1, "{c}");
+    assert!(c["last_error_m"].as_f64().unwrap() <= 1.0 && c["keypoint_runs"].as_u64().unwrap() >= 2, "{c}");
+}

@@ -6,7 +6,7 @@
 
 use super::follow::CameraFollower;
 use super::homography::Homography;
-use super::keypoints::{FitRules, FoundKeypoint, KeypointFit, fit_keypoints, pitch_keypoints};
+use super::keypoints::{FitRules, FoundKeypoint, KEYPOINTS, KeypointFit, fit_keypoints, pitch_keypoints};
 use super::scene_cut::SceneCut;
 use crate::frame::{BBox, YuvFrame};
 
@@ -71,7 +71,7 @@ pub struct AutoCalibration {
     rules: AutoRules,
     cut: SceneCut,
     follower: CameraFollower,
-    places: [(f64, f64); super::keypoints::KEYPOINTS],
+    places: [(f64, f64); KEYPOINTS],
     since_run: u32,
     cut_now: bool,
     current: Option<AutoCalibrated>,
@@ -184,5 +184,58 @@ impl AutoCalibration {
     /// Counts since start.
     pub fn counts(&self) -> &AutoCounts {
         &self.counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{PixelFormat, yuv420_bytes};
+
+    /// Image pixels to pitch metres of a camera that sees the left half of the pitch.
+    fn camera() -> Homography {
+        Homography::from_row_major(&[18.0, -4.0, 0.0, 0.0, 6.0, 120.0, 0.0, -0.004, 1.0]).unwrap().inverse().unwrap()
+    }
+
+    fn found(h: &Homography) -> Vec<Option<FoundKeypoint>> {
+        let inv = h.inverse().unwrap();
+        pitch_keypoints(105.0, 68.0)
+            .iter()
+            .enumerate()
+            .map(|(i, &(x, y))| {
+                (i < 13).then(|| {
+                    let (px, py) = inv.apply_f64(x, y).unwrap();
+                    FoundKeypoint { x: px, y: py, score: 0.9 }
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_fit_is_trusted_a_lost_view_is_not_and_keypoints_run_again_soon() {
+        let (w, h) = (640, 360);
+        let grey = vec![100u8; yuv420_bytes(w, h)];
+        let frame = YuvFrame::new(&grey, w, h, PixelFormat::I420).unwrap();
+        let mut auto = AutoCalibration::new(AutoRules { every_frames: 10, fit: FitRules::default() });
+        assert!(auto.wants_keypoints(&frame), "nothing calibrated yet: the first frame runs the model");
+        let kps = found(&camera());
+        let c = auto.finish(&frame, &[], Some(&kps)).expect("a clean view is fitted");
+        assert_eq!(c.source, AutoSource::Fitted);
+        assert!(c.fit_error_m < 0.01);
+        // A flat grey frame has nothing to follow: the calibration is no longer trusted.
+        assert!(!auto.wants_keypoints(&frame));
+        assert_eq!(auto.finish(&frame, &[], None), None);
+        // Untrusted, the model runs again after half the interval (the fifth frame after the last
+        // run), not the whole of it.
+        let mut waited = 1;
+        while !auto.wants_keypoints(&frame) {
+            auto.finish(&frame, &[], None);
+            waited += 1;
+        }
+        assert_eq!(waited, 4);
+        let refused: Vec<Option<FoundKeypoint>> = vec![None; KEYPOINTS];
+        assert_eq!(auto.finish(&frame, &[], Some(&refused)), None, "too few keypoints: no fit");
+        let c = auto.counts();
+        assert_eq!((c.runs, c.fits, c.frames, c.calibrated), (2, 1, 2 + waited, 1));
     }
 }

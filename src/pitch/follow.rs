@@ -20,6 +20,8 @@ const WORK_WIDTH: u32 = 320;
 /// Patch half-size and search radius, working pixels.
 const HALF: i32 = 4;
 const SEARCH: i32 = 8;
+/// The first, small search window around the predicted place (working pixels).
+const NEAR: i32 = 3;
 /// Grid of candidate patches.
 const GRID_X: i32 = 24;
 const GRID_Y: i32 = 14;
@@ -233,14 +235,24 @@ impl CameraFollower {
             }
             s
         };
-        let (mut best, mut at) = (u32::MAX, (0, 0));
-        for dy in -SEARCH..=SEARCH {
-            for dx in -SEARCH..=SEARCH {
-                let s = sad(dx, dy);
-                if s < best {
-                    (best, at) = (s, (dx, dy));
+        let window = |r: i32| {
+            let (mut best, mut at) = (u32::MAX, (0, 0));
+            for dy in -r..=r {
+                for dx in -r..=r {
+                    let s = sad(dx, dy);
+                    if s < best {
+                        (best, at) = (s, (dx, dy));
+                    }
                 }
             }
+            (best, at)
+        };
+        // The last motion predicts (qx, qy): the match is nearly always close to it. A small
+        // window first (49 offsets against 289); the whole one only when the best lies on the
+        // small one's edge (the true match may lie beyond).
+        let (mut best, mut at) = window(NEAR);
+        if at.0.abs() == NEAR || at.1.abs() == NEAR {
+            (best, at) = window(SEARCH);
         }
         let (dx, dy) = at;
         if dx.abs() == SEARCH || dy.abs() == SEARCH {

@@ -80,7 +80,7 @@ impl CalibrationHealth {
         (r.frames > 0).then(|| CalibrationHealth {
             share_calibrated: r.calibrated as f64 / r.frames as f64,
             frames: r.frames,
-            keypoint_runs: r.keypoint_runs,
+            keypoint_runs: r.runs,
             fits_accepted: r.fits,
             cuts: r.cuts,
             frames_since_fit: r.frames_since_fit,

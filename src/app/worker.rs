@@ -25,7 +25,7 @@ use crate::ring::FrameRing;
 use crate::shutdown::Shutdown;
 use crate::source::{SourceState, SourceStats};
 use crate::state::{CalibrationInUse, CalibrationOrigin, FrameState};
-use crate::telemetry::{CalibrationReading, PipelineStats, Stage};
+use crate::telemetry::{PipelineStats, Stage};
 use crate::track::Tracker;
 use crate::track::team::TeamAssigner;
 
@@ -182,17 +182,7 @@ impl FrameProcessor {
                 _ => (CalibrationOrigin::Followed, h.map(|c| c.fit_error_m as f32)),
             };
             self.pitch.set_calibration(h.map(|c| c.homography), self.config.pitch.drop_area());
-            let c = auto.counts();
-            self.stats.calibration.store(&CalibrationReading {
-                frames: c.frames,
-                calibrated: c.calibrated,
-                keypoint_runs: c.runs,
-                fits: c.fits,
-                cuts: c.cuts,
-                frames_since_fit: c.frames_since_fit,
-                last_error_m: c.last_error_m,
-                last_drift_m: c.last_drift_m,
-            });
+            self.stats.calibration.store(auto.counts());
         } else if let Some(f) = self.follower.as_mut() {
             // Without the pixels on the host the camera cannot be followed: no pitch positions.
             let h = pixels.and_then(|px| f.update(px, &self.people).homography);

@@ -17,6 +17,8 @@ pub struct CalibrationStats {
     frames_since_fit: AtomicU64,
     last_error_um: AtomicU64,
     last_drift_um: AtomicU64,
+    drift_sum_um: AtomicU64,
+    drifts: AtomicU64,
 }
 
 impl Default for CalibrationStats {
@@ -30,30 +32,13 @@ impl Default for CalibrationStats {
             frames_since_fit: AtomicU64::new(NONE),
             last_error_um: AtomicU64::new(NONE),
             last_drift_um: AtomicU64::new(NONE),
+            drift_sum_um: AtomicU64::new(0),
+            drifts: AtomicU64::new(0),
         }
     }
 }
 
-/// A reading of [`CalibrationStats`].
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct CalibrationReading {
-    /// Frames seen.
-    pub frames: u64,
-    /// Frames with a trusted calibration.
-    pub calibrated: u64,
-    /// Keypoint model runs.
-    pub keypoint_runs: u64,
-    /// Fits accepted.
-    pub fits: u64,
-    /// Scene cuts seen.
-    pub cuts: u64,
-    /// Frames since the last accepted fit.
-    pub frames_since_fit: Option<u64>,
-    /// RMS error of the last accepted fit, metres.
-    pub last_error_m: Option<f64>,
-    /// Drift of the followed calibration at the last accepted fit, metres.
-    pub last_drift_m: Option<f64>,
-}
+pub use crate::pitch::AutoCounts as CalibrationReading;
 
 fn opt_um(v: Option<f64>) -> u64 {
     v.map_or(NONE, |m| (m * 1e6).round().clamp(0.0, (NONE - 1) as f64) as u64)
@@ -68,12 +53,14 @@ impl CalibrationStats {
     pub fn store(&self, r: &CalibrationReading) {
         self.frames.store(r.frames, Relaxed);
         self.calibrated.store(r.calibrated, Relaxed);
-        self.runs.store(r.keypoint_runs, Relaxed);
+        self.runs.store(r.runs, Relaxed);
         self.fits.store(r.fits, Relaxed);
         self.cuts.store(r.cuts, Relaxed);
         self.frames_since_fit.store(r.frames_since_fit.unwrap_or(NONE), Relaxed);
         self.last_error_um.store(opt_um(r.last_error_m), Relaxed);
         self.last_drift_um.store(opt_um(r.last_drift_m), Relaxed);
+        self.drift_sum_um.store(opt_um(Some(r.drift_sum_m)), Relaxed);
+        self.drifts.store(r.drifts, Relaxed);
     }
 
     /// The latest counts.
@@ -82,12 +69,14 @@ impl CalibrationStats {
         CalibrationReading {
             frames: self.frames.load(Relaxed),
             calibrated: self.calibrated.load(Relaxed),
-            keypoint_runs: self.runs.load(Relaxed),
+            runs: self.runs.load(Relaxed),
             fits: self.fits.load(Relaxed),
             cuts: self.cuts.load(Relaxed),
             frames_since_fit: (since != NONE).then_some(since),
             last_error_m: from_um(self.last_error_um.load(Relaxed)),
             last_drift_m: from_um(self.last_drift_um.load(Relaxed)),
+            drift_sum_m: from_um(self.drift_sum_um.load(Relaxed)).unwrap_or(0.0),
+            drifts: self.drifts.load(Relaxed),
         }
     }
 }
@@ -103,12 +92,14 @@ mod tests {
         let r = CalibrationReading {
             frames: 10,
             calibrated: 8,
-            keypoint_runs: 2,
+            runs: 2,
             fits: 1,
             cuts: 1,
             frames_since_fit: Some(3),
             last_error_m: Some(0.42),
             last_drift_m: None,
+            drift_sum_m: 0.5,
+            drifts: 1,
         };
         s.store(&r);
         assert_eq!(s.read(), r);

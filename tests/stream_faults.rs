@@ -120,12 +120,14 @@ fn a_resolution_change_mid_stream_is_followed_frame_by_frame() {
     let stream = crate::util::frames::resolution_change_stream(dir.path(), "changing.h264", &parts);
     let broker = Broker::start();
     let rec = Recorder::start(broker.port, "footrack/t-reschange/#");
-    let cfg = daemon::offline_config(&stream, broker.port, "t-reschange");
+    // The pitch keypoint model has nothing to find in these frames; left out, the test loads
+    // the two cores less while the rest of the suite runs beside it.
+    let cfg = daemon::offline_config(&stream, broker.port, "t-reschange") + "[pitch]\nauto_calibrate = false\n";
     let path = daemon::write_config(dir.path(), &cfg);
     let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(rec.wait_for(Duration::from_secs(10), |m| m.iter().any(|x| x.payload == "stopped")), "no stopped status");
+    assert!(rec.wait_for(Duration::from_secs(20), |m| m.iter().any(|x| x.payload == "stopped")), "no stopped status");
     let sizes: Vec<(u64, u64)> = rec
         .messages()
         .iter()

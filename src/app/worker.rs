@@ -297,17 +297,8 @@ impl FrameProcessor {
 
 /// When keypoints run and what their fits must meet, from `[pitch]`.
 fn auto_rules(cfg: &Config) -> AutoRules {
-    let p = &cfg.pitch;
     let min_score = cfg.keypoint_manifest.as_ref().map_or(FitRules::default().min_score, |m| m.min_score);
-    AutoRules {
-        every_frames: p.keypoint_every_frames,
-        fit: FitRules {
-            pitch_m: (p.length_m, p.width_m),
-            min_score,
-            max_error_m: p.max_error_m,
-            ..FitRules::default()
-        },
-    }
+    AutoRules { every_frames: cfg.pitch.keypoint_every_frames, fit: cfg.pitch.fit_rules(min_score) }
 }
 
 /// The fit error of a hand calibration fitted to point pairs, metres RMS.

@@ -13,7 +13,7 @@ use crate::frame::PixelFormat;
 use crate::infer::manifest::ManifestError;
 use crate::infer::pre::YuvFrame;
 use crate::infer::{FrameKeypoints, InferError, KeypointModel};
-use crate::pitch::keypoints::{FitRules, KEYPOINTS, fit_keypoints};
+use crate::pitch::keypoints::{KEYPOINTS, fit_keypoints};
 use crate::source::{StillError, decode_still};
 
 /// One image's line.
@@ -72,16 +72,10 @@ pub struct CalibrateSummary {
     pub fit_ms: f64,
 }
 
-/// The daemon's fit rules for `cfg`'s pitch and keypoint model.
-pub fn fit_rules(cfg: &Config, min_score: f32) -> FitRules {
-    let p = &cfg.pitch;
-    FitRules { pitch_m: (p.length_m, p.width_m), min_score, max_error_m: p.max_error_m, ..FitRules::default() }
-}
-
 /// Runs the keypoint model on every image and writes one JSON line each to `out`.
 pub fn run(cfg: &Config, images: &[PathBuf], out: &Path) -> Result<CalibrateSummary, CalibrateError> {
     let opts = cfg.keypoint_options()?;
-    let rules = fit_rules(cfg, opts.manifest.min_score);
+    let rules = cfg.pitch.fit_rules(opts.manifest.min_score);
     let mut model = KeypointModel::new(opts)?;
     let output_error = |source| CalibrateError::Output { path: out.display().to_string(), source };
     let mut writer = std::io::BufWriter::new(std::fs::File::create(out).map_err(output_error)?);

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calibrate::{Calibration, CalibrationError, PointPair, fit_homography};
 use super::homography::Homography;
+use super::keypoints::FitRules;
 use super::mapper::PitchArea;
 use crate::problems::Problems;
 
@@ -128,6 +129,16 @@ impl PitchSection {
             return Homography::from_row_major(&self.image_to_pitch);
         }
         self.calibration()?.ok().map(|c| c.homography)
+    }
+
+    /// What a keypoint fit must meet on this pitch, for keypoints of at least `min_score`.
+    pub fn fit_rules(&self, min_score: f32) -> FitRules {
+        FitRules {
+            pitch_m: (self.length_m, self.width_m),
+            min_score,
+            max_error_m: self.max_error_m,
+            ..FitRules::default()
+        }
     }
 
     /// Whether the keypoint model calibrates: `auto_calibrate` on and no hand calibration.

@@ -1,28 +1,36 @@
 """Training samples from the de-stretched football frames: scale, crop, mosaic, colour, blur, flip.
 
 Every sample is drawn from its own generator seeded by (seed, step, index), so a run is the same
-whatever the number of loader workers and whether it was resumed. Scales cover what the detector
-sees in service: a 1080p frame at 0.45x (whole frame at a small input) up to 1.35x (4x3 tiles at
-416); the stored frames are 1280x720, i.e. 0.667x of 1080p.
+whatever the number of loader workers and whether it was resumed. Scales are given against a
+1080p broadcast frame, whatever size a source's frames are stored at, and cover what the detector
+sees in service: 0.45x (a whole 1080p frame at a small input) up to 2x (a close look at the ball).
+Samples come from several sources (the players set, the ball set), each with its share; a cell
+can be centred on the ball or on a rare role (goalkeeper, referee) so that both are seen often.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 MAX_LABELS = 160
+BALL = 0
+RARE_ROLES = (1, 3)  # goalkeeper, referee
 
 
-def load_split(root: str | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Images (BGR) and their boxes `[cls, x1, y1, x2, y2]` in pixels."""
+def load_split(root: str | Path, size: tuple[int, int] | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Images (BGR) and their boxes `[cls, x1, y1, x2, y2]` in pixels; `size` (width, height)
+    resizes every frame first (to undo a stretch: the labels are normalised)."""
     root = Path(root)
     images, labels = [], []
     for path in sorted((root / "images").glob("*.jpg")):
         img = cv2.imread(str(path))
         if img is None:
             raise RuntimeError(f"cannot read {path}")
+        if size is not None:
+            img = cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
         h, w = img.shape[:2]
         rows = np.loadtxt(root / "labels" / (path.stem + ".txt"), ndmin=2).reshape(-1, 5)
         boxes = np.zeros((len(rows), 5), np.float32)
@@ -38,12 +46,17 @@ def load_split(root: str | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return images, labels
 
 
-def _crop(rng, img, boxes, out_w, out_h, scale):
-    """A window of the frame scaled by `scale`, `out_w` x `out_h` pixels, with its boxes."""
+def _crop(rng, img, boxes, out_w, out_h, scale, centre=None):
+    """A window of the frame scaled by `scale`, `out_w` x `out_h` pixels, with its boxes; with
+    `centre` (x, y), a window that holds that point somewhere inside its middle 80 %."""
     h, w = img.shape[:2]
     win_w, win_h = out_w / scale, out_h / scale
-    x0 = rng.uniform(min(0.0, w - win_w), max(0.0, w - win_w))
-    y0 = rng.uniform(min(0.0, h - win_h), max(0.0, h - win_h))
+    if centre is None:
+        x0 = rng.uniform(min(0.0, w - win_w), max(0.0, w - win_w))
+        y0 = rng.uniform(min(0.0, h - win_h), max(0.0, h - win_h))
+    else:
+        x0 = centre[0] - win_w * rng.uniform(0.1, 0.9)
+        y0 = centre[1] - win_h * rng.uniform(0.1, 0.9)
     m = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], np.float32)
     patch = cv2.warpAffine(img, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderValue=(114, 114, 114))
     b = boxes.copy()
@@ -77,12 +90,50 @@ def _blur(rng, img):
     return cv2.filter2D(img, -1, kernel / max(kernel.sum(), 1e-6))
 
 
-class Mosaics:
-    """`length` samples per step index; `set_step` moves the seed on (call before each batch)."""
+@dataclass
+class Source:
+    """Frames of one dataset and how samples are drawn from them."""
 
-    def __init__(self, images, labels, size=416, seed=0, mosaic=0.6, scale=(0.6, 2.0)):
-        self.images, self.labels = images, labels
-        self.size, self.seed, self.mosaic, self.scale = size, seed, mosaic, scale
+    images: list
+    labels: list
+    #: Stored pixels per pixel of the 1080p frame they were taken from (1280x720: 0.667).
+    px_per_1080p: float
+    #: Share of the cells drawn from this source.
+    weight: float = 1.0
+    #: Scales against 1080p, log-uniform.
+    scale: tuple[float, float] = (0.4, 1.35)
+    #: Chance that a cell is centred on the frame's ball, where it has one.
+    on_ball: float = 0.0
+    #: Chance that a cell is centred on a goalkeeper or referee, where the frame has one.
+    on_rare_role: float = 0.0
+
+
+def _centre(rng, src: Source, boxes: np.ndarray):
+    """The point a cell is centred on, or None for a window anywhere."""
+    u = rng.random()
+    for chance, wanted in ((src.on_ball, np.isin(boxes[:, 0], [BALL])), (src.on_rare_role, np.isin(boxes[:, 0], RARE_ROLES))):
+        if u < chance and wanted.any():
+            b = boxes[rng.choice(np.flatnonzero(wanted))]
+            return (b[1] + b[3]) / 2, (b[2] + b[4]) / 2
+        u -= chance
+    return None
+
+
+class Mosaics:
+    """Training samples keyed by an integer (the sampler's step * batch + index).
+
+    `Mosaics(images, labels, ...)` draws from one source stored at 1280x720 with the scales of
+    `scale`; `Mosaics.of(sources, ...)` from several."""
+
+    def __init__(self, images, labels, size=416, seed=0, mosaic=0.6, scale=(0.4, 1.35)):
+        self.sources = [Source(images, labels, 1280 / 1920, scale=scale)]
+        self.size, self.seed, self.mosaic = size, seed, mosaic
+
+    @classmethod
+    def of(cls, sources: list[Source], size=416, seed=0, mosaic=0.6):
+        m = cls([], [], size, seed, mosaic)
+        m.sources = sources
+        return m
 
     def __len__(self):
         return 1 << 30
@@ -97,10 +148,13 @@ class Mosaics:
             cells = [(0, 0, cx, cy), (cx, 0, s, cy), (0, cy, cx, s), (cx, cy, s, s)]
         else:
             cells = [(0, 0, s, s)]
+        weights = np.array([src.weight for src in self.sources], np.float64)
         for x0, y0, x1, y1 in cells:
-            i = int(rng.integers(len(self.images)))
-            scale = float(np.exp(rng.uniform(np.log(self.scale[0]), np.log(self.scale[1]))))
-            patch, b = _crop(rng, self.images[i], self.labels[i], x1 - x0, y1 - y0, scale)
+            src = self.sources[int(rng.choice(len(self.sources), p=weights / weights.sum()))]
+            i = int(rng.integers(len(src.images)))
+            scale = float(np.exp(rng.uniform(np.log(src.scale[0]), np.log(src.scale[1])))) / src.px_per_1080p
+            centre = _centre(rng, src, src.labels[i])
+            patch, b = _crop(rng, src.images[i], src.labels[i], x1 - x0, y1 - y0, scale, centre)
             canvas[y0:y1, x0:x1] = patch
             b[:, [1, 3]] += x0
             b[:, [2, 4]] += y0

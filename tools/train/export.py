@@ -104,7 +104,7 @@ def main() -> None:
         report["coco_check_max_diff"] = check_coco(args.coco_onnx, frame)
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     model = net.build(len(net.CLASSES))
-    model.load_state_dict(ck["ema"])
+    model.load_state_dict(net.drop_unknown_role(ck["ema"]))
     model.eval()
     model.head.decode_in_inference = False
     model = fuse_model(model)
@@ -116,7 +116,9 @@ def main() -> None:
     if args.time and torch.cuda.is_available():
         report["gpu_ms"] = time_gpu(model, {
             "whole 416": (1, 416, 416), "2x2+whole 416": (5, 416, 416), "4x3 416": (12, 416, 416),
-            "whole 960x544": (1, 960, 544), "whole 1280x736": (1, 1280, 736)})
+            "whole 960x544": (1, 960, 544), "whole 1280x736": (1, 1280, 736),
+            "whole 1280x736 + 2 ball crops 1280x736": (3, 1280, 736), "ball crops 2x 320": (2, 320, 320),
+            "whole 1600x928": (1, 1600, 928)})
     (out / "export.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import torch
+import torch.nn.functional as F
 from onnx import numpy_helper
 from torch import nn
 
@@ -18,6 +19,10 @@ from yolox.models import YOLOPAFPN, YOLOX, YOLOXHead
 # Football classes in the Roboflow label order, and the COCO class each starts from.
 CLASSES = ["ball", "goalkeeper", "player", "referee"]
 COCO_START = {"ball": 32, "goalkeeper": 0, "player": 0, "referee": 0}
+# Training only: a person whose role no human labelled (the ball set's people, found by a
+# teacher). Its column exists while training and is dropped at export.
+UNKNOWN_ROLE = len(CLASSES)
+ROLE_COLUMNS = slice(1, UNKNOWN_ROLE)
 
 
 def build(num_classes: int) -> YOLOX:
@@ -61,7 +66,8 @@ def _onnx_convs(path: str) -> list[tuple[np.ndarray, np.ndarray | None]]:
 
 
 def load_coco(model: YOLOX, onnx_path: str) -> None:
-    """Loads the COCO YOLOX-Nano weights of `onnx_path` into an 80-class `model`."""
+    """Loads the YOLOX-Nano weights of `onnx_path` (batch norms folded, as the COCO file and
+    footrackd's exports are) into a `model` with as many classes."""
     parents = {}
     for m in model.modules():
         if hasattr(m, "conv") and hasattr(m, "bn") and isinstance(m.conv, nn.Conv2d):
@@ -102,6 +108,56 @@ def football_from_coco(onnx_path: str) -> YOLOX:
             dst.weight.copy_(src.weight[rows])
             dst.bias.copy_(src.bias[rows])
     return model
+
+
+def football_from_onnx(onnx_path: str, role_blind: bool = True) -> YOLOX:
+    """A football YOLOX-Nano that starts from an earlier football model's ONNX (4 classes); with
+    `role_blind`, the training-only unknown-role column starts as a copy of `player`."""
+    base = build(len(CLASSES))
+    load_coco(base, onnx_path)
+    if not role_blind:
+        return base
+    model = build(len(CLASSES) + 1)
+    state = {k: v for k, v in base.state_dict().items() if ".cls_preds." not in k}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(".cls_preds." not in k for k in missing):
+        raise RuntimeError(f"state mismatch: missing {missing}, unexpected {unexpected}")
+    rows = list(range(len(CLASSES))) + [CLASSES.index("player")]
+    with torch.no_grad():
+        for dst, src in zip(model.head.cls_preds, base.head.cls_preds):
+            dst.weight.copy_(src.weight[rows])
+            dst.bias.copy_(src.bias[rows])
+    model.head.bcewithlog_loss = RoleBlindBCE()
+    return model
+
+
+def drop_unknown_role(state: dict) -> dict:
+    """A trained state without the unknown-role column: the 4-class network footrackd runs."""
+    out = {}
+    for k, v in state.items():
+        if ".cls_preds." in k and v.shape[0] == len(CLASSES) + 1:
+            v = v[: len(CLASSES)]
+        out[k] = v
+    return out
+
+
+class RoleBlindBCE(nn.Module):
+    """YOLOX's BCE (reduction none) that learns nothing of an unknown-role person's role.
+
+    The class loss of a foreground anchor matched to an unknown-role person gets its own
+    prediction as the target in the role columns: the gradient of BCE with logits is
+    sigmoid(x) - target, so zero there. It still learns that the person is not the ball (target 0)
+    and, through the objectness and box losses, that a person is there. The unknown-role column
+    itself never learns. Objectness (one column) passes through unchanged."""
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if target.shape[-1] == len(CLASSES) + 1:
+            own = torch.sigmoid(pred.detach())
+            unknown = target[:, UNKNOWN_ROLE] > 0
+            target = target.clone()
+            target[unknown, ROLE_COLUMNS] = own[unknown, ROLE_COLUMNS]
+            target[:, UNKNOWN_ROLE] = own[:, UNKNOWN_ROLE]
+        return F.binary_cross_entropy_with_logits(pred, target, reduction="none")
 
 
 def freeze_bn(model: nn.Module) -> None:

@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
-"""Fine-tunes YOLOX-Nano (COCO) into a football detector: ball, goalkeeper, player, referee.
+"""Fine-tunes YOLOX-Nano into a football detector: ball, goalkeeper, player, referee.
 
   PYTHONPATH=.device/train-deps python3 tools/train/train.py --data DIR --out OUT \
-      [--steps 3000] [--batch 64] [--seed 7] [--stop-after-min 9]
+      [--ball-data DIR --init-onnx FOOTBALL.onnx] [--steps 3000] [--batch 64] [--seed 7] [--stop-after-min 9]
 
-DIR holds `train/` and `valid/` from prepare_data.py (1280x720). The run is fixed by its seed and
-step count; it saves `OUT/last.pt` every 250 steps and when --stop-after-min is reached, and a
-second call with the same arguments resumes from it. The valid split only chooses the checkpoint
-(`OUT/best.pt`, EMA weights, by mean AP50 of people and ball on whole frames at 1280x736).
+DIR holds `train/` and `valid/` from prepare_data.py (1280x720). Without --ball-data, the first
+football model's recipe: from the COCO weights, the players set alone. With --ball-data (the ball
+set from prepare_ball.py, its people labelled by a teacher with an unknown role), cells come from
+both sets, centred on the ball or on a goalkeeper or referee part of the time, and the network
+trains with a fifth, unknown-role column whose role loss is blind (net.RoleBlindBCE); --init-onnx
+starts it from an earlier football model. The run is fixed by its seed and step count; it saves
+`OUT/last.pt` every 250 steps and when --stop-after-min is reached, and a second call with the
+same arguments resumes from it. The valid splits only choose the checkpoint (`OUT/best.pt`, EMA
+weights): by the mean of people AP50, the two rare roles' AP50, and ball AP (IoU 0.3) on each
+valid split, on whole frames at 1280x736.
 """
 from __future__ import annotations
 
@@ -23,12 +29,15 @@ import torch
 import torchvision
 
 import net
-from dataset import Mosaics, letterbox, load_split
+from dataset import Mosaics, Source, letterbox, load_split
 from evaluate import evaluate
 from export import check_coco
 from yolox.utils import ModelEMA
 
 VAL_W, VAL_H = 1280, 736
+BALL_IOU = 0.3
+# The ball set's 640x640 frames with their 16:9 shape back (the labels are normalised).
+BALL_FRAME = (1138, 640)
 
 
 def decode(out: torch.Tensor, width: int, height: int, strides=(8, 16, 32)) -> torch.Tensor:
@@ -47,8 +56,9 @@ def decode(out: torch.Tensor, width: int, height: int, strides=(8, 16, 32)) -> t
 
 
 def detections(rows: torch.Tensor, ratio: float, conf: float = 0.01, iou: float = 0.6):
-    """One image's decoded rows to `(class, score, x1, y1, x2, y2)`; NMS across the person roles."""
-    cls_score, cls = rows[:, 5:].max(1)
+    """One image's decoded rows to `(class, score, x1, y1, x2, y2)`; NMS across the person roles
+    (a training-only unknown-role column is left out)."""
+    cls_score, cls = rows[:, 5 : 5 + len(net.CLASSES)].max(1)
     score = rows[:, 4] * cls_score
     keep = score > conf
     boxes, score, cls = rows[keep, :4] / ratio, score[keep], cls[keep]
@@ -66,9 +76,19 @@ def validate(model, images, labels, device) -> dict:
         lb, r = letterbox(img, VAL_W, VAL_H)
         x = torch.from_numpy(lb.transpose(2, 0, 1).copy()).float()[None].to(device)
         out = decode(model(x).float(), VAL_W, VAL_H)[0]
-        gts = [(net.CLASSES[int(c)], x1, y1, x2, y2) for c, x1, y1, x2, y2 in lab]
+        # Teacher labels (unknown role) are no ground truth: only human labels are scored.
+        gts = [(net.CLASSES[int(c)], x1, y1, x2, y2) for c, x1, y1, x2, y2 in lab if int(c) < len(net.CLASSES)]
         frames.append((detections(out, r), gts))
-    return evaluate(frames)
+    return evaluate(frames, BALL_IOU)
+
+
+def choice_score(players: dict, balls: dict | None) -> float:
+    """What chooses the checkpoint: people, the rare roles and the ball on each valid split."""
+    parts = [players["people"]["ap50"], (players["goalkeeper"]["ap50"] + players["referee"]["ap50"]) / 2,
+             players["ball"]["ap50"]]
+    if balls is not None:
+        parts.append(balls["ball"]["ap50"])
+    return sum(parts) / len(parts)
 
 
 def param_groups(model, weight_decay):
@@ -103,19 +123,30 @@ class Keys(torch.utils.data.Sampler):
 class PhasedMosaics(Mosaics):
     """Less mosaic in the last part of training (YOLOX's no-aug epochs, softened)."""
 
-    def __init__(self, *a, late_key, **k):
-        super().__init__(*a, **k)
-        self.late_key = late_key
+    late_key = 1 << 62
 
     def __getitem__(self, key):
         self.mosaic = 0.15 if key >= self.late_key else 0.6
         return self.sample(int(key))
 
 
+def sources(train_images, train_labels, ball_data: str | None) -> list[Source]:
+    """The players set alone (the first model's recipe), or with the ball set."""
+    if ball_data is None:
+        return [Source(train_images, train_labels, 1280 / 1920)]
+    ball_images, ball_labels = load_split(Path(ball_data) / "train", BALL_FRAME)
+    return [
+        Source(train_images, train_labels, 1280 / 1920, weight=0.45, scale=(0.4, 2.0), on_ball=0.3, on_rare_role=0.3),
+        Source(ball_images, ball_labels, BALL_FRAME[1] / 1080, weight=0.55, scale=(0.4, 1.5), on_ball=0.5),
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
     ap.add_argument("--coco-onnx", default="models/yolox_nano.onnx")
+    ap.add_argument("--ball-data", default=None, help="the ball set from prepare_ball.py (train/, valid/)")
+    ap.add_argument("--init-onnx", default=None, help="start from this football model instead of COCO")
     ap.add_argument("--out", required=True)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=64)
@@ -141,9 +172,13 @@ def main() -> None:
 
     train_images, train_labels = load_split(Path(args.data) / "train")
     val_images, val_labels = load_split(Path(args.data) / "valid")
+    ball_val = load_split(Path(args.ball_data) / "valid", BALL_FRAME) if args.ball_data else None
     if not (out / "last.pt").exists():
         check_coco(args.coco_onnx, val_images[0])
-    model = net.football_from_coco(args.coco_onnx).to(device)
+    if args.init_onnx:
+        model = net.football_from_onnx(args.init_onnx, role_blind=args.ball_data is not None).to(device)
+    else:
+        model = net.football_from_coco(args.coco_onnx).to(device)
     ema = ModelEMA(model, 0.9998)
     opt = torch.optim.SGD(param_groups(model, 5e-4), lr=args.lr, momentum=0.9, nesterov=True)
     scaler = torch.amp.GradScaler("cuda", enabled=args.amp)
@@ -162,7 +197,8 @@ def main() -> None:
         return
 
     late_step = int(args.steps * 0.85)
-    data = PhasedMosaics(train_images, train_labels, size=args.size, seed=args.seed, late_key=late_step * args.batch)
+    data = PhasedMosaics.of(sources(train_images, train_labels, args.ball_data), size=args.size, seed=args.seed)
+    data.late_key = late_step * args.batch
     loader = torch.utils.data.DataLoader(
         data, batch_sampler=Keys(step, args.steps, args.batch), num_workers=args.workers,
         pin_memory=True, prefetch_factor=4, persistent_workers=False)
@@ -204,11 +240,14 @@ def main() -> None:
                   f"cls {float(losses['cls_loss']):.3f} fg {float(losses['num_fg']):.1f} {rate:.2f} steps/s", flush=True)
         if step % args.val_every == 0 or step == args.steps:
             figures = validate(ema.ema, val_images, val_labels, device)
-            score = (figures["people"]["ap50"] + figures["ball"]["ap50"]) / 2
-            history.append({"step": step, "score": score, **{k: v for k, v in figures.items()}})
-            print(f"valid step {step}: people AP50 {figures['people']['ap50']:.3f} ball AP50 {figures['ball']['ap50']:.3f} "
+            balls = validate(ema.ema, *ball_val, device) if ball_val else None
+            score = choice_score(figures, balls)
+            history.append({"step": step, "score": score, **figures, **({"ball_set": balls} if balls else {})})
+            ball_set = f" | ball set: ball AP {balls['ball']['ap50']:.3f} top-1 R@P.8 {balls['ball_top1']['recall_at_precision_0.8']:.3f}" if balls else ""
+            print(f"valid step {step}: score {score:.3f} people AP50 {figures['people']['ap50']:.3f} "
+                  f"ball AP {figures['ball']['ap50']:.3f} top-1 R@P.8 {figures['ball_top1']['recall_at_precision_0.8']:.3f} "
                   f"player {figures['player']['ap50']:.3f} goalkeeper {figures['goalkeeper']['ap50']:.3f} "
-                  f"referee {figures['referee']['ap50']:.3f}", flush=True)
+                  f"referee {figures['referee']['ap50']:.3f}{ball_set}", flush=True)
             if score > best:
                 best = score
                 torch.save({"ema": ema.ema.state_dict(), "step": step, "figures": figures, "args": vars(args)}, out / "best.pt")

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use footrackd::frame::{FrameMeta, PixelFormat};
 use footrackd::infer::manifest::ModelManifest;
-use footrackd::infer::post::{decode_yolox, nms_in_place};
+use footrackd::infer::post::{Thresholds, decode_yolox, nms_in_place};
 use footrackd::infer::pre::{Preprocessor, Region, YuvFrame};
 use footrackd::publish::payload::{TrackMessageHeader, encode_tracks};
 use footrackd::ring::FrameRing;
@@ -90,7 +90,7 @@ fn steady_state_frame_work_allocates_nothing() {
         let yuv = YuvFrame::new(&frame.slot().data, w, h, PixelFormat::I420).unwrap();
         pre.fill(&yuv, Region { x: 0, y: 0, w: w / 2, h: h / 2 }, &mut input);
         raw.clear();
-        decode_yolox(&output, 416, 416, &manifest.strides, &table, 0.3, &mut raw);
+        decode_yolox(&output, 416, 416, &manifest.strides, &table, Thresholds::all(0.3), &mut raw);
         nms_in_place(&mut raw, 0.5);
         scene.next_frame(&mut dets);
         let tracks = tracker.step(1.0, &dets);

@@ -12,6 +12,7 @@ use super::{ConfigError, RawConfig};
 /// Keys holding a path, resolved against the folder of the file that sets them.
 const PATH_KEYS: &[(&str, &str)] = &[
     ("infer", "model"),
+    ("infer", "ball_focus_model"),
     ("pitch", "keypoint_model"),
     ("publish", "password_file"),
     ("publish", "snapshot_path"),
@@ -32,9 +33,11 @@ const ENV_PREFIX: &str = "FOOTRACKD_";
 pub(super) fn load_layers(path: &Path, overlay: Option<&Path>, with_env: bool) -> Result<RawConfig, ConfigError> {
     let mut table = read_file(path)?;
     let defaults = RawConfig::default();
-    for (section, key, default) in
-        [("infer", "model", &defaults.infer.model), ("pitch", "keypoint_model", &defaults.pitch.keypoint_model)]
-    {
+    for (section, key, default) in [
+        ("infer", "model", &defaults.infer.model),
+        ("infer", "ball_focus_model", &defaults.infer.ball_focus_model),
+        ("pitch", "keypoint_model", &defaults.pitch.keypoint_model),
+    ] {
         if !section_has(&table, section, key) {
             // The built-in model, found where the build or the package put it.
             let found = super::models::locate(default).unwrap_or_else(|| PathBuf::from(default));

@@ -25,6 +25,8 @@ pub struct Config {
     pub model_path: PathBuf,
     /// The model's manifest, loaded and checked.
     pub manifest: ModelManifest,
+    /// The ball's second-look model's manifest, loaded and checked when the look is on.
+    pub ball_focus_manifest: Option<ModelManifest>,
     /// The keypoint model's manifest, loaded and checked when it calibrates
     /// (`pitch.auto_calibrate` without a hand calibration).
     pub keypoint_manifest: Option<KeypointManifest>,
@@ -45,7 +47,7 @@ impl Config {
 
     /// The detector's options.
     pub fn detector_options(&self) -> DetectorOptions {
-        DetectorOptions::from_section(&self.raw.infer, self.manifest.clone())
+        DetectorOptions::from_section(&self.raw.infer, self.manifest.clone(), self.ball_focus_manifest.clone())
     }
 
     /// The keypoint model's options (its manifest loaded now if validation did not need it).
@@ -85,6 +87,7 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     let source_uri = raw.source.check(require_source, &mut p);
     raw.ring.check(&mut p);
     let manifest = raw.infer.check(&mut p);
+    let ball_focus_manifest = raw.infer.check_ball_focus(&mut p);
     raw.track.check(&mut p);
     raw.publish.check(&mut p);
     raw.control.check(&mut p);
@@ -110,6 +113,7 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
             model_path: PathBuf::from(&raw.infer.model),
             raw,
             manifest,
+            ball_focus_manifest,
             keypoint_manifest: keypoint_manifest.flatten(),
         }),
         _ => Err(Problems(vec![Problem { key: "infer.model".into(), message: "manifest missing".into() }])),

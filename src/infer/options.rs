@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::manifest::ModelManifest;
 use super::tiling::TilePlan;
+use crate::frame::ObjectClass;
 use crate::problems::{Problems, is_unit};
 
 /// An execution provider: the hardware the model runs on.
@@ -102,6 +103,15 @@ pub struct InferSection {
     /// With a GPU provider, run through ONNX Runtime's IoBinding (input bound in place, output
     /// to page-locked host memory). Experimental: off by default (docs/gpu.md).
     pub io_binding: bool,
+    /// The model of the ball's second look (a detector with a `ball` class and a small input:
+    /// the football model's own weights at 320x320 by default).
+    pub ball_focus_model: String,
+    /// Regions of the second look per frame, centred where the ball is expected (the tracker's
+    /// prediction) and on the whole-frame pass's best ball candidates (0 = no second look).
+    pub ball_focus_regions: u32,
+    /// Frame pixels per model pixel inverted: 1.0 looks at the frame's own pixels (a 320x320
+    /// region for the 320 model), 2.0 at a region half as wide, enlarged twice.
+    pub ball_focus_zoom: f32,
 }
 
 impl Default for InferSection {
@@ -120,6 +130,9 @@ impl Default for InferSection {
             gpu_input: GpuInput::Mapped,
             gpu_preprocess: true,
             io_binding: false,
+            ball_focus_model: "models/football_nano_320.onnx".into(),
+            ball_focus_regions: 2,
+            ball_focus_zoom: 1.0,
         }
     }
 }
@@ -173,6 +186,48 @@ impl InferSection {
             }
         }
     }
+
+    /// Checks the ball's second look into `p`; loads and returns its model's manifest when it is
+    /// on and usable (`None` when off or refused).
+    pub fn check_ball_focus(&self, p: &mut Problems) -> Option<ModelManifest> {
+        p.check(self.ball_focus_regions <= MAX_FOCUS_REGIONS, "infer.ball_focus_regions", || {
+            format!("{} must be in 0..={MAX_FOCUS_REGIONS} (0: no second look at the ball)", self.ball_focus_regions)
+        });
+        p.check(self.ball_focus_zoom.is_finite() && (0.5..=4.0).contains(&self.ball_focus_zoom), "infer.ball_focus_zoom", || {
+            format!("{} must be in 0.5..=4", self.ball_focus_zoom)
+        });
+        if self.ball_focus_regions == 0 {
+            return None;
+        }
+        let off = "(or set infer.ball_focus_regions = 0)";
+        match ModelManifest::load_beside(std::path::Path::new(&self.ball_focus_model)) {
+            Ok(m) if m.class_table().contains(&Some(ObjectClass::Ball)) => Some(m),
+            Ok(_) => {
+                p.check(false, "infer.ball_focus_model", || format!("{} has no ball class {off}", self.ball_focus_model));
+                None
+            }
+            Err(e) => {
+                p.check(false, "infer.ball_focus_model", || format!("{e} {off}"));
+                None
+            }
+        }
+    }
+}
+
+/// Most second-look regions per frame.
+const MAX_FOCUS_REGIONS: u32 = 8;
+
+/// The ball's second look: a small model run on regions where the ball is expected.
+#[derive(Clone, Debug)]
+pub struct BallFocusOptions {
+    /// Model path.
+    pub model: PathBuf,
+    /// Its manifest.
+    pub manifest: ModelManifest,
+    /// Regions per frame (at least 1).
+    pub regions: u32,
+    /// Model pixels per frame pixel.
+    pub zoom: f32,
 }
 
 /// Settings of a detector.
@@ -198,11 +253,13 @@ pub struct DetectorOptions {
     pub gpu_input: GpuInput,
     /// Run through IoBinding (GPU providers).
     pub io_binding: bool,
+    /// The ball's second look, when on.
+    pub ball_focus: Option<BallFocusOptions>,
 }
 
 impl DetectorOptions {
-    /// The options of a checked section and the manifest its check loaded.
-    pub fn from_section(s: &InferSection, manifest: ModelManifest) -> Self {
+    /// The options of a checked section and the manifests its checks loaded.
+    pub fn from_section(s: &InferSection, manifest: ModelManifest, focus: Option<ModelManifest>) -> Self {
         DetectorOptions {
             model: PathBuf::from(&s.model),
             manifest,
@@ -214,6 +271,12 @@ impl DetectorOptions {
             gpu_preprocess: s.gpu_preprocess,
             gpu_input: s.gpu_input,
             io_binding: s.io_binding,
+            ball_focus: focus.map(|manifest| BallFocusOptions {
+                model: PathBuf::from(&s.ball_focus_model),
+                manifest,
+                regions: s.ball_focus_regions,
+                zoom: s.ball_focus_zoom,
+            }),
         }
     }
 }

@@ -4,20 +4,46 @@
 
 use crate::frame::{BBox, Detection, ObjectClass};
 
+/// The lowest scores decoded: people at one, the ball at its own (lower while the ball's second
+/// look wants weak candidates to look at again).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Thresholds {
+    /// People (every role).
+    pub people: f32,
+    /// The ball.
+    pub ball: f32,
+}
+
+impl Thresholds {
+    /// One threshold for every class.
+    pub fn all(score: f32) -> Self {
+        Thresholds { people: score, ball: score }
+    }
+
+    fn of(self, class: ObjectClass) -> f32 {
+        if class == ObjectClass::Ball { self.ball } else { self.people }
+    }
+
+    fn lowest(self) -> f32 {
+        self.people.min(self.ball)
+    }
+}
+
 /// Decodes a YOLOX output `[1, N, 5 + C]` whose rows are raw grid offsets.
 ///
 /// `class_table[i]` says what model class `i` becomes (`None` = ignored). Boxes are in
-/// model-input pixels; detections scoring below `threshold` (objectness x class) are skipped.
+/// model-input pixels; detections scoring below their threshold (objectness x class) are skipped.
 pub fn decode_yolox(
     output: &[f32],
     input_w: u32,
     input_h: u32,
     strides: &[u32],
     class_table: &[Option<ObjectClass>],
-    threshold: f32,
+    threshold: Thresholds,
     out: &mut Vec<Detection>,
 ) {
     let row_len = 5 + class_table.len();
+    let floor = threshold.lowest();
     let mut row = 0usize;
     for &stride in strides {
         let gw = (input_w / stride) as usize;
@@ -28,14 +54,14 @@ pub fn decode_yolox(
                 let Some(r) = output.get(row * row_len..(row + 1) * row_len) else { return };
                 row += 1;
                 let obj = r[4];
-                if obj < threshold {
+                if obj < floor {
                     continue;
                 }
                 let mut best: Option<(ObjectClass, f32)> = None;
                 for (ci, class) in class_table.iter().enumerate() {
                     let Some(class) = class else { continue };
                     let score = obj * r[5 + ci];
-                    if score >= threshold && best.is_none_or(|(_, b)| score > b) {
+                    if score >= threshold.of(*class) && best.is_none_or(|(_, b)| score > b) {
                         best = Some((*class, score));
                     }
                 }
@@ -57,7 +83,7 @@ pub fn decode_yolov8(
     output: &[f32],
     anchors: usize,
     class_table: &[Option<ObjectClass>],
-    threshold: f32,
+    threshold: Thresholds,
     out: &mut Vec<Detection>,
 ) {
     let rows = 4 + class_table.len();
@@ -70,7 +96,7 @@ pub fn decode_yolov8(
         for (ci, class) in class_table.iter().enumerate() {
             let Some(class) = class else { continue };
             let score = at(4 + ci, n);
-            if score >= threshold && best.is_none_or(|(_, b)| score > b) {
+            if score >= threshold.of(*class) && best.is_none_or(|(_, b)| score > b) {
                 best = Some((*class, score));
             }
         }
@@ -134,7 +160,7 @@ mod tests {
         out[4] = 0.1;
         out[5] = 0.1;
         let mut dets = Vec::new();
-        decode_yolox(&out, 64, 64, &[8, 16, 32], &t, 0.3, &mut dets);
+        decode_yolox(&out, 64, 64, &[8, 16, 32], &t, Thresholds::all(0.3), &mut dets);
         assert_eq!(dets.len(), 2);
         let p = dets[0];
         assert_eq!(p.class, ObjectClass::Player);
@@ -169,7 +195,7 @@ mod tests {
         // Anchor 2: only an unmapped class.
         set(4 + 5, 2, 0.99);
         let mut dets = Vec::new();
-        decode_yolov8(&out, n, &t, 0.25, &mut dets);
+        decode_yolov8(&out, n, &t, Thresholds::all(0.25), &mut dets);
         assert_eq!(dets.len(), 2);
         assert_eq!(dets[0].class, ObjectClass::Player);
         assert_eq!(dets[0].bbox, BBox { x1: 90.0, y1: 30.0, x2: 110.0, y2: 70.0 });

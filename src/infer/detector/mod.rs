@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+mod focus;
 #[cfg(feature = "cuda")]
 mod gpu;
 
@@ -12,7 +13,7 @@ use super::backend::Backend;
 use super::error::InferError;
 use super::manifest::{ModelManifest, OutputFormat};
 use super::options::{DetectorOptions, Device, GpuInput, Provider};
-use super::post;
+use super::post::{self, Thresholds};
 use super::pre::{Letterbox, Preprocessor, Region, YuvFrame};
 use super::tiling::{self, TilePlan};
 use crate::frame::{Detection, ObjectClass};
@@ -56,6 +57,10 @@ pub struct Detector {
     /// Most images per model call: 1 for a fixed-batch model.
     batch_limit: usize,
     tile_dets: Vec<Detection>,
+    /// The ball's second look, when on.
+    focus: Option<Box<focus::BallFocus>>,
+    /// A second-look detector: balls only.
+    ball_only: bool,
     #[cfg(feature = "cuda")]
     gpu: Option<super::gpu_pre::GpuPreprocessor>,
 }
@@ -75,8 +80,19 @@ fn per_call(jobs: usize, limit: usize) -> usize {
 }
 
 impl Detector {
-    /// Loads the model.
+    /// Loads the model (and the ball's second-look model, when it is on).
     pub fn new(opts: DetectorOptions) -> Result<Self, InferError> {
+        let focus = opts.ball_focus.as_ref().map(|f| focus::BallFocus::new(&opts, f)).transpose()?;
+        if let Some(f) = &opts.ball_focus {
+            tracing::info!(model = %f.model.display(), regions = f.regions, zoom = f.zoom, "The ball gets a second look where it is expected.");
+        }
+        let mut detector = Self::build(opts, false)?;
+        detector.focus = focus.map(Box::new);
+        Ok(detector)
+    }
+
+    /// Loads one model; `ball_only` for a second-look detector.
+    fn build(opts: DetectorOptions, ball_only: bool) -> Result<Self, InferError> {
         let m = &opts.manifest;
         let model = Backend::load(&opts.model, m, opts.threads, &opts.providers, opts.io_binding)?;
         let pre = Preprocessor::new(m);
@@ -101,14 +117,30 @@ impl Detector {
             regions_for: (0, 0),
             batch_limit,
             tile_dets: Vec::with_capacity(512),
+            focus: None,
+            ball_only,
             opts,
         })
+    }
+
+    /// The scores decoded: with a second look, weak ball candidates too (dropped after it); a
+    /// second-look detector decodes balls alone.
+    fn thresholds(&self) -> Thresholds {
+        let t = self.opts.score_threshold;
+        match (self.ball_only, self.focus.is_some()) {
+            (true, _) => Thresholds { people: f32::INFINITY, ball: t },
+            (false, true) => Thresholds { people: t, ball: t.min(focus::CANDIDATE_SCORE) },
+            (false, false) => Thresholds::all(t),
+        }
     }
 
     /// Changes thresholds and tiling without reloading the model.
     pub fn set_options(&mut self, score_threshold: f32, nms_iou_threshold: f32, tiles: TilePlan) {
         self.opts.score_threshold = score_threshold;
         self.opts.nms_iou_threshold = nms_iou_threshold;
+        if let Some(f) = self.focus.as_mut() {
+            f.set_score_threshold(score_threshold, nms_iou_threshold);
+        }
         if self.opts.tiles != tiles {
             self.opts.tiles = tiles;
             self.regions_for = (0, 0);
@@ -161,7 +193,40 @@ impl Detector {
 
     /// Runs the model on every region of the frame; `out` is cleared and filled with merged detections.
     pub fn detect(&mut self, frame: &YuvFrame<'_>, out: &mut Vec<Detection>) -> Result<DetectTiming, InferError> {
-        self.detect_many(std::slice::from_ref(frame), std::slice::from_mut(out))
+        self.detect_with_hint(frame, None, out)
+    }
+
+    /// [`Detector::detect`], with the ball's second look also at `ball_hint` (frame pixels: where
+    /// the ball tracker expects the ball).
+    pub fn detect_with_hint(
+        &mut self,
+        frame: &YuvFrame<'_>,
+        ball_hint: Option<(f32, f32)>,
+        out: &mut Vec<Detection>,
+    ) -> Result<DetectTiming, InferError> {
+        self.detect_many_with_hints(std::slice::from_ref(frame), &[ball_hint], std::slice::from_mut(out))
+    }
+
+    /// Whether the ball gets a second look.
+    pub fn looks_twice_at_the_ball(&self) -> bool {
+        self.focus.is_some()
+    }
+
+    /// Runs a second-look detector on `regions` of one frame (instead of its tiling plan).
+    fn detect_regions(
+        &mut self,
+        frame: &YuvFrame<'_>,
+        regions: &[Region],
+        out: &mut Vec<Detection>,
+    ) -> Result<DetectTiming, InferError> {
+        self.regions.clear();
+        self.regions.extend_from_slice(regions);
+        self.regions_for = (frame.width, frame.height);
+        out.clear();
+        let result = self.run_planned(std::slice::from_ref(frame), std::slice::from_mut(out));
+        // The next planned call plans its own regions again.
+        self.regions_for = (0, 0);
+        result
     }
 
     /// Runs the model on every region of several frames of one size (several streams) in as few
@@ -172,6 +237,17 @@ impl Detector {
         frames: &[YuvFrame<'_>],
         outs: &mut [Vec<Detection>],
     ) -> Result<DetectTiming, InferError> {
+        self.detect_many_with_hints(frames, &[], outs)
+    }
+
+    /// [`Detector::detect_many`] with a ball hint per frame (`hints[i]` for frame `i`; missing
+    /// ones are none): the whole-frame pass, then the ball's second look frame by frame.
+    fn detect_many_with_hints(
+        &mut self,
+        frames: &[YuvFrame<'_>],
+        hints: &[Option<(f32, f32)>],
+        outs: &mut [Vec<Detection>],
+    ) -> Result<DetectTiming, InferError> {
         let Some(first) = frames.first() else { return Ok(DetectTiming::default()) };
         if outs.len() < frames.len() || frames.iter().any(|f| (f.width, f.height) != (first.width, first.height)) {
             return Err(InferError::Run("detect_many needs one output per frame and frames of one size".into()));
@@ -179,6 +255,27 @@ impl Detector {
         for out in outs.iter_mut() {
             out.clear();
         }
+        let mut timing = self.run_planned(frames, outs)?;
+        let Some(focus) = self.focus.as_mut() else { return Ok(timing) };
+        for (i, (frame, out)) in frames.iter().zip(outs.iter_mut()).enumerate() {
+            let t = focus.look(frame, hints.get(i).copied().flatten(), out)?;
+            let started = Instant::now();
+            post::nms_in_place(out, self.opts.nms_iou_threshold);
+            // Weak candidates served as places to look; only balls above the threshold stay.
+            let threshold = self.opts.score_threshold;
+            out.retain(|d| d.class != ObjectClass::Ball || d.score >= threshold);
+            timing.pre_secs += t.pre_secs;
+            timing.infer_secs += t.infer_secs;
+            timing.post_secs += t.post_secs + started.elapsed().as_secs_f64();
+            timing.runs += t.runs;
+            timing.images += t.images;
+        }
+        Ok(timing)
+    }
+
+    /// Runs the planned regions of `frames` (cleared outputs) in as few calls as the batch allows.
+    fn run_planned(&mut self, frames: &[YuvFrame<'_>], outs: &mut [Vec<Detection>]) -> Result<DetectTiming, InferError> {
+        let Some(first) = frames.first() else { return Ok(DetectTiming::default()) };
         self.plan(first.width, first.height, frames.len());
         let jobs = self.regions.len() * frames.len();
         let per_call = per_call(jobs, self.batch_limit);
@@ -268,10 +365,11 @@ impl Detector {
         count: usize,
         outs: &mut [Vec<Detection>],
     ) -> Result<f64, InferError> {
+        let threshold = self.thresholds();
         let Detector { model, input: host, opts, class_table, tile_dets, letterboxes, regions, pre, .. } = self;
         let per_frame = regions.len();
         let tiled = per_frame > 1;
-        let (m, threshold) = (&opts.manifest, opts.score_threshold);
+        let m = &opts.manifest;
         let read = |shape: &[i64], values: &[f32]| -> Result<f64, InferError> {
             let t = Instant::now();
             let per_image = check_output(m, shape, values.len(), count)?;
@@ -352,7 +450,7 @@ fn decode(
     shape: &[i64],
     values: &[f32],
     class_table: &[Option<ObjectClass>],
-    threshold: f32,
+    threshold: Thresholds,
     out: &mut Vec<Detection>,
 ) {
     match m.format {

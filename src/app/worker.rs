@@ -140,7 +140,8 @@ impl FrameProcessor {
 
     /// Runs the detector on one frame (host or GPU memory).
     pub fn detect_objects(&mut self, frame: &YuvFrame<'_>) -> Result<DetectTiming, InferError> {
-        let timing = self.detector.detect(frame, &mut self.dets)?;
+        let hint = self.tracker.as_ref().and_then(Tracker::ball_hint);
+        let timing = self.detector.detect_with_hint(frame, hint, &mut self.dets)?;
         self.stats.detections.fetch_add(self.dets.len() as u64, Relaxed);
         self.stats.add_stage_ns(Stage::Pre, (timing.pre_secs * 1e9) as u64);
         self.stats.add_stage_ns(Stage::Infer, (timing.infer_secs * 1e9) as u64);
@@ -241,7 +242,8 @@ impl FrameProcessor {
     /// options, source id and calibration then change in place.
     fn apply(&mut self, cfg: Config, fps: f32) -> Result<(), ApplyRefused> {
         // Everything that can fail is loaded first: a refusal leaves every setting as it was.
-        let detector = (cfg.model_path != self.config.model_path)
+        let focus = |c: &Config| (c.infer.ball_focus_model.clone(), c.infer.ball_focus_regions, c.infer.ball_focus_zoom);
+        let detector = (cfg.model_path != self.config.model_path || focus(&cfg) != focus(&self.config))
             .then(|| Detector::new(cfg.detector_options()))
             .transpose()
             .map_err(|e| ApplyRefused {

@@ -97,15 +97,16 @@ impl OnnxModel {
         if threads > 0 {
             builder = builder.with_intra_threads(threads).map_err(|e| model_err(e.into()))?;
         }
-        // On the CPU the model shares the cores with the decoder and the pipeline's threads:
-        // worker threads that spin between operators steal those cores. They sleep instead
-        // (2 cores, 1280x720 clip, football model: end to end / detector alone 0.79-0.81 with
-        // spinning, 0.88-0.91 without, end to end itself unchanged or better).
-        if providers.iter().all(|p| !p.is_gpu()) {
-            builder = builder.with_intra_op_spinning(false).map_err(|e| model_err(e.into()))?;
-        }
         let cache = path.parent().unwrap_or(Path::new(".")).join("trt-cache");
         let (mut builder, provider) = super::providers::register(builder, providers, &cache);
+        // On the CPU the model shares the cores with the decoder, the pipeline's threads and the
+        // ball's second-look model: worker threads that spin between operators steal those
+        // cores. They sleep instead (2 cores, 1280x720 clip, football model: end to end /
+        // detector alone 0.79-0.81 with spinning, 0.88-0.91 without). Decided by the provider
+        // that loaded, not the list asked for (["cuda", "cpu"] on a CPU-only machine is the CPU).
+        if !provider.is_gpu() {
+            builder = builder.with_intra_op_spinning(false).map_err(|e| model_err(e.into()))?;
+        }
         let session = builder.commit_from_file(path).map_err(model_err)?;
         tracing::info!(model = %path.display(), provider = provider.as_str(), "Model loaded.");
         if session.inputs().len() != 1 || session.outputs().is_empty() {

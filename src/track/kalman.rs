@@ -122,6 +122,62 @@ impl BoxFilter {
     }
 }
 
+/// Kalman filter over one point (the ball's centre): position and velocity per axis, with noise
+/// in pixels set by the caller, because a ball's box is too small to scale noise from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PointFilter {
+    axes: [Axis; 2],
+}
+
+impl PointFilter {
+    /// Starts at `(x, y)` with velocity `v`, position known to `std_pos` and velocity to `std_vel` pixels.
+    pub fn new((x, y): (f32, f32), v: (f32, f32), std_pos: f32, std_vel: f32) -> Self {
+        let mut axes = [Axis::new(x, std_pos, std_vel), Axis::new(y, std_pos, std_vel)];
+        axes[0].v = v.0;
+        axes[1].v = v.1;
+        PointFilter { axes }
+    }
+
+    /// Advances by `dt` frames under random acceleration of `std_accel` pixels per frame squared.
+    pub fn predict(&mut self, dt: f32, std_accel: f32) {
+        let q_vel = (std_accel * dt).powi(2);
+        let q_pos = (0.5 * std_accel * dt * dt).powi(2);
+        for a in &mut self.axes {
+            a.predict(dt, q_pos, q_vel);
+        }
+    }
+
+    /// Squared Mahalanobis distance of a measurement at `(x, y)` with noise `std_meas` pixels.
+    pub fn distance_sq(&self, (x, y): (f32, f32), std_meas: f32) -> f32 {
+        let r = std_meas * std_meas;
+        let [ax, ay] = &self.axes;
+        (x - ax.x).powi(2) / (ax.p00 + r) + (y - ay.x).powi(2) / (ay.p00 + r)
+    }
+
+    /// Corrects with a measurement at `(x, y)` with noise `std_meas` pixels.
+    pub fn update(&mut self, (x, y): (f32, f32), std_meas: f32) {
+        let r = std_meas * std_meas;
+        self.axes[0].update(x, r);
+        self.axes[1].update(y, r);
+    }
+
+    /// Shifts position by a global image motion (camera pan), in pixels.
+    pub fn shift(&mut self, dx: f32, dy: f32) {
+        self.axes[0].x += dx;
+        self.axes[1].x += dy;
+    }
+
+    /// The current position.
+    pub fn position(&self) -> (f32, f32) {
+        (self.axes[0].x, self.axes[1].x)
+    }
+
+    /// Velocity in pixels per frame.
+    pub fn velocity(&self) -> (f32, f32) {
+        (self.axes[0].v, self.axes[1].v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +194,23 @@ mod tests {
         f.predict(2.0);
         let (cx, _) = f.bbox().center();
         assert!((cx - (3.0 * 32.0 + 10.0)).abs() < 1.5, "{cx}");
+    }
+
+    #[test]
+    fn point_filter_follows_a_kick_within_a_few_frames() {
+        let mut f = PointFilter::new((100.0, 100.0), (0.0, 0.0), 2.0, 10.0);
+        for _ in 0..10 {
+            f.predict(1.0, 6.0);
+            f.update((100.0, 100.0), 2.0);
+        }
+        // Kicked: 20 px per frame to the right.
+        let mut x = 100.0;
+        for _ in 0..4 {
+            x += 20.0;
+            f.predict(1.0, 6.0);
+            assert!(f.distance_sq((x, 100.0), 2.0) < 16.0, "{x} lies outside the gate");
+            f.update((x, 100.0), 2.0);
+        }
+        assert!((f.velocity().0 - 20.0).abs() < 4.0, "{:?}", f.velocity());
     }
 }

@@ -38,12 +38,18 @@ impl Tracker {
         self.ball.set_options(opts);
     }
 
+    /// Where the ball is expected in the next frame, if it is tracked (where to look twice).
+    pub fn ball_hint(&self) -> Option<(f32, f32)> {
+        self.ball.expected_centre()
+    }
+
     /// One frame: `dt_frames` native frame intervals since the last step, and this frame's detections.
     pub fn step(&mut self, dt_frames: f32, dets: &[Detection]) -> &[Track] {
         self.out.clear();
         let people = self.players.step(dt_frames, dets);
         self.out.extend_from_slice(people);
-        if let Some(b) = self.ball.step(dt_frames, dets) {
+        let shift = self.players.last_camera_shift();
+        if let Some(b) = self.ball.step(dt_frames, shift, dets) {
             self.out.push(b);
         }
         &self.out

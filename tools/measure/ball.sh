@@ -4,6 +4,7 @@
 # share of frames with a visible true ball that have a published one, and how many published balls
 # were predicted (bridged) rather than seen.
 #   tools/measure/ball.sh [CLIP_DIR] [CONFIG]      (CLIP_DIR holds clip.mp4 and gt/gt.txt; default demo/)
+# BALL_TRACE=FILE writes one line per frame: frame, true centre, published centre, predicted.
 # Every frame is processed (offline, ring blocks); extra settings come as FOOTRACKD_* variables,
 # e.g. FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0 for the whole-frame pass alone.
 set -euo pipefail
@@ -30,6 +31,8 @@ for line in open(sys.argv[2]):
     f, _, x, y, w, h, _, cls, vis = line.strip().split(",")[:9]
     if cls == "4" and float(vis) > 0:
         truth[int(f)] = (float(x) + float(w) / 2, float(y) + float(h) / 2)
+import os
+trace = open(os.environ["BALL_TRACE"], "w") if os.environ.get("BALL_TRACE") else None
 frames = within = published = predicted = false_balls = 0
 for line in open(sys.argv[1]):
     msg = json.loads(line)
@@ -37,6 +40,10 @@ for line in open(sys.argv[1]):
     balls = [t for t in msg["tracks"] if t["class"] == "ball"]
     assert len(balls) <= 1, f"frame {msg['frame']}: {len(balls)} balls published"
     gt = truth.get(msg["frame"] + 1)  # gt frames count from 1
+    if trace:
+        b = balls[0] if balls else None
+        centre = b and [round((b["box"][0] + b["box"][2]) / 2, 1), round((b["box"][1] + b["box"][3]) / 2, 1)]
+        trace.write(json.dumps([msg["frame"], gt, centre, bool(b and b.get("predicted"))]) + "\n")
     if balls:
         published += 1
         predicted += bool(balls[0].get("predicted"))

@@ -13,6 +13,10 @@ use crate::infer::tiling::TilePlan;
 /// The weakest whole-frame ball that still earns a second look (and is dropped after it).
 pub(super) const CANDIDATE_SCORE: f32 = 0.01;
 
+/// The whole-frame pass must shrink the frame below this share of the second look's scale for
+/// the second look to run.
+const MIN_GAIN: f32 = 0.8;
+
 /// The second-look model and its per-frame buffers.
 pub(super) struct BallFocus {
     detector: Detector,
@@ -21,6 +25,8 @@ pub(super) struct BallFocus {
     max_regions: usize,
     /// Region size in frame pixels (the model's input over the zoom).
     size: (u32, u32),
+    /// Model pixels per frame pixel in a region.
+    zoom: f32,
 }
 
 impl BallFocus {
@@ -42,7 +48,15 @@ impl BallFocus {
             found: Vec::with_capacity(64),
             max_regions,
             size,
+            zoom: focus.zoom,
         })
+    }
+
+    /// Whether a second look adds detail to a whole-frame pass that sees the frame at `scale`
+    /// model pixels per frame pixel: not at 720p into a 1280-wide model (nothing to gain but the
+    /// cost), yes at 1080p (a 12 px ball seen at 8 px).
+    pub(super) fn adds_detail(&self, scale: f32) -> bool {
+        scale < MIN_GAIN * self.zoom
     }
 
     /// Follows the main detector's score threshold.
@@ -103,6 +117,16 @@ mod tests {
         assert_eq!(centred(1919.0, 0.0, (320, 320), 1920, 1080), Region { x: 1600, y: 0, w: 320, h: 320 });
         // A frame smaller than the region: the whole frame.
         assert_eq!(centred(100.0, 100.0, (320, 320), 200, 150), Region { x: 0, y: 0, w: 200, h: 150 });
+    }
+
+    #[test]
+    fn the_second_look_runs_only_where_the_whole_frame_pass_shrinks_the_frame() {
+        let gain = |scale: f32, zoom: f32| scale < MIN_GAIN * zoom;
+        // 1280x736 model: 1080p is shrunk to 0.67, 720p seen whole, 4K to 0.33.
+        assert!(gain(1280.0 / 1920.0, 1.0));
+        assert!(!gain(1.0, 1.0));
+        assert!(gain(1280.0 / 3840.0, 1.0));
+        assert!(!gain(1280.0 / 1920.0, 0.5));
     }
 
     #[test]

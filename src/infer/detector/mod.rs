@@ -61,6 +61,10 @@ pub struct Detector {
     focus: Option<Box<focus::BallFocus>>,
     /// A second-look detector: balls only.
     ball_only: bool,
+    /// The frame size for which the second look was last decided (and logged).
+    focus_decided_for: (u32, u32),
+    /// Whether the second look adds detail at that size.
+    focus_adds_detail: bool,
     #[cfg(feature = "cuda")]
     gpu: Option<super::gpu_pre::GpuPreprocessor>,
 }
@@ -119,6 +123,8 @@ impl Detector {
             tile_dets: Vec::with_capacity(512),
             focus: None,
             ball_only,
+            focus_decided_for: (0, 0),
+            focus_adds_detail: false,
             opts,
         })
     }
@@ -256,13 +262,20 @@ impl Detector {
             out.clear();
         }
         let mut timing = self.run_planned(frames, outs)?;
+        let threshold = self.opts.score_threshold;
+        if self.focus.is_some() && !self.focus_runs_at(first.width, first.height) {
+            // The whole-frame pass kept weak balls as places to look: none is looked at.
+            for out in outs.iter_mut() {
+                out.retain(|d| d.class != ObjectClass::Ball || d.score >= threshold);
+            }
+            return Ok(timing);
+        }
         let Some(focus) = self.focus.as_mut() else { return Ok(timing) };
         for (i, (frame, out)) in frames.iter().zip(outs.iter_mut()).enumerate() {
             let t = focus.look(frame, hints.get(i).copied().flatten(), out)?;
             let started = Instant::now();
             post::nms_in_place(out, self.opts.nms_iou_threshold);
             // Weak candidates served as places to look; only balls above the threshold stay.
-            let threshold = self.opts.score_threshold;
             out.retain(|d| d.class != ObjectClass::Ball || d.score >= threshold);
             timing.pre_secs += t.pre_secs;
             timing.infer_secs += t.infer_secs;
@@ -271,6 +284,28 @@ impl Detector {
             timing.images += t.images;
         }
         Ok(timing)
+    }
+
+    /// Whether the second look runs on frames of this size (decided, and logged, once per size).
+    fn focus_runs_at(&mut self, width: u32, height: u32) -> bool {
+        let Some(focus) = self.focus.as_ref() else { return false };
+        if self.focus_decided_for != (width, height) {
+            let (iw, ih) = (self.opts.manifest.input_width as f32, self.opts.manifest.input_height as f32);
+            let scale = self.regions.iter().map(|r| (iw / r.w as f32).min(ih / r.h as f32)).fold(f32::INFINITY, f32::min);
+            self.focus_adds_detail = focus.adds_detail(scale);
+            self.focus_decided_for = (width, height);
+            if self.focus_adds_detail {
+                tracing::info!(width, height, scale, "The ball gets a second look at full resolution.");
+            } else {
+                tracing::info!(
+                    width,
+                    height,
+                    scale,
+                    "No second look at the ball: the whole-frame pass already sees these frames at full resolution."
+                );
+            }
+        }
+        self.focus_adds_detail
     }
 
     /// Runs the planned regions of `frames` (cleared outputs) in as few calls as the batch allows.

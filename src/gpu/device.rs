@@ -81,3 +81,10 @@ impl DeviceBuffer {
         Ok(())
     }
 }
+
+/// Copies `bytes` from device address `src` to `dst`, synchronously (unified addressing: the two
+/// may belong to different contexts of this process, e.g. ours and ONNX Runtime's).
+pub fn copy_device_to_device(dst: u64, src: u64, bytes: usize) -> Result<(), GpuError> {
+    // SAFETY: the caller owns both ranges for `bytes` bytes; the driver checks the addresses.
+    check(unsafe { sys::cuMemcpy(dst, src, bytes) }, "cuMemcpy")
+}

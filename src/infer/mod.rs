@@ -13,6 +13,8 @@ mod gpu_pre;
 pub mod keypoints;
 pub mod manifest;
 mod onnx;
+#[cfg(feature = "cuda")]
+mod onnx_binding;
 mod options;
 pub mod post;
 pub mod pre;

@@ -74,10 +74,10 @@ pub(super) struct OnnxModel {
     session: Session,
     input_shape: [usize; 4],
     provider: Provider,
-    /// With a GPU provider and `infer.io_binding`: the input bound where it lies on the GPU and
-    /// the output bound to page-locked host memory that ONNX Runtime writes into.
+    /// With a GPU provider and `infer.io_binding`: the input in a device tensor of the
+    /// session's own, bound once, and the output bound to page-locked host memory.
     #[cfg(feature = "cuda")]
-    binding: Option<ort::session::IoBinding>,
+    binding: Option<super::onnx_binding::DeviceBinding>,
 }
 
 impl OnnxModel {
@@ -121,8 +121,8 @@ impl OnnxModel {
         }
         #[cfg(feature = "cuda")]
         let binding = if io_binding && provider.is_gpu() {
-            let b = session.create_binding().map_err(model_err)?;
-            tracing::info!("IoBinding: the GPU input is bound in place, the output to page-locked host memory.");
+            let b = super::onnx_binding::DeviceBinding::new(&session).map_err(model_err)?;
+            tracing::info!("IoBinding: the input in a device tensor of the session's own, the output in page-locked host memory.");
             Some(b)
         } else {
             None
@@ -152,6 +152,10 @@ impl OnnxModel {
     ) -> Result<R, InferError> {
         use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
         use ort::value::TensorRefMut;
+        if let Some(binding) = self.binding.as_mut() {
+            let chw = [self.input_shape[1], self.input_shape[2], self.input_shape[3]];
+            return binding.run(&mut self.session, device_ptr, batch, chw, read);
+        }
         let err = |e: ort::Error| InferError::Run(e.to_string());
         let cuda =
             MemoryInfo::new(AllocationDevice::CUDA, 0, AllocatorType::Device, MemoryType::Default).map_err(err)?;
@@ -160,24 +164,6 @@ impl OnnxModel {
         let tensor =
             unsafe { TensorRefMut::<f32>::from_raw(cuda, device_ptr as usize as *mut std::ffi::c_void, shape.into()) }
                 .map_err(err)?;
-        if let Some(binding) = self.binding.as_mut() {
-            let (input_name, output_name) =
-                (self.session.inputs()[0].name().to_string(), self.session.outputs()[0].name().to_string());
-            tracing::trace!("IoBinding: binding the input.");
-            binding.bind_input(input_name, &*tensor).map_err(err)?;
-            let pinned =
-                MemoryInfo::new(AllocationDevice::CUDA_PINNED, 0, AllocatorType::Device, MemoryType::CPUOutput)
-                    .map_err(err)?;
-            binding.bind_output_to_device(output_name, &pinned).map_err(err)?;
-            tracing::trace!("IoBinding: synchronising inputs.");
-            binding.synchronize_inputs().map_err(err)?;
-            tracing::trace!("IoBinding: running.");
-            let outputs = self.session.run_binding(binding).map_err(err)?;
-            tracing::trace!("IoBinding: synchronising outputs.");
-            binding.synchronize_outputs().map_err(err)?;
-            let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;
-            return Ok(read(shape, values));
-        }
         // A plain run with a device-resident input (ONNX Runtime reads it where it is).
         let outputs = self.session.run(ort::inputs![tensor]).map_err(err)?;
         let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(err)?;

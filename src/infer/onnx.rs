@@ -75,7 +75,7 @@ pub(super) struct OnnxModel {
     input_shape: [usize; 4],
     provider: Provider,
     /// With a GPU provider and `infer.io_binding`: the input in a device tensor of the
-    /// session's own, bound once, and the output bound to page-locked host memory.
+    /// session's own, bound once, and the output bound to host memory.
     #[cfg(feature = "cuda")]
     binding: Option<super::onnx_binding::DeviceBinding>,
 }
@@ -122,7 +122,7 @@ impl OnnxModel {
         #[cfg(feature = "cuda")]
         let binding = if io_binding && provider.is_gpu() {
             let b = super::onnx_binding::DeviceBinding::new(&session).map_err(model_err)?;
-            tracing::info!("IoBinding: the input in a device tensor of the session's own, the output in page-locked host memory.");
+            tracing::info!("IoBinding: the input in a device tensor of the session's own, the output in host memory.");
             Some(b)
         } else {
             None

@@ -8,7 +8,7 @@
 //! session is owned: it is bound as it is, with the exact device the session planned for, so
 //! nothing is copied or synchronised at bind time. So the input lives in such a tensor (one per
 //! batch size, bound once and kept, since a new binding per call leaks in `ort`), our letterboxed
-//! batch is copied into it device to device, and the output is bound to page-locked host memory.
+//! batch is copied into it device to device, and the output is bound to host memory.
 
 use ort::memory::{AllocationDevice, Allocator, AllocatorType, MemoryInfo, MemoryType};
 use ort::session::{IoBinding, Session};
@@ -63,9 +63,12 @@ impl DeviceBinding {
             self.input = Some((batch, tensor, ptr));
         }
         if !self.output_bound {
-            let pinned = MemoryInfo::new(AllocationDevice::CUDA_PINNED, 0, AllocatorType::Device, MemoryType::CPUOutput)
+            // Host memory ONNX Runtime copies into at the end of the run (the output is small:
+            // 7 columns per anchor). Page-locked memory would be refused by `ort`'s extraction
+            // ("not CPU accessible"), measured on the H100.
+            let host = MemoryInfo::new(AllocationDevice::CPU, 0, AllocatorType::Device, MemoryType::CPUOutput)
                 .map_err(err)?;
-            self.binding.bind_output_to_device(self.output_name.as_str(), &pinned).map_err(err)?;
+            self.binding.bind_output_to_device(self.output_name.as_str(), &host).map_err(err)?;
             self.output_bound = true;
         }
         let dst = self.input.as_ref().map_or(0, |i| i.2);

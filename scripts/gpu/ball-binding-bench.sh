@@ -2,8 +2,9 @@
 # Issue 21 and 22 on the GPU machine (after scripts/gpu/device-env.sh's parts are in /tmp/og and the
 # GStreamer .debs in .device/gst): the shipped default (football model 1280x736 on the whole frame,
 # NVDEC, frames in GPU memory) on the 1080p clip with and without the ball's second look, then the
-# same with infer.io_binding = true (input in a device tensor of the session's own; a hang is
-# diagnosed from /proc and gdb where present), and --streams 8 both ways. Results: $OUT/results.txt.
+# same with infer.io_binding = true (input and output in device tensors of the session's own; a hang
+# is diagnosed from /proc and gdb where present) and with infer.cuda_graph = true, in two rounds,
+# and --streams 8 plain and bound. Results: $OUT/results.txt.
 set -uo pipefail
 . scripts/gpu/results.sh results.txt
 CLIP=.device/clip1080.mp4
@@ -25,15 +26,19 @@ bench() { # name [env...]
     kill -9 $pid
   fi
   wait $pid 2>/dev/null
-  grep -vE "MQTT broker unreachable|XDG_RUNTIME" "$OUT/bench-$name.log" | grep -E "IoBinding|second look|^[^0-9]" | tail -8
+  grep -vE "MQTT broker unreachable|XDG_RUNTIME" "$OUT/bench-$name.log" | grep -E "^(limit|end-to-end|per frame|streams|error)|panick" | tail -5
 }
-bench default
-bench focus-off FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0
-LIMIT=60 bench iobinding-focus-off FOOTRACKD_INFER__IO_BINDING=true FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0 FOOTRACKD_LOG__LEVEL=debug
-LIMIT=60 bench iobinding FOOTRACKD_INFER__IO_BINDING=true
-bench default-again
-STREAMS_ARG="--streams 8" LIMIT=150 bench streams8-focus-off FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0
-STREAMS_ARG="--streams 8" LIMIT=150 bench streams8-iobinding-focus-off FOOTRACKD_INFER__IO_BINDING=true FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0
+OFF=FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0 IOB=FOOTRACKD_INFER__IO_BINDING=true GRAPH=FOOTRACKD_INFER__CUDA_GRAPH=true
+for round in 1 2; do
+  bench plain-$round $OFF
+  LIMIT=60 bench iobinding-$round $OFF $IOB
+  LIMIT=60 bench cudagraph-$round $OFF $IOB $GRAPH
+done
+bench default-focus
+LIMIT=60 bench iobinding-focus $IOB
+LIMIT=60 bench cudagraph-focus $IOB $GRAPH
+STREAMS_ARG="--streams 8" LIMIT=150 bench streams8-plain $OFF
+STREAMS_ARG="--streams 8" LIMIT=150 bench streams8-iobinding $OFF $IOB
 say "GPU tests (--ignored: they need the GPU)"
 timeout 120 .device/bin/gpu-test --ignored --test-threads 1 2>&1 | grep -E "^test |test result" | tail -12
 say "done"

@@ -88,3 +88,9 @@ pub fn copy_device_to_device(dst: u64, src: u64, bytes: usize) -> Result<(), Gpu
     // SAFETY: the caller owns both ranges for `bytes` bytes; the driver checks the addresses.
     check(unsafe { sys::cuMemcpy(dst, src, bytes) }, "cuMemcpy")
 }
+
+/// Copies `dst.len()` floats from device address `src` to `dst`, synchronously.
+pub fn copy_device_to_host(dst: &mut [f32], src: u64) -> Result<(), GpuError> {
+    // SAFETY: `dst` is valid for its length; the caller owns `src` for as many bytes.
+    check(unsafe { sys::cuMemcpyDtoH_v2(dst.as_mut_ptr().cast(), src, std::mem::size_of_val(dst)) }, "cuMemcpyDtoH")
+}

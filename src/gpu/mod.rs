@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use cudarc::driver::{CudaContext, CudaStream};
 
-pub use device::{DeviceBuffer, copy_device_to_device};
+pub use device::{DeviceBuffer, copy_device_to_device, copy_device_to_host};
 pub use host_copy::{HostCopy, PlaneCopy};
 pub use pinned::PinnedBuffer;
 

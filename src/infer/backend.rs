@@ -25,6 +25,7 @@ impl Backend {
         threads: usize,
         providers: &[Provider],
         io_binding: bool,
+        cuda_graph: bool,
     ) -> Result<Self, InferError> {
         if matches!(path.extension().and_then(|e| e.to_str()), Some("engine" | "plan")) {
             #[cfg(feature = "tensorrt")]
@@ -40,7 +41,7 @@ impl Backend {
                 message: "TensorRT engines need a build with the `tensorrt` feature".into(),
             });
         }
-        OnnxModel::load(path, manifest.input_width, manifest.input_height, threads, providers, io_binding)
+        OnnxModel::load(path, manifest.input_width, manifest.input_height, threads, providers, io_binding, cuda_graph)
             .map(Backend::Onnx)
     }
 

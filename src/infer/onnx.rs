@@ -90,6 +90,7 @@ impl OnnxModel {
         threads: usize,
         providers: &[Provider],
         io_binding: bool,
+        cuda_graph: bool,
     ) -> Result<Self, InferError> {
         let env = environment()?;
         let model_err = |e: ort::Error| InferError::Model { path: path.to_path_buf(), message: e.to_string() };
@@ -98,7 +99,7 @@ impl OnnxModel {
             builder = builder.with_intra_threads(threads).map_err(|e| model_err(e.into()))?;
         }
         let cache = path.parent().unwrap_or(Path::new(".")).join("trt-cache");
-        let (mut builder, provider) = super::providers::register(builder, providers, &cache);
+        let (mut builder, provider) = super::providers::register(builder, providers, &cache, cuda_graph && io_binding);
         // On the CPU the model shares the cores with the decoder, the pipeline's threads and the
         // ball's second-look model: worker threads that spin between operators steal those
         // cores. They sleep instead (2 cores, 1280x720 clip, football model: end to end /

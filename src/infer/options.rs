@@ -100,9 +100,12 @@ pub struct InferSection {
     pub gpu_input: GpuInput,
     /// With a GPU provider, letterbox on the GPU (false: on the CPU, input copied by ONNX Runtime).
     pub gpu_preprocess: bool,
-    /// With a GPU provider, run through ONNX Runtime's IoBinding (input bound in place, output
-    /// to page-locked host memory). Experimental: off by default (docs/gpu.md).
+    /// With a GPU provider, run through ONNX Runtime's IoBinding (input and output in device
+    /// tensors of the session's own, bound once). Off by default until measured to pay (docs/gpu.md).
     pub io_binding: bool,
+    /// With IoBinding, let ONNX Runtime capture the model into a CUDA graph and replay it
+    /// (fixed shapes and addresses; the ball's second look, whose batch varies, never does).
+    pub cuda_graph: bool,
     /// The model of the ball's second look (a detector with a `ball` class and a small input:
     /// the football model's own weights at 320x320 by default).
     pub ball_focus_model: String,
@@ -130,6 +133,7 @@ impl Default for InferSection {
             gpu_input: GpuInput::Mapped,
             gpu_preprocess: true,
             io_binding: false,
+            cuda_graph: false,
             ball_focus_model: "models/football_nano_320.onnx".into(),
             ball_focus_regions: 2,
             ball_focus_zoom: 1.0,
@@ -171,6 +175,9 @@ impl InferSection {
         // A floor: a rate near zero starves the pipeline and the watchdog restarts it for ever.
         p.check(self.max_fps.is_finite() && (self.max_fps == 0.0 || self.max_fps >= 1.0), "infer.max_fps", || {
             format!("{} must be 0 (as fast as possible) or at least 1", self.max_fps)
+        });
+        p.check(!self.cuda_graph || self.io_binding, "infer.cuda_graph", || {
+            "needs infer.io_binding = true (a CUDA graph replays fixed device addresses)".into()
         });
         p.check(!self.providers.is_empty(), "infer.providers", || "must name at least one provider (\"cpu\")".into());
         let path = PathBuf::from(&self.model);
@@ -253,6 +260,8 @@ pub struct DetectorOptions {
     pub gpu_input: GpuInput,
     /// Run through IoBinding (GPU providers).
     pub io_binding: bool,
+    /// Capture and replay a CUDA graph (with IoBinding).
+    pub cuda_graph: bool,
     /// The ball's second look, when on.
     pub ball_focus: Option<BallFocusOptions>,
 }
@@ -271,6 +280,7 @@ impl DetectorOptions {
             gpu_preprocess: s.gpu_preprocess,
             gpu_input: s.gpu_input,
             io_binding: s.io_binding,
+            cuda_graph: s.cuda_graph,
             ball_focus: focus.map(|manifest| BallFocusOptions {
                 model: PathBuf::from(&s.ball_focus_model),
                 manifest,

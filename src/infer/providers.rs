@@ -15,6 +15,8 @@ pub(super) fn register(
     providers: &[Provider],
     // Only the TensorRT provider keeps engines on disk.
     #[cfg_attr(not(feature = "cuda"), expect(unused_variables))] engine_cache_dir: &std::path::Path,
+    // CUDA graphs (with IoBinding only).
+    #[cfg_attr(not(feature = "cuda"), expect(unused_variables))] cuda_graph: bool,
 ) -> (SessionBuilder, Provider) {
     #[cfg_attr(not(feature = "cuda"), expect(unused_mut))]
     let mut builder = builder;
@@ -27,7 +29,8 @@ pub(super) fn register(
                 // Heuristic algorithm choice: exhaustive cuDNN search makes the first frames very slow.
                 let ep = ort::ep::CUDA::default()
                     .with_device_id(0)
-                    .with_conv_algorithm_search(ort::ep::cuda::ConvAlgorithmSearch::Heuristic);
+                    .with_conv_algorithm_search(ort::ep::cuda::ConvAlgorithmSearch::Heuristic)
+                    .with_cuda_graph(cuda_graph);
                 match ep.register(&mut builder) {
                     Ok(()) => return (builder, Provider::Cuda),
                     Err(e) => {

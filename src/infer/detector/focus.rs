@@ -37,6 +37,8 @@ impl BallFocus {
             manifest: focus.manifest.clone(),
             tiles: TilePlan { columns: 1, rows: 1, overlap_frac: 0.0, full_frame: true },
             ball_focus: None,
+            // One to `regions` images per call: no fixed shape for a graph to replay.
+            cuda_graph: false,
             ..main.clone()
         };
         let m = &focus.manifest;

@@ -98,7 +98,7 @@ impl Detector {
     /// Loads one model; `ball_only` for a second-look detector.
     fn build(opts: DetectorOptions, ball_only: bool) -> Result<Self, InferError> {
         let m = &opts.manifest;
-        let model = Backend::load(&opts.model, m, opts.threads, &opts.providers, opts.io_binding)?;
+        let model = Backend::load(&opts.model, m, opts.threads, &opts.providers, opts.io_binding, opts.cuda_graph)?;
         let pre = Preprocessor::new(m);
         let batch_limit = if m.dynamic_batch { m.max_batch.unwrap_or(MAX_BATCH).clamp(1, MAX_BATCH) } else { 1 };
         let planned = opts.tiles.region_count();

@@ -2,8 +2,8 @@
 //! one call per region.
 
 use footrackd::config::{RawConfig, validate};
-use footrackd::infer::Detector;
 use footrackd::frame::ObjectClass;
+use footrackd::infer::Detector;
 use footrackd::infer::pre::YuvFrame;
 
 use crate::util::{frames, repo_root};

@@ -242,7 +242,8 @@ impl FrameProcessor {
     /// options, source id and calibration then change in place.
     fn apply(&mut self, cfg: Config, fps: f32) -> Result<(), ApplyRefused> {
         // Everything that can fail is loaded first: a refusal leaves every setting as it was.
-        let focus = |c: &Config| (c.infer.ball_focus_model.clone(), c.infer.ball_focus_regions, c.infer.ball_focus_zoom);
+        let focus =
+            |c: &Config| (c.infer.ball_focus_model.clone(), c.infer.ball_focus_regions, c.infer.ball_focus_zoom);
         let detector = (cfg.model_path != self.config.model_path || focus(&cfg) != focus(&self.config))
             .then(|| Detector::new(cfg.detector_options()))
             .transpose()

@@ -82,7 +82,6 @@ pub(super) struct OnnxModel {
 
 impl OnnxModel {
     /// Loads `path` with `threads` intra-op threads (0 = ONNX Runtime's default).
-    #[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
     pub(super) fn load(
         path: &Path,
         input_w: u32,

@@ -200,9 +200,11 @@ impl InferSection {
         p.check(self.ball_focus_regions <= MAX_FOCUS_REGIONS, "infer.ball_focus_regions", || {
             format!("{} must be in 0..={MAX_FOCUS_REGIONS} (0: no second look at the ball)", self.ball_focus_regions)
         });
-        p.check(self.ball_focus_zoom.is_finite() && (0.5..=4.0).contains(&self.ball_focus_zoom), "infer.ball_focus_zoom", || {
-            format!("{} must be in 0.5..=4", self.ball_focus_zoom)
-        });
+        p.check(
+            self.ball_focus_zoom.is_finite() && (0.5..=4.0).contains(&self.ball_focus_zoom),
+            "infer.ball_focus_zoom",
+            || format!("{} must be in 0.5..=4", self.ball_focus_zoom),
+        );
         if self.ball_focus_regions == 0 {
             return None;
         }
@@ -210,7 +212,9 @@ impl InferSection {
         match ModelManifest::load_beside(std::path::Path::new(&self.ball_focus_model)) {
             Ok(m) if m.class_table().contains(&Some(ObjectClass::Ball)) => Some(m),
             Ok(_) => {
-                p.check(false, "infer.ball_focus_model", || format!("{} has no ball class {off}", self.ball_focus_model));
+                p.check(false, "infer.ball_focus_model", || {
+                    format!("{} has no ball class {off}", self.ball_focus_model)
+                });
                 None
             }
             Err(e) => {

@@ -42,7 +42,8 @@ impl BallFocus {
             ..main.clone()
         };
         let m = &focus.manifest;
-        let size = ((m.input_width as f32 / focus.zoom).round() as u32, (m.input_height as f32 / focus.zoom).round() as u32);
+        let size =
+            ((m.input_width as f32 / focus.zoom).round() as u32, (m.input_height as f32 / focus.zoom).round() as u32);
         let max_regions = focus.regions.max(1) as usize;
         Ok(BallFocus {
             detector: Detector::build(opts, true)?,

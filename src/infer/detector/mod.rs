@@ -291,7 +291,8 @@ impl Detector {
         let Some(focus) = self.focus.as_ref() else { return false };
         if self.focus_decided_for != (width, height) {
             let (iw, ih) = (self.opts.manifest.input_width as f32, self.opts.manifest.input_height as f32);
-            let scale = self.regions.iter().map(|r| (iw / r.w as f32).min(ih / r.h as f32)).fold(f32::INFINITY, f32::min);
+            let scale =
+                self.regions.iter().map(|r| (iw / r.w as f32).min(ih / r.h as f32)).fold(f32::INFINITY, f32::min);
             self.focus_adds_detail = focus.adds_detail(scale);
             self.focus_decided_for = (width, height);
             if self.focus_adds_detail {
@@ -309,7 +310,11 @@ impl Detector {
     }
 
     /// Runs the planned regions of `frames` (cleared outputs) in as few calls as the batch allows.
-    fn run_planned(&mut self, frames: &[YuvFrame<'_>], outs: &mut [Vec<Detection>]) -> Result<DetectTiming, InferError> {
+    fn run_planned(
+        &mut self,
+        frames: &[YuvFrame<'_>],
+        outs: &mut [Vec<Detection>],
+    ) -> Result<DetectTiming, InferError> {
         let Some(first) = frames.first() else { return Ok(DetectTiming::default()) };
         self.plan(first.width, first.height, frames.len());
         let jobs = self.regions.len() * frames.len();

@@ -45,7 +45,8 @@ impl KeypointModel {
     /// Loads the model.
     pub fn new(opts: KeypointOptions) -> Result<Self, InferError> {
         let m = &opts.manifest;
-        let model = OnnxModel::load(&opts.model, m.input_width, m.input_height, opts.threads, &opts.providers, false, false)?;
+        let model =
+            OnnxModel::load(&opts.model, m.input_width, m.input_height, opts.threads, &opts.providers, false, false)?;
         let pre =
             Preprocessor::for_input((m.input_width, m.input_height), m.color_order, m.normalisation(), m.pad_value);
         let input = vec![0.0; pre.input_len()];

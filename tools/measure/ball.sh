@@ -11,11 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir=${1:-demo}
 config=${2:-config/examples/demo.toml}
-export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(ls "$PWD"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n1)}"
-bin="${FOOTRACKD_BIN:-${CARGO_TARGET_DIR:-target}/release/footrackd}"
-work="$(mktemp -d)"
-. scripts/lib/broker.sh
-start_broker "$work"
+. tools/measure/common.sh
 mosquitto_sub -p "$BROKER_PORT" -t 'footrack/measure/tracks' > "$work/messages.txt" &
 sub=$!
 sleep 0.3

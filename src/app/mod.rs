@@ -1,5 +1,5 @@
 //! The appliance's run path: wiring and lifecycle ([`run`]), the control loop (`supervisor`)
-//! and the probation of remote changes (`probation`), the inference thread (`worker`), health
+//! and the probation of remote changes (`probation`), the inference thread (`worker`, `processor`, and `in_flight` for two frames at once), health
 //! assembly (`health`), the frame ring's memory (`slots`) and the run summary. The offline
 //! commands (bench, detect, track-mot, pitch-map) live in [`crate::cmd`], built on these pieces.
 //!
@@ -7,7 +7,9 @@
 
 mod health;
 mod host_pixels;
+mod in_flight;
 mod probation;
+mod processor;
 mod run;
 mod slots;
 mod summary;
@@ -17,10 +19,10 @@ mod worker;
 use std::path::PathBuf;
 
 pub use health::HealthSnapshot;
+pub use processor::FrameProcessor;
 pub use run::run;
 pub use slots::{gpu_frame_ring, gpu_frames_wanted};
 pub use summary::RunSummary;
-pub use worker::FrameProcessor;
 
 /// Options of one run that are not part of the configuration.
 #[derive(Clone, Debug, Default)]

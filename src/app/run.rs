@@ -13,10 +13,11 @@ use rumqttc::QoS;
 use super::RunOptions;
 use super::health::HealthReporter;
 use super::host_pixels::HostPixels;
+use super::processor::FrameProcessor;
 use super::slots::{build_ring, gpu_frames_wanted};
 use super::summary::{RunSummary, summarize_with_warmup};
 use super::supervisor::Supervisor;
-use super::worker::{FrameProcessor, Worker, WorkerCommand};
+use super::worker::{Worker, WorkerCommand};
 use crate::config::{Config, remote};
 use crate::control::Intent;
 use crate::control::sensors::Sensors;
@@ -126,11 +127,13 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
     Ok(summary)
 }
 
-/// Host pixels for the features that read them. With frames kept in GPU memory each frame is
-/// copied to the host; where that copy cannot be had, the features that need it are named once,
-/// at start, never silently off.
-fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> HostPixels {
-    match HostPixels::for_frames(gpu_frames) {
+/// Host pixels for the features that read them, one per frame in flight. With frames kept in GPU
+/// memory each frame is copied to the host; where that copy cannot be had, the features that need
+/// it are named once, at start, never silently off.
+fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> Vec<HostPixels> {
+    let copies: Result<Vec<HostPixels>, String> =
+        (0..cfg.infer.frames_in_flight.max(1)).map(|_| HostPixels::for_frames(gpu_frames)).collect();
+    match copies {
         Ok(p) => p,
         Err(e) => {
             let mut off = Vec::new();
@@ -153,7 +156,7 @@ fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> HostPixels 
                     "Decoded frames stay in GPU memory and cannot be copied to the host: these features read host pixels and are off; set source.gpu_frames = false to keep them."
                 );
             }
-            HostPixels::host_frames_only()
+            (0..cfg.infer.frames_in_flight.max(1)).map(|_| HostPixels::host_frames_only()).collect()
         }
     }
 }

@@ -1,9 +1,11 @@
-//! The inference thread: takes frames from the ring and runs each through the
-//! [`FrameProcessor`]: detect, track, map to the pitch, encode, queue for MQTT.
+//! The inference thread: takes frames from the ring and runs each through detection and the
+//! finishing work (pixel features, tracking, the pitch, the message).
 //!
-//! It owns the detector and the tracker (no locks on the frame path). Settings changes arrive on
-//! a bounded control channel and are applied between frames. It exits when the source has
-//! stopped and the ring is empty, or when the shutdown is aborted.
+//! With one frame in flight both run here, one after the other; with two (`infer.frames_in_flight`,
+//! the default) the finishing work runs on a thread of its own one frame behind (`in_flight`). It
+//! owns the detector and the tracker (no locks on the frame path). Settings changes arrive on a
+//! bounded control channel and are applied between frames. It exits when the source has stopped
+//! and the ring is empty, or when the shutdown is aborted.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -11,23 +13,14 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use super::host_pixels::HostPixels;
+use super::processor::{ApplyRefused, FrameProcessor};
 use crate::config::Config;
-use crate::frame::BBox;
-use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
+use crate::infer::InferError;
 use crate::infer::pre::YuvFrame;
-use crate::infer::{DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel};
-use crate::pitch::keypoints::FitRules;
-use crate::pitch::{AutoCalibration, AutoRules, AutoSource, CameraFollower, PitchMapper};
-use crate::publish::Publisher;
-use crate::publish::annotate::Annotator;
-use crate::publish::payload::{TrackMessageHeader, encode_tracks};
-use crate::ring::FrameRing;
+use crate::ring::{FrameRing, FrameSlot, ReadSlot};
 use crate::shutdown::Shutdown;
 use crate::source::{SourceState, SourceStats};
-use crate::state::{CalibrationInUse, CalibrationOrigin, FrameState};
 use crate::telemetry::{PipelineStats, Stage};
-use crate::track::Tracker;
-use crate::track::team::TeamAssigner;
 
 /// A change applied between frames; the worker answers on `reply` once it is applied, or
 /// refused with nothing changed.
@@ -37,299 +30,6 @@ pub(super) struct WorkerCommand {
     pub(super) config: Box<Config>,
     /// Where the outcome goes (a channel of one: the worker never waits on it).
     pub(super) reply: SyncSender<Result<(), ApplyRefused>>,
-}
-
-/// Why the inference thread did not take new settings (it kept the old ones, all of them).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {reason}")]
-pub(super) struct ApplyRefused {
-    /// The setting that could not be applied.
-    pub(super) key: &'static str,
-    /// Why.
-    pub(super) reason: String,
-}
-
-/// One frame's work after the ring, with every buffer reused: nothing is allocated per frame
-/// once warm (`tests/alloc_free.rs` counts).
-pub struct FrameProcessor {
-    detector: Detector,
-    tracker: Option<Tracker>,
-    pitch: PitchMapper,
-    teams: Option<TeamAssigner>,
-    follower: Option<CameraFollower>,
-    auto: Option<AutoCalibration>,
-    keypoints: Option<KeypointModel>,
-    found: FrameKeypoints,
-    origin: (CalibrationOrigin, Option<f32>),
-    hand_error_m: Option<f32>,
-    people: Vec<BBox>,
-    state: FrameState,
-    clock: StreamClock,
-    annotator: Option<Annotator>,
-    dets: Vec<Detection>,
-    payload: String,
-    last_number: Option<u64>,
-    device: String,
-    source_id: String,
-    config: Config,
-    publisher: Arc<Publisher>,
-    stats: Arc<PipelineStats>,
-}
-
-impl FrameProcessor {
-    /// A processor for `config`, publishing through `publisher` and counting into `stats`.
-    pub fn new(detector: Detector, config: Config, publisher: Arc<Publisher>, stats: Arc<PipelineStats>) -> Self {
-        FrameProcessor {
-            detector,
-            tracker: None,
-            pitch: PitchMapper::new(config.pitch.homography(), config.pitch.drop_area()),
-            teams: config.track.teams.then(|| TeamAssigner::new(config.track.pinned_kits())),
-            follower: (config.pitch.follow_camera && !config.pitch.calibrates_automatically())
-                .then(|| CameraFollower::new(config.pitch.homography())),
-            auto: None,
-            keypoints: None,
-            found: [None; crate::pitch::keypoints::KEYPOINTS],
-            origin: (CalibrationOrigin::Hand, hand_error_m(&config)),
-            hand_error_m: hand_error_m(&config),
-            people: Vec::with_capacity(256),
-            state: FrameState::with_capacity(128),
-            clock: StreamClock::default(),
-            annotator: None,
-            dets: Vec::with_capacity(512),
-            payload: String::with_capacity(16 * 1024),
-            last_number: None,
-            device: config.device.id.clone(),
-            source_id: config.source.id.clone(),
-            config,
-            publisher,
-            stats,
-        }
-    }
-
-    /// Also writes an annotated video (its own thread; frames it cannot take are dropped).
-    pub fn with_annotator(mut self, annotator: Option<Annotator>) -> Self {
-        self.annotator = annotator;
-        self
-    }
-
-    /// Calibrates from the pitch keypoints `model` finds (`pitch.auto_calibrate` without a
-    /// hand calibration); the camera is followed between its runs.
-    pub fn with_keypoints(mut self, model: Option<KeypointModel>) -> Self {
-        self.auto = model.is_some().then(|| AutoCalibration::new(auto_rules(&self.config)));
-        self.keypoints = model;
-        self
-    }
-
-    /// Finishes the annotated video, if one is being written.
-    pub fn finish_annotation(&mut self) {
-        if let Some(a) = self.annotator.take() {
-            match a.finish() {
-                Ok(s) => tracing::info!(written = s.written, dropped = s.dropped, "Annotated video finished."),
-                Err(e) => tracing::error!(error = %e, "Annotated video failed."),
-            }
-        }
-    }
-
-    /// Detects on one host frame and reads its pixels; [`FrameProcessor::track_and_publish`]
-    /// finishes it.
-    pub fn detect(&mut self, frame: &YuvFrame<'_>) -> Result<DetectTiming, InferError> {
-        let timing = self.detect_objects(frame)?;
-        self.read_pixels(frame.on_host().then_some(frame));
-        Ok(timing)
-    }
-
-    /// Runs the detector on one frame (host or GPU memory).
-    pub fn detect_objects(&mut self, frame: &YuvFrame<'_>) -> Result<DetectTiming, InferError> {
-        let hint = self.tracker.as_ref().and_then(Tracker::ball_hint);
-        let timing = self.detector.detect_with_hint(frame, hint, &mut self.dets)?;
-        self.stats.detections.fetch_add(self.dets.len() as u64, Relaxed);
-        self.stats.add_stage_ns(Stage::Pre, (timing.pre_secs * 1e9) as u64);
-        self.stats.add_stage_ns(Stage::Infer, (timing.infer_secs * 1e9) as u64);
-        self.stats.add_stage_ns(Stage::Post, (timing.post_secs * 1e9) as u64);
-        self.stats.inference.record_ns((timing.infer_secs * 1e9) as u64);
-        Ok(timing)
-    }
-
-    /// The features that read pixels, after [`FrameProcessor::detect_objects`]: team colours,
-    /// the annotated frame, camera following and pitch keypoints. `pixels` is the frame on the
-    /// host (`None`: none this frame, and the calibration is not trusted).
-    pub fn read_pixels(&mut self, pixels: Option<&YuvFrame<'_>>) {
-        if let Some(teams) = self.teams.as_mut() {
-            teams.read_colours(pixels, &self.dets);
-        }
-        if let Some(a) = self.annotator.as_mut() {
-            a.begin_frame(pixels);
-        }
-        if self.follower.is_none() && self.auto.is_none() {
-            return;
-        }
-        self.people.clear();
-        self.people.extend(self.dets.iter().filter(|d| d.class.is_person()).map(|d| d.bbox));
-        if let Some(auto) = self.auto.as_mut() {
-            let h = pixels.and_then(|px| {
-                let mut found = None;
-                if auto.wants_keypoints(px)
-                    && let Some(model) = self.keypoints.as_mut()
-                {
-                    match model.find(px, &mut self.found) {
-                        Ok(()) => found = Some(&self.found[..]),
-                        Err(e) => tracing::warn!(error = %e, "Pitch keypoints failed on this frame."),
-                    }
-                }
-                auto.finish(px, &self.people, found)
-            });
-            self.origin = match h.map(|c| c.source) {
-                Some(AutoSource::Fitted) => (CalibrationOrigin::Keypoints, h.map(|c| c.fit_error_m as f32)),
-                _ => (CalibrationOrigin::Followed, h.map(|c| c.fit_error_m as f32)),
-            };
-            self.pitch.set_calibration(h.map(|c| c.homography), self.config.pitch.drop_area());
-            self.stats.calibration.store(auto.counts());
-        } else if let Some(f) = self.follower.as_mut() {
-            // Without the pixels on the host the camera cannot be followed: no pitch positions.
-            let h = pixels.and_then(|px| f.update(px, &self.people).homography);
-            self.origin = (CalibrationOrigin::Followed, None);
-            self.pitch.set_calibration(h, self.config.pitch.drop_area());
-        }
-    }
-
-    /// Tracks the last detections, maps them to the pitch, encodes and queues the message
-    /// (after [`FrameProcessor::detect`]); `fps` is the stream's nominal rate.
-    pub fn track_and_publish(&mut self, meta: &FrameMeta, fps: f32) {
-        let t_track = Instant::now();
-        let config = &self.config;
-        let tracker = self.tracker.get_or_insert_with(|| Tracker::new(config.tracker_options(fps)));
-        let dt = self.last_number.map_or(1.0, |n| meta.number.saturating_sub(n).max(1) as f32);
-        self.last_number = Some(meta.number);
-        let tracks = tracker.step(dt, &self.dets);
-        let t_publish = Instant::now();
-        self.stats.add_stage_ns(Stage::Track, (t_publish - t_track).as_nanos() as u64);
-
-        let raw_secs = meta.pts_ns.map_or(meta.number as f64 / fps as f64, |p| p as f64 / 1e9);
-        let stream_secs = self.clock.time(raw_secs, 1.0 / fps.clamp(1.0, 120.0) as f64);
-        // One record per track, each part filled in by its owner; every report reads the whole.
-        let state = &mut self.state;
-        state.begin(*meta, tracks);
-        let (origin, error_m) = match (&self.follower, &self.auto) {
-            (None, None) => (CalibrationOrigin::Hand, self.hand_error_m),
-            _ => self.origin,
-        };
-        state.calibration = self.pitch.homography().map(|h| CalibrationInUse { homography: *h, origin, error_m });
-        self.pitch.map(&mut state.records, stream_secs);
-        state.teams_assigned = self.teams.is_some();
-        if let Some(t) = self.teams.as_mut() {
-            t.assign(&mut state.records, &self.dets);
-        }
-        let header = TrackMessageHeader { device: &self.device, source: &self.source_id, publish_unix_ns: unix_ns() };
-        encode_tracks(&mut self.payload, header, state);
-        if let Some(a) = self.annotator.as_mut() {
-            a.finish_frame(state, (config.pitch.length_m as f32, config.pitch.width_m as f32), fps);
-        }
-        self.publisher.publish_tracks(self.payload.as_bytes());
-        self.stats.last_tracks.store(self.state.records.len() as u64, Relaxed);
-        if self.state.records.iter().any(|r| r.team.is_some()) {
-            self.stats.frames_with_team.fetch_add(1, Relaxed);
-        }
-        if self.state.calibration.is_some() {
-            self.stats.frames_with_homography.fetch_add(1, Relaxed);
-        }
-        self.stats.add_stage_ns(Stage::Publish, t_publish.elapsed().as_nanos() as u64);
-        self.stats.latency.record_ns(monotonic_ns().saturating_sub(meta.capture_mono_ns));
-        self.stats.processed.fetch_add(1, Relaxed);
-    }
-
-    /// Applies new settings, all or nothing: a new model is loaded first (a model that fails to
-    /// load refuses the whole change and the old settings stay); thresholds, tiling, tracker
-    /// options, source id and calibration then change in place.
-    fn apply(&mut self, cfg: Config, fps: f32) -> Result<(), ApplyRefused> {
-        // Everything that can fail is loaded first: a refusal leaves every setting as it was.
-        let focus =
-            |c: &Config| (c.infer.ball_focus_model.clone(), c.infer.ball_focus_regions, c.infer.ball_focus_zoom);
-        let detector = (cfg.model_path != self.config.model_path || focus(&cfg) != focus(&self.config))
-            .then(|| Detector::new(cfg.detector_options()))
-            .transpose()
-            .map_err(|e| ApplyRefused {
-                key: "infer.model",
-                reason: format!("{} failed to load: {e}", cfg.model_path.display()),
-            })?;
-        let auto = cfg.pitch.calibrates_automatically();
-        let keypoints = (auto
-            && (self.keypoints.is_none() || cfg.pitch.keypoint_model != self.config.pitch.keypoint_model))
-            .then(|| {
-                cfg.keypoint_options()
-                    .map_err(|e| e.to_string())
-                    .and_then(|o| KeypointModel::new(o).map_err(|e| e.to_string()))
-            })
-            .transpose()
-            .map_err(|e| ApplyRefused {
-                key: "pitch.keypoint_model",
-                reason: format!("{} failed to load: {e}", cfg.pitch.keypoint_model),
-            })?;
-        if let Some(d) = detector {
-            self.detector = d;
-            tracing::info!(model = %cfg.model_path.display(), "Model switched between frames.");
-        }
-        if let Some(k) = keypoints {
-            self.keypoints = Some(k);
-            tracing::info!(model = %cfg.pitch.keypoint_model, "Pitch keypoint model loaded between frames.");
-        } else if !auto {
-            self.keypoints = None;
-        }
-        let i = &cfg.infer;
-        self.detector.set_options(i.score_threshold, i.nms_iou_threshold, i.tiles());
-        if let Some(t) = self.tracker.as_mut() {
-            t.set_options(cfg.tracker_options(fps));
-        }
-        self.source_id = cfg.source.id.clone();
-        self.pitch.set_calibration(cfg.pitch.homography(), cfg.pitch.drop_area());
-        self.hand_error_m = hand_error_m(&cfg);
-        if cfg.pitch != self.config.pitch {
-            let p = &cfg.pitch;
-            self.follower =
-                (p.follow_camera && !p.calibrates_automatically()).then(|| CameraFollower::new(p.homography()));
-            self.auto = (self.keypoints.is_some() && p.calibrates_automatically())
-                .then(|| AutoCalibration::new(auto_rules(&cfg)));
-        }
-        if cfg.track.teams != self.config.track.teams || cfg.track.team_colours != self.config.track.team_colours {
-            self.teams = cfg.track.teams.then(|| TeamAssigner::new(cfg.track.pinned_kits()));
-        }
-        self.config = cfg;
-        tracing::info!("Settings applied between frames.");
-        Ok(())
-    }
-}
-
-/// When keypoints run and what their fits must meet, from `[pitch]`.
-fn auto_rules(cfg: &Config) -> AutoRules {
-    let min_score = cfg.keypoint_manifest.as_ref().map_or(FitRules::default().min_score, |m| m.min_score);
-    AutoRules { every_frames: cfg.pitch.keypoint_every_frames, fit: cfg.pitch.fit_rules(min_score) }
-}
-
-/// The fit error of a hand calibration fitted to point pairs, metres RMS.
-fn hand_error_m(cfg: &Config) -> Option<f32> {
-    cfg.pitch.calibration().and_then(Result::ok).map(|c| c.rms_error_m as f32)
-}
-
-/// Stream time that never runs backwards: after a reconnect a source's timestamps start again
-/// from zero, so they are offset to continue one frame after the last one (speeds and distances
-/// then never see a negative or zero time step).
-#[derive(Debug, Default)]
-struct StreamClock {
-    last: Option<f64>,
-    offset: f64,
-}
-
-impl StreamClock {
-    fn time(&mut self, raw_secs: f64, frame_secs: f64) -> f64 {
-        let mut t = raw_secs + self.offset;
-        if let Some(last) = self.last
-            && t <= last
-        {
-            self.offset += last + frame_secs - t;
-            t = last + frame_secs;
-        }
-        self.last = Some(t);
-        t
-    }
 }
 
 /// Everything the inference thread needs.
@@ -342,99 +42,135 @@ pub(super) struct Worker {
     pub(super) stats: Arc<PipelineStats>,
     /// Source state (to know when input has ended).
     pub(super) source: Arc<SourceStats>,
-    /// Host pixels of frames kept in GPU memory.
-    pub(super) pixels: HostPixels,
+    /// Host pixels of frames kept in GPU memory, one per frame in flight.
+    pub(super) pixels: Vec<HostPixels>,
     /// Settings changes.
     pub(super) commands: Receiver<WorkerCommand>,
     /// Stop now, without draining, when aborted.
     pub(super) shutdown: Shutdown,
 }
 
+/// What the ring gave.
+pub(super) enum Next {
+    /// A frame to work on.
+    Frame(ReadSlot),
+    /// Nothing yet (waited a little).
+    Idle,
+    /// Input has ended and every frame is taken.
+    Done,
+}
+
 impl Worker {
     /// Runs until input ends or the shutdown is aborted; finishes the annotated video either way.
-    pub(super) fn run(mut self) -> Result<(), InferError> {
-        let result = self.run_frames();
-        self.processor.finish_annotation();
+    pub(super) fn run(self) -> Result<(), InferError> {
+        if self.pixels.len() >= 2 {
+            return super::in_flight::run(self);
+        }
+        let mut this = self;
+        let result = this.run_frames();
+        this.processor.finish_annotation();
         result
     }
 
+    /// The next frame from `ring` (fed by a source with `source`'s state). Live sources: the freshest frame (older ones are dropped
+    /// and counted); offline files (`block`): every frame, in order. The ring's policy decides.
+    pub(super) fn next_frame_of(ring: &Arc<FrameRing>, source: &SourceStats) -> Next {
+        if let Some(frame) = ring.next_frame() {
+            return Next::Frame(frame);
+        }
+        // State first, then depth: the source publishes its last frame before it says Stopped.
+        if source.state() == SourceState::Stopped && ring.depth() == 0 {
+            return Next::Done;
+        }
+        // Woken by the source after each frame; the deadline only bounds a missed wake-up.
+        std::thread::park_timeout(Duration::from_millis(20));
+        Next::Idle
+    }
+
     fn run_frames(&mut self) -> Result<(), InferError> {
-        let mut consecutive_failures = 0u32;
+        let mut failures = Failures::default();
         loop {
             if self.shutdown.is_aborted() {
                 return Ok(());
             }
             while let Ok(cmd) = self.commands.try_recv() {
                 let outcome = self.processor.apply(*cmd.config, self.source.fps().unwrap_or(25.0));
-                if let Err(e) = &outcome {
-                    tracing::error!(error = %e, "New settings refused; the running ones stay.");
-                }
-                // The supervisor waits for this answer; a full or closed channel means it gave up.
-                let _ = cmd.reply.try_send(outcome);
+                answer(cmd.reply, outcome);
             }
-            // Live sources: the freshest frame (older ones are dropped and counted); offline
-            // files (`block`): every frame, in order. The ring's policy decides.
-            let next = self.ring.next_frame();
-            let Some(frame) = next else {
-                // State first, then depth: the source publishes its last frame before it says Stopped.
-                if self.source.state() == SourceState::Stopped && self.ring.depth() == 0 {
-                    return Ok(());
-                }
-                // Woken by the source after each frame; the deadline only bounds a missed wake-up.
-                std::thread::park_timeout(Duration::from_millis(20));
-                continue;
+            let frame = match Self::next_frame_of(&self.ring, &self.source) {
+                Next::Frame(f) => f,
+                Next::Idle => continue,
+                Next::Done => return Ok(()),
             };
             let slot = frame.slot();
             let meta = slot.meta;
-            let yuv = match slot.data.device_ptr() {
-                Some(ptr) if slot.data.is_device_only() => {
-                    YuvFrame::on_device(ptr, meta.width, meta.height, slot.format, slot.layout)
-                }
-                device => {
-                    YuvFrame::new(&slot.data, meta.width, meta.height, slot.format).map(|f| f.with_device(device))
-                }
-            };
-            let Some(yuv) = yuv else { continue };
+            let Some(yuv) = frame_view(slot) else { continue };
             // A frame in GPU memory is copied to the host while the detector works on it.
-            self.pixels.start(&yuv);
+            let pixels = &mut self.pixels[0];
+            pixels.start(&yuv);
             let detected = self.processor.detect_objects(&yuv);
             if detected.is_ok() {
                 let t = Instant::now();
-                let host = self.pixels.frame(&yuv);
+                let host = pixels.frame(&yuv);
                 self.processor.read_pixels(host.as_ref());
                 self.stats.add_stage_ns(Stage::Pixels, t.elapsed().as_nanos() as u64);
             }
             // The slot goes back to the decoder as soon as the pixels are no longer needed.
             drop(frame);
-            match detected {
-                Ok(_) => consecutive_failures = 0,
-                Err(e) => {
-                    self.stats.failed.fetch_add(1, Relaxed);
-                    consecutive_failures += 1;
-                    if !e.is_transient() || consecutive_failures > 25 {
-                        return Err(e);
-                    }
-                    tracing::warn!(error = %e, "Frame skipped: inference failed.");
-                    continue;
-                }
+            if failures.count(detected.map(|_| ()), &self.stats)? {
+                self.processor.track_and_publish(&meta, self.source.fps().unwrap_or(25.0));
             }
-            self.processor.track_and_publish(&meta, self.source.fps().unwrap_or(25.0));
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::StreamClock;
+/// Sends a settings change's outcome to the supervisor, logging a refusal.
+pub(super) fn answer(reply: SyncSender<Result<(), ApplyRefused>>, outcome: Result<(), ApplyRefused>) {
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, "New settings refused; the running ones stay.");
+    }
+    // The supervisor waits for this answer; a full or closed channel means it gave up.
+    let _ = reply.try_send(outcome);
+}
 
-    #[test]
-    fn stream_time_continues_when_timestamps_restart() {
-        let mut c = StreamClock::default();
-        assert_eq!(c.time(10.0, 0.04), 10.0);
-        assert_eq!(c.time(10.04, 0.04), 10.04);
-        // A reconnect: the stream starts again from 0.
-        let t = c.time(0.0, 0.04);
-        assert!((t - 10.08).abs() < 1e-9, "{t}");
-        assert!((c.time(0.04, 0.04) - 10.12).abs() < 1e-9);
+/// The frame in a ring slot as the detector reads it: in GPU memory, or on the host (with its
+/// device mapping where it has one); `None` for a slot too small for its size.
+pub(super) fn frame_view(slot: &FrameSlot) -> Option<YuvFrame<'_>> {
+    let meta = &slot.meta;
+    match slot.data.device_ptr() {
+        Some(ptr) if slot.data.is_device_only() => {
+            YuvFrame::on_device(ptr, meta.width, meta.height, slot.format, slot.layout)
+        }
+        device => YuvFrame::new(&slot.data, meta.width, meta.height, slot.format).map(|f| f.with_device(device)),
+    }
+}
+
+/// Consecutive inference failures: a transient one skips the frame; more than 25 in a row, or a
+/// lasting one, stop the thread.
+#[derive(Debug, Default)]
+pub(super) struct Failures(u32);
+
+impl Failures {
+    /// `Ok(true)`: the frame was detected; `Ok(false)`: skipped; `Err`: stop.
+    pub(super) fn count(
+        &mut self,
+        detected: Result<(), InferError>,
+        stats: &PipelineStats,
+    ) -> Result<bool, InferError> {
+        match detected {
+            Ok(()) => {
+                self.0 = 0;
+                Ok(true)
+            }
+            Err(e) => {
+                stats.failed.fetch_add(1, Relaxed);
+                self.0 += 1;
+                if !e.is_transient() || self.0 > 25 {
+                    return Err(e);
+                }
+                tracing::warn!(error = %e, "Frame skipped: inference failed.");
+                Ok(false)
+            }
+        }
     }
 }

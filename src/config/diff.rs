@@ -19,6 +19,12 @@ pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> 
     if old.infer.providers != new.infer.providers || old.infer.threads != new.infer.threads {
         out.push("infer.providers/threads");
     }
+    let i = (&old.infer, &new.infer);
+    if (i.0.io_binding, i.0.cuda_graph, i.0.gpu_input, i.0.gpu_preprocess, i.0.frames_in_flight)
+        != (i.1.io_binding, i.1.cuda_graph, i.1.gpu_input, i.1.gpu_preprocess, i.1.frames_in_flight)
+    {
+        out.push("infer.io_binding/cuda_graph/gpu_input/gpu_preprocess/frames_in_flight");
+    }
     if old.throttle.sysfs_root != new.throttle.sysfs_root || old.throttle.procfs_root != new.throttle.procfs_root {
         out.push("throttle.sysfs_root/procfs_root");
     }
@@ -37,8 +43,16 @@ mod tests {
         raw.track.min_hits = 5;
         raw.infer.threads = 1;
         raw.ring.slots = 6;
+        raw.infer.frames_in_flight = 1;
         let new = crate::config::validate(raw, false).unwrap();
-        assert_eq!(changes_needing_restart(&old, &new), ["ring", "infer.providers/threads"]);
+        assert_eq!(
+            changes_needing_restart(&old, &new),
+            [
+                "ring",
+                "infer.providers/threads",
+                "infer.io_binding/cuda_graph/gpu_input/gpu_preprocess/frames_in_flight"
+            ]
+        );
         assert!(changes_needing_restart(&old, &old).is_empty());
     }
 }

@@ -93,6 +93,15 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     raw.control.check(&mut p);
     raw.throttle.check(&mut p);
     raw.pitch.check(&mut p);
+    // The inference side holds one ring slot per frame in flight; the decoder needs one more.
+    p.check(raw.ring.slots > raw.infer.frames_in_flight, "infer.frames_in_flight", || {
+        format!(
+            "{} frames in flight need ring.slots of at least {} (it is {})",
+            raw.infer.frames_in_flight,
+            raw.infer.frames_in_flight + 1,
+            raw.ring.slots
+        )
+    });
     let keypoint_manifest = raw.pitch.calibrates_automatically().then(|| {
         KeypointManifest::load_beside(std::path::Path::new(&raw.pitch.keypoint_model))
             .map_err(|e| {

@@ -106,6 +106,10 @@ pub struct InferSection {
     /// With IoBinding, let ONNX Runtime capture the model into a CUDA graph and replay it
     /// (fixed shapes and addresses; the ball's second look, whose batch varies, never does).
     pub cuda_graph: bool,
+    /// Frames worked on at once: 2 = the model runs on the next frame while a thread of its own
+    /// finishes this one (host pixels, teams, calibration, tracking, publishing), in frame order;
+    /// 1 = one after the other on the inference thread.
+    pub frames_in_flight: usize,
     /// The model of the ball's second look (a detector with a `ball` class and a small input:
     /// the football model's own weights at 320x320 by default).
     pub ball_focus_model: String,
@@ -134,6 +138,7 @@ impl Default for InferSection {
             gpu_preprocess: true,
             io_binding: false,
             cuda_graph: false,
+            frames_in_flight: 2,
             ball_focus_model: "models/football_nano_320.onnx".into(),
             ball_focus_regions: 2,
             ball_focus_zoom: 1.0,
@@ -178,6 +183,9 @@ impl InferSection {
         });
         p.check(!self.cuda_graph || self.io_binding, "infer.cuda_graph", || {
             "needs infer.io_binding = true (a CUDA graph replays fixed device addresses)".into()
+        });
+        p.check((1..=MAX_FRAMES_IN_FLIGHT).contains(&self.frames_in_flight), "infer.frames_in_flight", || {
+            format!("{} must be 1 or 2", self.frames_in_flight)
         });
         p.check(!self.providers.is_empty(), "infer.providers", || "must name at least one provider (\"cpu\")".into());
         let path = PathBuf::from(&self.model);
@@ -227,6 +235,9 @@ impl InferSection {
 
 /// Most second-look regions per frame.
 const MAX_FOCUS_REGIONS: u32 = 8;
+
+/// Most frames worked on at once: the model on one, the rest of the work on the one before.
+const MAX_FRAMES_IN_FLIGHT: usize = 2;
 
 /// The ball's second look: a small model run on regions where the ball is expected.
 #[derive(Clone, Debug)]

@@ -76,13 +76,13 @@ impl BallTracker {
         self.opts = opts;
     }
 
-    /// Where the ball is expected in the next frame (one native interval ahead), if tracked:
-    /// the place to look twice.
-    pub fn expected_centre(&self) -> Option<(f32, f32)> {
+    /// Where the ball is expected `frames` native intervals ahead, if tracked: the place to look
+    /// twice (1 for the next frame; more when frames are in flight).
+    pub fn expected_centre(&self, frames: f32) -> Option<(f32, f32)> {
         let live = self.live.as_ref()?;
         let (x, y) = live.filter.position();
         let (vx, vy) = live.filter.velocity();
-        Some((x + vx, y + vy))
+        Some((x + vx * frames, y + vy * frames))
     }
 
     /// Advances by `dt_frames`, moved by the camera's `shift` (pixels this step), and takes the

@@ -38,9 +38,10 @@ impl Tracker {
         self.ball.set_options(opts);
     }
 
-    /// Where the ball is expected in the next frame, if it is tracked (where to look twice).
-    pub fn ball_hint(&self) -> Option<(f32, f32)> {
-        self.ball.expected_centre()
+    /// Where the ball is expected `frames_ahead` frames after the last step, if it is tracked
+    /// (where to look twice: 1 for the next frame, 2 when the next one is already being detected).
+    pub fn ball_hint(&self, frames_ahead: f32) -> Option<(f32, f32)> {
+        self.ball.expected_centre(frames_ahead)
     }
 
     /// One frame: `dt_frames` native frame intervals since the last step, and this frame's detections.

@@ -218,7 +218,10 @@ fn bench_reports_stages_and_writes_json() {
     assert!(v["streams"]["aggregate_fps"].as_f64().unwrap() > 0.0);
     assert!(v["latency_ms"][0].as_f64().is_some(), "latency after warm-up");
     let stages: Vec<&str> = v["stage_ms"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
-    assert_eq!(stages, ["decode", "pre_process", "inference", "post_process", "pixels", "track", "publish"]);
+    assert_eq!(
+        stages,
+        ["decode", "pre_process", "inference", "post_process", "host_copy", "pixels", "track", "publish"]
+    );
 }
 
 #[test]

@@ -4,7 +4,8 @@
 # clip with one and two frames in flight, in two rounds; two in flight with IoBinding and a CUDA
 # graph; the FP16 model's time, and its accuracy against FP32 with `footrackd detect` on both valid
 # splits (de-stretched here from .device/valid-raw); then (PART=streams) `--streams 8/16/24/32`
-# and the GPU tests. Results: $OUT/results-$PART.txt and the bench JSON.
+# and the GPU tests; (PART=pixels) the finishing thread's stages with each pixel feature off, and
+# the GPU memory of 8-32 streams while they are open. Results: $OUT/results-$PART.txt and the bench JSON.
 set -uo pipefail
 PART=${PART:-engine}
 . scripts/gpu/results.sh results-$PART.txt
@@ -47,6 +48,18 @@ if [ "$PART" = engine ]; then
       echo "== $model on $set (rc $?)"
       python3 tools/train/evaluate.py --ball-iou 0.3 --labels /tmp/$set-1080/valid/labels $OUT/det-$model-$set.jsonl --json $OUT/eval-$model-$set.json | sed -n 1,9p
     done
+  done
+elif [ "$PART" = pixels ]; then
+  # What the finishing thread's 3.6 ms are: the host copy's wait (host_copy) and each feature.
+  NOAUTO=FOOTRACKD_PITCH__AUTO_CALIBRATE=false NOTEAMS=FOOTRACKD_TRACK__TEAMS=false
+  for round in 1 2; do
+    bench px-all-$round $OFF
+    bench px-noauto-$round $OFF $NOAUTO
+    bench px-noteams-$round $OFF $NOTEAMS
+    bench px-none-$round $OFF $NOAUTO $NOTEAMS
+  done
+  for n in 8 16 24 32; do
+    STREAMS_ARG="--streams $n" LIMIT=240 FRAMES=150 bench mem-streams$n $OFF
   done
 else
   for n in 8 16 24 32; do

@@ -232,8 +232,10 @@ fn finish_frames(handoff: &Handoff, finisher: &mut FrameFinisher, stats: &Pipeli
         if let Some(frame) = baton.frame.take() {
             let t = Instant::now();
             let host = frame_view(frame.slot()).and_then(|yuv| baton.pixels.frame(&yuv));
+            let copied = Instant::now();
             finisher.read_pixels(host.as_ref(), &baton.dets);
-            stats.add_stage_ns(Stage::Pixels, t.elapsed().as_nanos() as u64);
+            stats.add_stage_ns(Stage::HostCopy, (copied - t).as_nanos() as u64);
+            stats.add_stage_ns(Stage::Pixels, copied.elapsed().as_nanos() as u64);
             // The slot goes back to the decoder as soon as the pixels are no longer needed.
             drop(frame);
             finisher.track_and_publish(&baton.dets, &baton.meta, baton.fps);

@@ -112,8 +112,10 @@ impl Worker {
             if detected.is_ok() {
                 let t = Instant::now();
                 let host = pixels.frame(&yuv);
+                let copied = Instant::now();
                 self.processor.read_pixels(host.as_ref());
-                self.stats.add_stage_ns(Stage::Pixels, t.elapsed().as_nanos() as u64);
+                self.stats.add_stage_ns(Stage::HostCopy, (copied - t).as_nanos() as u64);
+                self.stats.add_stage_ns(Stage::Pixels, copied.elapsed().as_nanos() as u64);
             }
             // The slot goes back to the decoder as soon as the pixels are no longer needed.
             drop(frame);

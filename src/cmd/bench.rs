@@ -59,6 +59,9 @@ pub struct StreamsReport {
     pub streams_at_25_fps: usize,
     /// The model alone at the batch of all streams' regions.
     pub model_only: ModelThroughput,
+    /// GPU memory in use on device 0 (cudaMemGetInfo: every process) while the streams were
+    /// still open, MiB; `None` without a GPU.
+    pub gpu_memory_used_mb: Option<f64>,
 }
 
 /// Everything `bench` measured.
@@ -341,6 +344,8 @@ fn run_streams(
             processed[*i] += 1;
         }
     }
+    // Every stream's ring, decoder and the detector are still open here.
+    let gpu_memory_used_mb = crate::infer::gpu_memory_used_mb();
     for h in handles {
         h.join().context("source")?;
     }
@@ -348,7 +353,14 @@ fn run_streams(
     let aggregate_fps = processed.iter().sum::<u64>() as f64 / secs;
     let slowest_stream_fps = processed.iter().copied().min().unwrap_or(0) as f64 / secs;
     let streams_at_25_fps = if slowest_stream_fps >= 25.0 { n } else { (aggregate_fps / 25.0).floor() as usize };
-    Ok(StreamsReport { streams: n, aggregate_fps, slowest_stream_fps, streams_at_25_fps, model_only })
+    Ok(StreamsReport {
+        streams: n,
+        aggregate_fps,
+        slowest_stream_fps,
+        streams_at_25_fps,
+        model_only,
+        gpu_memory_used_mb,
+    })
 }
 
 impl BenchReport {
@@ -398,8 +410,14 @@ impl BenchReport {
         ));
         if let Some(st) = &self.streams {
             s.push_str(&format!(
-                "\nstreams: {} at once: {:.1} fps aggregate, slowest stream {:.1} fps, {} streams at 25 fps; model-only at batch {}: {:.0} images/s",
-                st.streams, st.aggregate_fps, st.slowest_stream_fps, st.streams_at_25_fps, st.model_only.batch, st.model_only.images_per_sec
+                "\nstreams: {} at once: {:.1} fps aggregate, slowest stream {:.1} fps, {} streams at 25 fps; model-only at batch {}: {:.0} images/s; GPU memory while open {} MiB",
+                st.streams,
+                st.aggregate_fps,
+                st.slowest_stream_fps,
+                st.streams_at_25_fps,
+                st.model_only.batch,
+                st.model_only.images_per_sec,
+                f(st.gpu_memory_used_mb)
             ));
         }
         s

@@ -14,8 +14,10 @@ pub enum Stage {
     Infer = 1,
     /// Output decoding and NMS.
     Post = 2,
+    /// The wait for a GPU frame's host copy (none for frames already on the host).
+    HostCopy = 6,
     /// The features that read pixels: team colours, camera following, pitch keypoints, the
-    /// annotated frame (and the wait for a GPU frame's host copy).
+    /// annotated frame.
     Pixels = 5,
     /// Tracker step.
     Track = 3,
@@ -24,7 +26,8 @@ pub enum Stage {
 }
 
 /// All stages, for iteration.
-pub const STAGES: [Stage; 6] = [Stage::Pre, Stage::Infer, Stage::Post, Stage::Pixels, Stage::Track, Stage::Publish];
+pub const STAGES: [Stage; 7] =
+    [Stage::Pre, Stage::Infer, Stage::Post, Stage::HostCopy, Stage::Pixels, Stage::Track, Stage::Publish];
 
 impl Stage {
     /// Name in health and bench output.
@@ -33,6 +36,7 @@ impl Stage {
             Stage::Pre => "pre_process",
             Stage::Infer => "inference",
             Stage::Post => "post_process",
+            Stage::HostCopy => "host_copy",
             Stage::Pixels => "pixels",
             Stage::Track => "track",
             Stage::Publish => "publish",
@@ -48,7 +52,7 @@ pub struct PipelineStats {
     /// Frames whose detection failed.
     pub failed: AtomicU64,
     /// Total time per stage, ns.
-    stage_ns: [AtomicU64; 6],
+    stage_ns: [AtomicU64; 7],
     /// Capture-to-publish latency.
     pub latency: LatencyHistogram,
     /// Inference time per frame (all regions).

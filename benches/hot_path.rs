@@ -1,5 +1,5 @@
 //! Benchmarks of the per-frame hot path: tracker step, NMS, payload encoding, ring hand-over,
-//! and letterbox pre-processing. Run with `cargo bench --bench hot_path`.
+//! letterbox pre-processing and camera following. Run with `cargo bench --bench hot_path`.
 
 use std::hint::black_box;
 
@@ -109,5 +109,36 @@ fn preprocess(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, tracker_step, nms, payload, ring, preprocess);
+/// Camera following on 1080p luma (the finishing thread's largest per-frame cost with
+/// `pitch.auto_calibrate`): a textured frame panning 3 px a frame, 20 players masked out.
+fn camera_follow(c: &mut Criterion) {
+    use footrackd::pitch::{CameraFollower, Homography};
+    let (w, h) = (1920u32, 1080u32);
+    let texture = |x: u32, y: u32| ((x * 7 + y * 13) % 97 + ((x / 40 + y / 30) % 2) * 60) as u8;
+    let frames: Vec<Vec<u8>> = (0..8u32)
+        .map(|i| {
+            let mut d = vec![128u8; footrackd::frame::yuv420_bytes(w, h)];
+            for y in 0..h {
+                for x in 0..w {
+                    d[(y * w + x) as usize] = texture(x + 3 * i, y);
+                }
+            }
+            d
+        })
+        .collect();
+    let people: Vec<BBox> =
+        (0..20).map(|i| BBox::from_xywh(80.0 + i as f32 * 90.0, 400.0 + (i % 3) as f32 * 120.0, 30.0, 80.0)).collect();
+    let anchor = Homography::from_matrix([[0.05, 0.0, 0.0], [0.0, 0.1, 0.0], [0.0, 0.0, 1.0]]);
+    let mut follower = CameraFollower::new(anchor);
+    let mut n = 0usize;
+    c.bench_function("camera_follow_1080p", |b| {
+        b.iter(|| {
+            let f = YuvFrame::new(&frames[n % frames.len()], w, h, PixelFormat::I420).unwrap();
+            n += 1;
+            black_box(follower.update(&f, &people).inliers)
+        })
+    });
+}
+
+criterion_group!(benches, tracker_step, nms, payload, ring, preprocess, camera_follow);
 criterion_main!(benches);

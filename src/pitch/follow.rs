@@ -52,6 +52,8 @@ pub struct CameraFollower {
     key_h: Option<Homography>,
     to_key: Option<Homography>,
     cur: Vec<u8>,
+    /// One working row's input columns summed over its `scale` input rows (reused).
+    column_sums: Vec<u16>,
     mask: Vec<bool>,
     key_mask: Vec<bool>,
     scale: f32,
@@ -136,15 +138,25 @@ impl CameraFollower {
         self.dims = (w, h);
         self.cur.resize((w * h) as usize, 0);
         let stride = f.layout.y_stride as usize;
-        let k = k as usize;
+        let (k, w) = (k as usize, w as usize);
+        let span = w * k;
+        // Rows are summed column-wise first (a loop the compiler vectorises; k <= 257 keeps u16
+        // from overflowing), then each working pixel sums k neighbouring columns.
+        self.column_sums.resize(span, 0);
         for y in 0..h as usize {
-            for x in 0..w as usize {
-                let mut sum = 0u32;
-                for dy in 0..k {
-                    let row = (y * k + dy) * stride + x * k;
-                    sum += f.data.get(row..row + k).map_or(0, |r| r.iter().map(|&v| v as u32).sum());
+            self.column_sums.fill(0);
+            for dy in 0..k {
+                let start = (y * k + dy) * stride;
+                if let Some(row) = f.data.get(start..start + span) {
+                    for (s, &v) in self.column_sums.iter_mut().zip(row) {
+                        *s += u16::from(v);
+                    }
                 }
-                self.cur[y * w as usize + x] = (sum / (k * k) as u32) as u8;
+            }
+            let out = &mut self.cur[y * w..(y + 1) * w];
+            for (o, cols) in out.iter_mut().zip(self.column_sums.chunks_exact(k)) {
+                let sum: u32 = cols.iter().map(|&c| u32::from(c)).sum();
+                *o = (sum / (k * k) as u32) as u8;
             }
         }
     }
@@ -224,14 +236,19 @@ impl CameraFollower {
     /// lies on the edge of the search window.
     fn best_offset(&self, cx: i32, cy: i32, qx: i32, qy: i32) -> Option<(f64, f64)> {
         let w = self.dims.0;
+        const SIDE: usize = (2 * HALF + 1) as usize;
         let sad = |dx: i32, dy: i32| -> u32 {
             let mut s = 0u32;
             for y in -HALF..=HALF {
                 let a = ((cy + y) * w + cx - HALF) as usize;
                 let b = ((qy + y + dy) * w + qx - HALF + dx) as usize;
-                for x in 0..(2 * HALF + 1) as usize {
-                    s += self.key[a + x].abs_diff(self.cur[b + x]) as u32;
-                }
+                // Fixed-length rows: one bounds check each, and a loop the compiler unrolls.
+                let (key, cur): (&[u8; SIDE], &[u8; SIDE]) =
+                    match (self.key[a..a + SIDE].try_into(), self.cur[b..b + SIDE].try_into()) {
+                        (Ok(k), Ok(c)) => (k, c),
+                        _ => return u32::MAX,
+                    };
+                s += key.iter().zip(cur).map(|(&k, &c)| u32::from(k.abs_diff(c))).sum::<u32>();
             }
             s
         };

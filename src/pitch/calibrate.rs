@@ -254,8 +254,9 @@ fn smallest_eigenvector(mut a: [[f64; 9]; 9]) -> ([f64; 9], bool) {
             }
         }
     }
-    let mut order: Vec<usize> = (0..9).collect();
-    order.sort_by(|&i, &j| a[i][i].total_cmp(&a[j][j]));
+    // A fixed array: the camera follower fits every frame, and the frame path allocates nothing.
+    let mut order: [usize; 9] = std::array::from_fn(|i| i);
+    order.sort_unstable_by(|&i, &j| a[i][i].total_cmp(&a[j][j]).then(i.cmp(&j)));
     let (k, second, largest) = (order[0], a[order[1]][order[1]], a[order[8]][order[8]]);
     let mut out = [0.0; 9];
     for (i, o) in out.iter_mut().enumerate() {

@@ -36,9 +36,6 @@ impl HostPixels {
             let copy = crate::gpu::Gpu::try_new(0)
                 .and_then(|g| crate::gpu::HostCopy::new(&g, COPY_BYTES))
                 .map_err(|e| e.to_string())?;
-            tracing::info!(
-                "Frames stay in GPU memory; each is also copied to page-locked host memory for the pixel features."
-            );
             return Ok(HostPixels { copy: Some(copy), copying: false });
         }
         Ok(Self::host_frames_only())

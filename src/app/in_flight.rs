@@ -85,7 +85,7 @@ impl Handoff {
 pub(super) fn run(worker: Worker) -> Result<(), InferError> {
     let Worker { ring, processor, stats, source, pixels, commands, shutdown } = worker;
     let mut config = processor.config().clone();
-    let (mut detector, dets, mut finisher, _) = processor.into_parts();
+    let (mut detector, dets, mut finisher) = processor.into_parts();
     let mut spare_dets = Some(dets);
     let batons: Vec<Baton> = pixels
         .into_iter()

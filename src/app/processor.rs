@@ -171,10 +171,10 @@ impl FrameProcessor {
         Ok(())
     }
 
-    /// The two halves, for running them on two threads: the detector, its output buffer, the
-    /// finisher and the counters.
-    pub(super) fn into_parts(self) -> (Detector, Vec<Detection>, FrameFinisher, Arc<PipelineStats>) {
-        (self.detector, self.dets, self.finisher, self.stats)
+    /// The two halves, for running them on two threads: the detector, its output buffer and the
+    /// finisher.
+    pub(super) fn into_parts(self) -> (Detector, Vec<Detection>, FrameFinisher) {
+        (self.detector, self.dets, self.finisher)
     }
 
     /// The settings in use.

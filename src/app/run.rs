@@ -131,10 +131,18 @@ pub fn run(cfg: Config, intents: Receiver<Intent>, opts: RunOptions) -> Result<R
 /// memory each frame is copied to the host; where that copy cannot be had, the features that need
 /// it are named once, at start, never silently off.
 fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> Vec<HostPixels> {
-    let copies: Result<Vec<HostPixels>, String> =
-        (0..cfg.infer.frames_in_flight.max(1)).map(|_| HostPixels::for_frames(gpu_frames)).collect();
+    let in_flight = cfg.infer.frames_in_flight.max(1);
+    let copies: Result<Vec<HostPixels>, String> = (0..in_flight).map(|_| HostPixels::for_frames(gpu_frames)).collect();
     match copies {
-        Ok(p) => p,
+        Ok(p) => {
+            if gpu_frames {
+                tracing::info!(
+                    buffers = in_flight,
+                    "Frames stay in GPU memory; each is also copied to page-locked host memory for the pixel features."
+                );
+            }
+            p
+        }
         Err(e) => {
             let mut off = Vec::new();
             if cfg.track.teams {
@@ -156,7 +164,7 @@ fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> Vec<HostPix
                     "Decoded frames stay in GPU memory and cannot be copied to the host: these features read host pixels and are off; set source.gpu_frames = false to keep them."
                 );
             }
-            (0..cfg.infer.frames_in_flight.max(1)).map(|_| HostPixels::host_frames_only()).collect()
+            (0..in_flight).map(|_| HostPixels::host_frames_only()).collect()
         }
     }
 }

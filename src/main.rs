@@ -141,18 +141,26 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Validate { config: path, no_env } => match config::load_for_validate(&path, !no_env, false) {
-            Ok((cfg, overlay_problem)) => {
+            Ok((cameras, overlay_problem)) => {
                 if let Some(p) = overlay_problem {
                     eprintln!(
                         "warning: the remote overlay makes the configuration invalid; `run` will set it aside and start on the file:\n{p}"
                     );
                 }
-                println!("{}: ok (model {}, source {})", path.display(), cfg.manifest.name, cfg.source_uri.redacted());
-                if let Some(Ok(c)) = cfg.pitch.calibration() {
+                for cfg in cameras.all() {
+                    let camera = if cameras.several() { format!("camera {}: ", cfg.source.id) } else { String::new() };
                     println!(
-                        "pitch calibration: {} point pairs, {} kept, error {:.2} m RMS, {:.2} m largest",
-                        c.points, c.inliers, c.rms_error_m, c.max_error_m
+                        "{}: {camera}ok (model {}, source {})",
+                        path.display(),
+                        cfg.manifest.name,
+                        cfg.source_uri.redacted()
                     );
+                    if let Some(Ok(c)) = cfg.pitch.calibration() {
+                        println!(
+                            "{camera}pitch calibration: {} point pairs, {} kept, error {:.2} m RMS, {:.2} m largest",
+                            c.points, c.inliers, c.rms_error_m, c.max_error_m
+                        );
+                    }
                 }
                 ExitCode::SUCCESS
             }
@@ -331,20 +339,26 @@ fn run(
             return ExitCode::FAILURE;
         }
     };
-    let (cfg, set_aside) = match config::load_for_run(&path, with_env, input.as_deref()) {
+    let (cameras, set_aside) = match config::load_for_run(&path, with_env, input.as_deref()) {
         Ok(c) => c,
         Err(e) => return config_failure(&e),
     };
-    let target = telemetry::logging::init(&cfg.log.level);
+    let target = telemetry::logging::init(&cameras.first().log.level);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), log = ?target, config = %path.display(), "footrackd starting.");
     if let Some(s) = set_aside {
         tracing::error!(moved_to = %s.moved_to.display(), reason = %s.reason, "The remote configuration overlay was invalid and is set aside; starting on the configuration file.");
     }
     let opts = app::RunOptions { max_frames, config_path: Some(path), with_env, annotate };
-    match app::run(cfg, intents, opts) {
-        Ok(summary) => {
+    match app::run(cameras, intents, opts) {
+        Ok(summaries) => {
             tracing::info!("Stopped cleanly.");
-            eprintln!("{}", summary.render());
+            let several = summaries.len() > 1;
+            for summary in summaries {
+                if several {
+                    eprintln!("camera {}:", summary.camera);
+                }
+                eprintln!("{}", summary.render());
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -188,6 +188,7 @@ fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
 #[test]
 fn the_finishing_thread_allocates_nothing_per_frame() {
     use footrackd::app::{RunOptions, run};
+    use footrackd::config::Cameras;
     use footrackd::config::{RawConfig, validate};
 
     let finish_allocations = |frames: u64| {
@@ -207,7 +208,9 @@ fn the_finishing_thread_allocates_nothing_per_frame() {
         let cfg = validate(raw, true).unwrap();
         let (_keep, intents) = std::sync::mpsc::channel();
         let before = FINISH_THREAD_ALLOCATIONS.load(Relaxed);
-        let summary = run(cfg, intents, RunOptions { max_frames: Some(frames), ..Default::default() }).unwrap();
+        let summary =
+            run(Cameras::one(cfg), intents, RunOptions { max_frames: Some(frames), ..Default::default() }).unwrap();
+        let summary = &summary[0];
         assert_eq!(summary.processed, frames, "every frame processed");
         FINISH_THREAD_ALLOCATIONS.load(Relaxed) - before
     };

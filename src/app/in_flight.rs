@@ -14,12 +14,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
+use super::detector_link::DetectorLink;
 use super::host_pixels::HostPixels;
-use super::processor::{FrameFinisher, apply_to_detector, detect_into, prepare};
+use super::processor::{FrameFinisher, detect_into, prepare};
 use super::worker::{Failures, Next, Worker, answer, frame_view};
 use crate::config::Config;
 use crate::frame::{Detection, FrameMeta};
-use crate::infer::{Detector, InferError, KeypointModel};
+use crate::infer::{InferError, KeypointModel};
 use crate::pool::{Claim, SlotPool};
 use crate::ring::ReadSlot;
 use crate::telemetry::{PipelineStats, Stage};
@@ -147,7 +148,7 @@ impl Feed<'_, '_> {
 fn detect_frames(
     handoff: &Handoff,
     feed: &Feed<'_, '_>,
-    detector: &mut Detector,
+    detector: &mut DetectorLink,
     config: &mut Config,
     stats: &PipelineStats,
     commands: &std::sync::mpsc::Receiver<super::worker::WorkerCommand>,
@@ -164,8 +165,8 @@ fn detect_frames(
         while let Ok(cmd) = commands.try_recv() {
             let cfg = *cmd.config;
             // Models load here; the detector changes now, the rest with the next baton.
-            let outcome = prepare(config, &cfg).map(|p| {
-                apply_to_detector(detector, p.detector, &cfg);
+            let outcome = prepare(config, &cfg, detector.owns_model()).map(|p| {
+                detector.apply(p.detector, &cfg);
                 pending = Some(Box::new((p.keypoints, cfg.clone())));
                 *config = cfg;
             });

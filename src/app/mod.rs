@@ -1,16 +1,21 @@
-//! The appliance's run path: wiring and lifecycle ([`run`]), the control loop (`supervisor`)
+//! The appliance's run path: wiring and lifecycle ([`run`]; several cameras in `appliance`, one
+//! detector shared through `shared_detector`, each camera's threads in `pipeline`), the control loop (`supervisor`)
 //! and the probation of remote changes (`probation`), the inference thread (`worker`, `processor`, and `in_flight` for two frames at once), health
 //! assembly (`health`), the frame ring's memory (`slots`) and the run summary. The offline
 //! commands (bench, detect, track-mot, pitch-map) live in [`crate::cmd`], built on these pieces.
 //!
 //! `app` is the only place that knows every stage; the stages meet here and through the ring.
 
+mod appliance;
+mod detector_link;
 mod health;
 mod host_pixels;
 mod in_flight;
+mod pipeline;
 mod probation;
 mod processor;
 mod run;
+mod shared_detector;
 mod slots;
 mod summary;
 mod supervisor;
@@ -18,6 +23,7 @@ mod worker;
 
 use std::path::PathBuf;
 
+pub use detector_link::DetectorLink;
 pub use health::HealthSnapshot;
 pub use processor::FrameProcessor;
 pub use run::run;

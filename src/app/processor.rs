@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
+use super::detector_link::DetectorLink;
 use crate::config::Config;
 use crate::frame::BBox;
 use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
@@ -41,11 +42,11 @@ pub(super) struct Prepared {
     pub(super) keypoints: Option<KeypointModel>,
 }
 
-/// Loads what `new` needs that `old` did not have; a model that fails to load refuses the whole
-/// change (nothing has changed yet).
-pub(super) fn prepare(old: &Config, new: &Config) -> Result<Prepared, ApplyRefused> {
-    let focus = |c: &Config| (c.infer.ball_focus_model.clone(), c.infer.ball_focus_regions, c.infer.ball_focus_zoom);
-    let detector = (new.model_path != old.model_path || focus(new) != focus(old))
+/// Loads what `new` needs that `old` did not have (the detector only when `own_model`: a shared
+/// one is loaded once by the appliance); a model that fails to load refuses the whole change
+/// (nothing has changed yet).
+pub(super) fn prepare(old: &Config, new: &Config, own_model: bool) -> Result<Prepared, ApplyRefused> {
+    let detector = (own_model && detector_changed(old, new))
         .then(|| Detector::new(new.detector_options()))
         .transpose()
         .map_err(|e| ApplyRefused {
@@ -69,6 +70,12 @@ pub(super) fn prepare(old: &Config, new: &Config) -> Result<Prepared, ApplyRefus
     Ok(Prepared { detector, keypoints })
 }
 
+/// Whether `new` needs another detector than `old` (the model or the ball's second look).
+pub(super) fn detector_changed(old: &Config, new: &Config) -> bool {
+    let focus = |c: &Config| (c.infer.ball_focus_model.clone(), c.infer.ball_focus_regions, c.infer.ball_focus_zoom);
+    new.model_path != old.model_path || focus(new) != focus(old)
+}
+
 /// Puts a prepared change into the detector: the new model, if one was loaded, then thresholds
 /// and regions.
 pub(super) fn apply_to_detector(detector: &mut Detector, loaded: Option<Detector>, cfg: &Config) {
@@ -83,7 +90,7 @@ pub(super) fn apply_to_detector(detector: &mut Detector, loaded: Option<Detector
 /// Runs the detector on one frame (host or GPU memory) into `out`, with the ball's second look at
 /// `hint`, and counts its stages.
 pub(super) fn detect_into(
-    detector: &mut Detector,
+    detector: &mut DetectorLink,
     stats: &PipelineStats,
     frame: &YuvFrame<'_>,
     hint: Option<(f32, f32)>,
@@ -101,7 +108,7 @@ pub(super) fn detect_into(
 /// One frame's work on one thread, with every buffer reused: nothing is allocated per frame
 /// once warm (`tests/alloc_free.rs` counts).
 pub struct FrameProcessor {
-    detector: Detector,
+    detector: DetectorLink,
     dets: Vec<Detection>,
     finisher: FrameFinisher,
     stats: Arc<PipelineStats>,
@@ -109,9 +116,14 @@ pub struct FrameProcessor {
 
 impl FrameProcessor {
     /// A processor for `config`, publishing through `publisher` and counting into `stats`.
-    pub fn new(detector: Detector, config: Config, publisher: Arc<Publisher>, stats: Arc<PipelineStats>) -> Self {
+    pub fn new(
+        detector: impl Into<DetectorLink>,
+        config: Config,
+        publisher: Arc<Publisher>,
+        stats: Arc<PipelineStats>,
+    ) -> Self {
         FrameProcessor {
-            detector,
+            detector: detector.into(),
             dets: Vec::with_capacity(512),
             finisher: FrameFinisher::new(config, publisher, Arc::clone(&stats)),
             stats,
@@ -121,6 +133,12 @@ impl FrameProcessor {
     /// Also writes an annotated video (its own thread; frames it cannot take are dropped).
     pub fn with_annotator(mut self, annotator: Option<Annotator>) -> Self {
         self.finisher.annotator = annotator;
+        self
+    }
+
+    /// Publishes tracks on `topic` (a camera's, when the appliance has several).
+    pub fn with_tracks_topic(mut self, topic: &str) -> Self {
+        self.finisher.tracks_topic = topic.to_string();
         self
     }
 
@@ -165,15 +183,15 @@ impl FrameProcessor {
     /// Applies new settings, all or nothing: new models are loaded first (a model that fails to
     /// load refuses the whole change and the old settings stay); the rest then changes in place.
     pub(super) fn apply(&mut self, cfg: Config, fps: f32) -> Result<(), ApplyRefused> {
-        let prepared = prepare(&self.finisher.config, &cfg)?;
-        apply_to_detector(&mut self.detector, prepared.detector, &cfg);
+        let prepared = prepare(&self.finisher.config, &cfg, self.detector.owns_model())?;
+        self.detector.apply(prepared.detector, &cfg);
         self.finisher.apply(prepared.keypoints, cfg, fps);
         Ok(())
     }
 
     /// The two halves, for running them on two threads: the detector, its output buffer and the
     /// finisher.
-    pub(super) fn into_parts(self) -> (Detector, Vec<Detection>, FrameFinisher) {
+    pub(super) fn into_parts(self) -> (DetectorLink, Vec<Detection>, FrameFinisher) {
         (self.detector, self.dets, self.finisher)
     }
 
@@ -200,6 +218,7 @@ pub(super) struct FrameFinisher {
     clock: StreamClock,
     annotator: Option<Annotator>,
     payload: String,
+    tracks_topic: String,
     last_number: Option<u64>,
     device: String,
     source_id: String,
@@ -226,6 +245,7 @@ impl FrameFinisher {
             clock: StreamClock::default(),
             annotator: None,
             payload: String::with_capacity(16 * 1024),
+            tracks_topic: publisher.topics().tracks.clone(),
             last_number: None,
             device: config.device.id.clone(),
             source_id: config.source.id.clone(),
@@ -329,7 +349,7 @@ impl FrameFinisher {
         if let Some(a) = self.annotator.as_mut() {
             a.finish_frame(state, (config.pitch.length_m as f32, config.pitch.width_m as f32), fps);
         }
-        self.publisher.publish_tracks(self.payload.as_bytes());
+        self.publisher.publish_tracks_to(&self.tracks_topic, self.payload.as_bytes());
         self.stats.last_tracks.store(self.state.records.len() as u64, Relaxed);
         if self.state.records.iter().any(|r| r.team.is_some()) {
             self.stats.frames_with_team.fetch_add(1, Relaxed);

@@ -16,12 +16,30 @@ const GPU_SLOT_BYTES: usize = 4096 * 2176 * 3 / 2;
 
 /// Whether decoded frames should stay in GPU memory: asked for (`source.gpu_frames`), the
 /// detector letterboxes on the GPU, and the decoder is NVDEC.
-#[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
 pub fn gpu_frames_wanted(cfg: &Config, detector: &Detector) -> bool {
+    gpu_frames_wanted_for(cfg, preprocesses_on_gpu(detector))
+}
+
+/// Whether `detector` letterboxes on the GPU.
+pub(super) fn preprocesses_on_gpu(detector: &Detector) -> bool {
+    #[cfg(feature = "cuda")]
+    {
+        detector.preprocess_device() == Device::Gpu
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = detector;
+        false
+    }
+}
+
+/// [`gpu_frames_wanted`] for a detector that letterboxes on the GPU (`gpu_pre`) or not.
+#[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
+pub(super) fn gpu_frames_wanted_for(cfg: &Config, gpu_pre: bool) -> bool {
     #[cfg(feature = "cuda")]
     {
         cfg.source.gpu_frames
-            && detector.preprocess_device() == Device::Gpu
+            && gpu_pre
             && crate::source::choose_decoder(cfg.source.decoder) == crate::source::DecoderFamily::Nvdec
     }
     #[cfg(not(feature = "cuda"))]
@@ -57,16 +75,16 @@ pub fn gpu_frame_ring(slots: usize, policy: OverflowPolicy) -> Option<Arc<FrameR
     None
 }
 
-/// The frame ring for a run: GPU slots when `gpu_frames`, page-locked device-mapped slots when
-/// the GPU pre-processes with `infer.gpu_input = "mapped"`, ordinary heap slots otherwise.
-/// Returns the ring and whether its slots are GPU memory.
+/// The frame ring for a camera: GPU slots when `gpu_frames`, page-locked device-mapped slots when
+/// the GPU pre-processes (`gpu_pre`) with `infer.gpu_input = "mapped"`, ordinary heap slots
+/// otherwise (the GPU then uploads each frame). Returns the ring and whether its slots are GPU memory.
 #[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
-pub(super) fn build_ring(cfg: &Config, detector: &mut Detector, gpu_frames: bool) -> (Arc<FrameRing>, bool) {
+pub(super) fn build_ring(cfg: &Config, gpu_pre: bool, gpu_frames: bool) -> (Arc<FrameRing>, bool) {
     if gpu_frames && let Some(ring) = gpu_frame_ring(cfg.ring.slots, cfg.ring.overflow) {
         return (ring, true);
     }
     #[cfg(feature = "cuda")]
-    if detector.preprocess_device() == Device::Gpu && cfg.infer.gpu_input == GpuInput::Mapped {
+    if gpu_pre && cfg.infer.gpu_input == GpuInput::Mapped {
         // Room for 4K frames: the slots cannot grow later.
         let bytes = yuv420_bytes(3840, 2160);
         let pinned: Result<Vec<_>, _> = crate::gpu::Gpu::try_new(0).and_then(|gpu| {
@@ -83,9 +101,9 @@ pub(super) fn build_ring(cfg: &Config, detector: &mut Detector, gpu_frames: bool
                 );
                 return (FrameRing::with_buffers(buffers, cfg.ring.overflow), false);
             }
+            // Frames without a device mapping are uploaded: nothing else changes.
             Err(e) => {
-                tracing::warn!(error = %e, "Cannot allocate pinned ring slots; the GPU copies each frame instead.");
-                detector.set_gpu_input(GpuInput::Copy);
+                tracing::warn!(error = %e, "Cannot allocate pinned ring slots; the GPU copies each frame instead.")
             }
         }
     }

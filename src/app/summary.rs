@@ -10,6 +10,8 @@ use crate::telemetry::{PipelineStats, STAGES};
 /// What a run did, for the closing summary and `bench`.
 #[derive(Clone, Debug, Default)]
 pub struct RunSummary {
+    /// The camera (`source.id`).
+    pub camera: String,
     /// Wall time from first frame to the end, seconds.
     pub wall_secs: f64,
     /// Frames decoded.
@@ -123,6 +125,7 @@ fn summarize(
     let per = |ns: u64| if processed > 0 { ns as f64 / 1e6 / processed as f64 } else { 0.0 };
     let lat = p.latency.snapshot();
     RunSummary {
+        camera: String::new(),
         wall_secs: first.map_or(0.0, |f| f.elapsed().as_secs_f64()),
         decoded: s.decoded.load(Relaxed),
         processed,

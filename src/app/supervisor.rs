@@ -25,7 +25,7 @@ use crate::control::sensors::{Readings, Sensors};
 use crate::control::systemd::Notifier;
 use crate::control::throttle::{Throttle, ThrottleInputs};
 use crate::infer::InferError;
-use crate::publish::{IncomingMessage, Publisher};
+use crate::publish::{IncomingMessage, Publisher, Topics};
 use crate::ring::FrameRing;
 use crate::shutdown::Shutdown;
 use crate::source::{SourceState, SourceStats};
@@ -71,6 +71,22 @@ pub(super) struct Supervisor {
     pub(super) probation: Option<Probation>,
     /// What the daemon runs on.
     pub(super) platform: crate::control::platform::Platform,
+    /// This camera's topics (the device's with one camera).
+    pub(super) topics: Topics,
+    /// With several cameras: this camera's id (remote changes limited to its own keys) and the
+    /// new configurations the appliance's reloads send it.
+    pub(super) camera: Option<CameraLink>,
+}
+
+/// What ties one camera of several to the appliance.
+pub(super) struct CameraLink {
+    /// The camera's id.
+    pub(super) id: String,
+    /// New configurations from a reload.
+    pub(super) configs: Receiver<Box<Config>>,
+    /// Whether frames progress (or the source waits for its camera): the appliance feeds the
+    /// systemd watchdog only while every camera is alive.
+    pub(super) alive: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What follows once the inference thread has applied a change.
@@ -139,6 +155,9 @@ impl Supervisor {
                 },
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
             }
+            if let Some(new_cfg) = self.camera.as_ref().and_then(|c| c.configs.try_recv().ok()) {
+                let _refusal_is_logged = self.apply(*new_cfg, "SIGHUP", AfterApply::Nothing);
+            }
             self.poll_pending();
             while let Ok(msg) = remote_in.try_recv() {
                 self.remote_config(&msg.payload);
@@ -167,6 +186,9 @@ impl Supervisor {
             // systemd restarts the daemon.
             let source_waiting = matches!(self.source_stats.state(), SourceState::Retrying | SourceState::Starting);
             let alive = last_progress.elapsed() < watchdog_every * 2 || source_waiting;
+            if let Some(c) = &self.camera {
+                c.alive.store(alive || worker.is_finished(), Relaxed);
+            }
             if notifier.is_ready() && alive && last_watchdog.elapsed() >= watchdog_every {
                 notifier.watchdog();
                 last_watchdog = Instant::now();
@@ -235,7 +257,7 @@ impl Supervisor {
                 platform: &self.platform,
             });
             if let Ok(json) = serde_json::to_string(&snap) {
-                self.publisher.try_publish(&self.publisher.topics().health, QoS::AtMostOnce, false, json.as_bytes());
+                self.publisher.try_publish(&self.topics.health, QoS::AtMostOnce, false, json.as_bytes());
             }
             tracing::debug!(fps = snap.infer.fps_processed, "Health published.");
         }
@@ -281,7 +303,8 @@ impl Supervisor {
             self.end_probation(ProbationEnd::Superseded);
         }
         let previous = Box::new(self.current.clone());
-        let result = remote::check(payload, &self.current)
+        let camera = self.camera.as_ref().map(|c| c.id.as_str());
+        let result = remote::check_scoped(payload, &self.current, camera)
             .and_then(|(cfg, patch)| self.apply(cfg, "MQTT config/set", AfterApply::Probation { previous, patch }));
         if let Err(e) = result {
             self.report_remote_error(&e);
@@ -290,7 +313,7 @@ impl Supervisor {
 
     fn report_remote_error(&self, e: &remote::RemoteError) {
         tracing::warn!(error = %e, "Remote configuration not (fully) taken.");
-        let topic = self.publisher.topics().config_error.clone();
+        let topic = self.topics.config_error.clone();
         self.publisher.try_publish(&topic, QoS::AtLeastOnce, false, e.to_payload().as_bytes());
     }
 
@@ -376,7 +399,7 @@ impl Supervisor {
         }
         self.current = new_cfg;
         self.apply_rate();
-        let topic = self.publisher.topics().config_state.clone();
+        let topic = self.topics.config_state.clone();
         self.publisher.try_publish(
             &topic,
             QoS::AtLeastOnce,
@@ -395,7 +418,14 @@ impl Supervisor {
     }
 }
 
+/// The file read again for a daemon started with one camera (its topics are the device's).
 fn reload(opts: &RunOptions) -> Result<Config> {
     let path = opts.config_path.as_ref().context("no configuration file to reload (started without -c)")?;
-    Ok(config::load(path, opts.with_env, true)?)
+    let cameras = config::load_cameras(path, opts.with_env)?;
+    anyhow::ensure!(
+        !cameras.several(),
+        "the file now has {} cameras; a daemon started with one camera publishes on the device's own topics, so adding cameras needs a restart",
+        cameras.len()
+    );
+    Ok(cameras.into_vec().swap_remove(0))
 }

@@ -246,10 +246,11 @@ pub fn run(cfg: Config, opts: BenchOptions) -> Result<BenchReport> {
 
     let (_tx, rx) = std::sync::mpsc::channel();
     let summary: RunSummary = crate::app::run(
-        cfg.clone(),
+        crate::config::Cameras::one(cfg.clone()),
         rx,
         RunOptions { max_frames: Some(opts.frames), config_path: None, with_env: false, annotate: None },
-    )?;
+    )?
+    .swap_remove(0);
     let mut stage_ms = vec![("decode".to_string(), if decode_fps > 0.0 { 1000.0 / decode_fps } else { 0.0 })];
     stage_ms.extend(summary.stage_ms.iter().map(|(n, ms)| (n.to_string(), *ms)));
     let physical_limit_fps = decode_fps.min(model_only.frames_per_sec);

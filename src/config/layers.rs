@@ -29,8 +29,19 @@ const PATH_KEYS: &[(&str, &str)] = &[
 /// Prefix of environment overrides.
 const ENV_PREFIX: &str = "FOOTRACKD_";
 
-/// Reads `path`, then `overlay` over it, then (with `with_env`) the environment.
+/// Reads `path`, then `overlay` over it, then (with `with_env`) the environment: the first
+/// camera's configuration (commands that work on one camera).
 pub(super) fn load_layers(path: &Path, overlay: Option<&Path>, with_env: bool) -> Result<RawConfig, ConfigError> {
+    let mut cameras = load_camera_layers(path, overlay, with_env)?;
+    Ok(cameras.swap_remove(0))
+}
+
+/// As [`load_layers`], one configuration per camera (`[[source]]`, see `cameras`), never empty.
+pub(super) fn load_camera_layers(
+    path: &Path,
+    overlay: Option<&Path>,
+    with_env: bool,
+) -> Result<Vec<RawConfig>, ConfigError> {
     let mut table = read_file(path)?;
     let defaults = RawConfig::default();
     for (section, key, default) in [
@@ -52,10 +63,19 @@ pub(super) fn load_layers(path: &Path, overlay: Option<&Path>, with_env: bool) -
             apply_env(&mut table, &name, &value);
         }
     }
-    RawConfig::deserialize_table(table).map_err(|message| ConfigError::Parse {
-        path: path.display().to_string(),
-        message: format!("with the remote overlay and FOOTRACKD_* overrides: {message}"),
-    })
+    let parse = |message: String| ConfigError::Parse { path: path.display().to_string(), message };
+    let tables = super::cameras::expand(table).map_err(parse)?;
+    let several = tables.len() > 1;
+    tables
+        .into_iter()
+        .map(|t| {
+            let id = t.get("source").and_then(|s| s.get("id")).and_then(Value::as_str).unwrap_or("").to_string();
+            RawConfig::deserialize_table(t).map_err(|message| {
+                let camera = if several { format!("camera {id:?}: ") } else { String::new() };
+                parse(format!("{camera}with the remote overlay and FOOTRACKD_* overrides: {message}"))
+            })
+        })
+        .collect()
 }
 
 /// One file: parsed alone first (so its errors carry its line numbers), then as a table with
@@ -66,8 +86,16 @@ fn read_file(path: &Path) -> Result<Table, ConfigError> {
         return Err(parse("no such file".into()));
     }
     let text = std::fs::read_to_string(path).map_err(|e| parse(e.to_string()))?;
-    toml::from_str::<RawConfig>(&text).map_err(|e| parse(e.to_string()))?;
     let mut table: Table = toml::from_str(&text).map_err(|e| parse(e.to_string()))?;
+    if table.contains_key("camera") || table.get("source").is_some_and(Value::is_array) {
+        // Several cameras: the rest is checked here, each camera once expanded (named by its id).
+        let mut rest = table.clone();
+        rest.remove("camera");
+        rest.remove("source");
+        RawConfig::deserialize_table(rest).map_err(parse)?;
+    } else {
+        toml::from_str::<RawConfig>(&text).map_err(|e| parse(e.to_string()))?;
+    }
     let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
     resolve_paths(&mut table, &base);
@@ -77,10 +105,28 @@ fn read_file(path: &Path) -> Result<Table, ConfigError> {
 /// Makes the file's relative paths absolute against `base` (the file's folder). Left alone:
 /// absolute paths, URIs with a scheme, and bare library names (found by the loader's search).
 fn resolve_paths(table: &mut Table, base: &Path) {
-    for (section, key) in PATH_KEYS {
-        let Some(Value::String(v)) =
-            table.get_mut(*section).and_then(Value::as_table_mut).and_then(|t| t.get_mut(*key))
-        else {
+    // A camera's own tables: `[[source]]` elements (with their `pitch`) and `[camera.<id>]`.
+    let mut cameras: Vec<&mut Table> = Vec::new();
+    if let Some(Value::Array(items)) = table.get_mut("source") {
+        cameras.extend(items.iter_mut().filter_map(Value::as_table_mut));
+    }
+    for camera in cameras {
+        resolve_paths_of(camera, &[("", "uri"), ("pitch", "keypoint_model")], base);
+    }
+    if let Some(Value::Table(per_camera)) = table.get_mut("camera") {
+        for camera in per_camera.iter_mut().filter_map(|(_, v)| v.as_table_mut()) {
+            resolve_paths_of(camera, &[("source", "uri"), ("pitch", "keypoint_model")], base);
+        }
+    }
+    resolve_paths_of(table, PATH_KEYS, base);
+}
+
+/// [`resolve_paths`] for `keys` of `table` (an empty section: the table's own key).
+fn resolve_paths_of(table: &mut Table, keys: &[(&str, &str)], base: &Path) {
+    for (section, key) in keys {
+        let holder =
+            if section.is_empty() { Some(&mut *table) } else { table.get_mut(*section).and_then(Value::as_table_mut) };
+        let Some(Value::String(v)) = holder.and_then(|t| t.get_mut(*key)) else {
             continue;
         };
         let bare_library = *key == "nvml_library" && !v.contains('/');
@@ -95,17 +141,32 @@ fn section_has(table: &Table, section: &str, key: &str) -> bool {
     table.get(section).and_then(Value::as_table).is_some_and(|t| t.contains_key(key))
 }
 
+/// Sets `section.key`; in every camera's table when the section is `[[source]]`.
 fn set(table: &mut Table, section: &str, key: &str, value: Value) {
-    if let Some(t) = table.entry(section).or_insert_with(|| Value::Table(Table::new())).as_table_mut() {
-        t.insert(key.to_string(), value);
+    match table.entry(section).or_insert_with(|| Value::Table(Table::new())) {
+        Value::Table(t) => {
+            t.insert(key.to_string(), value);
+        }
+        Value::Array(items) => {
+            for t in items.iter_mut().filter_map(Value::as_table_mut) {
+                t.insert(key.to_string(), value.clone());
+            }
+        }
+        _ => {}
     }
 }
 
 /// Merges `top` into `base`, table by table; other values are replaced.
-fn merge(base: &mut Table, top: Table) {
+pub(super) fn merge(base: &mut Table, top: Table) {
     for (k, v) in top {
         match (base.get_mut(&k), v) {
             (Some(Value::Table(b)), Value::Table(t)) => merge(b, t),
+            // A table over `[[source]]`: applies to every camera.
+            (Some(Value::Array(items)), Value::Table(t)) if items.iter().all(Value::is_table) => {
+                for item in items.iter_mut().filter_map(Value::as_table_mut) {
+                    merge(item, t.clone());
+                }
+            }
             (_, v) => {
                 base.insert(k, v);
             }

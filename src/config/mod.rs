@@ -10,6 +10,7 @@
 //! file values: `FOOTRACKD_PUBLISH__BROKER_PORT=1884` sets `publish.broker_port` (sections and
 //! keys joined by a double underscore).
 
+mod cameras;
 pub mod diff;
 mod layers;
 pub mod models;
@@ -19,7 +20,9 @@ mod validate;
 
 use std::path::Path;
 
-use layers::load_layers;
+use layers::{load_camera_layers, load_layers};
+
+pub use cameras::{Cameras, MAX_CAMERAS, PER_CAMERA_SECTIONS, validate_cameras};
 
 pub use crate::problems::{Problem, Problems};
 pub use raw::*;
@@ -67,43 +70,58 @@ pub struct SetAside {
 }
 
 /// Loads and validates the configuration a daemon starts with: the file, the remote overlay and
-/// the environment, with `input` (the command line's) as the source. An overlay that makes the
-/// configuration unreadable or invalid while the file alone is fine is set aside (renamed to
-/// `<overlay>.rejected`) and the daemon starts on the file: a remote change can never keep the
-/// appliance down. Returns the configuration and what was set aside, if anything.
+/// the environment, with `input` (the command line's) as the source of a single camera. An
+/// overlay that makes the configuration unreadable or invalid while the file alone is fine is set
+/// aside (renamed to `<overlay>.rejected`) and the daemon starts on the file: a remote change can
+/// never keep the appliance down. Returns every camera's configuration and what was set aside.
 pub fn load_for_run(
     path: &Path,
     with_env: bool,
     input: Option<&str>,
-) -> Result<(Config, Option<SetAside>), ConfigError> {
+) -> Result<(Cameras, Option<SetAside>), ConfigError> {
     let invalid = |problems| ConfigError::Invalid { path: path.display().to_string(), problems };
-    let with_input = |mut raw: RawConfig| {
+    let with_input = |mut raws: Vec<RawConfig>| -> Result<Vec<RawConfig>, ConfigError> {
         if let Some(uri) = input {
-            raw.source.uri = uri.to_string();
+            if raws.len() > 1 {
+                return Err(ConfigError::Parse {
+                    path: path.display().to_string(),
+                    message: format!("--input names one source, but the file has {} cameras ([[source]])", raws.len()),
+                });
+            }
+            raws[0].source.uri = uri.to_string();
         }
-        raw
+        Ok(raws)
     };
-    let base = load_layers(path, None, with_env)?;
-    let overlay = overlay_path(path, &base);
+    let base = load_camera_layers(path, None, with_env)?;
+    let overlay = overlay_path(path, &base[0]);
     if !overlay.is_file() {
-        return validate(with_input(base), true).map(|c| (c, None)).map_err(invalid);
+        return validate_cameras(with_input(base)?, true).map(|c| (c, None)).map_err(invalid);
     }
-    let merged = load_layers(path, Some(&overlay), with_env)
+    let merged = load_camera_layers(path, Some(&overlay), with_env)
+        .and_then(with_input)
         .map_err(|e| e.to_string())
-        .and_then(|raw| validate(with_input(raw), true).map_err(|p| p.to_string()));
+        .and_then(|raws| validate_cameras(raws, true).map_err(|p| p.to_string()));
     match merged {
-        Ok(cfg) => Ok((cfg, None)),
+        Ok(cameras) => Ok((cameras, None)),
         Err(reason) => {
             // The file alone must stand; if it does not, its own problems are what to report.
-            let cfg = validate(with_input(base), true).map_err(invalid)?;
+            let cameras = validate_cameras(with_input(base)?, true).map_err(invalid)?;
             let moved_to = overlay.with_extension("toml.rejected");
             std::fs::rename(&overlay, &moved_to).map_err(|e| ConfigError::Parse {
                 path: overlay.display().to_string(),
                 message: format!("cannot set the refused overlay aside: {e}"),
             })?;
-            Ok((cfg, Some(SetAside { moved_to, reason })))
+            Ok((cameras, Some(SetAside { moved_to, reason })))
         }
     }
+}
+
+/// Every camera's configuration from the file, its overlay and the environment (a reload).
+pub fn load_cameras(path: &Path, with_env: bool) -> Result<Cameras, ConfigError> {
+    let base = load_camera_layers(path, None, with_env)?;
+    let overlay = overlay_path(path, &base[0]);
+    let raws = if overlay.is_file() { load_camera_layers(path, Some(&overlay), with_env)? } else { base };
+    validate_cameras(raws, true).map_err(|problems| ConfigError::Invalid { path: path.display().to_string(), problems })
 }
 
 /// The file that keeps remote changes accepted for the config at `config_path`:
@@ -116,25 +134,28 @@ pub fn overlay_path(config_path: &Path, raw: &RawConfig) -> std::path::PathBuf {
     config_path.with_file_name(format!("{stem}.remote.toml"))
 }
 
-/// As [`load`] (for `footrackd validate`, systemd's `ExecStartPre`), except that a remote overlay
-/// which makes the configuration invalid while the file alone is valid is reported, not fatal:
-/// `run` sets such an overlay aside and starts on the file. Changes no file. Returns the
-/// configuration and the overlay's problem, if any.
+/// For `footrackd validate` (systemd's `ExecStartPre`): every camera, as `run` would read them,
+/// except that a remote overlay which makes the configuration invalid while the file alone is
+/// valid is reported, not fatal: `run` sets such an overlay aside and starts on the file. Changes
+/// no file. Returns the cameras and the overlay's problem, if any.
 pub fn load_for_validate(
     path: &Path,
     with_env: bool,
     require_source: bool,
-) -> Result<(Config, Option<String>), ConfigError> {
-    match load(path, with_env, require_source) {
-        Ok(cfg) => Ok((cfg, None)),
+) -> Result<(Cameras, Option<String>), ConfigError> {
+    let invalid = |problems| ConfigError::Invalid { path: path.display().to_string(), problems };
+    let base = load_camera_layers(path, None, with_env)?;
+    let overlay = overlay_path(path, &base[0]);
+    if !overlay.is_file() {
+        return validate_cameras(base, require_source).map(|c| (c, None)).map_err(invalid);
+    }
+    let merged = load_camera_layers(path, Some(&overlay), with_env)
+        .and_then(|raws| validate_cameras(raws, require_source).map_err(invalid));
+    match merged {
+        Ok(cameras) => Ok((cameras, None)),
         Err(e) => {
-            let base = load_layers(path, None, with_env)?;
-            if !overlay_path(path, &base).is_file() {
-                return Err(e);
-            }
-            let cfg = validate(base, require_source)
-                .map_err(|problems| ConfigError::Invalid { path: path.display().to_string(), problems })?;
-            Ok((cfg, Some(e.to_string())))
+            let cameras = validate_cameras(base, require_source).map_err(invalid)?;
+            Ok((cameras, Some(e.to_string())))
         }
     }
 }
@@ -212,6 +233,7 @@ mod tests {
         let overlay = dir.path().join("c.remote.toml");
         std::fs::write(&overlay, "[infer]\ntile_columns = 0\n").unwrap();
         let (cfg, set_aside) = load_for_run(&path, false, None).unwrap();
+        let cfg = cfg.first();
         assert_eq!(cfg.infer.tile_columns, 1, "the file's (default) value");
         let s = set_aside.expect("the overlay was refused");
         assert!(s.reason.contains("infer.tile_columns"), "{}", s.reason);
@@ -219,6 +241,7 @@ mod tests {
         // A valid overlay is applied.
         std::fs::write(&overlay, "[infer]\ntile_columns = 3\n").unwrap();
         let (cfg, set_aside) = load_for_run(&path, false, Some("other.mp4")).unwrap();
+        let cfg = cfg.first();
         assert_eq!((cfg.infer.tile_columns, set_aside), (3, None));
         assert_eq!(cfg.source.uri, "other.mp4");
         // An overlay that does not even parse is set aside too.

@@ -38,6 +38,11 @@ pub enum RemoteError {
     /// A key outside [`REMOTE_KEYS`].
     #[error("key {0:?} may not be changed remotely")]
     Forbidden(String),
+    /// With several cameras, a key that is the same for every camera, sent to one.
+    #[error(
+        "key {0:?} is the same for every camera: with several cameras only track.* and pitch.image_to_pitch change per camera; change the rest in the file (SIGHUP)"
+    )]
+    NotPerCamera(String),
     /// A model path outside the model folder.
     #[error("infer.model {0:?} is outside the model folder {1}")]
     ModelOutsideFolder(String, String),
@@ -147,6 +152,22 @@ pub use super::overlay_path;
 /// Checks a `config/set` payload against the running config. Returns the new config and the
 /// patch (as JSON) on success; nothing is changed on failure.
 pub fn check(payload: &[u8], current: &Config) -> Result<(Config, Value), RemoteError> {
+    check_scoped(payload, current, None)
+}
+
+/// [`check`] for one camera of several (`camera`: its id): only the keys a camera has of its own
+/// ([`super::PER_CAMERA_SECTIONS`]) may change, and the patch to persist is filed under
+/// `camera.<id>` in the overlay.
+pub fn check_scoped(payload: &[u8], current: &Config, camera: Option<&str>) -> Result<(Config, Value), RemoteError> {
+    let (cfg, patch) = check_patch(payload, current, camera.is_some())?;
+    let patch = match camera {
+        Some(id) => serde_json::json!({ "camera": { id: patch } }),
+        None => patch,
+    };
+    Ok((cfg, patch))
+}
+
+fn check_patch(payload: &[u8], current: &Config, per_camera: bool) -> Result<(Config, Value), RemoteError> {
     let patch: Value = serde_json::from_slice(payload).map_err(|e| RemoteError::Malformed(e.to_string()))?;
     if !patch.is_object() {
         return Err(RemoteError::Malformed(
@@ -157,6 +178,11 @@ pub fn check(payload: &[u8], current: &Config) -> Result<(Config, Value), Remote
     leaves("", &patch, &mut keys);
     if let Some(bad) = keys.iter().find(|k| !allowed(k)) {
         return Err(RemoteError::Forbidden(bad.clone()));
+    }
+    let own =
+        |k: &String| super::PER_CAMERA_SECTIONS.iter().any(|s| k.strip_prefix(s).is_some_and(|r| r.starts_with('.')));
+    if per_camera && let Some(bad) = keys.iter().find(|k| !own(k)) {
+        return Err(RemoteError::NotPerCamera(bad.clone()));
     }
     if let Some(model) = patch.get("infer").and_then(|i| i.get("model")).and_then(Value::as_str) {
         let folder = current.model_path.parent().unwrap_or(Path::new("."));

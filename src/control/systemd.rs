@@ -33,6 +33,11 @@ impl Notifier {
         Notifier { enabled, ready_sent: false, watchdog }
     }
 
+    /// A notifier that says nothing (one camera of several: the appliance speaks for them).
+    pub fn disabled() -> Self {
+        Notifier { enabled: false, ready_sent: false, watchdog: None }
+    }
+
     /// The watchdog period systemd expects, if any.
     pub fn watchdog_period(&self) -> Option<Duration> {
         self.watchdog

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// Why detection failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum InferError {
     /// The ONNX Runtime library could not be loaded.
     #[error("{0}")]

@@ -95,6 +95,18 @@ impl Publisher {
         subscribe_config: bool,
     ) -> Result<(Self, Receiver<IncomingMessage>), PublishError> {
         let topics = Topics::new(&cfg.topic_prefix, device_id);
+        let config_set = topics.config_set.clone();
+        Self::start_with(cfg, device_id, subscribe_config.then_some(config_set))
+    }
+
+    /// As [`Publisher::start`], subscribed to `config_set` (a topic filter) when given: an
+    /// appliance with several cameras takes each camera's `config/set`.
+    pub fn start_with(
+        cfg: &PublishSection,
+        device_id: &str,
+        config_set: Option<String>,
+    ) -> Result<(Self, Receiver<IncomingMessage>), PublishError> {
+        let topics = Topics::new(&cfg.topic_prefix, device_id);
         let client_id = if cfg.client_id.is_empty() { format!("footrackd-{device_id}") } else { cfg.client_id.clone() };
         let mut opts = MqttOptions::new(client_id, cfg.broker_host.clone(), cfg.broker_port);
         // Validated to 1..=3600 s: rumqttc asserts on keep-alive below 1 s.
@@ -122,19 +134,18 @@ impl Publisher {
             let stats = Arc::clone(&stats);
             let stopping = stopping.clone();
             std::thread::Builder::new().name("mqtt".into()).spawn(move || {
-                drive_connection(&mut connection, &client, &topics, &stats, &stopping, subscribe_config, &in_tx);
+                drive_connection(&mut connection, &client, &topics, &stats, &stopping, config_set.as_deref(), &in_tx);
                 drop(finished_tx);
             })?
         };
         let tracks = Arc::new(OutQueue::new(cfg.queue_capacity, 16 * 1024));
         let sender = {
-            let (client, topic, tracks, stopping) =
-                (client.clone(), topics.tracks.clone(), Arc::clone(&tracks), stopping.clone());
+            let (client, tracks, stopping) = (client.clone(), Arc::clone(&tracks), stopping.clone());
             let tracks_qos = qos(cfg.tracks_qos);
             let stats = Arc::clone(&stats);
             std::thread::Builder::new()
                 .name("mqtt-send".into())
-                .spawn(move || send_tracks(&client, &topic, tracks_qos, &tracks, &stats, &stopping))?
+                .spawn(move || send_tracks(&client, tracks_qos, &tracks, &stats, &stopping))?
         };
         Ok((
             Publisher {
@@ -163,7 +174,12 @@ impl Publisher {
     /// Queues a track message without waiting or allocating; when the queue is full the oldest
     /// waiting message is dropped and counted ([`Publisher::tracks_dropped`]).
     pub fn publish_tracks(&self, payload: &[u8]) {
-        self.tracks.push(payload);
+        self.tracks.push(&self.topics.tracks, payload);
+    }
+
+    /// [`Publisher::publish_tracks`] to `topic` (a camera's `tracks`).
+    pub fn publish_tracks_to(&self, topic: &str, payload: &[u8]) {
+        self.tracks.push(topic, payload);
     }
 
     /// Track messages dropped because the queue to the broker was full.
@@ -210,7 +226,7 @@ impl Publisher {
 /// handed over shortly before a connection ended may never have reached the broker, so after a
 /// reconnect the last [`REPLAY`] are sent again before the spool: delivery is at least once,
 /// and subscribers drop repeats by frame number. On shutdown it flushes what is queued, briefly.
-fn send_tracks(client: &Client, topic: &str, qos: QoS, tracks: &OutQueue, stats: &PublishStats, stopping: &Shutdown) {
+fn send_tracks(client: &Client, qos: QoS, tracks: &OutQueue, stats: &PublishStats, stopping: &Shutdown) {
     let mut replay = ReplayRing::new(REPLAY, 16 * 1024);
     let mut seen_connects = stats.connects.load(Relaxed);
     loop {
@@ -219,7 +235,7 @@ fn send_tracks(client: &Client, topic: &str, qos: QoS, tracks: &OutQueue, stats:
             let connects = stats.connects.load(Relaxed);
             if connects != seen_connects {
                 if seen_connects != 0 {
-                    let n = replay.resend(|m| client.try_publish(topic, qos, false, m.to_vec()).is_ok());
+                    let n = replay.resend(|topic, m| client.try_publish(topic, qos, false, m.to_vec()).is_ok());
                     stats.replayed.fetch_add(n as u64, Relaxed);
                 }
                 seen_connects = connects;
@@ -227,9 +243,9 @@ fn send_tracks(client: &Client, topic: &str, qos: QoS, tracks: &OutQueue, stats:
         }
         let sent = connected
             && tracks.send_next(Duration::from_millis(50), |m| {
-                let ok = client.try_publish(topic, qos, false, m.payload.clone()).is_ok();
+                let ok = client.try_publish(m.topic.as_str(), qos, false, m.payload.clone()).is_ok();
                 if ok {
-                    replay.push(&m.payload);
+                    replay.push(&m.topic, &m.payload);
                 }
                 ok
             });
@@ -247,18 +263,21 @@ const REPLAY: usize = 128;
 
 /// The last messages handed to the client, oldest first; preallocated, reused.
 struct ReplayRing {
-    slots: Vec<Vec<u8>>,
+    slots: Vec<(String, Vec<u8>)>,
     next: usize,
     len: usize,
 }
 
 impl ReplayRing {
     fn new(n: usize, bytes_each: usize) -> Self {
-        ReplayRing { slots: (0..n).map(|_| Vec::with_capacity(bytes_each)).collect(), next: 0, len: 0 }
+        let slot = || (String::with_capacity(super::queue::TOPIC_BYTES), Vec::with_capacity(bytes_each));
+        ReplayRing { slots: (0..n).map(|_| slot()).collect(), next: 0, len: 0 }
     }
 
-    fn push(&mut self, payload: &[u8]) {
-        let slot = &mut self.slots[self.next];
+    fn push(&mut self, topic: &str, payload: &[u8]) {
+        let (t, slot) = &mut self.slots[self.next];
+        t.clear();
+        t.push_str(topic);
         slot.clear();
         slot.extend_from_slice(payload);
         self.next = (self.next + 1) % self.slots.len();
@@ -266,11 +285,12 @@ impl ReplayRing {
     }
 
     /// Sends every kept message, oldest first, until `send` refuses one; forgets them. Returns how many went.
-    fn resend(&mut self, mut send: impl FnMut(&[u8]) -> bool) -> usize {
+    fn resend(&mut self, mut send: impl FnMut(&str, &[u8]) -> bool) -> usize {
         let n = self.slots.len();
         let mut sent = 0;
         for k in 0..self.len {
-            if !send(&self.slots[(self.next + n - self.len + k) % n]) {
+            let (topic, payload) = &self.slots[(self.next + n - self.len + k) % n];
+            if !send(topic, payload) {
                 break;
             }
             sent += 1;
@@ -286,7 +306,7 @@ fn drive_connection(
     topics: &Topics,
     stats: &PublishStats,
     stopping: &Shutdown,
-    subscribe_config: bool,
+    config_set: Option<&str>,
     incoming: &SyncSender<IncomingMessage>,
 ) {
     let mut backoff = Duration::from_millis(200);
@@ -306,7 +326,8 @@ fn drive_connection(
             // Re-send a subscription that was not acknowledged within 5 s.
             if owe_subscription
                 && subscribed_at.is_none_or(|t| t.elapsed() > Duration::from_secs(5))
-                && client.try_subscribe(topics.config_set.clone(), QoS::AtLeastOnce).is_ok()
+                && let Some(filter) = config_set
+                && client.try_subscribe(filter, QoS::AtLeastOnce).is_ok()
             {
                 subscribed_at = Some(std::time::Instant::now());
             }
@@ -322,13 +343,15 @@ fn drive_connection(
                 reported_down = false;
                 tracing::info!(topic = %topics.status, "Connected to the MQTT broker.");
                 owe_online = true;
-                owe_subscription = subscribe_config;
+                owe_subscription = config_set.is_some();
                 subscribed_at = None;
                 if !stopping.is_triggered() {
                     if client.try_publish(topics.status.clone(), QoS::AtLeastOnce, true, status::ONLINE).is_ok() {
                         owe_online = false;
                     }
-                    if owe_subscription && client.try_subscribe(topics.config_set.clone(), QoS::AtLeastOnce).is_ok() {
+                    if let Some(filter) = config_set.filter(|_| owe_subscription)
+                        && client.try_subscribe(filter, QoS::AtLeastOnce).is_ok()
+                    {
                         subscribed_at = Some(std::time::Instant::now());
                     }
                 }

@@ -18,9 +18,14 @@ pub const MAX_WAITING: usize = 1024;
 /// One queued message.
 #[derive(Debug, Default)]
 pub struct Outgoing {
+    /// Where it goes (its buffer reused: no allocation for topics up to [`TOPIC_BYTES`]).
+    pub topic: String,
     /// Payload bytes.
     pub payload: Vec<u8>,
 }
+
+/// Room kept for a message's topic.
+pub const TOPIC_BYTES: usize = 160;
 
 /// Buffers and their two queues.
 pub struct OutQueue {
@@ -39,7 +44,14 @@ impl OutQueue {
     /// `capacity` buffers (clamped to `1..=MAX_WAITING`) of `bytes_each` preallocated bytes.
     pub fn new(capacity: usize, bytes_each: usize) -> Self {
         let n = capacity.clamp(1, MAX_WAITING);
-        let pool = SlotPool::new((0..n).map(|_| Outgoing { payload: Vec::with_capacity(bytes_each) }).collect());
+        let pool = SlotPool::new(
+            (0..n)
+                .map(|_| Outgoing {
+                    topic: String::with_capacity(TOPIC_BYTES),
+                    payload: Vec::with_capacity(bytes_each),
+                })
+                .collect(),
+        );
         OutQueue {
             pool,
             ready_wake: WakeCount::default(),
@@ -48,9 +60,9 @@ impl OutQueue {
         }
     }
 
-    /// Queues a copy of `payload`; when every buffer is waiting, the oldest message is dropped
-    /// (counted) to make room. Never blocks.
-    pub fn push(&self, payload: &[u8]) {
+    /// Queues a copy of `payload` for `topic`; when every buffer is waiting, the oldest message
+    /// is dropped (counted) to make room. Never blocks.
+    pub fn push(&self, topic: &str, payload: &[u8]) {
         let claim = match self.pool.claim_free() {
             Some(c) => c,
             None => match self.pool.claim_oldest_ready() {
@@ -67,6 +79,8 @@ impl OutQueue {
         };
         let mut claim = claim;
         let msg = self.pool.get_mut(&mut claim);
+        msg.topic.clear();
+        msg.topic.push_str(topic);
         msg.payload.clear();
         msg.payload.extend_from_slice(payload);
         self.pool.publish(claim);
@@ -108,7 +122,7 @@ mod tests {
     fn a_full_queue_drops_the_oldest_and_sends_in_order() {
         let q = OutQueue::new(3, 16);
         for i in 0..5u8 {
-            q.push(&[i]);
+            q.push("t", &[i]);
         }
         assert_eq!(q.dropped(), 2);
         let mut got = Vec::new();
@@ -122,8 +136,8 @@ mod tests {
     #[test]
     fn a_refused_message_is_retried_before_newer_ones() {
         let q = OutQueue::new(4, 16);
-        q.push(b"a");
-        q.push(b"b");
+        q.push("t", b"a");
+        q.push("t", b"b");
         assert!(!q.send_next(Duration::from_millis(1), |_| false));
         let mut got = Vec::new();
         while q.send_next(Duration::from_millis(1), |m| {
@@ -136,7 +150,7 @@ mod tests {
     #[test]
     fn a_refused_send_keeps_the_message() {
         let q = OutQueue::new(2, 16);
-        q.push(b"a");
+        q.push("t", b"a");
         assert!(!q.send_next(Duration::from_millis(1), |_| false));
         assert!(q.send_next(Duration::from_millis(1), |m| m.payload == b"a"));
     }

@@ -248,7 +248,7 @@ impl Detector {
 
     /// [`Detector::detect_many`] with a ball hint per frame (`hints[i]` for frame `i`; missing
     /// ones are none): the whole-frame pass, then the ball's second look frame by frame.
-    fn detect_many_with_hints(
+    pub fn detect_many_with_hints(
         &mut self,
         frames: &[YuvFrame<'_>],
         hints: &[Option<(f32, f32)>],

@@ -1,0 +1,317 @@
+//! Several cameras in one process: one detector shared by all of them (`shared_detector`), one
+//! MQTT connection, and per camera its own pipeline (source, ring, inference and finishing
+//! threads, tracker, teams, calibration, counters) with its own supervisor on a thread of its
+//! own (health, throttle, remote changes and their probation, on the camera's topics).
+//!
+//! This loop speaks for the appliance: systemd (READY, WATCHDOG while every camera is alive,
+//! STATUS), stop signals (passed to every camera), remote messages (routed to their camera by
+//! topic) and reloads: a camera added to the file starts, one removed drains and stops, one whose
+//! source changed restarts, the others take their new settings between frames, and the shared
+//! detector its new model or thresholds, all without stopping the other cameras. A camera that
+//! fails to start or whose input fails is reported and the others go on.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, channel, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rumqttc::QoS;
+
+use super::RunOptions;
+use super::detector_link::DetectorLink;
+use super::pipeline::Pipeline;
+use super::processor::detector_changed;
+use super::shared_detector::{DetectorChange, SharedDetector};
+use super::slots::{build_ring, gpu_frames_wanted_for, preprocesses_on_gpu};
+use super::summary::RunSummary;
+use super::supervisor::CameraLink;
+use crate::config::diff::changes_needing_restart;
+use crate::config::{self, Cameras, Config, remote};
+use crate::control::Intent;
+use crate::control::systemd::Notifier;
+use crate::infer::Detector;
+use crate::publish::{IncomingMessage, Publisher, Topics, status};
+
+/// One running camera, as the appliance sees it.
+struct RunningCamera {
+    id: String,
+    /// The configuration it runs (as last sent).
+    cfg: Config,
+    intents: Sender<Intent>,
+    configs: SyncSender<Box<Config>>,
+    remote: SyncSender<IncomingMessage>,
+    alive: Arc<AtomicBool>,
+    processed: Arc<crate::telemetry::PipelineStats>,
+    thread: JoinHandle<Result<RunSummary>>,
+    /// Asked to stop (removed, or restarting with a new source).
+    stopping: bool,
+}
+
+/// The appliance's state.
+struct Appliance {
+    cameras: Vec<RunningCamera>,
+    /// Cameras to start once their previous run (same id) has ended: a changed source.
+    to_start: Vec<Config>,
+    summaries: Vec<RunSummary>,
+    detector: SharedDetector,
+    /// Whether the shared detector letterboxes on the GPU (ring memory follows it).
+    gpu_pre: bool,
+    publisher: Arc<Publisher>,
+    /// The appliance-wide settings in use (the first camera's configuration).
+    settings: Config,
+    opts: RunOptions,
+    stopping: bool,
+}
+
+/// Runs every camera of `cameras` until all have ended (input ended, or a stop).
+pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions) -> Result<Vec<RunSummary>> {
+    let first = cameras.first().clone();
+    let mut notifier = Notifier::from_env();
+    let (prefix, device) = (first.publish.topic_prefix.clone(), first.device.id.clone());
+    let subscribe = first.control.remote_config.then(|| Topics::every_camera_config_set(&prefix, &device));
+    let (publisher, remote_in) = Publisher::start_with(&first.publish, &device, subscribe).context("MQTT publisher")?;
+    let detector = Detector::new(first.detector_options()).context("detector")?;
+    let gpu_pre = preprocesses_on_gpu(&detector);
+    let mut appliance = Appliance {
+        cameras: Vec::with_capacity(cameras.len()),
+        to_start: Vec::new(),
+        summaries: Vec::new(),
+        detector: SharedDetector::start(detector).context("spawning the detection thread")?,
+        gpu_pre,
+        publisher: Arc::new(publisher),
+        settings: first,
+        opts,
+        stopping: false,
+    };
+    tracing::info!(
+        cameras = cameras.len(),
+        "Several cameras, one detector: frames ready together are detected in one batch."
+    );
+    for cfg in cameras.into_vec() {
+        appliance.start_camera(cfg);
+    }
+    if appliance.cameras.is_empty() {
+        appliance.detector.stop();
+        appliance.publisher.stop(Duration::from_secs(2));
+        anyhow::bail!("no camera could be started (see the errors above)");
+    }
+    notifier.ready();
+    tracing::info!("Ready: waiting for frames.");
+    let watchdog_every = notifier.watchdog_period().map(|p| p / 2).unwrap_or(Duration::from_secs(5));
+    let (mut last_watchdog, mut last_status) = (Instant::now(), Instant::now());
+    loop {
+        match intents.recv_timeout(Duration::from_millis(50)) {
+            Ok(Intent::Reload) if !appliance.stopping => appliance.reload(),
+            Ok(Intent::Reload) => {}
+            Ok(intent @ (Intent::Stop | Intent::FastStop)) => {
+                tracing::info!("Stopping every camera.");
+                notifier.stopping();
+                appliance.stopping = true;
+                appliance.to_start.clear();
+                for c in &appliance.cameras {
+                    let _ = c.intents.send(intent);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
+        }
+        while let Ok(msg) = remote_in.try_recv() {
+            appliance.route_remote(msg, &prefix, &device);
+        }
+        appliance.reap();
+        if appliance.cameras.is_empty() && appliance.to_start.is_empty() {
+            break;
+        }
+        let alive = appliance.cameras.iter().all(|c| c.stopping || c.alive.load(Relaxed));
+        if notifier.is_ready() && alive && last_watchdog.elapsed() >= watchdog_every {
+            notifier.watchdog();
+            last_watchdog = Instant::now();
+        }
+        if last_status.elapsed() >= Duration::from_secs(2) {
+            last_status = Instant::now();
+            let processed: u64 = appliance.cameras.iter().map(|c| c.processed.processed.load(Relaxed)).sum();
+            notifier.status(&format!("{} cameras, {processed} frames processed", appliance.cameras.len()));
+        }
+    }
+    let Appliance { detector, publisher, summaries, .. } = appliance;
+    detector.stop();
+    publisher.stop(Duration::from_secs(2));
+    Ok(summaries)
+}
+
+impl Appliance {
+    /// Starts one camera on the shared detector; a camera that cannot start is reported and the
+    /// others go on.
+    fn start_camera(&mut self, cfg: Config) {
+        let id = cfg.source.id.clone();
+        match self.spawn_camera(cfg) {
+            Ok(c) => {
+                tracing::info!(camera = %id, "Camera started.");
+                self.cameras.push(c);
+            }
+            Err(e) => tracing::error!(camera = %id, error = %format!("{e:#}"), "Camera not started; the others go on."),
+        }
+    }
+
+    fn spawn_camera(&mut self, cfg: Config) -> Result<RunningCamera> {
+        let id = cfg.source.id.clone();
+        let client = self.detector.client().context("every mailbox of the shared detector is taken")?;
+        let topics = Topics::for_camera(&cfg.publish.topic_prefix, &cfg.device.id, &id);
+        let ring = build_ring(&cfg, self.gpu_pre, gpu_frames_wanted_for(&cfg, self.gpu_pre));
+        let mut pipeline = Pipeline::start(
+            cfg.clone(),
+            DetectorLink::shared(client),
+            ring,
+            &self.publisher,
+            topics.clone(),
+            &self.opts,
+            true,
+        )?;
+        let (intents_tx, intents) = channel();
+        let (configs_tx, configs) = sync_channel(2);
+        let (remote_tx, remote_in) = sync_channel(16);
+        let alive = Arc::new(AtomicBool::new(true));
+        let link = CameraLink { id: id.clone(), configs, alive: Arc::clone(&alive) };
+        let processed = Arc::clone(&pipeline.pipeline_stats);
+        let publisher = Arc::clone(&self.publisher);
+        let opts = self.opts.clone();
+        let p = &publisher;
+        p.try_publish(&topics.status, QoS::AtLeastOnce, true, status::ONLINE.as_bytes());
+        p.try_publish(&topics.config_state, QoS::AtLeastOnce, true, remote::state_payload(cfg.raw()).as_bytes());
+        let thread = std::thread::Builder::new()
+            .name(format!("cam-{id}"))
+            .spawn(move || {
+                let mut supervisor = pipeline.supervisor(&publisher, opts, Some(link))?;
+                let progress = supervisor.run(&intents, &remote_in, &mut Notifier::disabled(), &pipeline.worker);
+                drop(supervisor);
+                publisher.try_publish(&pipeline.topics.status, QoS::AtLeastOnce, true, status::STOPPED.as_bytes());
+                pipeline.finish(&progress, &publisher)
+            })
+            .context("spawning the camera's supervisor")?;
+        Ok(RunningCamera {
+            id,
+            cfg,
+            intents: intents_tx,
+            configs: configs_tx,
+            remote: remote_tx,
+            alive,
+            processed,
+            thread,
+            stopping: false,
+        })
+    }
+
+    /// Collects cameras that have ended, then starts those waiting for their previous run.
+    fn reap(&mut self) {
+        let mut k = 0;
+        while k < self.cameras.len() {
+            if !self.cameras[k].thread.is_finished() {
+                k += 1;
+                continue;
+            }
+            let c = self.cameras.swap_remove(k);
+            match c.thread.join() {
+                Ok(Ok(summary)) => {
+                    tracing::info!(camera = %c.id, processed = summary.processed, "Camera stopped.");
+                    self.summaries.push(summary);
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(camera = %c.id, error = %format!("{e:#}"), "Camera failed; the others go on.")
+                }
+                Err(_) => tracing::error!(camera = %c.id, "Camera thread panicked; the others go on."),
+            }
+        }
+        let waiting = std::mem::take(&mut self.to_start);
+        for cfg in waiting {
+            if self.cameras.iter().any(|c| c.id == cfg.source.id) {
+                self.to_start.push(cfg);
+            } else {
+                self.start_camera(cfg);
+            }
+        }
+    }
+
+    /// A `<device>/<camera>/config/set` message, to its camera's supervisor.
+    fn route_remote(&self, msg: IncomingMessage, prefix: &str, device: &str) {
+        let camera = Topics::camera_of(&msg.topic, prefix, device).map(str::to_string);
+        match camera.and_then(|id| self.cameras.iter().find(|c| c.id == id && !c.stopping)) {
+            Some(c) => {
+                if c.remote.try_send(msg).is_err() {
+                    tracing::warn!(camera = %c.id, "Remote config message dropped: the camera is still applying earlier ones.");
+                }
+            }
+            None => tracing::warn!(topic = %msg.topic, "Remote config for no running camera; ignored."),
+        }
+    }
+
+    /// SIGHUP: the file read again; cameras added, removed, restarted or changed; the shared
+    /// detector changed. Refused as a whole (nothing changes) when the file is invalid or a new
+    /// model does not load.
+    fn reload(&mut self) {
+        let Some(path) = self.opts.config_path.clone() else {
+            tracing::error!("Reload refused: no configuration file to reload (started without -c).");
+            return;
+        };
+        let new = match config::load_cameras(&path, self.opts.with_env) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "Reload refused; the running configuration stays.");
+                return;
+            }
+        };
+        let settings = new.first().clone();
+        let loaded = match detector_changed(&self.settings, &settings)
+            .then(|| Detector::new(settings.detector_options()))
+            .transpose()
+        {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, model = %settings.model_path.display(), "Reload refused: the new model does not load; the running configuration stays.");
+                return;
+            }
+        };
+        for key in changes_needing_restart(&self.settings, &settings) {
+            tracing::warn!(key, origin = "SIGHUP", "Changed, but only applied at restart.");
+        }
+        if settings.log.level != self.settings.log.level {
+            crate::telemetry::logging::set_level(&settings.log.level);
+        }
+        if !self.detector.change(DetectorChange { loaded, config: Box::new(settings.clone()) }) {
+            tracing::warn!(
+                "The shared detector is still taking earlier changes; its settings change with the next reload."
+            );
+        }
+        self.settings = settings;
+        for c in self.cameras.iter_mut().filter(|c| !c.stopping) {
+            match new.get(&c.id) {
+                None => {
+                    tracing::info!(camera = %c.id, "Camera removed: draining and stopping it.");
+                    c.stopping = true;
+                    let _ = c.intents.send(Intent::Stop);
+                }
+                Some(cfg) if cfg.source != c.cfg.source => {
+                    tracing::info!(camera = %c.id, "Camera source changed: restarting this camera.");
+                    c.stopping = true;
+                    let _ = c.intents.send(Intent::Stop);
+                    self.to_start.push(cfg.clone());
+                }
+                Some(cfg) => {
+                    if c.configs.try_send(Box::new(cfg.clone())).is_ok() {
+                        c.cfg = cfg.clone();
+                    } else {
+                        tracing::warn!(camera = %c.id, "Camera still applying an earlier change; reload it again.");
+                    }
+                }
+            }
+        }
+        for cfg in new.into_vec() {
+            let running = self.cameras.iter().any(|c| c.id == cfg.source.id);
+            if !running && !self.to_start.iter().any(|s| s.source.id == cfg.source.id) {
+                tracing::info!(camera = %cfg.source.id, "Camera added.");
+                self.start_camera(cfg);
+            }
+        }
+        tracing::info!(cameras = self.cameras.iter().filter(|c| !c.stopping).count(), "Reloaded.");
+    }
+}

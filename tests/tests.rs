@@ -4,6 +4,7 @@
 mod util;
 
 mod bridge;
+mod cameras;
 mod cli;
 mod control;
 mod detect;

@@ -22,7 +22,10 @@ pub struct Recorder {
 impl Recorder {
     /// Subscribes to `filter` on the broker at `port` and waits until the subscription is active.
     pub fn start(port: u16, filter: &str) -> Recorder {
-        let mut opts = MqttOptions::new(format!("recorder-{}", std::process::id()), "127.0.0.1", port);
+        // Unique per recorder: two with one client id on one broker would take turns kicking each other off.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut opts = MqttOptions::new(format!("recorder-{}-{n}", std::process::id()), "127.0.0.1", port);
         opts.set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut conn) = Client::new(opts, 64);
         client.subscribe(filter, QoS::AtLeastOnce).unwrap();

@@ -32,14 +32,22 @@ thread_local! {
 /// counted across the process: the test cannot read another thread's locals.
 static FINISH_THREAD_ALLOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Allocations made on threads named `infer-<camera>` (a camera's inference thread when several
+/// share one detector).
+static CAMERA_THREAD_ALLOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 fn count() {
     let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
     // The thread's name from the kernel (allocates nothing; std names a thread after it starts,
     // so the name is asked each time).
     let mut name = [0u8; 16];
     // SAFETY: PR_GET_NAME writes at most 16 bytes into the buffer.
-    if unsafe { nix::libc::prctl(nix::libc::PR_GET_NAME, name.as_mut_ptr()) } == 0 && name.starts_with(b"finish\0") {
-        FINISH_THREAD_ALLOCATIONS.fetch_add(1, Relaxed);
+    if unsafe { nix::libc::prctl(nix::libc::PR_GET_NAME, name.as_mut_ptr()) } == 0 {
+        if name.starts_with(b"finish\0") {
+            FINISH_THREAD_ALLOCATIONS.fetch_add(1, Relaxed);
+        } else if name.starts_with(b"infer-") {
+            CAMERA_THREAD_ALLOCATIONS.fetch_add(1, Relaxed);
+        }
     }
 }
 
@@ -219,4 +227,48 @@ fn the_finishing_thread_allocates_nothing_per_frame() {
     eprintln!("finishing thread: {short} allocations in a 100-frame run, {long} in a 260-frame run");
     assert!(short > 0, "the finishing thread ran (its start-up allocates)");
     assert!(long <= short, "160 more frames made {} more allocations on the finishing thread", long - short);
+}
+
+/// Several cameras on one detector: each camera's inference thread (its frame handed to the shared
+/// detector's mailbox, the answer taken back, the baton passed on) allocates nothing per frame.
+/// Two cameras on the demo clip, the whole daemon in this process; a run of 200 frames a camera
+/// makes no more allocations on those threads than one of 80.
+#[test]
+fn a_cameras_inference_thread_allocates_nothing_per_frame_on_the_shared_detector() {
+    use footrackd::app::{RunOptions, run};
+    use footrackd::config::{RawConfig, validate_cameras};
+
+    let camera_allocations = |frames: u64| {
+        let root = util::repo_root();
+        let port = util::broker::free_port();
+        let raws = ["a", "b"].map(|id| {
+            let mut raw = RawConfig::default();
+            raw.source.id = id.into();
+            raw.source.uri = root.join("demo/clip.mp4").display().to_string();
+            raw.source.realtime = false;
+            raw.ring.overflow = footrackd::ring::OverflowPolicy::Block;
+            raw.infer.model = root.join("models/yolox_nano.onnx").display().to_string();
+            raw.infer.ball_focus_regions = 0;
+            raw.infer.threads = 1;
+            raw.pitch.auto_calibrate = false;
+            raw.publish.broker_port = port;
+            raw
+        });
+        let cameras = validate_cameras(raws.to_vec(), true).unwrap();
+        let (_keep, intents) = std::sync::mpsc::channel();
+        let before = CAMERA_THREAD_ALLOCATIONS.load(Relaxed);
+        let summaries = run(cameras, intents, RunOptions { max_frames: Some(frames), ..Default::default() }).unwrap();
+        assert_eq!(summaries.len(), 2);
+        assert!(summaries.iter().all(|s| s.processed == frames), "every frame of both cameras processed");
+        CAMERA_THREAD_ALLOCATIONS.load(Relaxed) - before
+    };
+    let short = camera_allocations(80);
+    let long = camera_allocations(200);
+    eprintln!("cameras' inference threads: {short} allocations in 80-frame runs, {long} in 200-frame runs");
+    assert!(short > 0, "the cameras' inference threads ran (their start-up allocates)");
+    assert!(
+        long <= short,
+        "120 more frames a camera made {} more allocations on their inference threads",
+        long - short
+    );
 }

@@ -36,7 +36,7 @@ fn camera(id: &str, uri: &str, own: &str) -> String {
 /// Ball tracks are numbered from here.
 const BALL_IDS: u64 = footrackd::track::ball::BALL_ID_BASE;
 
-fn tracks_on<'m>(msgs: &'m [Message], topic: &str) -> Vec<serde_json::Value> {
+fn tracks_on(msgs: &[Message], topic: &str) -> Vec<serde_json::Value> {
     msgs.iter().filter(|m| m.topic == topic).map(|m| serde_json::from_str(&m.payload).unwrap()).collect()
 }
 
@@ -332,7 +332,7 @@ fn cameras_are_added_and_removed_by_sighup_and_a_remote_change_reaches_one_camer
             .any(|x| x.topic == "footrack/t-hup/b/config/state" && x.payload.contains("\"min_hits\":5"))),
         "b did not take its own change"
     );
-    let a_state = rec.messages().into_iter().filter(|m| m.topic == "footrack/t-hup/a/config/state").last().unwrap();
+    let a_state = rec.messages().into_iter().rfind(|m| m.topic == "footrack/t-hup/a/config/state").unwrap();
     assert!(!a_state.payload.contains("\"min_hits\":5"), "a kept its own settings");
 
     // Removed: c drains and says stopped; a and b go on.

@@ -149,6 +149,15 @@ fn example_configs_validate() {
         raw.infer.model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/yolox_nano.onnx").into();
         footrackd::config::validate(raw, true).unwrap_or_else(|p| panic!("{name}: {p}"));
     }
+    // Several cameras: the validate command, each camera with its own calibration and colours.
+    let path = format!("{}/config/examples/cameras.toml", env!("CARGO_MANIFEST_DIR"));
+    let out = crate::util::daemon::run(&["validate", "-c", &path, "--no-env"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for camera in ["main", "behind-goal", "tactical"] {
+        assert!(stdout.contains(&format!("camera {camera}: ok")), "{stdout}");
+    }
+    assert!(stdout.contains("camera behind-goal: pitch calibration: 4 point pairs"), "{stdout}");
 }
 
 #[test]

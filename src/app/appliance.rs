@@ -55,6 +55,8 @@ struct Appliance {
     /// Cameras to start once their previous run (same id) has ended: a changed source.
     to_start: Vec<Config>,
     summaries: Vec<RunSummary>,
+    /// Cameras that ended with an error.
+    failed: usize,
     detector: SharedDetector,
     /// Whether the shared detector letterboxes on the GPU (ring memory follows it).
     gpu_pre: bool,
@@ -78,6 +80,7 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
         cameras: Vec::with_capacity(cameras.len()),
         to_start: Vec::new(),
         summaries: Vec::new(),
+        failed: 0,
         detector: SharedDetector::start(detector).context("spawning the detection thread")?,
         gpu_pre,
         publisher: Arc::new(publisher),
@@ -134,9 +137,10 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
             notifier.status(&format!("{} cameras, {processed} frames processed", appliance.cameras.len()));
         }
     }
-    let Appliance { detector, publisher, summaries, .. } = appliance;
+    let Appliance { detector, publisher, summaries, failed, .. } = appliance;
     detector.stop();
     publisher.stop(Duration::from_secs(2));
+    anyhow::ensure!(!summaries.is_empty() || failed == 0, "every camera failed (see the errors above)");
     Ok(summaries)
 }
 

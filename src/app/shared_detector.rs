@@ -93,11 +93,9 @@ impl SharedDetector {
         let thread = {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new().name("detect".into()).spawn(move || {
+                // Set however the thread ends (a panic included): no camera waits forever.
+                let _stopped = StoppedOnDrop(&shared);
                 detect_batches(&shared, detector, &changes_in);
-                shared.stopped.store(true, SeqCst);
-                for m in &shared.mailboxes {
-                    m.answered.notify();
-                }
             })?
         };
         Ok(SharedDetector { shared, changes, thread: Some(thread) })
@@ -122,6 +120,18 @@ impl SharedDetector {
         self.shared.submitted.notify();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// Marks the detection thread stopped and wakes every waiting camera when dropped.
+struct StoppedOnDrop<'a>(&'a Shared);
+
+impl Drop for StoppedOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.stopped.store(true, SeqCst);
+        for m in &self.0.mailboxes {
+            m.answered.notify();
         }
     }
 }

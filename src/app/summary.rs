@@ -76,6 +76,14 @@ impl RunSummary {
             f(self.latency_ms[1]),
             f(self.latency_ms[2])
         ));
+        if let Some(fps) = self.steady_fps {
+            s.push_str(&format!(
+                "\nafter the first 10 frames: {fps:.2} fps, latency ms p50 {} p95 {} p99 {}",
+                f(self.steady_latency_ms[0]),
+                f(self.steady_latency_ms[1]),
+                f(self.steady_latency_ms[2])
+            ));
+        }
         s.push_str(&format!(
             "\ngame state: teams in {} of {} messages, pitch positions in {}",
             self.frames_with_team, self.processed, self.frames_with_homography

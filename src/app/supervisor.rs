@@ -130,7 +130,9 @@ impl Supervisor {
         // Ready once every thread runs: a camera that is offline at boot is waited for, with
         // progress in STATUS and health, not reported as a failed start.
         notifier.ready();
-        tracing::info!("Ready: waiting for frames.");
+        if self.camera.is_none() {
+            tracing::info!("Ready: waiting for frames.");
+        }
         loop {
             match intents.recv_timeout(Duration::from_millis(50)) {
                 Ok(Intent::Stop) => {

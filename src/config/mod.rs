@@ -250,6 +250,36 @@ mod tests {
     }
 
     #[test]
+    fn several_cameras_load_with_their_own_paths_overlay_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let model = std::env::current_dir().unwrap().join("models/yolox_nano.onnx");
+        std::fs::write(
+            &path,
+            format!(
+                "[infer]\nmodel = \"{}\"\n[[source]]\nid = \"a\"\nuri = \"clips/a.mp4\"\n[[source]]\nid = \"b\"\nuri = \"rtsp://cam/b\"\n[source.track]\nmin_hits = 4\n",
+                model.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("c.remote.toml"), "[camera.a.track]\nmin_hits = 6\n").unwrap();
+        // SAFETY: tests in this module touch only their own variable names.
+        unsafe { std::env::set_var("FOOTRACKD_SOURCE__LATENCY_MS", "321") };
+        let cameras = load_cameras(&path, true);
+        unsafe { std::env::remove_var("FOOTRACKD_SOURCE__LATENCY_MS") };
+        let cameras = cameras.unwrap();
+        let (a, b) = (cameras.get("a").unwrap(), cameras.get("b").unwrap());
+        assert_eq!(a.source.uri, dir.path().join("clips/a.mp4").to_string_lossy(), "relative to the file");
+        assert_eq!(b.source.uri, "rtsp://cam/b");
+        assert_eq!((a.track.min_hits, b.track.min_hits), (6, 4), "the overlay's camera table, the camera's own");
+        assert_eq!((a.source.latency_ms, b.source.latency_ms), (321, 321), "environment: every camera");
+        assert_eq!(load_raw(&path, false).unwrap().source.id, "a", "one-camera commands take the first");
+        // --input names one source.
+        let e = load_for_run(&path, false, Some("x.mp4")).unwrap_err();
+        assert!(e.to_string().contains("--input names one source"), "{e}");
+    }
+
+    #[test]
     fn missing_file_is_a_clear_error() {
         let e = load_raw(Path::new("/nonexistent/footrackd.toml"), false).unwrap_err();
         assert!(e.to_string().contains("no such file"));

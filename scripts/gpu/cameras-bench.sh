@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Issue 23 on the GPU machine (after the bundle is unpacked, see docs/gpu.md): N cameras (8) of the
+# 1080p clip at its own 25 fps (realtime, drop_oldest: as live cameras) in one daemon, against N
+# separate daemons of one camera each and one camera alone, all in this call. Shipped defaults
+# (football model 1280x736, ball second look, teams, auto calibration), NVDEC, CUDA. Per camera:
+# processed fps and capture-to-publish latency after warm-up (the run summary); GPU memory: the
+# highest nvidia-smi reading while they run (every process together). Results in
+# $OUT/results-cameras.txt and the logs.
+set -uo pipefail
+. scripts/gpu/results.sh results-cameras.txt
+CLIP=$PWD/.device/clip1080.mp4
+M=$PWD/models
+N=${CAMERAS:-8}
+head_toml() { # device id
+  printf '[device]\nid = "%s"\n[infer]\nmodel = "%s/football_nano_1280x736.onnx"\nball_focus_model = "%s/football_nano_320.onnx"\nproviders = ["cuda", "cpu"]\n[publish]\nbroker_port = 9\n' "$1" "$M" "$M"
+}
+source_toml() { # id [array]
+  printf '[%s]\nid = "%s"\nuri = "%s"\ndecoder = "nvdec"\nrealtime = true\n' "$2" "$1" "$CLIP"
+}
+gpu_mem() { # sample every 0.25 s into $1 until killed
+  while true; do nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits >> "$1"; sleep 0.25; done
+}
+report() { # log label
+  local log=$1 label=$2
+  grep -E "^camera |^throughput|^after the first|^frames:" "$log" | sed "s/^/  [$label] /"
+}
+run_measured() { # label command...
+  local label=$1; shift
+  rm -f /tmp/mem-$label
+  gpu_mem /tmp/mem-$label & local sampler=$!
+  "$@"
+  kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
+  echo "  [$label] GPU memory used, highest reading: $(sort -n /tmp/mem-$label | tail -1) MiB (before: $(head -1 /tmp/mem-$label) MiB)"
+}
+say "machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+nvidia-smi --query-gpu=memory.used --format=csv,noheader
+
+say "one camera alone"
+{ head_toml alone; source_toml cam0 source; } > /tmp/alone.toml
+run_measured alone timeout 60 $BIN run -c /tmp/alone.toml --no-env > $OUT/cameras-alone.log 2>&1
+report $OUT/cameras-alone.log alone
+
+say "$N cameras in one daemon"
+{ head_toml one; for i in $(seq 0 $((N-1))); do source_toml cam$i '[source]'; done; } > /tmp/one.toml
+run_measured one-daemon timeout 90 $BIN run -c /tmp/one.toml --no-env > $OUT/cameras-one-daemon.log 2>&1
+report $OUT/cameras-one-daemon.log one-daemon
+grep -E "panicked|ERROR" $OUT/cameras-one-daemon.log | head -5
+
+say "$N separate daemons, one camera each"
+separate() {
+  for i in $(seq 0 $((N-1))); do
+    { head_toml sep$i; source_toml cam$i source; } > /tmp/sep$i.toml
+    timeout 90 $BIN run -c /tmp/sep$i.toml --no-env > $OUT/cameras-sep$i.log 2>&1 &
+  done
+  wait
+}
+run_measured separate separate
+for i in $(seq 0 $((N-1))); do report $OUT/cameras-sep$i.log sep$i; done
+say "done"

@@ -250,6 +250,7 @@ fn a_cameras_inference_thread_allocates_nothing_per_frame_on_the_shared_detector
             raw.infer.model = root.join("models/yolox_nano.onnx").display().to_string();
             raw.infer.ball_focus_regions = 0;
             raw.infer.threads = 1;
+            raw.infer.detector_sharing = footrackd::infer::DetectorSharing::Shared;
             raw.pitch.auto_calibrate = false;
             raw.publish.broker_port = port;
             raw

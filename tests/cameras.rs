@@ -22,6 +22,9 @@ fn appliance(device: &str, port: u16, extra: &str, infer: &str) -> String {
     )
 }
 
+/// One detector for every camera (on a CPU, `auto` gives each its own; the SIGHUP test keeps that).
+const SHARED: &str = "detector_sharing = \"shared\"\n";
+
 /// Live cameras at 4 frames a second each without the ball's second look: within what two
 /// shared cores detect, so each camera's rate is its own and one held back by another shows.
 const LIVE_4FPS: &str = "max_fps = 4.0\nball_focus_regions = 0\n";
@@ -91,7 +94,7 @@ fn two_cameras_from_files_publish_every_frame_on_their_own_topics_as_one_camera_
     let clip = repo_root().join("demo/clip.mp4");
     let frames = 50;
     // The same clip on both: batched together, each must get exactly what it would alone.
-    let cfg = appliance("t-two", broker.port, "[ring]\noverflow = \"block\"\n", "")
+    let cfg = appliance("t-two", broker.port, "[ring]\noverflow = \"block\"\n", SHARED)
         + &camera("left", clip.to_str().unwrap(), "realtime = false\n")
         + &camera("right", clip.to_str().unwrap(), "realtime = false\n[source.track]\nteams = false\n");
     let path = daemon::write_config(dir.path(), &cfg);
@@ -183,7 +186,7 @@ fn four_cameras_from_files_each_get_every_frame() {
     let dir = tempfile::tempdir().unwrap();
     let clip = crate::util::frames::test_pattern_clip_sized(dir.path(), "small.mp4", 40, 25, 640, 360);
     let own = "realtime = false\n[source.pitch]\nauto_calibrate = false\n";
-    let cfg = appliance("t-four", broker.port, "[ring]\noverflow = \"block\"\n", "")
+    let cfg = appliance("t-four", broker.port, "[ring]\noverflow = \"block\"\n", SHARED)
         + &(0..4).map(|i| camera(&format!("cam{i}"), clip.to_str().unwrap(), own)).collect::<String>();
     let path = daemon::write_config(dir.path(), &cfg);
     let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
@@ -230,7 +233,7 @@ fn four_rtsp_cameras_keep_their_rate_while_one_server_dies_and_comes_back() {
     let mut servers: Vec<Child> = ports.iter().map(|&p| rtsp_server(p, &clip)).collect();
     let mut guard = KillOnDrop(servers.iter().map(Child::id).collect());
     let own = "[source.pitch]\nauto_calibrate = false\n";
-    let cfg = appliance("t-rtsp4", broker.port, "", LIVE_4FPS)
+    let cfg = appliance("t-rtsp4", broker.port, "", &format!("{LIVE_4FPS}{SHARED}"))
         + &(0..4)
             .map(|i| camera(&format!("cam{i}"), &format!("rtsp://127.0.0.1:{}/clip", ports[i]), own))
             .collect::<String>();

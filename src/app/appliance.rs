@@ -31,7 +31,7 @@ use crate::config::diff::changes_needing_restart;
 use crate::config::{self, Cameras, Config, remote};
 use crate::control::Intent;
 use crate::control::systemd::Notifier;
-use crate::infer::Detector;
+use crate::infer::{Detector, DetectorSharing, Provider};
 use crate::publish::{IncomingMessage, Publisher, Topics, status};
 
 /// One running camera, as the appliance sees it.
@@ -57,8 +57,11 @@ struct Appliance {
     summaries: Vec<RunSummary>,
     /// Cameras that ended with an error.
     failed: usize,
-    detector: SharedDetector,
-    /// Whether the shared detector letterboxes on the GPU (ring memory follows it).
+    /// The detector all cameras share (`None`: one per camera, `infer.detector_sharing`).
+    detector: Option<SharedDetector>,
+    /// The first detector, loaded to decide; the first camera takes it when each has its own.
+    spare: Option<Detector>,
+    /// Whether the detector letterboxes on the GPU (ring memory follows it).
     gpu_pre: bool,
     publisher: Arc<Publisher>,
     /// The appliance-wide settings in use (the first camera's configuration).
@@ -76,12 +79,28 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
     let (publisher, remote_in) = Publisher::start_with(&first.publish, &device, subscribe).context("MQTT publisher")?;
     let detector = Detector::new(first.detector_options()).context("detector")?;
     let gpu_pre = preprocesses_on_gpu(&detector);
+    let shared = match first.infer.detector_sharing {
+        DetectorSharing::Auto => detector.provider() != Provider::Cpu,
+        DetectorSharing::Shared => true,
+        DetectorSharing::PerCamera => false,
+    };
+    let (detector, spare) = if shared {
+        tracing::info!(
+            cameras = cameras.len(),
+            "Several cameras, one detector: frames ready together are detected in one batch."
+        );
+        (Some(SharedDetector::start(detector).context("spawning the detection thread")?), None)
+    } else {
+        tracing::info!(cameras = cameras.len(), sharing = ?first.infer.detector_sharing, "Several cameras, one detector each (the model runs on the CPU: side by side is faster there).");
+        (None, Some(detector))
+    };
     let mut appliance = Appliance {
         cameras: Vec::with_capacity(cameras.len()),
         to_start: Vec::new(),
         summaries: Vec::new(),
         failed: 0,
-        detector: SharedDetector::start(detector).context("spawning the detection thread")?,
+        detector,
+        spare,
         gpu_pre,
         publisher: Arc::new(publisher),
         settings: first,
@@ -96,7 +115,9 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
         appliance.start_camera(cfg);
     }
     if appliance.cameras.is_empty() {
-        appliance.detector.stop();
+        if let Some(d) = appliance.detector.take() {
+            d.stop();
+        }
         appliance.publisher.stop(Duration::from_secs(2));
         anyhow::bail!("no camera could be started (see the errors above)");
     }
@@ -138,7 +159,9 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
         }
     }
     let Appliance { detector, publisher, summaries, failed, .. } = appliance;
-    detector.stop();
+    if let Some(d) = detector {
+        d.stop();
+    }
     publisher.stop(Duration::from_secs(2));
     anyhow::ensure!(!summaries.is_empty() || failed == 0, "every camera failed (see the errors above)");
     Ok(summaries)
@@ -160,18 +183,18 @@ impl Appliance {
 
     fn spawn_camera(&mut self, cfg: Config) -> Result<RunningCamera> {
         let id = cfg.source.id.clone();
-        let client = self.detector.client().context("every mailbox of the shared detector is taken")?;
+        let link = match &self.detector {
+            Some(shared) => {
+                DetectorLink::shared(shared.client().context("every mailbox of the shared detector is taken")?)
+            }
+            None => match self.spare.take() {
+                Some(d) => d.into(),
+                None => Detector::new(cfg.detector_options()).context("detector")?.into(),
+            },
+        };
         let topics = Topics::for_camera(&cfg.publish.topic_prefix, &cfg.device.id, &id);
         let ring = build_ring(&cfg, self.gpu_pre, gpu_frames_wanted_for(&cfg, self.gpu_pre));
-        let mut pipeline = Pipeline::start(
-            cfg.clone(),
-            DetectorLink::shared(client),
-            ring,
-            &self.publisher,
-            topics.clone(),
-            &self.opts,
-            true,
-        )?;
+        let mut pipeline = Pipeline::start(cfg.clone(), link, ring, &self.publisher, topics.clone(), &self.opts, true)?;
         let (intents_tx, intents) = channel();
         let (configs_tx, configs) = sync_channel(2);
         let (remote_tx, remote_in) = sync_channel(16);
@@ -265,7 +288,8 @@ impl Appliance {
             }
         };
         let settings = new.first().clone();
-        let loaded = match detector_changed(&self.settings, &settings)
+        // A shared detector's new model is loaded here, once; cameras with their own load theirs.
+        let loaded = match (self.detector.is_some() && detector_changed(&self.settings, &settings))
             .then(|| Detector::new(settings.detector_options()))
             .transpose()
         {
@@ -281,7 +305,9 @@ impl Appliance {
         if settings.log.level != self.settings.log.level {
             crate::telemetry::logging::set_level(&settings.log.level);
         }
-        if !self.detector.change(DetectorChange { loaded, config: Box::new(settings.clone()) }) {
+        if let Some(shared) = &self.detector
+            && !shared.change(DetectorChange { loaded, config: Box::new(settings.clone()) })
+        {
             tracing::warn!(
                 "The shared detector is still taking earlier changes; its settings change with the next reload."
             );

@@ -19,6 +19,9 @@ pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> 
     if old.infer.providers != new.infer.providers || old.infer.threads != new.infer.threads {
         out.push("infer.providers/threads");
     }
+    if old.infer.detector_sharing != new.infer.detector_sharing {
+        out.push("infer.detector_sharing");
+    }
     let i = (&old.infer, &new.infer);
     if (i.0.io_binding, i.0.cuda_graph, i.0.gpu_input, i.0.gpu_preprocess, i.0.frames_in_flight)
         != (i.1.io_binding, i.1.cuda_graph, i.1.gpu_input, i.1.gpu_preprocess, i.1.frames_in_flight)

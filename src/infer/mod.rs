@@ -26,5 +26,5 @@ mod trt;
 pub use detector::{DetectTiming, Detector};
 pub use error::InferError;
 pub use keypoints::{FrameKeypoints, KeypointModel, KeypointOptions};
-pub use options::{DetectorOptions, Device, GpuInput, InferSection, Provider};
+pub use options::{DetectorOptions, DetectorSharing, Device, GpuInput, InferSection, Provider};
 pub use providers::gpu_memory_used_mb;

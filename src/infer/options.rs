@@ -72,6 +72,21 @@ pub enum GpuInput {
     Copy,
 }
 
+/// Whether several cameras share one detector (one model session, batched calls) or each has
+/// its own.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectorSharing {
+    /// Shared when the model runs on a GPU (one context, batches fill it), one per camera on a CPU
+    /// (cores run the cameras' model calls side by side; measured faster on 2 cores).
+    #[default]
+    Auto,
+    /// One detector for every camera.
+    Shared,
+    /// One detector per camera.
+    PerCamera,
+}
+
 /// `[infer]`
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -110,6 +125,8 @@ pub struct InferSection {
     /// finishes this one (host pixels, teams, calibration, tracking, publishing), in frame order;
     /// 1 = one after the other on the inference thread.
     pub frames_in_flight: usize,
+    /// With several cameras: one detector for all of them, or one each (docs/cameras.md).
+    pub detector_sharing: DetectorSharing,
     /// The model of the ball's second look (a detector with a `ball` class and a small input:
     /// the football model's own weights at 320x320 by default).
     pub ball_focus_model: String,
@@ -139,6 +156,7 @@ impl Default for InferSection {
             io_binding: false,
             cuda_graph: false,
             frames_in_flight: 2,
+            detector_sharing: DetectorSharing::Auto,
             ball_focus_model: "models/football_nano_320.onnx".into(),
             ball_focus_regions: 2,
             ball_focus_zoom: 1.0,

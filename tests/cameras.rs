@@ -3,9 +3,7 @@
 //! cameras added and removed by SIGHUP; a remote change addressed to one camera.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::util::broker::{Broker, free_port};
@@ -53,21 +51,6 @@ fn rates(rec: &Recorder, topics: &[String], span: Duration) -> HashMap<String, u
     let start: Vec<usize> = topics.iter().map(|t| count(rec, t)).collect();
     std::thread::sleep(span);
     topics.iter().zip(start).map(|(t, s)| (t.clone(), count(rec, t) - s)).collect()
-}
-
-fn rtsp_server(port: u16, clip: &Path) -> Child {
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(repo_root().join("tests/support/rtsp_server.py"))
-        .arg(port.to_string())
-        .arg(clip)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("/usr/bin/python3 with python3-gi (scripts/setup.sh)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready", "the RTSP server did not start");
-    child
 }
 
 /// Kills what a test started when it ends, passed or failed (a failed assertion must not leave
@@ -230,7 +213,7 @@ fn four_rtsp_cameras_keep_their_rate_while_one_server_dies_and_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let clip = repo_root().join("demo/clip.mp4");
     let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
-    let mut servers: Vec<Child> = ports.iter().map(|&p| rtsp_server(p, &clip)).collect();
+    let mut servers: Vec<Child> = ports.iter().map(|&p| crate::util::rtsp::server(p, &clip)).collect();
     let mut guard = KillOnDrop(servers.iter().map(Child::id).collect());
     let own = "[source.pitch]\nauto_calibrate = false\n";
     let cfg = appliance("t-rtsp4", broker.port, "", &format!("{LIVE_4FPS}{SHARED}"))
@@ -264,7 +247,7 @@ fn four_rtsp_cameras_keep_their_rate_while_one_server_dies_and_comes_back() {
     let health = rec.messages().into_iter().rev().find(|m| m.topic == "footrack/t-rtsp4/cam0/health").unwrap();
     let h: serde_json::Value = serde_json::from_str(&health.payload).unwrap();
     assert_eq!(h["source"]["id"], "cam0");
-    servers[0] = rtsp_server(ports[0], &clip);
+    servers[0] = crate::util::rtsp::server(ports[0], &clip);
     guard.0.push(servers[0].id());
     let n0 = count(&rec, &topics[0]);
     assert!(
@@ -287,7 +270,7 @@ fn cameras_are_added_and_removed_by_sighup_and_a_remote_change_reaches_one_camer
     let dir = tempfile::tempdir().unwrap();
     let clip = repo_root().join("demo/clip.mp4");
     let ports: Vec<u16> = (0..2).map(|_| free_port()).collect();
-    let mut servers: Vec<Child> = ports.iter().map(|&p| rtsp_server(p, &clip)).collect();
+    let mut servers: Vec<Child> = ports.iter().map(|&p| crate::util::rtsp::server(p, &clip)).collect();
     let mut guard = KillOnDrop(servers.iter().map(Child::id).collect());
     let own = "[source.pitch]\nauto_calibrate = false\n";
     let head = appliance("t-hup", broker.port, "", LIVE_4FPS);

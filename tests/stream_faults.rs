@@ -2,30 +2,11 @@
 //! outage in health, and resumes soon after the stream returns), and a truncated file (a clear
 //! error or a clean end, never a hang or a panic).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::broker::{Broker, free_port};
 use crate::util::daemon;
 use crate::util::recorder::Recorder;
-
-/// Starts the RTSP server for `clip` on `port` and waits until it listens.
-fn rtsp_server(port: u16, clip: &std::path::Path) -> Child {
-    let root = crate::util::repo_root();
-    let mut child = Command::new("/usr/bin/python3")
-        .arg(root.join("tests/support/rtsp_server.py"))
-        .arg(port.to_string())
-        .arg(clip)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("/usr/bin/python3 with python3-gi (scripts/setup.sh)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready", "the RTSP server did not start (gir1.2-gst-rtsp-server-1.0: scripts/setup.sh)");
-    child
-}
 
 fn tracks(rec: &Recorder) -> usize {
     rec.messages().iter().filter(|m| m.topic.ends_with("/tracks")).count()
@@ -36,7 +17,7 @@ fn a_camera_that_goes_away_is_waited_for_and_resumed_when_it_returns() {
     let broker = Broker::start();
     let rec = Recorder::start(broker.port, "footrack/t-rtsp/#");
     let port = free_port();
-    let mut server = rtsp_server(port, &crate::util::repo_root().join("demo/clip.mp4"));
+    let mut server = crate::util::rtsp::server(port, &crate::util::repo_root().join("demo/clip.mp4"));
     let dir = tempfile::tempdir().unwrap();
     // The camera comes back with other settings: another resolution (the demo clip is 1280x720).
     let smaller = crate::util::frames::test_pattern_clip_sized(dir.path(), "640x360.mp4", 300, 25, 640, 360);
@@ -72,7 +53,7 @@ fn a_camera_that_goes_away_is_waited_for_and_resumed_when_it_returns() {
     );
 
     // It comes back, at 640x360: tracks resume at the new size.
-    let mut server = rtsp_server(port, &smaller);
+    let mut server = crate::util::rtsp::server(port, &smaller);
     let back = Instant::now();
     assert!(
         rec.wait_for(Duration::from_secs(15), |m| m.iter().filter(|x| x.topic.ends_with("/tracks")).count()

@@ -5,6 +5,7 @@ pub mod daemon;
 pub mod frames;
 pub mod proxy;
 pub mod recorder;
+pub mod rtsp;
 
 use std::path::PathBuf;
 

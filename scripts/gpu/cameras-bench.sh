@@ -29,7 +29,7 @@ run_measured() { # label command...
   rm -f /tmp/mem-$label
   gpu_mem /tmp/mem-$label & local sampler=$!
   "$@"
-  kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
+  kill $sampler 2>/dev/null
   echo "  [$label] GPU memory used, highest reading: $(sort -n /tmp/mem-$label | tail -1) MiB (before: $(head -1 /tmp/mem-$label) MiB)"
 }
 say "machine"
@@ -41,19 +41,35 @@ say "one camera alone"
 run_measured alone timeout 60 $BIN run -c /tmp/alone.toml --no-env > $OUT/cameras-alone.log 2>&1
 report $OUT/cameras-alone.log alone
 
-say "$N cameras in one daemon"
 { head_toml one; for i in $(seq 0 $((N-1))); do source_toml cam$i '[source]'; done; } > /tmp/one.toml
-run_measured one-daemon timeout 90 $BIN run -c /tmp/one.toml --no-env > $OUT/cameras-one-daemon.log 2>&1
-report $OUT/cameras-one-daemon.log one-daemon
-grep -E "panicked|ERROR" $OUT/cameras-one-daemon.log | head -5
+one_daemon() { # label [VAR=value...]: the N cameras in one daemon, with environment overrides
+  local label=$1; shift
+  say "$N cameras in one daemon: $label $*"
+  run_measured $label env "$@" timeout 60 $BIN run -c /tmp/one.toml > $OUT/cameras-$label.log 2>&1
+  report $OUT/cameras-$label.log $label
+  grep -E "^per frame" $OUT/cameras-$label.log | head -2 | sed "s/^/  [$label] /"
+  grep -E "panicked|ERROR|warmed up" $OUT/cameras-$label.log | head -3
+  grep "Shared batch" $OUT/cameras-$label.log | sed 's/\x1b\[[0-9;]*m//g' | awk 'NR%40==1' | head -12 | cut -c1-200
+}
+for v in ${VARIANTS:-shared}; do
+  case $v in
+    shared) one_daemon shared FOOTRACKD_INFER__DETECTOR_SHARING=shared "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
+    shared-host-frames) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_SOURCE__GPU_FRAMES=false ;;
+    shared-bare) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_PITCH__AUTO_CALIBRATE=false FOOTRACKD_TRACK__TEAMS=false FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0 ;;
+    shared-one-in-flight) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_INFER__FRAMES_IN_FLIGHT=1 ;;
+    per-camera) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=per_camera ;;
+  esac
+done
 
 say "$N separate daemons, one camera each"
 separate() {
+  local pids=""
   for i in $(seq 0 $((N-1))); do
     { head_toml sep$i; source_toml cam$i source; } > /tmp/sep$i.toml
-    timeout 90 $BIN run -c /tmp/sep$i.toml --no-env > $OUT/cameras-sep$i.log 2>&1 &
+    timeout 60 $BIN run -c /tmp/sep$i.toml --no-env > $OUT/cameras-sep$i.log 2>&1 &
+    pids="$pids $!"
   done
-  wait
+  wait $pids
 }
 run_measured separate separate
 for i in $(seq 0 $((N-1))); do report $OUT/cameras-sep$i.log sep$i; done

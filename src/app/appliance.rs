@@ -85,13 +85,15 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
         DetectorSharing::PerCamera => false,
     };
     let (detector, spare) = if shared {
+        let mut detector = detector;
+        warm_up(&mut detector, cameras.len());
         tracing::info!(
             cameras = cameras.len(),
             "Several cameras, one detector: frames ready together are detected in one batch."
         );
         (Some(SharedDetector::start(detector).context("spawning the detection thread")?), None)
     } else {
-        tracing::info!(cameras = cameras.len(), sharing = ?first.infer.detector_sharing, "Several cameras, one detector each (the model runs on the CPU: side by side is faster there).");
+        tracing::info!(cameras = cameras.len(), sharing = ?first.infer.detector_sharing, "Several cameras, one detector each (infer.detector_sharing).");
         (None, Some(detector))
     };
     let mut appliance = Appliance {
@@ -107,10 +109,6 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
         opts,
         stopping: false,
     };
-    tracing::info!(
-        cameras = cameras.len(),
-        "Several cameras, one detector: frames ready together are detected in one batch."
-    );
     for cfg in cameras.into_vec() {
         appliance.start_camera(cfg);
     }
@@ -165,6 +163,28 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
     publisher.stop(Duration::from_secs(2));
     anyhow::ensure!(!summaries.is_empty() || failed == 0, "every camera failed (see the errors above)");
     Ok(summaries)
+}
+
+/// Runs the shared detector once at every batch size up to `cameras` on a grey 1080p frame: the
+/// first call at a new input shape sets the GPU up for it, which must not stall live frames.
+fn warm_up(detector: &mut Detector, cameras: usize) {
+    let (w, h) = (1920, 1080);
+    let data = vec![128u8; crate::frame::yuv420_bytes(w, h)];
+    let Some(frame) = crate::frame::YuvFrame::new(&data, w, h, crate::frame::PixelFormat::I420) else { return };
+    let frames = vec![frame; cameras];
+    let mut outs: Vec<Vec<crate::frame::Detection>> = vec![Vec::new(); cameras];
+    let started = Instant::now();
+    for n in 1..=cameras {
+        if let Err(e) = detector.detect_many(&frames[..n], &mut outs[..n]) {
+            tracing::warn!(error = %e, batch = n, "Warm-up of the shared detector failed; its first live calls set it up instead.");
+            return;
+        }
+    }
+    tracing::info!(
+        batches = cameras,
+        ms = started.elapsed().as_millis() as u64,
+        "Shared detector warmed up at every batch size."
+    );
 }
 
 impl Appliance {

@@ -243,7 +243,16 @@ fn detect_batches(shared: &Shared, mut detector: Detector, changes: &Receiver<De
                 }
             }
             let result = if frames.len() == group.len() {
-                detector.detect_many_with_hints(&frames, &hints, &mut outs[..frames.len()])
+                let r = detector.detect_many_with_hints(&frames, &hints, &mut outs[..frames.len()]);
+                if let Ok(t) = &r {
+                    tracing::trace!(
+                        frames = frames.len(),
+                        pre_ms = t.pre_secs * 1e3,
+                        infer_ms = t.infer_secs * 1e3,
+                        "Shared batch."
+                    );
+                }
+                r
             } else {
                 Err(InferError::Run("a camera submitted no frame".into()))
             };

@@ -36,10 +36,12 @@ say "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 nvidia-smi --query-gpu=memory.used --format=csv,noheader
 
+if [ -z "${SKIP_BASELINES:-}" ]; then
 say "one camera alone"
 { head_toml alone; source_toml cam0 source; } > /tmp/alone.toml
 run_measured alone timeout 60 $BIN run -c /tmp/alone.toml --no-env > $OUT/cameras-alone.log 2>&1
 report $OUT/cameras-alone.log alone
+fi
 
 { head_toml one; for i in $(seq 0 $((N-1))); do source_toml cam$i '[source]'; done; } > /tmp/one.toml
 one_daemon() { # label [VAR=value...]: the N cameras in one daemon, with environment overrides
@@ -58,9 +60,12 @@ for v in ${VARIANTS:-shared}; do
     shared-bare) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_PITCH__AUTO_CALIBRATE=false FOOTRACKD_TRACK__TEAMS=false FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0 ;;
     shared-one-in-flight) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_INFER__FRAMES_IN_FLIGHT=1 ;;
     per-camera) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=per_camera ;;
+    per-camera-own-ctx) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=per_camera FOOTRACKD_SOURCE__SHARE_CUDA_CONTEXT=false ;;
+    shared-own-ctx) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_SOURCE__SHARE_CUDA_CONTEXT=false "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
   esac
 done
 
+[ -n "${SKIP_BASELINES:-}" ] && { say "done"; exit 0; }
 say "$N separate daemons, one camera each"
 separate() {
   local pids=""

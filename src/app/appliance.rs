@@ -1,5 +1,5 @@
-//! Several cameras in one process: one detector shared by all of them (`shared_detector`), one
-//! MQTT connection, and per camera its own pipeline (source, ring, inference and finishing
+//! Several cameras in one process: a detector per camera or one shared by all of them
+//! (`shared_detector`, `infer.detector_sharing`), one MQTT connection, and per camera its own pipeline (source, ring, inference and finishing
 //! threads, tracker, teams, calibration, counters) with its own supervisor on a thread of its
 //! own (health, throttle, remote changes and their probation, on the camera's topics).
 //!
@@ -31,7 +31,7 @@ use crate::config::diff::changes_needing_restart;
 use crate::config::{self, Cameras, Config, remote};
 use crate::control::Intent;
 use crate::control::systemd::Notifier;
-use crate::infer::{Detector, DetectorSharing, Provider};
+use crate::infer::{Detector, DetectorSharing};
 use crate::publish::{IncomingMessage, Publisher, Topics, status};
 
 /// One running camera, as the appliance sees it.
@@ -79,11 +79,8 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
     let (publisher, remote_in) = Publisher::start_with(&first.publish, &device, subscribe).context("MQTT publisher")?;
     let detector = Detector::new(first.detector_options()).context("detector")?;
     let gpu_pre = preprocesses_on_gpu(&detector);
-    let shared = match first.infer.detector_sharing {
-        DetectorSharing::Auto => detector.provider() != Provider::Cpu,
-        DetectorSharing::Shared => true,
-        DetectorSharing::PerCamera => false,
-    };
+    // `auto` is one per camera until the shared detector is fast on a GPU (docs/cameras.md).
+    let shared = first.infer.detector_sharing == DetectorSharing::Shared;
     let (detector, spare) = if shared {
         let mut detector = detector;
         warm_up(&mut detector, cameras.len());

@@ -77,8 +77,8 @@ pub enum GpuInput {
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum DetectorSharing {
-    /// Shared when the model runs on a GPU (one context, batches fill it), one per camera on a CPU
-    /// (cores run the cameras' model calls side by side; measured faster on 2 cores).
+    /// footrackd's choice: one per camera for now, on a CPU (side by side is faster on 2 cores)
+    /// and on a GPU (the shared detector measured far too slow on an H100: docs/cameras.md).
     #[default]
     Auto,
     /// One detector for every camera.

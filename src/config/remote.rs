@@ -215,6 +215,9 @@ fn check_patch(payload: &[u8], current: &Config, per_camera: bool) -> Result<(Co
 /// Adds `patch` to the overlay at `path`: a temporary file written and flushed to disk, renamed
 /// over the old one, and the folder flushed, so a power cut leaves the old or the new overlay.
 pub fn persist(path: &Path, patch: &Value) -> Result<(), RemoteError> {
+    // Several cameras' supervisors may keep changes at once: one read-modify-write at a time.
+    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = WRITING.lock().unwrap_or_else(|e| e.into_inner());
     let err = |m: String| RemoteError::Persist { path: path.to_path_buf(), message: m };
     let mut overlay: Value = match std::fs::read_to_string(path) {
         Ok(text) => {

@@ -341,3 +341,40 @@ fn cameras_are_added_and_removed_by_sighup_and_a_remote_change_reaches_one_camer
         let _ = s.wait();
     }
 }
+
+#[test]
+fn a_camera_that_fails_before_its_first_frame_is_started_again_while_the_other_goes_on() {
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-late/#");
+    let dir = tempfile::tempdir().unwrap();
+    let clip = repo_root().join("demo/clip.mp4");
+    // Its file is not there yet: the first start fails, the next one (2 s on) finds it.
+    let late = dir.path().join("late.mp4");
+    let own = "realtime = true\n[source.pitch]\nauto_calibrate = false\n";
+    let cfg = appliance("t-late", broker.port, "", LIVE_4FPS)
+        + &camera("a", clip.to_str().unwrap(), own)
+        + &camera("late", late.to_str().unwrap(), own);
+    let path = daemon::write_config(dir.path(), &cfg);
+    let child = daemon::spawn(&["run", "-c", path.to_str().unwrap(), "--no-env"]);
+    let _guard = KillOnDrop(vec![child.id()]);
+    assert!(
+        rec.wait_for(Duration::from_secs(20), |m| m.iter().any(|x| x.topic == "footrack/t-late/a/tracks")),
+        "camera a does not publish"
+    );
+    let partial = dir.path().join("late.mp4.part");
+    std::fs::copy(&clip, &partial).unwrap();
+    std::fs::rename(&partial, &late).unwrap();
+    assert!(
+        rec.wait_for(Duration::from_secs(20), |m| m
+            .iter()
+            .filter(|x| x.topic == "footrack/t-late/late/tracks")
+            .count()
+            >= 4),
+        "the camera whose file came late was not started again"
+    );
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("starting it again"), "the retry is logged: {stderr}");
+}

@@ -47,6 +47,20 @@ struct RunningCamera {
     thread: JoinHandle<Result<RunSummary>>,
     /// Asked to stop (removed, or restarting with a new source).
     stopping: bool,
+    /// Which start this is (0: the first).
+    attempt: u32,
+}
+
+/// Times a camera that fails before its first frame is started (a decoder that loses a start-up
+/// race, a file not there yet); the waits double from [`FIRST_RETRY`].
+const START_ATTEMPTS: u32 = 3;
+const FIRST_RETRY: Duration = Duration::from_secs(2);
+
+/// A camera to start again.
+struct Retry {
+    at: Instant,
+    cfg: Config,
+    attempt: u32,
 }
 
 /// The appliance's state.
@@ -54,6 +68,8 @@ struct Appliance {
     cameras: Vec<RunningCamera>,
     /// Cameras to start once their previous run (same id) has ended: a changed source.
     to_start: Vec<Config>,
+    /// Cameras that failed before their first frame, started again at the given time.
+    retries: Vec<Retry>,
     summaries: Vec<RunSummary>,
     /// Cameras that ended with an error.
     failed: usize,
@@ -96,6 +112,7 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
     let mut appliance = Appliance {
         cameras: Vec::with_capacity(cameras.len()),
         to_start: Vec::new(),
+        retries: Vec::new(),
         summaries: Vec::new(),
         failed: 0,
         detector,
@@ -129,6 +146,7 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
                 notifier.stopping();
                 appliance.stopping = true;
                 appliance.to_start.clear();
+                appliance.retries.clear();
                 for c in &appliance.cameras {
                     let _ = c.intents.send(intent);
                 }
@@ -139,7 +157,7 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
             appliance.route_remote(msg, &prefix, &device);
         }
         appliance.reap();
-        if appliance.cameras.is_empty() && appliance.to_start.is_empty() {
+        if appliance.cameras.is_empty() && appliance.to_start.is_empty() && appliance.retries.is_empty() {
             break;
         }
         let alive = appliance.cameras.iter().all(|c| c.stopping || c.alive.load(Relaxed));
@@ -188,17 +206,35 @@ impl Appliance {
     /// Starts one camera on the shared detector; a camera that cannot start is reported and the
     /// others go on.
     fn start_camera(&mut self, cfg: Config) {
+        self.start_attempt(cfg, 0);
+    }
+
+    fn start_attempt(&mut self, cfg: Config, attempt: u32) {
         let id = cfg.source.id.clone();
-        match self.spawn_camera(cfg) {
+        match self.spawn_camera(cfg.clone(), attempt) {
             Ok(c) => {
                 tracing::info!(camera = %id, "Camera started.");
                 self.cameras.push(c);
             }
-            Err(e) => tracing::error!(camera = %id, error = %format!("{e:#}"), "Camera not started; the others go on."),
+            Err(e) => {
+                tracing::error!(camera = %id, error = %format!("{e:#}"), "Camera not started; the others go on.");
+                self.retry_or_fail(cfg, attempt);
+            }
         }
     }
 
-    fn spawn_camera(&mut self, cfg: Config) -> Result<RunningCamera> {
+    /// Schedules another start of a camera that failed before its first frame, or counts it failed.
+    fn retry_or_fail(&mut self, cfg: Config, attempt: u32) {
+        if self.stopping || attempt + 1 >= START_ATTEMPTS {
+            self.failed += 1;
+            return;
+        }
+        let wait = FIRST_RETRY * 2u32.pow(attempt);
+        tracing::warn!(camera = %cfg.source.id, wait_secs = wait.as_secs(), attempt = attempt + 2, of = START_ATTEMPTS, "The camera failed before its first frame; starting it again.");
+        self.retries.push(Retry { at: Instant::now() + wait, cfg, attempt: attempt + 1 });
+    }
+
+    fn spawn_camera(&mut self, cfg: Config, attempt: u32) -> Result<RunningCamera> {
         let id = cfg.source.id.clone();
         let link = match &self.detector {
             Some(shared) => {
@@ -243,6 +279,7 @@ impl Appliance {
             processed,
             thread,
             stopping: false,
+            attempt,
         })
     }
 
@@ -261,9 +298,26 @@ impl Appliance {
                     self.summaries.push(summary);
                 }
                 Ok(Err(e)) => {
-                    tracing::error!(camera = %c.id, error = %format!("{e:#}"), "Camera failed; the others go on.")
+                    tracing::error!(camera = %c.id, error = %format!("{e:#}"), "Camera failed; the others go on.");
+                    if c.processed.processed.load(Relaxed) == 0 && !c.stopping {
+                        self.retry_or_fail(c.cfg, c.attempt);
+                    } else {
+                        self.failed += 1;
+                    }
                 }
-                Err(_) => tracing::error!(camera = %c.id, "Camera thread panicked; the others go on."),
+                Err(_) => {
+                    self.failed += 1;
+                    tracing::error!(camera = %c.id, "Camera thread panicked; the others go on.");
+                }
+            }
+        }
+        let now = Instant::now();
+        let (due, later): (Vec<Retry>, Vec<Retry>) =
+            std::mem::take(&mut self.retries).into_iter().partition(|r| r.at <= now);
+        self.retries = later;
+        for r in due {
+            if !self.stopping {
+                self.start_attempt(r.cfg, r.attempt);
             }
         }
         let waiting = std::mem::take(&mut self.to_start);
@@ -352,8 +406,17 @@ impl Appliance {
                 }
             }
         }
+        // A camera waiting to be started again takes the file's new settings, or is dropped with it.
+        self.retries.retain_mut(|r| match new.get(&r.cfg.source.id) {
+            Some(cfg) => {
+                r.cfg = cfg.clone();
+                true
+            }
+            None => false,
+        });
         for cfg in new.into_vec() {
-            let running = self.cameras.iter().any(|c| c.id == cfg.source.id);
+            let running = self.cameras.iter().any(|c| c.id == cfg.source.id)
+                || self.retries.iter().any(|r| r.cfg.source.id == cfg.source.id);
             if !running && !self.to_start.iter().any(|s| s.source.id == cfg.source.id) {
                 tracing::info!(camera = %cfg.source.id, "Camera added.");
                 self.start_camera(cfg);

@@ -170,7 +170,7 @@ fn main() -> ExitCode {
             run(path, input, max_frames, !no_env, annotate)
         }
         Command::Bench { config: path, input, frames, inference_runs, json, streams, live } => {
-            let mut raw = match config::load_raw(&path, true) {
+            let mut raw = match load_one(&path, true) {
                 Ok(r) => r,
                 Err(e) => return config_failure(&e),
             };
@@ -205,7 +205,7 @@ fn main() -> ExitCode {
         Command::Detect { config: path, images, out } => detect(&path, &images, &out),
         Command::Calibrate { config: path, images, out } => calibrate(&path, &images, &out),
         Command::PitchMap { config: path, mot, out } => {
-            let raw = match config::load_raw(&path, true) {
+            let raw = match load_one(&path, true) {
                 Ok(r) => r,
                 Err(e) => return config_failure(&e),
             };
@@ -230,7 +230,7 @@ fn main() -> ExitCode {
             }
         }
         Command::TrackMot { det, out, fps, config: cfg_path } => {
-            let section = match cfg_path.map(|p| config::load_raw(&p, false)) {
+            let section = match cfg_path.map(|p| load_one(&p, false)) {
                 Some(Ok(raw)) => raw.track,
                 Some(Err(e)) => return config_failure(&e),
                 None => footrackd::track::TrackSection::default(),
@@ -254,9 +254,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// The configuration of a command that works on one camera: the first, said on stderr, when the
+/// file has several.
+fn load_one(path: &std::path::Path, with_env: bool) -> Result<config::RawConfig, ConfigError> {
+    let (raw, cameras) = config::load_first_camera(path, with_env)?;
+    if cameras > 1 {
+        eprintln!(
+            "note: {} has {cameras} cameras ([[source]]); this command uses the first, {:?}",
+            path.display(),
+            raw.source.id
+        );
+    }
+    Ok(raw)
+}
+
 /// The configuration of an offline command on still images: no camera needed.
 fn still_config(path: &std::path::Path) -> Result<config::Config, ExitCode> {
-    let raw = config::load_raw(path, true).map_err(|e| config_failure(&e))?;
+    let raw = load_one(path, true).map_err(|e| config_failure(&e))?;
     let cfg = config::validate(raw, false)
         .map_err(|problems| config_failure(&ConfigError::Invalid { path: path.display().to_string(), problems }))?;
     telemetry::logging::init("warn");

@@ -65,6 +65,13 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// An RTSP server of `clip` on each of `ports`, killed with the guard when the test ends.
+fn rtsp_servers(ports: &[u16], clip: &std::path::Path) -> (Vec<Child>, KillOnDrop) {
+    let servers: Vec<Child> = ports.iter().map(|&p| crate::util::rtsp::server(p, clip)).collect();
+    let guard = KillOnDrop(servers.iter().map(Child::id).collect());
+    (servers, guard)
+}
+
 fn signal(child: &Child, sig: nix::sys::signal::Signal) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
 }
@@ -213,8 +220,7 @@ fn four_rtsp_cameras_keep_their_rate_while_one_server_dies_and_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let clip = repo_root().join("demo/clip.mp4");
     let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
-    let mut servers: Vec<Child> = ports.iter().map(|&p| crate::util::rtsp::server(p, &clip)).collect();
-    let mut guard = KillOnDrop(servers.iter().map(Child::id).collect());
+    let (mut servers, mut guard) = rtsp_servers(&ports, &clip);
     let own = "[source.pitch]\nauto_calibrate = false\n";
     let cfg = appliance("t-rtsp4", broker.port, "", &format!("{LIVE_4FPS}{SHARED}"))
         + &(0..4)
@@ -257,10 +263,6 @@ fn four_rtsp_cameras_keep_their_rate_while_one_server_dies_and_comes_back() {
     eprintln!("4 RTSP cameras, 4 fps each: before {before:?}, during camera 0's outage {during:?}");
     signal(&child, nix::sys::signal::Signal::SIGTERM);
     assert!(child.wait().unwrap().success());
-    for mut s in servers {
-        let _ = s.kill();
-        let _ = s.wait();
-    }
 }
 
 #[test]
@@ -270,8 +272,7 @@ fn cameras_are_added_and_removed_by_sighup_and_a_remote_change_reaches_one_camer
     let dir = tempfile::tempdir().unwrap();
     let clip = repo_root().join("demo/clip.mp4");
     let ports: Vec<u16> = (0..2).map(|_| free_port()).collect();
-    let mut servers: Vec<Child> = ports.iter().map(|&p| crate::util::rtsp::server(p, &clip)).collect();
-    let mut guard = KillOnDrop(servers.iter().map(Child::id).collect());
+    let (_servers, mut guard) = rtsp_servers(&ports, &clip);
     let own = "[source.pitch]\nauto_calibrate = false\n";
     let head = appliance("t-hup", broker.port, "", LIVE_4FPS);
     let two = head.clone()
@@ -336,10 +337,6 @@ fn cameras_are_added_and_removed_by_sighup_and_a_remote_change_reaches_one_camer
     signal(&child, nix::sys::signal::Signal::SIGTERM);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for s in &mut servers {
-        let _ = s.kill();
-        let _ = s.wait();
-    }
 }
 
 #[test]

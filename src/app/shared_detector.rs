@@ -181,8 +181,8 @@ impl DetectorClient {
         // SAFETY: DONE: the detection thread has handed the contents back.
         let work = unsafe { &mut *m.work.get() };
         work.frame = None;
-        out.clear();
-        out.extend_from_slice(&work.dets);
+        // Buffers change hands, not detections: `out` takes the answer, the mailbox `out`'s old one.
+        std::mem::swap(out, &mut work.dets);
         let result = std::mem::replace(&mut work.result, Ok(DetectTiming::default()));
         m.state.store(IDLE, SeqCst);
         result
@@ -261,13 +261,16 @@ fn detect_batches(shared: &Shared, mut detector: Detector, changes: &Receiver<De
                 let m = &shared.mailboxes[i];
                 // SAFETY: RUNNING: this thread owns the contents until DONE is stored below.
                 let work = unsafe { &mut *m.work.get() };
-                work.dets.clear();
                 match &result {
                     Ok(timing) => {
-                        work.dets.extend_from_slice(&outs[k]);
+                        // The answer's buffer goes to the mailbox; the mailbox's is the next output.
+                        std::mem::swap(&mut work.dets, &mut outs[k]);
                         work.result = Ok(*timing);
                     }
-                    Err(e) => work.result = Err(e.clone()),
+                    Err(e) => {
+                        work.dets.clear();
+                        work.result = Err(e.clone());
+                    }
                 }
                 m.state.store(DONE, SeqCst);
                 m.answered.notify();

@@ -29,14 +29,8 @@ const PATH_KEYS: &[(&str, &str)] = &[
 /// Prefix of environment overrides.
 const ENV_PREFIX: &str = "FOOTRACKD_";
 
-/// Reads `path`, then `overlay` over it, then (with `with_env`) the environment: the first
-/// camera's configuration (commands that work on one camera).
-pub(super) fn load_layers(path: &Path, overlay: Option<&Path>, with_env: bool) -> Result<RawConfig, ConfigError> {
-    let mut cameras = load_camera_layers(path, overlay, with_env)?;
-    Ok(cameras.swap_remove(0))
-}
-
-/// As [`load_layers`], one configuration per camera (`[[source]]`, see `cameras`), never empty.
+/// Reads `path`, then `overlay` over it, then (with `with_env`) the environment: one
+/// configuration per camera (`[[source]]`, see `cameras`), never empty.
 pub(super) fn load_camera_layers(
     path: &Path,
     overlay: Option<&Path>,

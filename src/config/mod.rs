@@ -20,7 +20,7 @@ mod validate;
 
 use std::path::Path;
 
-use layers::{load_camera_layers, load_layers};
+use layers::load_camera_layers;
 
 pub use cameras::{Cameras, MAX_CAMERAS, PER_CAMERA_SECTIONS, validate_cameras};
 
@@ -53,11 +53,20 @@ pub enum ConfigError {
 }
 
 /// Reads a TOML file, the overlay of accepted remote changes beside it (if any), and, when
-/// `with_env`, `FOOTRACKD_*` overrides, into a [`RawConfig`].
+/// `with_env`, `FOOTRACKD_*` overrides, into a [`RawConfig`]: the first camera's, when the file has
+/// several ([`load_first_camera`] also says how many).
 pub fn load_raw(path: &Path, with_env: bool) -> Result<RawConfig, ConfigError> {
-    let base = load_layers(path, None, with_env)?;
-    let overlay = overlay_path(path, &base);
-    if overlay.is_file() { load_layers(path, Some(&overlay), with_env) } else { Ok(base) }
+    load_first_camera(path, with_env).map(|(raw, _)| raw)
+}
+
+/// As [`load_raw`], with the number of cameras in the file: commands that work on one camera take
+/// the first and say so.
+pub fn load_first_camera(path: &Path, with_env: bool) -> Result<(RawConfig, usize), ConfigError> {
+    let base = load_camera_layers(path, None, with_env)?;
+    let overlay = overlay_path(path, &base[0]);
+    let mut cameras = if overlay.is_file() { load_camera_layers(path, Some(&overlay), with_env)? } else { base };
+    let n = cameras.len();
+    Ok((cameras.swap_remove(0), n))
 }
 
 /// What [`load_for_run`] set aside.

@@ -171,13 +171,9 @@ impl Publisher {
         &self.stats
     }
 
-    /// Queues a track message without waiting or allocating; when the queue is full the oldest
-    /// waiting message is dropped and counted ([`Publisher::tracks_dropped`]).
-    pub fn publish_tracks(&self, payload: &[u8]) {
-        self.tracks.push(&self.topics.tracks, payload);
-    }
-
-    /// [`Publisher::publish_tracks`] to `topic` (a camera's `tracks`).
+    /// Queues a track message for `topic` (the device's or a camera's `tracks`) without waiting or
+    /// allocating; when the queue is full the oldest waiting message is dropped and counted
+    /// ([`Publisher::tracks_dropped`]).
     pub fn publish_tracks_to(&self, topic: &str, payload: &[u8]) {
         self.tracks.push(topic, payload);
     }

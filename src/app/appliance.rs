@@ -21,6 +21,7 @@ use rumqttc::QoS;
 
 use super::RunOptions;
 use super::detector_link::DetectorLink;
+use super::face::{CameraFace, Face};
 use super::pipeline::Pipeline;
 use super::processor::detector_changed;
 use super::shared_detector::{DetectorChange, SharedDetector};
@@ -32,6 +33,7 @@ use crate::config::{self, Cameras, Config, remote};
 use crate::control::Intent;
 use crate::control::systemd::Notifier;
 use crate::infer::{Detector, DetectorSharing};
+use crate::publish::http::HttpServer;
 use crate::publish::{IncomingMessage, Publisher, Topics, status};
 
 /// One running camera, as the appliance sees it.
@@ -44,6 +46,8 @@ struct RunningCamera {
     remote: SyncSender<IncomingMessage>,
     alive: Arc<AtomicBool>,
     processed: Arc<crate::telemetry::PipelineStats>,
+    /// Its place on the HTTP face, when the face is on.
+    face: Option<Arc<CameraFace>>,
     thread: JoinHandle<Result<RunSummary>>,
     /// Asked to stop (removed, or restarting with a new source).
     stopping: bool,
@@ -80,6 +84,8 @@ struct Appliance {
     /// Whether the detector letterboxes on the GPU (ring memory follows it).
     gpu_pre: bool,
     publisher: Arc<Publisher>,
+    /// The local HTTP face and its server, when `[http] listen` is set.
+    face: Option<(Arc<Face>, HttpServer)>,
     /// The appliance-wide settings in use (the first camera's configuration).
     settings: Config,
     opts: RunOptions,
@@ -93,6 +99,8 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
     let (prefix, device) = (first.publish.topic_prefix.clone(), first.device.id.clone());
     let subscribe = first.control.remote_config.then(|| Topics::every_camera_config_set(&prefix, &device));
     let (publisher, remote_in) = Publisher::start_with(&first.publish, &device, subscribe).context("MQTT publisher")?;
+    let publisher = Arc::new(publisher);
+    let face = super::run::start_face(&first, &publisher, true)?;
     let detector = Detector::new(first.detector_options()).context("detector")?;
     let gpu_pre = preprocesses_on_gpu(&detector);
     // `auto` is one per camera until the shared detector is fast on a GPU (docs/cameras.md).
@@ -118,7 +126,8 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
         detector,
         spare,
         gpu_pre,
-        publisher: Arc::new(publisher),
+        publisher,
+        face,
         settings: first,
         opts,
         stopping: false,
@@ -171,9 +180,12 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
             notifier.status(&format!("{} cameras, {processed} frames processed", appliance.cameras.len()));
         }
     }
-    let Appliance { detector, publisher, summaries, failed, .. } = appliance;
+    let Appliance { detector, publisher, summaries, failed, face, .. } = appliance;
     if let Some(d) = detector {
         d.stop();
+    }
+    if let Some((_, server)) = face {
+        server.stop();
     }
     publisher.stop(Duration::from_secs(2));
     anyhow::ensure!(!summaries.is_empty() || failed == 0, "every camera failed (see the errors above)");
@@ -248,6 +260,12 @@ impl Appliance {
         let topics = Topics::for_camera(&cfg.publish.topic_prefix, &cfg.device.id, &id);
         let ring = build_ring(&cfg, self.gpu_pre, gpu_frames_wanted_for(&cfg, self.gpu_pre));
         let mut pipeline = Pipeline::start(cfg.clone(), link, ring, &self.publisher, topics.clone(), &self.opts, true)?;
+        let camera_face = self.face.as_ref().map(|(f, _)| {
+            let c = pipeline.face();
+            f.join(Arc::clone(&c));
+            c
+        });
+        let supervisor_face = camera_face.clone();
         let (intents_tx, intents) = channel();
         let (configs_tx, configs) = sync_channel(2);
         let (remote_tx, remote_in) = sync_channel(16);
@@ -262,7 +280,7 @@ impl Appliance {
         let thread = std::thread::Builder::new()
             .name(format!("cam-{id}"))
             .spawn(move || {
-                let mut supervisor = pipeline.supervisor(&publisher, opts, Some(link))?;
+                let mut supervisor = pipeline.supervisor(&publisher, opts, Some(link), supervisor_face)?;
                 let progress = supervisor.run(&intents, &remote_in, &mut Notifier::disabled(), &pipeline.worker);
                 drop(supervisor);
                 publisher.try_publish(&pipeline.topics.status, QoS::AtLeastOnce, true, status::STOPPED.as_bytes());
@@ -277,6 +295,7 @@ impl Appliance {
             remote: remote_tx,
             alive,
             processed,
+            face: camera_face,
             thread,
             stopping: false,
             attempt,
@@ -292,6 +311,9 @@ impl Appliance {
                 continue;
             }
             let c = self.cameras.swap_remove(k);
+            if let (Some((face, _)), Some(camera)) = (&self.face, &c.face) {
+                face.leave(camera);
+            }
             match c.thread.join() {
                 Ok(Ok(summary)) => {
                     tracing::info!(camera = %c.id, processed = summary.processed, "Camera stopped.");

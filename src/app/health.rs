@@ -52,6 +52,18 @@ pub struct HealthSnapshot {
     pub calibration: Option<CalibrationHealth>,
     /// What the daemon runs on (a Jetson or not).
     pub platform: Platform,
+    /// The two kit colours as learnt (or pinned), `#rrggbb`; null before they are known or with
+    /// `track.teams` off.
+    pub teams: Option<TeamColours>,
+}
+
+/// The kit colours of [`HealthSnapshot`].
+#[derive(Clone, Debug, Serialize)]
+pub struct TeamColours {
+    /// Kit A (the darker one).
+    pub a: String,
+    /// Kit B.
+    pub b: String,
 }
 
 /// Automatic calibration part of [`HealthSnapshot`], since start.
@@ -374,6 +386,7 @@ impl HealthReporter {
             },
             calibration: CalibrationHealth::of(&s.pipeline.calibration.read()),
             platform: s.platform.clone(),
+            teams: s.pipeline.kits().map(|[a, b]| TeamColours { a, b }),
         };
         self.last_at = now;
         self.last_decoded = decoded;

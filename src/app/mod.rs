@@ -1,13 +1,15 @@
 //! The appliance's run path: wiring and lifecycle ([`run`]; several cameras in `appliance`, one
 //! detector shared through `shared_detector`, each camera's threads in `pipeline`), the control loop (`supervisor`)
 //! and the probation of remote changes (`probation`), the inference thread (`worker`, `processor`, and `in_flight` for two frames at once), health
-//! assembly (`health`), the frame ring's memory (`slots`) and the run summary. The offline
+//! assembly (`health`), what the local HTTP face shows (`face`), the frame ring's memory (`slots`)
+//! and the run summary. The offline
 //! commands (bench, detect, track-mot, pitch-map) live in [`crate::cmd`], built on these pieces.
 //!
 //! `app` is the only place that knows every stage; the stages meet here and through the ring.
 
 mod appliance;
 mod detector_link;
+mod face;
 mod health;
 mod host_pixels;
 mod in_flight;

@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 
 use super::RunOptions;
 use super::detector_link::DetectorLink;
+use super::face::CameraFace;
 use super::health::HealthReporter;
 use super::host_pixels::HostPixels;
 use super::processor::FrameProcessor;
@@ -22,7 +23,7 @@ use crate::config::Config;
 use crate::control::sensors::Sensors;
 use crate::control::throttle::Throttle;
 use crate::infer::{InferError, KeypointModel};
-use crate::publish::annotate::{Annotator, SnapshotOptions};
+use crate::publish::annotate::{Annotator, LiveOptions, LiveView, SnapshotOptions};
 use crate::publish::{Publisher, Topics};
 use crate::ring::FrameRing;
 use crate::shutdown::Shutdown;
@@ -40,6 +41,8 @@ pub(super) struct Pipeline {
     pub(super) worker: JoinHandle<Result<(), InferError>>,
     pub(super) source: SourceHandle,
     pub(super) topics: Topics,
+    /// The live annotated picture for the HTTP face (`None`: the face is off).
+    pub(super) live: Option<Arc<LiveView>>,
     cmd_tx: Option<SyncSender<WorkerCommand>>,
 }
 
@@ -57,6 +60,7 @@ impl Pipeline {
         per_camera: bool,
     ) -> Result<Self> {
         let pixels = host_pixels(&cfg, opts, gpu_frames);
+        let live = cfg.http.enabled().then(|| Arc::new(LiveView::new(cfg.http.mjpeg_max_fps)));
         let keypoints = keypoint_model(&cfg)?;
         let pipeline_stats = Arc::new(PipelineStats::default());
         let source_stats = Arc::new(SourceStats::default());
@@ -67,7 +71,7 @@ impl Pipeline {
             ring: Arc::clone(&ring),
             processor: FrameProcessor::new(detector, cfg.clone(), Arc::clone(publisher), Arc::clone(&pipeline_stats))
                 .with_tracks_topic(&topics.tracks)
-                .with_annotator(annotator(&cfg, opts, publisher, &topics, per_camera)?)
+                .with_annotator(annotator(&cfg, opts, (publisher, &topics), per_camera, live.clone())?)
                 .with_keypoints(keypoints),
             pixels,
             stats: Arc::clone(&pipeline_stats),
@@ -97,7 +101,28 @@ impl Pipeline {
                 return Err(e).context("source");
             }
         };
-        Ok(Pipeline { cfg, ring, pipeline_stats, source_stats, shutdown, worker, source, topics, cmd_tx: Some(cmd_tx) })
+        Ok(Pipeline {
+            cfg,
+            ring,
+            pipeline_stats,
+            source_stats,
+            shutdown,
+            worker,
+            source,
+            topics,
+            live,
+            cmd_tx: Some(cmd_tx),
+        })
+    }
+
+    /// This camera as the HTTP face shows it.
+    pub(super) fn face(&self) -> Arc<CameraFace> {
+        Arc::new(CameraFace::new(
+            &self.cfg.source.id,
+            (Arc::clone(&self.pipeline_stats), Arc::clone(&self.source_stats), Arc::clone(&self.ring)),
+            self.live.clone(),
+            crate::config::remote::state_payload(self.cfg.raw()),
+        ))
     }
 
     /// The control loop for this camera (`camera`: one of several).
@@ -106,6 +131,7 @@ impl Pipeline {
         publisher: &Arc<Publisher>,
         opts: RunOptions,
         camera: Option<CameraLink>,
+        face: Option<Arc<CameraFace>>,
     ) -> Result<Supervisor> {
         let cfg = &self.cfg;
         let cmd_tx = self.cmd_tx.take().context("the supervisor of this camera was already made")?;
@@ -135,6 +161,7 @@ impl Pipeline {
             platform: crate::control::platform::detect(Path::new(&cfg.throttle.procfs_root), Path::new("/")),
             topics: self.topics.clone(),
             camera,
+            face,
         })
     }
 
@@ -197,6 +224,9 @@ fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> Vec<HostPix
             if cfg.publish.snapshot_every_secs > 0.0 {
                 off.push("publish.snapshot_every_secs");
             }
+            if cfg.http.enabled() {
+                off.push("the HTTP face's live view (http.listen)");
+            }
             if !off.is_empty() {
                 tracing::warn!(
                     error = %e,
@@ -226,13 +256,13 @@ fn keypoint_model(cfg: &Config) -> Result<Option<KeypointModel>> {
     Ok(Some(model))
 }
 
-/// The annotation thread, when a video or snapshots are asked for.
+/// The annotation thread, when a video, snapshots or the HTTP face's live view are asked for.
 fn annotator(
     cfg: &Config,
     opts: &RunOptions,
-    publisher: &Arc<Publisher>,
-    topics: &Topics,
+    (publisher, topics): (&Arc<Publisher>, &Topics),
     per_camera: bool,
+    live: Option<Arc<LiveView>>,
 ) -> Result<Option<Annotator>> {
     let p = &cfg.publish;
     let own = |path: PathBuf| if per_camera { camera_file(&path, &cfg.source.id) } else { path };
@@ -243,10 +273,11 @@ fn annotator(
         topic: topics.snapshot.clone(),
     });
     let video = opts.annotate.clone().map(own);
-    if video.is_none() && snapshots.is_none() {
+    let live = live.map(|view| LiveOptions { view, jpeg_quality: cfg.http.jpeg_quality });
+    if video.is_none() && snapshots.is_none() && live.is_none() {
         return Ok(None);
     }
-    Annotator::start(video, snapshots).map(Some).context("annotated video")
+    Annotator::start(video, snapshots, live).map(Some).context("annotated video")
 }
 
 #[cfg(test)]

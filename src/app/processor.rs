@@ -343,6 +343,7 @@ impl FrameFinisher {
         state.teams_assigned = self.teams.is_some();
         if let Some(t) = self.teams.as_mut() {
             t.assign(&mut state.records, dets);
+            self.stats.set_kits(t.kits());
         }
         let header = TrackMessageHeader { device: &self.device, source: &self.source_id, publish_unix_ns: unix_ns() };
         encode_tracks(&mut self.payload, header, state);
@@ -387,6 +388,9 @@ impl FrameFinisher {
         }
         if cfg.track.teams != self.config.track.teams || cfg.track.team_colours != self.config.track.team_colours {
             self.teams = cfg.track.teams.then(|| TeamAssigner::new(cfg.track.pinned_kits()));
+            if self.teams.is_none() {
+                self.stats.set_kits(None);
+            }
         }
         self.config = cfg;
         tracing::info!("Settings applied between frames.");

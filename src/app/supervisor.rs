@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use rumqttc::QoS;
 
 use super::RunOptions;
+use super::face::CameraFace;
 use super::health::{HealthReporter, HealthSources};
 use super::probation::{Probation, ProbationEnd, RateWindow, Verdict};
 use super::processor::ApplyRefused;
@@ -76,6 +77,8 @@ pub(super) struct Supervisor {
     /// With several cameras: this camera's id (remote changes limited to its own keys) and the
     /// new configurations the appliance's reloads send it.
     pub(super) camera: Option<CameraLink>,
+    /// This camera on the HTTP face (its health and configuration kept there), when it is on.
+    pub(super) face: Option<Arc<CameraFace>>,
 }
 
 /// What ties one camera of several to the appliance.
@@ -262,6 +265,9 @@ impl Supervisor {
                 self.publisher.try_publish(&self.topics.health, QoS::AtMostOnce, false, json.as_bytes());
             }
             tracing::debug!(fps = snap.infer.fps_processed, "Health published.");
+            if let Some(face) = &self.face {
+                face.set_health(snap);
+            }
         }
         if self.last_status.elapsed() >= Duration::from_secs(2) {
             self.last_status = Instant::now();
@@ -402,12 +408,11 @@ impl Supervisor {
         self.current = new_cfg;
         self.apply_rate();
         let topic = self.topics.config_state.clone();
-        self.publisher.try_publish(
-            &topic,
-            QoS::AtLeastOnce,
-            true,
-            remote::state_payload(self.current.raw()).as_bytes(),
-        );
+        let state = remote::state_payload(self.current.raw());
+        self.publisher.try_publish(&topic, QoS::AtLeastOnce, true, state.as_bytes());
+        if let Some(face) = &self.face {
+            face.set_config_state(state);
+        }
         tracing::info!(origin = p.origin, "Configuration applied.");
         match p.then {
             AfterApply::Nothing => {}

@@ -13,6 +13,9 @@ pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> 
     if old.publish != new.publish {
         out.push("publish");
     }
+    if old.http != new.http {
+        out.push("http");
+    }
     if old.ring != new.ring {
         out.push("ring");
     }

@@ -20,6 +20,8 @@ const PATH_KEYS: &[(&str, &str)] = &[
     ("publish", "tls_cert_file"),
     ("publish", "tls_key_file"),
     ("control", "remote_overrides_path"),
+    ("http", "token_file"),
+    ("http", "basic_auth_file"),
     ("throttle", "sysfs_root"),
     ("throttle", "procfs_root"),
     ("throttle", "nvml_library"),

@@ -10,6 +10,7 @@ pub use crate::control::{ControlSection, ThrottleSection};
 pub use crate::infer::InferSection;
 pub use crate::pitch::PitchSection;
 pub use crate::publish::PublishSection;
+pub use crate::publish::http::HttpSection;
 pub use crate::ring::RingSection;
 pub use crate::source::SourceSection;
 pub use crate::track::TrackSection;
@@ -36,6 +37,8 @@ pub struct RawConfig {
     pub throttle: ThrottleSection,
     /// Image-to-pitch calibration.
     pub pitch: PitchSection,
+    /// The local HTTP face: metrics, health, live view (off by default).
+    pub http: HttpSection,
     /// Logging.
     pub log: LogSection,
 }

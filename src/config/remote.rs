@@ -141,6 +141,10 @@ pub fn state_payload(raw: &RawConfig) -> String {
         p.remove("password_file");
         p.remove("username");
     }
+    if let Some(h) = v.get_mut("http").and_then(Value::as_object_mut) {
+        h.remove("token_file");
+        h.remove("basic_auth_file");
+    }
     if let Some(uri) = v.get_mut("source").and_then(|s| s.get_mut("uri")) {
         *uri = Value::String(crate::source::redact(&raw.source.uri));
     }

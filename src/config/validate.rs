@@ -70,6 +70,12 @@ impl Config {
         SourceOptions::from_section(&self.raw.source, self.source_uri.clone(), max_frames)
     }
 
+    /// The HTTP face's options (`None`: off). Validation read its credential files; reading
+    /// them again can still fail (removed since).
+    pub fn http_options(&self) -> Result<Option<crate::publish::http::HttpOptions>, String> {
+        self.raw.http.options().map_err(|(key, message)| format!("{key}: {message}"))
+    }
+
     /// The tracker's options for video at `fps`.
     pub fn tracker_options(&self, fps: f32) -> TrackerOptions {
         TrackerOptions::from_section(&self.raw.track, fps)
@@ -93,6 +99,7 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     raw.control.check(&mut p);
     raw.throttle.check(&mut p);
     raw.pitch.check(&mut p);
+    raw.http.check(&mut p);
     // The inference side holds one ring slot per frame in flight; the decoder needs one more.
     p.check(raw.ring.slots > raw.infer.frames_in_flight, "infer.frames_in_flight", || {
         format!(

@@ -13,11 +13,12 @@ const PER_DECADE: f64 = 16.0;
 #[derive(Debug)]
 pub struct LatencyHistogram {
     counts: [AtomicU64; BUCKETS],
+    sum_ns: AtomicU64,
 }
 
 impl Default for LatencyHistogram {
     fn default() -> Self {
-        LatencyHistogram { counts: std::array::from_fn(|_| AtomicU64::new(0)) }
+        LatencyHistogram { counts: std::array::from_fn(|_| AtomicU64::new(0)), sum_ns: AtomicU64::new(0) }
     }
 }
 
@@ -32,21 +33,32 @@ fn upper_edge_us(b: usize) -> f64 {
     MIN_US * 10f64.powf(b as f64 / PER_DECADE)
 }
 
+/// An edge in seconds to four significant digits (1e-3, not 0.0009999999).
+fn round_edge(secs: f64) -> f64 {
+    let scale = 10f64.powi(3 - secs.log10().floor() as i32);
+    (secs * scale).round() / scale
+}
+
 /// Counts of a histogram at one moment, for computing percentiles and differences.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LatencySnapshot {
     counts: [u64; BUCKETS],
+    sum_ns: u64,
 }
 
 impl LatencyHistogram {
     /// Records one duration in nanoseconds.
     pub fn record_ns(&self, ns: u64) {
         self.counts[bucket_of(ns as f64 / 1000.0)].fetch_add(1, Relaxed);
+        self.sum_ns.fetch_add(ns, Relaxed);
     }
 
     /// The counts now.
     pub fn snapshot(&self) -> LatencySnapshot {
-        LatencySnapshot { counts: std::array::from_fn(|i| self.counts[i].load(Relaxed)) }
+        LatencySnapshot {
+            counts: std::array::from_fn(|i| self.counts[i].load(Relaxed)),
+            sum_ns: self.sum_ns.load(Relaxed),
+        }
     }
 }
 
@@ -58,7 +70,26 @@ impl LatencySnapshot {
 
     /// Samples recorded since `earlier`.
     pub fn since(&self, earlier: &LatencySnapshot) -> LatencySnapshot {
-        LatencySnapshot { counts: std::array::from_fn(|i| self.counts[i].saturating_sub(earlier.counts[i])) }
+        LatencySnapshot {
+            counts: std::array::from_fn(|i| self.counts[i].saturating_sub(earlier.counts[i])),
+            sum_ns: self.sum_ns.saturating_sub(earlier.sum_ns),
+        }
+    }
+
+    /// The sum of every recorded duration, seconds.
+    pub fn sum_secs(&self) -> f64 {
+        self.sum_ns as f64 / 1e9
+    }
+
+    /// Cumulative counts at every `step`-th bucket's upper edge (seconds), below the last bucket
+    /// (whose edge is no bound): the buckets of a Prometheus histogram.
+    pub fn cumulative(&self, step: usize) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let step = step.max(1);
+        let mut seen = 0u64;
+        self.counts[..BUCKETS - 1].iter().enumerate().filter_map(move |(b, &c)| {
+            seen += c;
+            b.is_multiple_of(step).then(|| (round_edge(upper_edge_us(b) / 1e6), seen))
+        })
     }
 
     /// The `q`-quantile (0..1) in milliseconds (the upper edge of its bucket, within 15 %), or `None` if empty.

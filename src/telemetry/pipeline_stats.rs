@@ -67,6 +67,8 @@ pub struct PipelineStats {
     pub frames_with_homography: AtomicU64,
     /// Automatic calibration.
     pub calibration: CalibrationStats,
+    /// The two kit colours as last learnt, packed (see [`PipelineStats::set_kits`]; 0: not known).
+    kits: AtomicU64,
 }
 
 impl PipelineStats {
@@ -75,8 +77,36 @@ impl PipelineStats {
         self.stage_ns[stage as usize].fetch_add(ns, Relaxed);
     }
 
+    /// Keeps the kit colours (RGB 0-255, A then B) for health and the HTTP face: one store.
+    pub fn set_kits(&self, kits: Option<[[f32; 3]; 2]>) {
+        let pack = |c: [f32; 3]| c.iter().fold(0u64, |acc, v| acc << 8 | v.round().clamp(0.0, 255.0) as u64);
+        self.kits.store(kits.map_or(0, |[a, b]| 1 << 48 | pack(a) << 24 | pack(b)), Relaxed);
+    }
+
+    /// The kit colours as `#rrggbb` (A, B), once known.
+    pub fn kits(&self) -> Option<[String; 2]> {
+        let k = self.kits.load(Relaxed);
+        let hex = |c: u64| format!("#{:06x}", c & 0xff_ffff);
+        (k >> 48 == 1).then(|| [hex(k >> 24), hex(k)])
+    }
+
     /// Total time of a stage so far, ns.
     pub fn stage_ns(&self, stage: Stage) -> u64 {
         self.stage_ns[stage as usize].load(Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PipelineStats;
+
+    #[test]
+    fn kit_colours_come_back_as_hex() {
+        let s = PipelineStats::default();
+        assert_eq!(s.kits(), None);
+        s.set_kits(Some([[255.0, 0.4, 16.0], [0.0, 128.2, 300.0]]));
+        assert_eq!(s.kits(), Some(["#ff0010".to_string(), "#0080ff".to_string()]));
+        s.set_kits(None);
+        assert_eq!(s.kits(), None);
     }
 }

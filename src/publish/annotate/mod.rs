@@ -1,21 +1,28 @@
-//! `footrackd run --annotate out.mp4`, and `publish.snapshot_every_secs`: a picture to check
-//! tracking and calibration by eye, as a video file or as periodic JPEG snapshots (retained on
-//! the `snapshot` topic, and written to a file when asked) for a remote check of a live appliance.
+//! `footrackd run --annotate out.mp4`, `publish.snapshot_every_secs` and the HTTP face's live
+//! view: a picture to check tracking and calibration by eye, as a video file, as periodic JPEG
+//! snapshots (retained on the `snapshot` topic, and written to a file when asked) for a remote
+//! check of a live appliance, or as the newest JPEG for the local face ([`LiveView`]).
 //!
 //! Boxes coloured by team (A red, B blue) and role (goalkeeper magenta, referee yellow), track
 //! ids, the ball with its trail, and a minimap of the pitch with every mapped track. Drawing and
 //! encoding run on their own thread; the frame path only copies the frame into a free buffer of
 //! a small pool and hands it over without waiting: when the thread falls behind, frames are
-//! dropped and counted, never waited for. Off (the default), none of this exists.
+//! dropped and counted, never waited for. Only the frames some output wants are copied (every
+//! frame for a video; a snapshot's; the live view's, at its rate). Off (the default), none of
+//! this exists.
 
 mod draw;
+mod live;
 mod video;
+
+pub use live::{LivePicture, LiveView, Viewer};
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use draw::{BLACK, BLUE, Canvas, GREY, MAGENTA, PITCH, RED, WHITE, YELLOW};
 
@@ -36,6 +43,17 @@ pub struct SnapshotOptions {
     /// The snapshot topic.
     pub topic: String,
 }
+
+/// The live picture of the HTTP face.
+pub struct LiveOptions {
+    /// Where the newest picture goes.
+    pub view: Arc<LiveView>,
+    /// Its JPEG quality, 1-100.
+    pub jpeg_quality: u8,
+}
+
+/// JPEG quality of MQTT snapshots.
+const SNAPSHOT_QUALITY: u8 = 75;
 
 /// Frames that may wait for the drawing thread.
 const POOL: usize = 4;
@@ -62,6 +80,22 @@ struct Job {
     /// The records published for this frame (the same ones the MQTT message carries).
     tracks: Vec<TrackRecord>,
     pitch_size: (f32, f32),
+    /// Which outputs take this frame.
+    to: Outputs,
+}
+
+/// The outputs one frame goes to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Outputs {
+    video: bool,
+    snapshot: bool,
+    live: bool,
+}
+
+impl Outputs {
+    fn any(self) -> bool {
+        self.video || self.snapshot || self.live
+    }
 }
 
 /// What the annotation thread did.
@@ -75,6 +109,16 @@ pub struct AnnotateSummary {
 
 /// The frame path's end of the annotation thread.
 pub struct Annotator {
+    /// Whether a video is written (it takes every frame).
+    video: bool,
+    /// Frames between snapshots at the last known rate (`None`: no snapshots).
+    snapshot_every_secs: Option<f64>,
+    /// The live view, and when it last took a frame (monotonic).
+    live: Option<Arc<LiveView>>,
+    last_live: Option<Instant>,
+    /// Frames seen, and the stream's rate as last known.
+    frames: u64,
+    fps: f32,
     jobs: Option<SyncSender<Job>>,
     free: Receiver<Job>,
     current: Option<Job>,
@@ -84,8 +128,12 @@ pub struct Annotator {
 }
 
 impl Annotator {
-    /// Starts the drawing thread, writing the video `path` and/or `snapshots`.
-    pub fn start(path: Option<PathBuf>, snapshots: Option<SnapshotOptions>) -> Result<Self, AnnotateError> {
+    /// Starts the drawing thread, writing the video `path`, `snapshots` and/or the `live` view.
+    pub fn start(
+        path: Option<PathBuf>,
+        snapshots: Option<SnapshotOptions>,
+        live: Option<LiveOptions>,
+    ) -> Result<Self, AnnotateError> {
         let (jobs_tx, jobs_rx) = sync_channel::<Job>(POOL);
         let (free_tx, free_rx) = sync_channel::<Job>(POOL);
         for _ in 0..POOL {
@@ -96,12 +144,21 @@ impl Annotator {
                 fps: 25.0,
                 tracks: Vec::with_capacity(64),
                 pitch_size: (105.0, 68.0),
+                to: Outputs::default(),
             });
         }
+        let (video, snapshot_every_secs) = (path.is_some(), snapshots.as_ref().map(|s| s.every_secs));
+        let live_view = live.as_ref().map(|l| Arc::clone(&l.view));
         let thread = std::thread::Builder::new()
             .name("annotate".into())
-            .spawn(move || draw_loop(path, snapshots, jobs_rx, free_tx))?;
+            .spawn(move || draw_loop(path, snapshots, live, jobs_rx, free_tx))?;
         Ok(Annotator {
+            video,
+            snapshot_every_secs,
+            live: live_view,
+            last_live: None,
+            frames: 0,
+            fps: 25.0,
             jobs: Some(jobs_tx),
             free: free_rx,
             current: None,
@@ -111,11 +168,34 @@ impl Annotator {
         })
     }
 
-    /// Copies this frame's pixels into a free buffer; `None` pixels (a frame kept on the GPU) or
-    /// no free buffer: the frame is dropped and counted.
+    /// The outputs that want this frame.
+    fn outputs_now(&mut self) -> Outputs {
+        let n = self.frames;
+        self.frames += 1;
+        let snapshot = self.snapshot_every_secs.is_some_and(|secs| {
+            let every = (secs * self.fps as f64).round().max(1.0) as u64;
+            n.is_multiple_of(every)
+        });
+        let live = self.live.as_ref().is_some_and(|v| {
+            let now = Instant::now();
+            let due = self.last_live.is_none_or(|t| now.duration_since(t).as_nanos() as u64 >= v.interval_ns());
+            if due {
+                self.last_live = Some(now);
+            }
+            due
+        });
+        Outputs { video: self.video, snapshot, live }
+    }
+
+    /// Copies this frame's pixels into a free buffer when an output wants the frame; `None`
+    /// pixels (a frame kept on the GPU) or no free buffer: the frame is dropped and counted.
     pub fn begin_frame(&mut self, pixels: Option<&YuvFrame<'_>>) {
         if let Some(job) = self.current.take() {
             self.spare.push(job);
+        }
+        let to = self.outputs_now();
+        if !to.any() {
+            return;
         }
         let job = match pixels {
             Some(_) => self.spare.pop().or_else(|| self.free.try_recv().ok()),
@@ -126,12 +206,13 @@ impl Annotator {
             return;
         };
         copy_i420(p, &mut job.i420);
-        (job.width, job.height) = (p.width, p.height);
+        (job.width, job.height, job.to) = (p.width, p.height, to);
         self.current = Some(job);
     }
 
     /// Adds this frame's published records and hands the frame to the drawing thread.
     pub fn finish_frame(&mut self, state: &FrameState, pitch_size: (f32, f32), fps: f32) {
+        self.fps = fps;
         let Some(mut job) = self.current.take() else { return };
         job.tracks.clear();
         job.tracks.extend(state.reported().copied());
@@ -205,27 +286,32 @@ fn copy_i420(p: &YuvFrame<'_>, out: &mut Vec<u8>) {
 fn draw_loop(
     path: Option<PathBuf>,
     snapshots: Option<SnapshotOptions>,
+    live: Option<LiveOptions>,
     jobs: Receiver<Job>,
     free: SyncSender<Job>,
 ) -> Result<u64, AnnotateError> {
     let mut writer: Option<video::VideoWriter> = None;
+    let mut jpeg = video::JpegEncoder::default();
     let mut trail: Vec<(i32, i32)> = Vec::with_capacity(TRAIL);
     let mut frames = 0u64;
     while let Ok(mut job) = jobs.recv() {
-        if let (None, Some(p)) = (&writer, &path) {
+        if let (None, Some(p), true) = (&writer, &path, job.to.video) {
             writer = Some(video::VideoWriter::create(p, job.width, job.height, job.fps)?);
         }
         render(&mut job, &mut trail);
-        if let Some(w) = writer.as_mut() {
+        if let (Some(w), true) = (writer.as_mut(), job.to.video) {
             w.push(&job.i420)?;
         }
-        if let Some(s) = &snapshots {
-            let every = (s.every_secs * job.fps as f64).round().max(1.0) as u64;
-            if frames.is_multiple_of(every) {
-                // A failed snapshot is logged; the next one tries again.
-                if let Err(e) = snapshot(s, &job) {
-                    tracing::warn!(error = %e, "Snapshot failed.");
-                }
+        // A failed picture is logged; the next one tries again.
+        if let (Some(s), true) = (&snapshots, job.to.snapshot)
+            && let Err(e) = snapshot(s, &mut jpeg, &job)
+        {
+            tracing::warn!(error = %e, "Snapshot failed.");
+        }
+        if let (Some(l), true) = (&live, job.to.live) {
+            match jpeg.encode(&job.i420, job.width, job.height, l.jpeg_quality) {
+                Ok(picture) => l.view.publish(picture),
+                Err(e) => tracing::warn!(error = %e, "Live picture failed."),
             }
         }
         frames += 1;
@@ -237,8 +323,8 @@ fn draw_loop(
     }
 }
 
-fn snapshot(s: &SnapshotOptions, job: &Job) -> Result<(), AnnotateError> {
-    let jpeg = video::encode_jpeg(&job.i420, job.width, job.height, 75)?;
+fn snapshot(s: &SnapshotOptions, encoder: &mut video::JpegEncoder, job: &Job) -> Result<(), AnnotateError> {
+    let jpeg = encoder.encode(&job.i420, job.width, job.height, SNAPSHOT_QUALITY)?;
     s.publisher.try_publish(&s.topic, QoS::AtMostOnce, true, &jpeg);
     if let Some(path) = &s.path {
         let tmp = path.with_extension("jpg.tmp");

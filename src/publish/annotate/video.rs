@@ -72,37 +72,93 @@ impl VideoWriter {
     }
 }
 
-/// Encodes one I420 frame as JPEG (for snapshots).
-pub(super) fn encode_jpeg(i420: &[u8], width: u32, height: u32, quality: u32) -> Result<Vec<u8>, AnnotateError> {
-    let fail = |e: String| AnnotateError::Writer(format!("snapshot: {e}"));
-    let desc = format!(
-        "appsrc name=src format=time caps=video/x-raw,format=I420,width={width},height={height},framerate=1/1 \
-         ! videoconvert ! jpegenc quality={quality} ! appsink name=sink sync=false"
-    );
-    let pipeline = gst::parse::launch(&desc)
-        .map_err(|e| fail(e.to_string()))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| fail("not a pipeline".into()))?;
-    let src = pipeline
-        .by_name("src")
-        .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-        .ok_or_else(|| fail("no appsrc".into()))?;
-    let sink = pipeline
-        .by_name("sink")
-        .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
-        .ok_or_else(|| fail("no appsink".into()))?;
-    pipeline.set_state(gst::State::Playing).map_err(|e| fail(e.to_string()))?;
-    let result = src
-        .push_buffer(gst::Buffer::from_slice(i420.to_vec()))
-        .map_err(|e| fail(e.to_string()))
-        .and_then(|_| {
-            sink.try_pull_sample(gst::ClockTime::from_seconds(10)).ok_or_else(|| fail("no JPEG came out".into()))
-        })
-        .and_then(|sample| {
-            let buffer = sample.buffer().ok_or_else(|| fail("empty sample".into()))?;
-            let map = buffer.map_readable().map_err(|e| fail(e.to_string()))?;
-            Ok(map.as_slice().to_vec())
-        });
-    let _ = pipeline.set_state(gst::State::Null);
-    result
+/// JPEG encoding of I420 frames through one GStreamer pipeline kept between pictures (made
+/// again when the frame size changes): snapshots and the live view pay no pipeline start-up.
+#[derive(Default)]
+pub(super) struct JpegEncoder {
+    current: Option<JpegPipeline>,
+}
+
+struct JpegPipeline {
+    size: (u32, u32),
+    pipeline: gst::Pipeline,
+    src: gst_app::AppSrc,
+    sink: gst_app::AppSink,
+    encoder: gst::Element,
+    quality: u8,
+}
+
+impl Drop for JpegPipeline {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+fn snapshot_error(e: String) -> AnnotateError {
+    AnnotateError::Writer(format!("JPEG: {e}"))
+}
+
+impl JpegPipeline {
+    fn new(width: u32, height: u32) -> Result<Self, AnnotateError> {
+        let fail = snapshot_error;
+        gst::init().map_err(|e| fail(e.to_string()))?;
+        let desc = format!(
+            "appsrc name=src format=time caps=video/x-raw,format=I420,width={width},height={height},framerate=0/1 \
+             ! jpegenc name=enc ! appsink name=sink sync=false max-buffers=2"
+        );
+        let pipeline = gst::parse::launch(&desc)
+            .map_err(|e| fail(e.to_string()))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| fail("not a pipeline".into()))?;
+        let src = pipeline
+            .by_name("src")
+            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+            .ok_or_else(|| fail("no appsrc".into()))?;
+        let sink = pipeline
+            .by_name("sink")
+            .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+            .ok_or_else(|| fail("no appsink".into()))?;
+        let encoder = pipeline.by_name("enc").ok_or_else(|| fail("no jpegenc".into()))?;
+        pipeline.set_state(gst::State::Playing).map_err(|e| fail(e.to_string()))?;
+        Ok(JpegPipeline { size: (width, height), pipeline, src, sink, encoder, quality: 0 })
+    }
+
+    fn encode(&mut self, i420: &[u8], quality: u8) -> Result<Vec<u8>, AnnotateError> {
+        let fail = snapshot_error;
+        if self.quality != quality {
+            self.encoder.set_property("quality", quality.clamp(1, 100) as i32);
+            self.quality = quality;
+        }
+        self.src.push_buffer(gst::Buffer::from_slice(i420.to_vec())).map_err(|e| fail(e.to_string()))?;
+        let sample = self
+            .sink
+            .try_pull_sample(gst::ClockTime::from_seconds(10))
+            .ok_or_else(|| fail("no JPEG came out".into()))?;
+        let buffer = sample.buffer().ok_or_else(|| fail("empty sample".into()))?;
+        let map = buffer.map_readable().map_err(|e| fail(e.to_string()))?;
+        Ok(map.as_slice().to_vec())
+    }
+}
+
+impl JpegEncoder {
+    /// Encodes one `width` x `height` I420 frame at `quality` (1-100).
+    pub(super) fn encode(
+        &mut self,
+        i420: &[u8],
+        width: u32,
+        height: u32,
+        quality: u8,
+    ) -> Result<Vec<u8>, AnnotateError> {
+        if self.current.as_ref().is_none_or(|p| p.size != (width, height)) {
+            self.current = None;
+            self.current = Some(JpegPipeline::new(width, height)?);
+        }
+        let Some(p) = self.current.as_mut() else { return Err(snapshot_error("no encoder".into())) };
+        let result = p.encode(i420, quality);
+        if result.is_err() {
+            // Made again for the next picture.
+            self.current = None;
+        }
+        result
+    }
 }

@@ -34,6 +34,11 @@ impl TeamAssigner {
         }
     }
 
+    /// The kit colours (RGB, A then B), once known.
+    pub fn kits(&self) -> Option<[[f32; 3]; 2]> {
+        self.kits.kits()
+    }
+
     /// Reads the kit colour of every person detection of this frame (`None` when the pixels are
     /// not on the host: the frame then casts no votes).
     pub fn read_colours(&mut self, frame: Option<&YuvFrame<'_>>, dets: &[Detection]) {

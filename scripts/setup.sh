@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
+# chromium: the tests render the HTTP face's status page in it (headless).
 APT_PACKAGES=(
   build-essential pkg-config ca-certificates curl python3 python3-venv
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
@@ -14,6 +15,7 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
   libclang-dev mosquitto mosquitto-clients openssl
   python3-gi gir1.2-gst-rtsp-server-1.0
+  chromium
 )
 
 missing=()

@@ -11,6 +11,7 @@ mod detect;
 mod docs;
 mod floor_plan;
 mod follow;
+mod http;
 mod outage;
 mod package;
 mod pipeline;

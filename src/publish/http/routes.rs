@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::auth::authorised;
 use super::body::Body;
 use super::server::Shared;
-use crate::publish::annotate::LiveView;
+use crate::publish::annotate::{LivePicture, LiveView};
 use crate::telemetry::prometheus::CONTENT_TYPE as PROMETHEUS;
 
 const PAGE: &str = include_str!("page.html");
@@ -125,28 +125,42 @@ fn stream(view: Arc<LiveView>, head: bool, max_fps: f32) -> Response<Body> {
     with_type(StatusCode::OK, "multipart/x-mixed-replace; boundary=footrackdframe", body)
 }
 
+/// Feeds one viewer: the newest picture whenever it can take one, at most every `min_gap`.
+/// Pictures that come while it is still taking an earlier one replace that one (counted as
+/// skipped); nothing queues up behind a slow viewer.
 async fn feed(view: Arc<LiveView>, tx: mpsc::Sender<Bytes>, min_gap: Duration) {
     let _viewer = view.watch();
     let mut pictures = view.subscribe();
-    let mut last_seq: Option<u64> = None;
+    let mut next: Option<LivePicture> = pictures.borrow_and_update().clone();
+    let mut last: Option<LivePicture> = None;
     loop {
-        let newest = pictures.borrow_and_update().clone();
-        if let Some(p) = newest {
-            if let Some(l) = last_seq
-                && p.seq > l + 1
-            {
-                view.count_skipped(p.seq - l - 1);
+        let Some(waiting) = next.take() else {
+            tokio::select! {
+                changed = pictures.changed() => {
+                    if changed.is_err() { return }
+                    next = pictures.borrow_and_update().clone();
+                }
+                _ = tx.closed() => return,
+                // Nothing new for a while (the camera is down): the last picture again.
+                _ = tokio::time::sleep(STREAM_REPEAT) => next = last.clone(),
             }
-            last_seq = Some(p.seq);
-            if tx.send(part(&p.jpeg)).await.is_err() {
-                return;
-            }
-        }
-        tokio::time::sleep(min_gap).await;
+            continue;
+        };
         tokio::select! {
-            changed = pictures.changed() => if changed.is_err() { return },
-            _ = tx.closed() => return,
-            _ = tokio::time::sleep(STREAM_REPEAT) => {}
+            permit = tx.reserve() => {
+                let Ok(permit) = permit else { return };
+                permit.send(part(&waiting.jpeg));
+                last = Some(waiting);
+                tokio::time::sleep(min_gap).await;
+            }
+            changed = pictures.changed() => {
+                if changed.is_err() { return }
+                // The viewer is still busy with an earlier picture: this one replaces the waiting one.
+                let newer = pictures.borrow_and_update().clone();
+                let newer_seq = newer.as_ref().map_or(waiting.seq, |p| p.seq);
+                view.count_skipped(newer_seq.saturating_sub(waiting.seq));
+                next = newer.or(Some(waiting));
+            }
         }
     }
 }

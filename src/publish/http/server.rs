@@ -21,6 +21,10 @@ use crate::telemetry::prometheus::{Exposition, Kind};
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest request head read, bytes (hyper's smallest allowed buffer is 8 KiB).
 const MAX_HEAD: usize = 16 * 1024;
+/// Kernel send buffer per connection (Linux doubles it): a viewer that reads slowly holds a
+/// few pictures in flight, not the seconds of them an autotuned 4 MiB buffer would (it would
+/// see stale pictures, and every such viewer would pin that much kernel memory).
+const SEND_BUFFER: usize = 128 * 1024;
 /// The answer to a connection beyond `max_clients`.
 const BUSY: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
@@ -164,6 +168,7 @@ async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut stop:
             }
         };
         let _ = stream.set_nodelay(true);
+        let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER);
         if shared.stats.connections.load(Relaxed) >= shared.options.max_clients {
             shared.stats.refused.fetch_add(1, Relaxed);
             tokio::spawn(async move {
@@ -182,7 +187,9 @@ async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut stop:
                 })
             };
             let mut builder = http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(HEAD_TIMEOUT).max_buf_size(MAX_HEAD);
+            // No vectored writes: hyper then buffers one body part at a time (up to MAX_HEAD)
+            // instead of a queue of sixteen pictures.
+            builder.timer(TokioTimer::new()).header_read_timeout(HEAD_TIMEOUT).max_buf_size(MAX_HEAD).writev(false);
             let _ = builder.serve_connection(TokioIo::new(stream), service).await;
             shared.stats.connections.fetch_sub(1, Relaxed);
         });

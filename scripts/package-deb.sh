@@ -26,8 +26,9 @@ STRIP=strip; [ "$BIN_ARCH" = arm64 ] && command -v aarch64-linux-gnu-strip >/dev
 sed -e 's|/usr/local/bin/footrackd|/usr/bin/footrackd|g' -e '/^# Install:/,/^#          mkdir/d' systemd/footrackd.service > "$STAGE/footrackd.service"
 install -Dm644 "$STAGE/footrackd.service" "$STAGE/lib/systemd/system/footrackd.service" && rm "$STAGE/footrackd.service"
 install -Dm644 systemd/footrackd.default "$STAGE/etc/default/footrackd"
-# The default config with the models where the package puts them.
-sed -E 's#^(model|keypoint_model|ball_focus_model) = "models/#\1 = "/usr/share/footrackd/models/#' config/footrackd.toml > "$STAGE/footrackd.toml"
+# The default config with the models where the package puts them, and the local face on loopback.
+sed -E -e 's#^(model|keypoint_model|ball_focus_model) = "models/#\1 = "/usr/share/footrackd/models/#' \
+  -e 's#^listen = ""#listen = "127.0.0.1:8480"#' config/footrackd.toml > "$STAGE/footrackd.toml"
 install -Dm644 "$STAGE/footrackd.toml" "$STAGE/etc/footrackd/footrackd.toml" && rm "$STAGE/footrackd.toml"
 for m in models/*.onnx models/*.toml models/LICENSE* models/README.md; do
   install -Dm644 "$m" "$STAGE/usr/share/footrackd/$m"

@@ -54,6 +54,7 @@ fn the_package_holds_the_daemon_unit_config_and_models_and_its_config_validates(
     assert!(cfg.contains("model = \"/usr/share/footrackd/models/football_nano_1280x736.onnx\""));
     assert!(cfg.contains("keypoint_model = \"/usr/share/footrackd/models/pitch_keypoints_640x384.onnx\""));
     assert!(cfg.contains("ball_focus_model = \"/usr/share/footrackd/models/football_nano_320.onnx\""));
+    assert!(cfg.contains("listen = \"127.0.0.1:8480\""), "the installed appliance serves its face on loopback");
     let model = root.join("usr/share/footrackd/models/football_nano_1280x736.onnx");
     let keypoints = root.join("usr/share/footrackd/models/pitch_keypoints_640x384.onnx");
     let focus = root.join("usr/share/footrackd/models/football_nano_320.onnx");

@@ -478,3 +478,43 @@ fn a_face_beyond_loopback_needs_a_credential_and_never_shows_it() {
     assert!(out.status.success(), "{text}");
     assert!(!text.contains("pa55-w0rd-s3cret"), "the credential was echoed: {text}");
 }
+
+/// Several cameras on one face: each camera's picture and counters, health and config keyed by camera.
+#[test]
+fn several_cameras_each_have_their_picture_and_series_on_one_face() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let model = repo_root().join("models/yolox_nano.onnx");
+    let clip = repo_root().join("demo/clip.mp4");
+    let mut cfg = format!(
+        "[device]\nid = \"t-http-cams\"\n[infer]\nmodel = \"{}\"\nmax_fps = 4.0\nball_focus_regions = 0\n[publish]\nbroker_port = {}\n\
+         [control]\nhealth_interval_secs = 0.5\n[http]\nlisten = \"127.0.0.1:{port}\"\n",
+        model.display(),
+        broker.port
+    );
+    for id in ["left", "right"] {
+        cfg += &format!("[[source]]\nid = \"{id}\"\nuri = \"{}\"\nrealtime = true\n", clip.display());
+    }
+    let path = daemon::write_config(dir.path(), &cfg);
+    let _d = Stop(daemon::spawn(&["run", "-c", path.to_str().unwrap(), "--no-env"]));
+    wait_until("both cameras' pictures and health", Duration::from_secs(60), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && ["left", "right"].iter().all(|c| get(port, &format!("/api/{c}/latest.jpg"), None).0 == 200)
+            && serde_json::from_slice::<serde_json::Value>(&get(port, "/api/health", None).2)
+                .is_ok_and(|h| h["cameras"]["left"]["source"].is_object() && h["cameras"]["right"]["source"].is_object())
+    });
+    for c in ["left", "right"] {
+        assert!(is_jpeg(&get(port, &format!("/api/{c}/latest.jpg"), None).2), "{c}");
+    }
+    let samples = metrics_open(port);
+    for c in ["left", "right"] {
+        assert!(value(&samples, "footrackd_frames_decoded_total", &[("camera", c)]).unwrap() > 0.0, "{c}");
+    }
+    assert_eq!(value(&samples, "footrackd_cameras", &[]), Some(2.0));
+    let config: serde_json::Value = serde_json::from_slice(&get(port, "/api/config", None).2).unwrap();
+    assert_eq!(config["cameras"]["right"]["config"]["source"]["id"], "right", "{config}");
+    let status: serde_json::Value = serde_json::from_slice(&get(port, "/api/status", None).2).unwrap();
+    let ids: Vec<&str> = status["cameras"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["left", "right"]);
+}

@@ -32,7 +32,9 @@ run_offline() { # $1 variant: off | face | viewer
   local out="$work/$1.txt" viewer=""
   local extra=()
   [ "$1" != off ] && extra=(FOOTRACKD_HTTP__LISTEN="127.0.0.1:$port")
+  # CPU seconds of the whole run (user + system, every thread) through getrusage of the child.
   env "${common[@]}" "${extra[@]}" FOOTRACKD_SOURCE__REALTIME=false FOOTRACKD_RING__OVERFLOW=block \
+    python3 -c 'import resource, subprocess, sys; subprocess.run(sys.argv[1:]); r = resource.getrusage(resource.RUSAGE_CHILDREN); print(f"cpu_secs {r.ru_utime + r.ru_stime:.2f}")' \
     "$bin" run -c "$config" > "$out" 2>&1 &
   local daemon=$!
   if [ "$1" = viewer ]; then
@@ -42,11 +44,11 @@ run_offline() { # $1 variant: off | face | viewer
   fi
   wait $daemon
   [ -n "$viewer" ] && { kill $viewer 2>/dev/null || true; wait $viewer 2>/dev/null || true; }
-  fps_of "$out"
+  echo "$(fps_of "$out") $(grep -o 'cpu_secs [0-9.]*' "$out" | cut -d' ' -f2)"
 }
-echo "== frame rate, offline, every frame (fps after the first 10 frames)"
+echo "== offline, every frame of the clip: fps after the first 10 frames, CPU seconds of the run"
 for r in $(seq "$rounds"); do
   off=$(run_offline off); face=$(run_offline face); viewer=$(run_offline viewer)
   parts=$(grep -c -a -- '--footrackdframe' "$work/stream.bin" || true)
-  python3 -c "import sys; o,f,v=map(float,sys.argv[1:4]); print(f'round $r: face off {o:.2f} fps, face on {f:.2f} ({f/o:.3f}x), one MJPEG viewer {v:.2f} ({v/o:.3f}x of off, {v/f:.3f}x of on); the viewer got $parts pictures')" "$off" "$face" "$viewer"
+  python3 -c "import sys; o,oc,f,fc,v,vc=map(float,sys.argv[1:7]); print(f'round $r: face off {o:.2f} fps {oc:.1f} cpu-s; face on {f:.2f} fps ({f/o:.3f}x) {fc:.1f} cpu-s ({fc/oc:.3f}x); one MJPEG viewer {v:.2f} fps ({v/f:.3f}x of on) {vc:.1f} cpu-s ({vc/fc:.3f}x of on); the viewer got $parts pictures')" $off $face $viewer
 done

@@ -129,6 +129,16 @@ enum Command {
         /// Take [track] settings from this config file (defaults otherwise).
         #[arg(short, long)]
         config: Option<PathBuf>,
+        /// Homographies per frame: frame,h11,...,h33 per line (row-major, image pixels to pitch
+        /// metres, origin and axes as docs/pitch.md); a frame without a line has no calibration.
+        #[arg(long)]
+        homography: Option<PathBuf>,
+        /// The detections' 8th column is the team: 1 (A), 2 (B), 0 unknown.
+        #[arg(long)]
+        teams: bool,
+        /// Frame width and height in pixels, WxH (where the view ends, with --homography).
+        #[arg(long, default_value = "1920x1080")]
+        frame_size: String,
     },
 }
 
@@ -229,7 +239,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::TrackMot { det, out, fps, config: cfg_path } => {
+        Command::TrackMot { det, out, fps, config: cfg_path, homography, teams, frame_size } => {
             let section = match cfg_path.map(|p| load_one(&p, false)) {
                 Some(Ok(raw)) => raw.track,
                 Some(Err(e)) => return config_failure(&e),
@@ -240,7 +250,22 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             let opts = footrackd::track::TrackerOptions::from_section(&section, fps);
-            match cmd::track_mot::track_file(&det, &out, opts) {
+            let Some(size) = frame_size
+                .split_once('x')
+                .and_then(|(w, h)| Some((w.parse::<f32>().ok()?, h.parse::<f32>().ok()?)))
+                .filter(|(w, h)| *w >= 1.0 && *h >= 1.0 && w.is_finite() && h.is_finite())
+            else {
+                eprintln!("error: --frame-size must be WIDTHxHEIGHT in pixels, e.g. 1920x1080");
+                return ExitCode::from(2);
+            };
+            let pitch = match homography.map(|p| cmd::track_mot::read_homographies(&p)).transpose() {
+                Ok(h) => h.map(|homographies| cmd::track_mot::PitchInput { homographies, frame_size: size }),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match cmd::track_mot::track_file(&det, &out, opts, teams, pitch.as_ref()) {
                 Ok(n) => {
                     println!("{}: {n} track boxes", out.display());
                     ExitCode::SUCCESS

@@ -501,8 +501,9 @@ fn several_cameras_each_have_their_picture_and_series_on_one_face() {
     wait_until("both cameras' pictures and health", Duration::from_secs(60), || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()
             && ["left", "right"].iter().all(|c| get(port, &format!("/api/{c}/latest.jpg"), None).0 == 200)
-            && serde_json::from_slice::<serde_json::Value>(&get(port, "/api/health", None).2)
-                .is_ok_and(|h| h["cameras"]["left"]["source"].is_object() && h["cameras"]["right"]["source"].is_object())
+            && serde_json::from_slice::<serde_json::Value>(&get(port, "/api/health", None).2).is_ok_and(|h| {
+                h["cameras"]["left"]["source"].is_object() && h["cameras"]["right"]["source"].is_object()
+            })
     });
     for c in ["left", "right"] {
         assert!(is_jpeg(&get(port, &format!("/api/{c}/latest.jpg"), None).2), "{c}");

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::detector_link::DetectorLink;
 use crate::config::Config;
-use crate::frame::BBox;
+use crate::frame::{BBox, Team};
 use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
 use crate::infer::pre::YuvFrame;
 use crate::infer::{DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel};
@@ -20,8 +20,8 @@ use crate::publish::annotate::Annotator;
 use crate::publish::payload::{TrackMessageHeader, encode_tracks};
 use crate::state::{CalibrationInUse, CalibrationOrigin, FrameState};
 use crate::telemetry::{PipelineStats, Stage};
-use crate::track::Tracker;
 use crate::track::team::TeamAssigner;
+use crate::track::{FramePitch, Tracker};
 
 /// Why the inference thread did not take new settings (it kept the old ones, all of them).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -214,6 +214,8 @@ pub(super) struct FrameFinisher {
     origin: (CalibrationOrigin, Option<f32>),
     hand_error_m: Option<f32>,
     people: Vec<BBox>,
+    /// Each detection's kit, for the tracker.
+    kits: Vec<Option<Team>>,
     state: FrameState,
     clock: StreamClock,
     annotator: Option<Annotator>,
@@ -241,6 +243,7 @@ impl FrameFinisher {
             origin: (CalibrationOrigin::Hand, hand_error_m(&config)),
             hand_error_m: hand_error_m(&config),
             people: Vec::with_capacity(256),
+            kits: Vec::with_capacity(256),
             state: FrameState::with_capacity(128),
             clock: StreamClock::default(),
             annotator: None,
@@ -325,7 +328,17 @@ impl FrameFinisher {
         let tracker = self.tracker.get_or_insert_with(|| Tracker::new(config.tracker_options(fps)));
         let dt = self.last_number.map_or(1.0, |n| meta.number.saturating_sub(n).max(1) as f32);
         self.last_number = Some(meta.number);
-        let tracks = tracker.step(dt, dets);
+        // The pitch's view of the frame: the calibration in use and each detection's kit.
+        match self.teams.as_ref() {
+            Some(t) => t.detection_kits(&mut self.kits),
+            None => self.kits.clear(),
+        }
+        let pitch = FramePitch {
+            homography: self.pitch.homography(),
+            frame_size: (meta.width as f32, meta.height as f32),
+            teams: &self.kits,
+        };
+        let tracks = tracker.step_on_pitch(dt, dets, pitch);
         let t_publish = Instant::now();
         self.stats.add_stage_ns(Stage::Track, (t_publish - t_track).as_nanos() as u64);
 

@@ -39,6 +39,8 @@ pub struct MotRow {
     pub xywh: [f64; 4],
     /// The 7th field, when the line has one.
     pub score: Option<f64>,
+    /// The 8th field, when the line has one (`track-mot --teams`: the detection's team).
+    pub eighth: Option<f64>,
 }
 
 /// What a command needs of each line.
@@ -98,6 +100,7 @@ pub fn read_rows(path: &Path, layout: MotLayout) -> Result<Vec<MotRow>, MotError
             id: f[1] as i64,
             xywh: [f[2], f[3], f[4], f[5]],
             score: f.get(6).copied(),
+            eighth: f.get(7).copied(),
         });
     }
     Ok(rows)
@@ -120,7 +123,10 @@ mod tests {
         let e = read_rows(&p, MotLayout::Detections).unwrap_err().to_string();
         assert!(e.contains("m.txt:4") && e.contains("score"), "{e}");
         let rows = read_rows(&p, MotLayout::Boxes).unwrap();
-        assert_eq!(rows[0], MotRow { frame: 1, id: 7, xywh: [100.0, 200.0, 20.0, 50.0], score: Some(0.9) });
+        assert_eq!(
+            rows[0],
+            MotRow { frame: 1, id: 7, xywh: [100.0, 200.0, 20.0, 50.0], score: Some(0.9), eighth: Some(-1.0) }
+        );
         assert_eq!((rows[1].frame, rows[1].score), (0, None));
         std::fs::write(&p, "1,7,100,200,0,50,1\n").unwrap();
         assert!(read_rows(&p, MotLayout::Boxes).is_err(), "a box without width");

@@ -14,7 +14,7 @@ pub mod team;
 
 pub use ball::BallTracker;
 pub use options::{TrackSection, TrackerOptions};
-pub use players::PlayerTracker;
+pub use players::{FramePitch, PlayerTracker};
 
 use crate::frame::{Detection, Track};
 
@@ -46,8 +46,14 @@ impl Tracker {
 
     /// One frame: `dt_frames` native frame intervals since the last step, and this frame's detections.
     pub fn step(&mut self, dt_frames: f32, dets: &[Detection]) -> &[Track] {
+        self.step_on_pitch(dt_frames, dets, FramePitch::default())
+    }
+
+    /// [`Tracker::step`] with the pitch's view of the frame (calibration, view, kits): players are
+    /// then also followed in metres and kept through exits from the view.
+    pub fn step_on_pitch(&mut self, dt_frames: f32, dets: &[Detection], pitch: FramePitch<'_>) -> &[Track] {
         self.out.clear();
-        let people = self.players.step(dt_frames, dets);
+        let people = self.players.step_on_pitch(dt_frames, dets, pitch);
         self.out.extend_from_slice(people);
         let shift = self.players.last_camera_shift();
         if let Some(b) = self.ball.step(dt_frames, shift, dets) {

@@ -32,6 +32,19 @@ pub struct TrackSection {
     pub teams: bool,
     /// Pin the kit colours instead of learning them: two `#rrggbb` values, team A's then B's.
     pub team_colours: Vec<String>,
+    /// While the camera is calibrated, associate on the pitch too: a motion model in metres,
+    /// gates by how far a player can run, the kit as a strong hint, and identities kept through
+    /// exits from the view (docs/tracking.md). Without a calibration the tracker works in the
+    /// image alone either way.
+    pub pitch_association: bool,
+    /// Distance on the pitch always allowed between a track and its detection, metres (covers
+    /// calibration error and detection jitter).
+    pub pitch_gate_m: f32,
+    /// Fastest a player runs, m/s: gates grow by this per second lost.
+    pub max_speed_mps: f32,
+    /// A player whose predicted place is outside the view is kept this long, seconds, and re-linked
+    /// when a detection of his team appears where he can be by then.
+    pub max_out_of_view_secs: f32,
 }
 
 impl Default for TrackSection {
@@ -49,6 +62,10 @@ impl Default for TrackSection {
             relink_lost: false,
             teams: true,
             team_colours: Vec::new(),
+            pitch_association: true,
+            pitch_gate_m: 2.0,
+            max_speed_mps: 10.0,
+            max_out_of_view_secs: 20.0,
         }
     }
 }
@@ -88,6 +105,21 @@ impl TrackSection {
             "track.max_lost_secs",
             || format!("{} must be in 0..=60", self.max_lost_secs),
         );
+        p.check(
+            self.pitch_gate_m.is_finite() && (0.1..=20.0).contains(&self.pitch_gate_m),
+            "track.pitch_gate_m",
+            || format!("{} must be in 0.1..=20", self.pitch_gate_m),
+        );
+        p.check(
+            self.max_speed_mps.is_finite() && (1.0..=20.0).contains(&self.max_speed_mps),
+            "track.max_speed_mps",
+            || format!("{} must be in 1..=20", self.max_speed_mps),
+        );
+        p.check(
+            self.max_out_of_view_secs.is_finite() && (0.0..=300.0).contains(&self.max_out_of_view_secs),
+            "track.max_out_of_view_secs",
+            || format!("{} must be in 0..=300", self.max_out_of_view_secs),
+        );
         p.check(self.min_hits <= 30, "track.min_hits", || format!("{} must be at most 30", self.min_hits));
     }
 }
@@ -123,6 +155,16 @@ pub struct TrackerOptions {
     pub ball_max_step_diameters: f32,
     /// Frames the ball is coasted through misses.
     pub ball_max_missed_frames: u32,
+    /// Seconds per native frame.
+    pub frame_secs: f32,
+    /// Associate on the pitch while calibrated.
+    pub pitch_association: bool,
+    /// Pitch distance always allowed, metres.
+    pub pitch_gate_m: f32,
+    /// Fastest player, m/s.
+    pub max_speed_mps: f32,
+    /// Frames a player outside the view is kept.
+    pub max_out_of_view_frames: u32,
 }
 
 impl Default for TrackerOptions {
@@ -155,6 +197,11 @@ impl TrackerOptions {
             lost_velocity_decay: 1.0,
             ball_max_step_diameters: 8.0 * 25.0 / fps.max(1.0),
             ball_max_missed_frames: (0.5 * fps).round().max(1.0) as u32,
+            frame_secs: 1.0 / fps,
+            pitch_association: s.pitch_association,
+            pitch_gate_m: s.pitch_gate_m,
+            max_speed_mps: s.max_speed_mps,
+            max_out_of_view_frames: (s.max_out_of_view_secs * fps).round() as u32,
         }
     }
 

@@ -8,10 +8,36 @@
 //! All buffers live in the tracker and are reused, so a step allocates nothing once warm.
 
 use super::assign::Assignment;
-use super::kalman::BoxFilter;
+use super::kalman::{BoxFilter, PointFilter};
 use super::options::TrackerOptions;
 use super::role::RoleVote;
-use crate::frame::{BBox, Detection, Track};
+use crate::frame::{BBox, Detection, Team, Track};
+use crate::pitch::Homography;
+
+/// What the pitch says about one frame: the calibration in use, where the view ends, and each
+/// detection's kit. All optional: without a homography the tracker works in the image alone.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FramePitch<'a> {
+    /// Image pixels to pitch metres, while the calibration is trusted.
+    pub homography: Option<&'a Homography>,
+    /// The frame's width and height, pixels (where the view ends).
+    pub frame_size: (f32, f32),
+    /// Each detection's kit, aligned with the detections (empty or `None`: not known).
+    pub teams: &'a [Option<Team>],
+}
+
+/// Random acceleration of a player, m/s² (sprints start and stop within a second).
+const PITCH_ACCEL: f32 = 4.0;
+/// Noise of a position on the pitch from one detection, metres.
+const PITCH_MEAS_M: f32 = 0.7;
+/// Added to a match's cost when the detection's kit is not the track's.
+const KIT_CLASH: f32 = 0.3;
+/// A pitch state not updated for this long (no calibration) is dropped, seconds.
+const PITCH_STALE_SECS: f32 = 2.0;
+/// Share of the cost given to the distance on the pitch (the rest: image overlap).
+const PITCH_WEIGHT: f32 = 0.4;
+/// The farthest a player who left the view is looked for, metres.
+const MAX_RELINK_M: f32 = 30.0;
 
 #[derive(Clone, Debug)]
 struct PlayerTrack {
@@ -24,6 +50,48 @@ struct PlayerTrack {
     confirmed: bool,
     /// Box predicted for this frame, before any update.
     predicted: BBox,
+    /// Position and velocity on the pitch (metres, m/s), while the camera is calibrated.
+    pitch: Option<PointFilter>,
+    /// Frames since the pitch state was last corrected.
+    since_pitch: u32,
+    /// Kit votes (A, B) of its detections.
+    kits: [u32; 2],
+    /// Lost with its predicted place outside the view (kept longer, re-linked on the pitch).
+    out_of_view: bool,
+}
+
+impl PlayerTrack {
+    /// Its kit, once the votes say so clearly.
+    fn team(&self) -> Option<Team> {
+        let [a, b] = self.kits;
+        let n = a + b;
+        if n < 3 {
+            return None;
+        }
+        if a * 10 >= n * 7 {
+            Some(Team::A)
+        } else if b * 10 >= n * 7 {
+            Some(Team::B)
+        } else {
+            None
+        }
+    }
+
+    /// Corrects the pitch state with a detection's place (starting it if needed) and kit.
+    fn observe_pitch(&mut self, at: Option<(f32, f32)>, kit: Option<Team>) {
+        if let Some(p) = at {
+            match self.pitch.as_mut() {
+                Some(f) => f.update(p, PITCH_MEAS_M),
+                None => self.pitch = Some(PointFilter::new(p, (0.0, 0.0), PITCH_MEAS_M, 3.0)),
+            }
+            self.since_pitch = 0;
+        }
+        match kit {
+            Some(Team::A) => self.kits[0] += 1,
+            Some(Team::B) => self.kits[1] += 1,
+            None => {}
+        }
+    }
 }
 
 /// Tracks people across frames.
@@ -43,6 +111,12 @@ pub struct PlayerTracker {
     shifts: Vec<(f32, f32)>,
     out: Vec<Track>,
     last_shift: (f32, f32),
+    /// This frame's detections on the pitch (feet), when calibrated.
+    det_pitch: Vec<Option<(f32, f32)>>,
+    /// This frame's detections' kits.
+    det_kits: Vec<Option<Team>>,
+    /// Seconds this step covers.
+    dt_secs: f32,
 }
 
 impl PlayerTracker {
@@ -67,6 +141,9 @@ impl PlayerTracker {
             shifts: Vec::with_capacity(TRACKS),
             out: Vec::with_capacity(TRACKS),
             last_shift: (0.0, 0.0),
+            det_pitch: Vec::with_capacity(DETECTIONS),
+            det_kits: Vec::with_capacity(DETECTIONS),
+            dt_secs: 0.04,
         }
     }
 
@@ -88,13 +165,36 @@ impl PlayerTracker {
     /// Advances by `dt_frames` (1 at the native rate) and associates `dets` (people only are used).
     /// Returns confirmed tracks matched in this frame.
     pub fn step(&mut self, dt_frames: f32, dets: &[Detection]) -> &[Track] {
+        self.step_on_pitch(dt_frames, dets, FramePitch::default())
+    }
+
+    /// [`PlayerTracker::step`] with what the pitch says about this frame: while a homography is
+    /// given (and `pitch_association` is on), players are also followed in metres.
+    pub fn step_on_pitch(&mut self, dt_frames: f32, dets: &[Detection], pitch: FramePitch<'_>) -> &[Track] {
         let o = self.opts;
+        self.dt_secs = dt_frames * o.frame_secs;
+        let stale = (PITCH_STALE_SECS / o.frame_secs) as u32;
         for t in &mut self.tracks {
             if t.since_seen > 0 {
                 t.filter.damp_velocity(o.lost_velocity_decay.powf(dt_frames));
             }
             t.filter.predict(dt_frames);
             t.predicted = t.filter.bbox();
+            t.since_pitch = t.since_pitch.saturating_add(dt_frames.round().max(1.0) as u32);
+            if t.since_pitch > stale && t.since_seen == 0 {
+                t.pitch = None;
+            }
+            if let Some(f) = t.pitch.as_mut() {
+                f.predict(self.dt_secs, PITCH_ACCEL);
+            }
+        }
+        let homography = pitch.homography.filter(|_| o.pitch_association);
+        self.det_pitch.clear();
+        self.det_kits.clear();
+        for (i, d) in dets.iter().enumerate() {
+            let feet = homography.and_then(|h| h.apply((d.bbox.x1 + d.bbox.x2) / 2.0, d.bbox.y2));
+            self.det_pitch.push(feet.filter(|_| d.class.is_person()));
+            self.det_kits.push(pitch.teams.get(i).copied().flatten());
         }
         if o.camera_motion_compensation {
             let (dx, dy) = self.estimate_camera_shift(dets);
@@ -146,18 +246,31 @@ impl PlayerTracker {
         if o.relink_lost {
             self.relink(dets);
         }
+        // Stage 4: players who left the view (or were lost on it), on the pitch: re-linked to a
+        // confident detection where they can have run to by now, their kit preferred.
+        if homography.is_some() {
+            self.relink_on_pitch(dets);
+        }
 
-        // Age unmatched tracks; tentative ones die at once, confirmed ones after `max_lost_frames`.
-        let max_lost = o.max_lost_frames;
+        // Age unmatched tracks; tentative ones die at once, confirmed ones after `max_lost_frames`,
+        // or `max_out_of_view_frames` while their predicted place is outside the view.
+        let to_image = homography.and_then(Homography::inverse);
+        let (w, h) = pitch.frame_size;
         for (i, t) in self.tracks.iter_mut().enumerate() {
             if !self.track_matched[i] {
                 t.since_seen = t.since_seen.saturating_add(dt_frames.round().max(1.0) as u32);
+                if let (Some(f), Some(inv)) = (t.pitch.as_ref(), to_image.as_ref()) {
+                    let (px, py) = f.position();
+                    t.out_of_view = inv.apply(px, py).is_none_or(|(u, v)| u < 0.0 || v < 0.0 || u > w || v > h);
+                }
             }
         }
+        let (max_lost, max_away) = (o.max_lost_frames, o.max_out_of_view_frames);
         let matched = &self.track_matched;
         let mut i = 0;
         self.tracks.retain(|t| {
-            let keep = matched[i] || (t.confirmed && t.since_seen <= max_lost);
+            let away = t.out_of_view && t.pitch.is_some();
+            let keep = matched[i] || (t.confirmed && (t.since_seen <= max_lost || (away && t.since_seen <= max_away)));
             i += 1;
             keep
         });
@@ -170,7 +283,7 @@ impl PlayerTracker {
             }
             let id = self.next_id;
             self.next_id += 1;
-            self.tracks.push(PlayerTrack {
+            let mut t = PlayerTrack {
                 id,
                 roles: RoleVote::new(d.class, d.score),
                 filter: BoxFilter::new(&d.bbox),
@@ -179,7 +292,13 @@ impl PlayerTracker {
                 since_seen: 0,
                 confirmed: o.min_hits <= 1,
                 predicted: d.bbox,
-            });
+                pitch: None,
+                since_pitch: 0,
+                kits: [0, 0],
+                out_of_view: false,
+            };
+            t.observe_pitch(self.det_pitch[di], self.det_kits[di]);
+            self.tracks.push(t);
         }
 
         self.out.clear();
@@ -205,11 +324,27 @@ impl PlayerTracker {
         }
         self.cost.clear();
         for &ti in &self.rows {
-            let tb = self.tracks[ti].predicted.expanded(buffer);
+            let t = &self.tracks[ti];
+            let tb = t.predicted.expanded(buffer);
+            let gate = self.pitch_gate(t);
+            let team = t.team();
             for &di in cols {
                 let d = &dets[di];
                 let iou = if self.det_used[di] { 0.0 } else { tb.iou(&d.bbox.expanded(buffer)) };
-                self.cost.push(1.0 - iou);
+                let on_pitch = match (t.pitch.as_ref(), self.det_pitch[di]) {
+                    (Some(f), Some(p)) => Some(distance(f.position(), p) / gate),
+                    _ => None,
+                };
+                let mut c = match on_pitch {
+                    // Farther than the player can have run: never him.
+                    Some(q) if q > 1.0 => 2.0,
+                    Some(q) => (1.0 - PITCH_WEIGHT) * (1.0 - iou) + PITCH_WEIGHT * q,
+                    None => 1.0 - iou,
+                };
+                if matches!((team, self.det_kits[di]), (Some(a), Some(b)) if a != b) {
+                    c += KIT_CLASH;
+                }
+                self.cost.push(c);
             }
         }
         self.assign.solve(&self.cost, nr, nc, 1.0 - min_iou);
@@ -224,6 +359,8 @@ impl PlayerTracker {
             let t = &mut self.tracks[ti];
             let d = &dets[di];
             t.filter.update(&d.bbox);
+            t.observe_pitch(self.det_pitch[di], self.det_kits[di]);
+            t.out_of_view = false;
             t.roles.add(d.class, d.score);
             t.score = d.score;
             t.since_seen = 0;
@@ -232,6 +369,62 @@ impl PlayerTracker {
                 t.confirmed = true;
             }
         }
+    }
+
+    /// How far on the pitch a track's detection may be from its prediction, metres.
+    fn pitch_gate(&self, t: &PlayerTrack) -> f32 {
+        let o = &self.opts;
+        o.pitch_gate_m + o.max_speed_mps * self.dt_secs * (1 + t.since_seen) as f32
+    }
+
+    /// Lost tracks with a place on the pitch against the confident detections left, by distance
+    /// within what the player can have run since he was last seen (the kit a strong preference).
+    fn relink_on_pitch(&mut self, dets: &[Detection]) {
+        let o = self.opts;
+        self.rows.clear();
+        for (i, t) in self.tracks.iter().enumerate() {
+            if !self.track_matched[i] && t.since_seen > 0 && t.confirmed && t.pitch.is_some() {
+                self.rows.push(i);
+            }
+        }
+        let mut cols = std::mem::take(&mut self.cols);
+        cols.clear();
+        cols.extend(self.high.iter().copied().filter(|&d| !self.det_used[d] && self.det_pitch[d].is_some()));
+        let (nr, nc) = (self.rows.len(), cols.len());
+        if nr > 0 && nc > 0 {
+            self.cost.clear();
+            for &ti in &self.rows {
+                let t = &self.tracks[ti];
+                let lost_secs = t.since_seen as f32 * o.frame_secs;
+                let radius = (o.pitch_gate_m + o.max_speed_mps * 0.7 * lost_secs).min(MAX_RELINK_M);
+                let at = t.pitch.as_ref().map_or((0.0, 0.0), PointFilter::position);
+                let team = t.team();
+                for &di in &cols {
+                    let d = self.det_pitch[di].map_or(f32::INFINITY, |p| distance(at, p));
+                    let clash = matches!((team, self.det_kits[di]), (Some(a), Some(b)) if a != b);
+                    let c = if d <= radius { d / radius * 0.6 + if clash { 0.5 } else { 0.0 } } else { 2.0 };
+                    self.cost.push(c);
+                }
+            }
+            self.assign.solve(&self.cost, nr, nc, 1.0);
+            for r in 0..nr {
+                let Some(c) = self.assign.row_to_col[r] else { continue };
+                let (ti, di) = (self.rows[r], cols[c]);
+                self.det_used[di] = true;
+                self.track_matched[ti] = true;
+                let d = &dets[di];
+                let t = &mut self.tracks[ti];
+                // The box it had is stale (it may have been out of view for seconds): start again.
+                t.filter = BoxFilter::new(&d.bbox);
+                t.observe_pitch(self.det_pitch[di], self.det_kits[di]);
+                t.out_of_view = false;
+                t.roles.add(d.class, d.score);
+                t.score = d.score;
+                t.since_seen = 0;
+                t.hits += 1;
+            }
+        }
+        self.cols = cols;
     }
 
     fn relink(&mut self, dets: &[Detection]) {
@@ -271,6 +464,8 @@ impl PlayerTracker {
                 self.track_matched[ti] = true;
                 let t = &mut self.tracks[ti];
                 t.filter.update(&dets[di].bbox);
+                t.observe_pitch(self.det_pitch[di], self.det_kits[di]);
+                t.out_of_view = false;
                 t.roles.add(dets[di].class, dets[di].score);
                 t.score = dets[di].score;
                 t.since_seen = 0;
@@ -278,6 +473,11 @@ impl PlayerTracker {
             }
         }
         self.cols = cols;
+    }
+
+    /// The kit of a confirmed track seen in this frame (by id), if its votes say so.
+    pub fn team_of(&self, id: u64) -> Option<Team> {
+        self.tracks.iter().find(|t| t.id == id).and_then(PlayerTrack::team)
     }
 
     /// Global image shift between the prediction and this frame's detections: the median offset
@@ -323,4 +523,8 @@ impl PlayerTracker {
         // Ignore sub-pixel noise: the Kalman velocity already absorbs slow drift.
         if mx.abs() < 1.0 && my.abs() < 1.0 { (0.0, 0.0) } else { (mx, my) }
     }
+}
+
+fn distance((ax, ay): (f32, f32), (bx, by): (f32, f32)) -> f32 {
+    ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt()
 }

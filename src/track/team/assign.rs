@@ -49,6 +49,13 @@ impl TeamAssigner {
         }));
     }
 
+    /// Each detection's kit by its colour (after [`TeamAssigner::read_colours`]), learning
+    /// nothing: what the tracker weighs when it associates (`None`: unknown).
+    pub fn detection_kits(&self, out: &mut Vec<Option<Team>>) {
+        out.clear();
+        out.extend(self.colours.iter().map(|c| c.and_then(|c| self.kits.nearest(c))));
+    }
+
     /// Sets each record's team: a player track seen in this frame votes with the colour of the
     /// detection it sits on; goalkeepers, referees and the ball get none.
     pub fn assign(&mut self, records: &mut [TrackRecord], dets: &[Detection]) {

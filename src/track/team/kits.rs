@@ -57,14 +57,8 @@ impl KitClusters {
                 self.cluster();
             }
         }
-        let [a, b] = self.centroids?;
-        let (da, db) = (dist(colour, a), dist(colour, b));
-        let separation = dist(a, b);
-        // An outlier is nearer neither kit than the kits are to each other.
-        if da.min(db) > (0.6 * separation).max(35.0) {
-            return None;
-        }
-        let (team, i) = if da <= db { (Team::A, 0) } else { (Team::B, 1) };
+        let team = self.nearest(colour)?;
+        let i = if team == Team::A { 0 } else { 1 };
         if !self.pinned
             && let Some(c) = self.centroids.as_mut()
         {
@@ -73,6 +67,18 @@ impl KitClusters {
             }
         }
         Some(team)
+    }
+
+    /// The kit a colour belongs to, learning nothing (`None`: kits not known yet, or an outlier).
+    pub fn nearest(&self, colour: [f32; 3]) -> Option<Team> {
+        let [a, b] = self.centroids?;
+        let (da, db) = (dist(colour, a), dist(colour, b));
+        let separation = dist(a, b);
+        // An outlier is nearer neither kit than the kits are to each other.
+        if da.min(db) > (0.6 * separation).max(35.0) {
+            return None;
+        }
+        Some(if da <= db { Team::A } else { Team::B })
     }
 
     /// Two-means over the reservoir (deterministic start: the two samples farthest apart along

@@ -31,17 +31,17 @@ PLAYER_H = 1.85
 
 
 def load_tracab(root: Path, start_s: float, seconds: float):
-    """Positions [frames, 22, 2] (corner origin), ids [22], ball [frames, 2] at 25 Hz."""
+    """Positions [frames, 22, 2] (corner origin), teams [22] (1 home, 2 away), ball [frames, 2] at 25 Hz."""
     first = int(start_s * 25)
     n = int(seconds * 25)
     tracks, ids = [], []
-    for side in ("home", "away"):
+    for team, side in ((1, "home"), (2, "away")):
         for f in sorted((root / side).glob("*.csv")):
             with open(f) as fh:
                 rows = list(itertools.islice(fh, 1 + first, 1 + first + n))
             xy = np.array([[float(v.strip('"')) for v in r.split(",")[1:3]] for r in rows])
             tracks.append(xy + [PITCH_L / 2, PITCH_W / 2])
-            ids.append(int(f.stem))
+            ids.append(team)
     with open(root / "ball" / "200.csv") as fh:
         rows = list(itertools.islice(fh, 1 + first, 1 + first + n))
     ball = np.array([[float(v.strip('"')) for v in r.split(",")[1:3]] for r in rows]) + [PITCH_L / 2, PITCH_W / 2]
@@ -71,10 +71,53 @@ def project(R, focal, p):
     return focal * q[0] / q[2] + W / 2, focal * q[1] / q[2] + H / 2, q[2]
 
 
-def render_boxes(players, ball, fps, rng):
-    """Per frame: list of (gt_id, x, y, w, h, occlusion, visibility) for players in view."""
+def image_to_pitch(R, focal):
+    """The homography from image pixels to pitch metres (ground plane z = 0) of the camera."""
+    K = np.array([[focal, 0.0, W / 2], [0.0, focal, H / 2], [0.0, 0.0, 1.0]])
+    to_image = K @ np.column_stack([R[:, 0], R[:, 1], -R @ CAM])
+    h = np.linalg.inv(to_image)
+    return h / h[2, 2]
+
+
+def fit_homography(src, dst):
+    """Direct linear transform from four or more point pairs (src -> dst)."""
+    rows = []
+    for (x, y), (u, v) in zip(src, dst):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y, -u])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y, -v])
+    _, _, vt = np.linalg.svd(np.array(rows))
+    h = vt[-1].reshape(3, 3)
+    return h / h[2, 2]
+
+
+def apply_h(h, x, y):
+    p = h @ np.array([x, y, 1.0])
+    return p[0] / p[2], p[1] / p[2]
+
+
+class CalibrationNoise:
+    """A calibration that is wrong the way a fitted one is: the pitch places of four image anchors
+    off by a slowly wandering error (Ornstein-Uhlenbeck, about 2 s memory), the homography refitted
+    to them every frame. `sigma` sets the size (metres per axis)."""
+
+    ANCHORS = [(0.15 * W, 0.9 * H), (0.85 * W, 0.9 * H), (0.8 * W, 0.35 * H), (0.2 * W, 0.35 * H)]
+
+    def __init__(self, rng, sigma, fps):
+        self.rng, self.sigma, self.keep = rng, sigma, math.exp(-1.0 / (2.0 * fps))
+        self.err = rng.normal(0, sigma, (4, 2))
+
+    def __call__(self, h_true):
+        self.err = self.keep * self.err + math.sqrt(1 - self.keep ** 2) * self.rng.normal(0, self.sigma, (4, 2))
+        dst = [np.array(apply_h(h_true, x, y)) + e for (x, y), e in zip(self.ANCHORS, self.err)]
+        return fit_homography(self.ANCHORS, dst)
+
+
+def render_boxes(players, ball, fps, rng, calib_sigma=0.0):
+    """Per frame: list of (gt_id, x, y, w, h, occlusion, visibility) for players in view, and the
+    frame's image-to-pitch homography (with calibration noise of `calib_sigma` metres per axis)."""
     target = np.array([52.5, 34.0])
-    frames = []
+    frames, homographies = [], []
+    noise = CalibrationNoise(rng, calib_sigma, fps) if calib_sigma > 0 else None
     for k in range(players.shape[0]):
         t = k / fps
         want = np.array([np.clip(ball[k, 0], 18, 87), 34 + (ball[k, 1] - 34) * 0.35])
@@ -84,6 +127,8 @@ def render_boxes(players, ball, fps, rng):
         field = 40 + 6 * math.sin(t * 0.21)
         focal = W * dist / field
         R = camera_rotation(tgt3)
+        h_true = image_to_pitch(R, focal)
+        homographies.append(noise(h_true) if noise else h_true)
         boxes = []
         for j in range(players.shape[1]):
             x, y = players[k, j]
@@ -111,15 +156,27 @@ def render_boxes(players, ball, fps, rng):
             vis = max(0.0, min(1.0, b[6] * (1 - occ)))
             out.append((b[0], b[1], b[2], b[3], b[4], occ, vis))
         frames.append(out)
-    return frames
+    return frames, homographies
 
 
-def noisy_detections(frames, rng):
-    """A detector's view of the ground truth: jitter, misses, scores, false positives."""
+def calibration_error(frames, homographies, players, fps):
+    """Median distance on the pitch between where the (noisy) homography puts each visible
+    player's true feet and where he stands, metres."""
+    errs = []
+    for k, (boxes, h) in enumerate(zip(frames, homographies)):
+        for (gid, x, y, w, bh, _, _) in boxes[::3]:
+            px, py = apply_h(h, x + w / 2, y + bh)
+            errs.append(math.hypot(px - players[k, gid - 1, 0], py - players[k, gid - 1, 1]))
+    return float(np.median(errs)) if errs else 0.0
+
+
+def noisy_detections(frames, rng, teams, wrong_team=0.05):
+    """A detector's view of the ground truth: jitter, misses, scores, false positives; each
+    detection's team vote (1, 2; 0 for false positives), wrong with probability `wrong_team`."""
     dets = []
     for boxes in frames:
         row = []
-        for (_, x, y, w, h, occ, vis) in boxes:
+        for (gid, x, y, w, h, occ, vis) in boxes:
             p_miss = 0.04 + 0.85 * occ ** 2 + (0.12 if h < 25 else 0.0)
             if rng.random() < p_miss:
                 continue
@@ -128,15 +185,18 @@ def noisy_detections(frames, rng):
             jx = x + rng.normal(0, 0.05 * w) + (w - jw) / 2
             jy = y + rng.normal(0, 0.04 * h) + (h - jh) / 2
             score = float(np.clip(rng.normal(0.78, 0.08) - 0.6 * occ, 0.05, 0.99))
-            row.append((jx, jy, jw, jh, score))
+            team = int(teams[gid - 1])
+            if rng.random() < wrong_team:
+                team = 3 - team
+            row.append((jx, jy, jw, jh, score, team))
         for _ in range(rng.poisson(0.6)):
             h = rng.uniform(25, 70)
-            row.append((rng.uniform(0, W - h * 0.4), rng.uniform(H * 0.2, H - h), h * 0.42, h, float(rng.uniform(0.1, 0.55))))
+            row.append((rng.uniform(0, W - h * 0.4), rng.uniform(H * 0.2, H - h), h * 0.42, h, float(rng.uniform(0.1, 0.55)), 0))
         dets.append(row)
     return dets
 
 
-def write_sequence(root: Path, name: str, frames, dets, fps):
+def write_sequence(root: Path, name: str, frames, dets, fps, homographies):
     seq = root / "gt" / "mot_challenge" / "FOOT-train" / name
     (seq / "gt").mkdir(parents=True, exist_ok=True)
     (seq / "seqinfo.ini").write_text(
@@ -150,8 +210,11 @@ def write_sequence(root: Path, name: str, frames, dets, fps):
     det_path.parent.mkdir(parents=True, exist_ok=True)
     with open(det_path, "w") as f:
         for k, row in enumerate(dets, 1):
-            for (x, y, w, h, s) in row:
-                f.write(f"{k},-1,{x:.2f},{y:.2f},{w:.2f},{h:.2f},{s:.3f},-1,-1,-1\n")
+            for (x, y, w, h, s, team) in row:
+                f.write(f"{k},-1,{x:.2f},{y:.2f},{w:.2f},{h:.2f},{s:.3f},{team},-1,-1\n")
+    with open(det_path.with_suffix(".homography.txt"), "w") as f:
+        for k, hm in enumerate(homographies, 1):
+            f.write(f"{k}," + ",".join(f"{v:.9g}" for v in hm.reshape(-1)) + "\n")
     return det_path
 
 
@@ -206,37 +269,45 @@ def main():
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--footrackd-config", default=None, help="a footrackd config whose [track] section to use")
+    ap.add_argument("--calib-sigma", type=float, default=0.45,
+                    help="calibration noise, metres per axis of each anchor (0.45 gives a median error of about 0.6 m)")
+    ap.add_argument("--wrong-team", type=float, default=0.05, help="share of detections with the wrong team vote")
     args = ap.parse_args()
     root = Path(args.out)
     rng = np.random.default_rng(args.seed)
-    results = {}
+    results, calib_errors = {}, []
     for fps in (25.0, 10.0):
         sub = root / f"fps{int(fps)}"
         seqs = []
         for s in range(args.segments):
             start = 240.0 + s * (2400.0 / max(args.segments, 1))
-            players, _, ball = load_tracab(Path(args.tracab), start, args.seconds)
+            players, teams, ball = load_tracab(Path(args.tracab), start, args.seconds)
             if fps != 25.0:
                 players, ball = resample(players, fps), resample(ball, fps)
-            frames = render_boxes(players, ball, fps, rng)
-            dets = noisy_detections(frames, rng)
+            frames, homographies = render_boxes(players, ball, fps, rng, args.calib_sigma)
+            calib_errors.append(calibration_error(frames, homographies, players, fps))
+            dets = noisy_detections(frames, rng, teams, args.wrong_team)
             name = f"FOOT-{s + 1:02d}"
-            det_path = write_sequence(sub, name, frames, dets, fps)
+            det_path = write_sequence(sub, name, frames, dets, fps, homographies)
             seqs.append(name)
             trk = sub / "trackers" / "mot_challenge" / "FOOT-train"
-            (trk / "footrackd" / "data").mkdir(parents=True, exist_ok=True)
-            subprocess.run([args.footrackd, "track-mot", "--det", str(det_path), "--out", str(trk / "footrackd" / "data" / f"{name}.txt"),
-                            "--fps", str(fps)] + (["-c", args.footrackd_config] if args.footrackd_config else []),
-                           check=True, stdout=subprocess.DEVNULL)
+            cfg = ["-c", args.footrackd_config] if args.footrackd_config else []
+            pitch = ["--homography", str(det_path.with_suffix(".homography.txt")), "--teams", "--frame-size", f"{W}x{H}"]
+            for tracker, extra in (("footrackd", []), ("footrackd-pitch", pitch)):
+                (trk / tracker / "data").mkdir(parents=True, exist_ok=True)
+                subprocess.run([args.footrackd, "track-mot", "--det", str(det_path), "--out", str(trk / tracker / "data" / f"{name}.txt"),
+                                "--fps", str(fps)] + cfg + extra, check=True, stdout=subprocess.DEVNULL)
             run_bytetrack(det_path, trk / "bytetrack" / "data" / f"{name}.txt", fps, len(frames))
-        results[fps] = evaluate(sub, ["footrackd", "bytetrack"], seqs)
-    print(f"\n{args.segments} sequences x {args.seconds:.0f} s of TRACAB Portugal-Switzerland 2019, seed {args.seed}\n")
+        results[fps] = evaluate(sub, ["footrackd", "footrackd-pitch", "bytetrack"], seqs)
+    print(f"\n{args.segments} sequences x {args.seconds:.0f} s of TRACAB Portugal-Switzerland 2019, seed {args.seed}; "
+          f"calibration error median {np.median(calib_errors):.2f} m, {100 * args.wrong_team:.0f} % wrong team votes\n")
     print("| fps | tracker | HOTA | IDF1 | MOTA | ID switches |")
     print("| --- | --- | --- | --- | --- | --- |")
+    names = {"footrackd": "footrackd, image only", "footrackd-pitch": "footrackd on the pitch (--homography --teams)",
+             "bytetrack": "supervision ByteTrack 0.29.1"}
     for fps, r in results.items():
         for t, m in r.items():
-            name = "footrackd" if t == "footrackd" else "supervision ByteTrack 0.29.1"
-            print(f"| {int(fps)} | {name} | {m['HOTA']:.1f} | {m['IDF1']:.1f} | {m['MOTA']:.1f} | {m['IDSW']} |")
+            print(f"| {int(fps)} | {names[t]} | {m['HOTA']:.1f} | {m['IDF1']:.1f} | {m['MOTA']:.1f} | {m['IDSW']} |")
     ok = all(r["footrackd"]["HOTA"] > r["bytetrack"]["HOTA"] for r in results.values())
     return 0 if ok else 1
 

@@ -167,6 +167,13 @@ impl PointFilter {
         self.axes[1].x += dy;
     }
 
+    /// Scales the velocity (an unseen target slows down rather than run on for ever).
+    pub fn damp_velocity(&mut self, factor: f32) {
+        for a in &mut self.axes {
+            a.v *= factor;
+        }
+    }
+
     /// The current position.
     pub fn position(&self) -> (f32, f32) {
         (self.axes[0].x, self.axes[1].x)

@@ -29,13 +29,20 @@ pub struct FramePitch<'a> {
 /// Random acceleration of a player, m/s² (sprints start and stop within a second).
 const PITCH_ACCEL: f32 = 4.0;
 /// Noise of a position on the pitch from one detection, metres.
-const PITCH_MEAS_M: f32 = 0.7;
+const PITCH_MEAS_M: f32 = 0.5;
 /// Added to a match's cost when the detection's kit is not the track's.
-const KIT_CLASH: f32 = 0.3;
+const KIT_CLASH: f32 = 0.2;
 /// A pitch state not updated for this long (no calibration) is dropped, seconds.
 const PITCH_STALE_SECS: f32 = 2.0;
 /// Share of the cost given to the distance on the pitch (the rest: image overlap).
 const PITCH_WEIGHT: f32 = 0.4;
+/// Share of an unseen player's speed kept after a second.
+const LOST_SPEED_KEPT_PER_SEC: f32 = 0.5;
+/// A lost player is looked for within this share of what he could have run at full speed (few
+/// run flat out while out of the picture).
+const RELINK_SPEED_SHARE: f32 = 0.4;
+/// Added to a re-link's cost (0..0.6 inside the radius) when the kits differ.
+const RELINK_KIT_CLASH: f32 = 0.5;
 /// The farthest a player who left the view is looked for, metres.
 const MAX_RELINK_M: f32 = 30.0;
 
@@ -185,6 +192,11 @@ impl PlayerTracker {
                 t.pitch = None;
             }
             if let Some(f) = t.pitch.as_mut() {
+                // Unseen players slow down and turn; running on at their last speed they would
+                // leave the pitch within seconds.
+                if t.since_seen > 0 {
+                    f.damp_velocity(LOST_SPEED_KEPT_PER_SEC.powf(self.dt_secs));
+                }
                 f.predict(self.dt_secs, PITCH_ACCEL);
             }
         }
@@ -269,8 +281,11 @@ impl PlayerTracker {
         let matched = &self.track_matched;
         let mut i = 0;
         self.tracks.retain(|t| {
+            // Followed on the pitch, a player hidden in the view can be looked for twice as long
+            // (the pitch gates keep that safe); one outside the view, as long as allowed.
+            let lost_for = if t.pitch.is_some() { 2 * max_lost } else { max_lost };
             let away = t.out_of_view && t.pitch.is_some();
-            let keep = matched[i] || (t.confirmed && (t.since_seen <= max_lost || (away && t.since_seen <= max_away)));
+            let keep = matched[i] || (t.confirmed && (t.since_seen <= lost_for || (away && t.since_seen <= max_away)));
             i += 1;
             keep
         });
@@ -396,13 +411,14 @@ impl PlayerTracker {
             for &ti in &self.rows {
                 let t = &self.tracks[ti];
                 let lost_secs = t.since_seen as f32 * o.frame_secs;
-                let radius = (o.pitch_gate_m + o.max_speed_mps * 0.7 * lost_secs).min(MAX_RELINK_M);
+                let radius = (o.pitch_gate_m + o.max_speed_mps * RELINK_SPEED_SHARE * lost_secs).min(MAX_RELINK_M);
                 let at = t.pitch.as_ref().map_or((0.0, 0.0), PointFilter::position);
                 let team = t.team();
                 for &di in &cols {
                     let d = self.det_pitch[di].map_or(f32::INFINITY, |p| distance(at, p));
                     let clash = matches!((team, self.det_kits[di]), (Some(a), Some(b)) if a != b);
-                    let c = if d <= radius { d / radius * 0.6 + if clash { 0.5 } else { 0.0 } } else { 2.0 };
+                    let c =
+                        if d <= radius { d / radius * 0.6 + if clash { RELINK_KIT_CLASH } else { 0.0 } } else { 2.0 };
                     self.cost.push(c);
                 }
             }

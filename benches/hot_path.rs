@@ -5,14 +5,16 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
+use footrackd::frame::Team;
 use footrackd::frame::{BBox, Detection, FrameMeta, ObjectClass, PixelFormat};
 use footrackd::infer::manifest::ModelManifest;
 use footrackd::infer::post::nms_in_place;
 use footrackd::infer::pre::{Preprocessor, Region, YuvFrame};
+use footrackd::pitch::Homography;
 use footrackd::publish::payload::{TrackMessageHeader, encode_tracks};
 use footrackd::ring::FrameRing;
 use footrackd::ring::OverflowPolicy;
-use footrackd::track::{Tracker, TrackerOptions};
+use footrackd::track::{FramePitch, Tracker, TrackerOptions};
 
 #[path = "../tests/support/scene.rs"]
 mod scene;
@@ -34,6 +36,30 @@ fn tracker_step(c: &mut Criterion) {
                 scene.next_frame(&mut dets);
                 black_box(tracker.step(1.0, &dets).len())
             });
+        });
+    }
+    g.finish();
+    // On the pitch (issue 25): a broadcast-like homography, 25 players with kit votes.
+    let mut g = c.benchmark_group("tracker_step_on_pitch");
+    let h = Homography::from_row_major(&[0.055, 0.0, 0.0, 0.0, 0.063, 0.0, 0.0, 0.0, 1.0]).unwrap();
+    for n in [25usize, 50] {
+        g.throughput(Throughput::Elements(1));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
+            let mut scene = SyntheticScene::new(n, 1920.0, 1080.0, 1);
+            let mut tracker = Tracker::new(TrackerOptions::default());
+            let mut dets = Vec::with_capacity(64);
+            let mut kits: Vec<Option<Team>> = Vec::with_capacity(64);
+            let mut step = |tracker: &mut Tracker, dets: &mut Vec<Detection>, kits: &mut Vec<Option<Team>>| {
+                scene.next_frame(dets);
+                kits.clear();
+                kits.extend(dets.iter().enumerate().map(|(i, _)| Some(if i % 2 == 0 { Team::A } else { Team::B })));
+                let pitch = FramePitch { homography: Some(&h), frame_size: (1920.0, 1080.0), teams: kits };
+                tracker.step_on_pitch(1.0, dets, pitch).len()
+            };
+            for _ in 0..10 {
+                step(&mut tracker, &mut dets, &mut kits);
+            }
+            b.iter(|| black_box(step(&mut tracker, &mut dets, &mut kits)));
         });
     }
     g.finish();

@@ -183,6 +183,46 @@ fn track_mot_writes_mot_results_and_refuses_bad_input() {
     assert!(String::from_utf8_lossy(&r.stderr).contains(":1:"));
 }
 
+/// `track-mot --homography --teams`: two players of different kits cross on the pitch while the
+/// camera pans fast; the homography of each frame (10 px a metre, shifted with the pan) keeps them
+/// apart; a malformed homography file is refused with its line, a bad frame size by its flag.
+#[test]
+fn track_mot_on_the_pitch_reads_homographies_and_teams_and_refuses_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (det, hom, out) = (dir.path().join("det.txt"), dir.path().join("h.txt"), dir.path().join("res.txt"));
+    let (mut d, mut h) = (String::new(), String::new());
+    for f in 1..=60 {
+        let pan = 8.0 * f as f32; // the camera pans 8 px a frame: the image moves left
+        for (k, team) in [(0, 1), (1, 2)] {
+            let x_m = if k == 0 { 20.0 + 0.2 * f as f32 } else { 32.0 - 0.2 * f as f32 };
+            let y_m = 30.0 + 2.0 * k as f32;
+            d.push_str(&format!("{f},-1,{},{},20,50,0.9,{team},-1,-1\n", 10.0 * x_m - pan - 10.0, 10.0 * y_m - 50.0));
+        }
+        // image -> pitch: x_m = (u + pan) / 10, y_m = v / 10
+        h.push_str(&format!("{f},0.1,0,{},0,0.1,0,0,0,1\n", pan / 10.0));
+    }
+    std::fs::write(&det, d).unwrap();
+    std::fs::write(&hom, h).unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec!["track-mot", "--det", det.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        a.extend_from_slice(extra);
+        daemon::run(&a)
+    };
+    let r = args(&["--homography", hom.to_str().unwrap(), "--teams", "--frame-size", "1280x720"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let res = std::fs::read_to_string(&out).unwrap();
+    let ids: std::collections::BTreeSet<&str> = res.lines().map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{res}");
+    std::fs::write(&hom, "1,0.1,0,0,0,0.1,0,0,0,1\n2,0.1,0,0\n").unwrap();
+    let r = args(&["--homography", hom.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("h.txt:2:") && err.contains("h11"), "{err}");
+    let r = args(&["--frame-size", "wide"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("--frame-size"));
+}
+
 #[test]
 fn bench_reports_stages_and_writes_json() {
     let dir = tempfile::tempdir().unwrap();

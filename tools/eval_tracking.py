@@ -5,8 +5,10 @@ Real TRACAB trajectories (22 players, 25 Hz) are filmed by a virtual broadcast c
 32 m behind the near touchline, panning after the ball and zooming slowly, 1920x1080), turned into
 detections with realistic detector noise (position/size jitter, misses that grow with occlusion and
 small size, occluded players scored lower, false positives), and written as MOTChallenge sequences
-at 25 and 10 fps. Both trackers read the same detections; TrackEval scores them (HOTA, IDF1, MOTA,
-ID switches).
+at 25 and 10 fps, with each frame's image-to-pitch homography (calibration noise: --calib-sigma)
+and each detection's team vote in its 8th column (--wrong-team of them wrong). footrackd runs in
+the image alone and on the pitch (track-mot --homography --teams), ByteTrack on the same
+detections; TrackEval scores them (HOTA, IDF1, MOTA, ID switches).
 
     tools/eval_tracking.sh            # sets up .venv-eval, builds footrackd, runs this
     python3 tools/eval_tracking.py --tracab ../shared/data/tracab-por-sui-2019 --out /tmp/eval

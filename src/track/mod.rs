@@ -67,6 +67,7 @@ impl Tracker {
 mod tests {
     use super::*;
     use crate::frame::{BBox, ObjectClass};
+    use crate::track::options::TrackSection;
 
     fn person(x: f32, y: f32, score: f32) -> Detection {
         Detection { bbox: BBox::from_xywh(x, y, 20.0, 50.0), score, class: ObjectClass::Player }
@@ -121,6 +122,28 @@ mod tests {
         }
         let tracks = t.step(1.0, &[person(130.0, 100.0, 0.9)]);
         assert_eq!(tracks[0].id, id);
+    }
+
+    #[test]
+    fn with_pitch_association_off_a_calibration_changes_nothing() {
+        let h = crate::pitch::Homography::from_row_major(&[0.1, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0]).unwrap();
+        let section = TrackSection { pitch_association: false, ..Default::default() };
+        let opts = TrackerOptions::from_section(&section, 25.0).min_hits(1);
+        let (mut plain, mut pitched) = (Tracker::new(opts), Tracker::new(opts));
+        let kits = [Some(crate::frame::Team::A), Some(crate::frame::Team::B)];
+        for k in 0..60 {
+            let k = k as f32;
+            // Two players crossing, with a gap in the middle.
+            let dets = if (25.0..30.0).contains(&k) {
+                vec![]
+            } else {
+                vec![person(100.0 + 6.0 * k, 100.0, 0.9), person(460.0 - 6.0 * k, 104.0, 0.8)]
+            };
+            let view = FramePitch { homography: Some(&h), frame_size: (1000.0, 600.0), teams: &kits };
+            let a: Vec<_> = plain.step(1.0, &dets).to_vec();
+            let b: Vec<_> = pitched.step_on_pitch(1.0, &dets, view).to_vec();
+            assert_eq!(a, b, "frame {k}");
+        }
     }
 
     #[test]

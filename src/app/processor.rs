@@ -333,8 +333,11 @@ impl FrameFinisher {
             Some(t) => t.detection_kits(&mut self.kits),
             None => self.kits.clear(),
         }
+        // A hand calibration (followed or not) is used on the pitch by default; the automatic one
+        // when `track.pitch_association = "always"`.
+        let use_pitch = config.track.pitch_association.uses(self.auto.is_none());
         let pitch = FramePitch {
-            homography: self.pitch.homography(),
+            homography: self.pitch.homography().filter(|_| use_pitch),
             frame_size: (meta.width as f32, meta.height as f32),
             teams: &self.kits,
         };

@@ -13,7 +13,7 @@ mod role;
 pub mod team;
 
 pub use ball::BallTracker;
-pub use options::{TrackSection, TrackerOptions};
+pub use options::{PitchAssociation, TrackSection, TrackerOptions};
 pub use players::{FramePitch, PlayerTracker};
 
 use crate::frame::{Detection, Track};
@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn with_pitch_association_off_a_calibration_changes_nothing() {
         let h = crate::pitch::Homography::from_row_major(&[0.1, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0]).unwrap();
-        let section = TrackSection { pitch_association: false, ..Default::default() };
+        let section = TrackSection { pitch_association: PitchAssociation::Off, ..Default::default() };
         let opts = TrackerOptions::from_section(&section, 25.0).min_hits(1);
         let (mut plain, mut pitched) = (Tracker::new(opts), Tracker::new(opts));
         let kits = [Some(crate::frame::Team::A), Some(crate::frame::Team::B)];
@@ -144,6 +144,16 @@ mod tests {
             let b: Vec<_> = pitched.step_on_pitch(1.0, &dets, view).to_vec();
             assert_eq!(a, b, "frame {k}");
         }
+    }
+
+    #[test]
+    fn hand_calibrations_are_used_on_the_pitch_by_default_automatic_ones_when_asked() {
+        assert_eq!(TrackSection::default().pitch_association, PitchAssociation::Hand);
+        assert!(PitchAssociation::Hand.uses(true) && !PitchAssociation::Hand.uses(false));
+        assert!(PitchAssociation::Always.uses(false) && !PitchAssociation::Off.uses(true));
+        let s: TrackSection = toml::from_str("pitch_association = \"always\"").unwrap();
+        assert_eq!(s.pitch_association, PitchAssociation::Always);
+        assert!(toml::from_str::<TrackSection>("pitch_association = \"sometimes\"").is_err());
     }
 
     #[test]

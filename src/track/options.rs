@@ -32,11 +32,11 @@ pub struct TrackSection {
     pub teams: bool,
     /// Pin the kit colours instead of learning them: two `#rrggbb` values, team A's then B's.
     pub team_colours: Vec<String>,
-    /// While the camera is calibrated, associate on the pitch too: a motion model in metres,
-    /// gates by how far a player can run, the kit as a strong hint, and identities kept through
-    /// exits from the view (docs/tracking.md). Without a calibration the tracker works in the
-    /// image alone either way.
-    pub pitch_association: bool,
+    /// When to associate on the pitch too (a motion model in metres, gates by how far a player
+    /// can run, the kit as a strong hint, identities kept through exits from the view;
+    /// docs/tracking.md): with a hand calibration only (the default), with any trusted
+    /// calibration, or never. Without a calibration the tracker works in the image alone.
+    pub pitch_association: PitchAssociation,
     /// Distance on the pitch always allowed between a track and its detection, metres (covers
     /// calibration error and detection jitter).
     pub pitch_gate_m: f32,
@@ -62,7 +62,7 @@ impl Default for TrackSection {
             relink_lost: false,
             teams: true,
             team_colours: Vec::new(),
-            pitch_association: true,
+            pitch_association: PitchAssociation::Hand,
             pitch_gate_m: 2.0,
             max_speed_mps: 10.0,
             max_out_of_view_secs: 20.0,
@@ -124,6 +124,31 @@ impl TrackSection {
     }
 }
 
+/// Which calibrations the tracker follows players on the pitch with.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PitchAssociation {
+    /// A hand calibration (`pitch.points` / `pitch.image_to_pitch`, followed or not) only: the
+    /// automatic one measured too unsteady for it so far (docs/tracking.md).
+    #[default]
+    Hand,
+    /// Any trusted calibration, the automatic one included.
+    Always,
+    /// Never: the image alone.
+    Off,
+}
+
+impl PitchAssociation {
+    /// Whether a calibration of this kind (`hand`: from the configuration) is used.
+    pub fn uses(self, hand: bool) -> bool {
+        match self {
+            PitchAssociation::Hand => hand,
+            PitchAssociation::Always => true,
+            PitchAssociation::Off => false,
+        }
+    }
+}
+
 /// Settings of [`super::PlayerTracker`] and [`super::BallTracker`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TrackerOptions {
@@ -157,7 +182,8 @@ pub struct TrackerOptions {
     pub ball_max_missed_frames: u32,
     /// Seconds per native frame.
     pub frame_secs: f32,
-    /// Associate on the pitch while calibrated.
+    /// Associate on the pitch when given a calibration (`track.pitch_association` not `off`;
+    /// which calibrations are given is the caller's choice, [`PitchAssociation::uses`]).
     pub pitch_association: bool,
     /// Pitch distance always allowed, metres.
     pub pitch_gate_m: f32,
@@ -198,7 +224,7 @@ impl TrackerOptions {
             ball_max_step_diameters: 8.0 * 25.0 / fps.max(1.0),
             ball_max_missed_frames: (0.5 * fps).round().max(1.0) as u32,
             frame_secs: 1.0 / fps,
-            pitch_association: s.pitch_association,
+            pitch_association: s.pitch_association != PitchAssociation::Off,
             pitch_gate_m: s.pitch_gate_m,
             max_speed_mps: s.max_speed_mps,
             max_out_of_view_frames: (s.max_out_of_view_secs * fps).round() as u32,

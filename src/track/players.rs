@@ -369,20 +369,30 @@ impl PlayerTracker {
             if self.det_used[di] {
                 continue;
             }
-            self.det_used[di] = true;
-            self.track_matched[ti] = true;
-            let t = &mut self.tracks[ti];
-            let d = &dets[di];
+            self.take(ti, di, dets, false);
+        }
+    }
+
+    /// Gives detection `di` to track `ti`: its box corrected by it (or started afresh from it,
+    /// `restart`: the old box is stale), its place on the pitch, kit and role votes.
+    fn take(&mut self, ti: usize, di: usize, dets: &[Detection], restart: bool) {
+        self.det_used[di] = true;
+        self.track_matched[ti] = true;
+        let d = &dets[di];
+        let t = &mut self.tracks[ti];
+        if restart {
+            t.filter = BoxFilter::new(&d.bbox);
+        } else {
             t.filter.update(&d.bbox);
-            t.observe_pitch(self.det_pitch[di], self.det_kits[di]);
-            t.out_of_view = false;
-            t.roles.add(d.class, d.score);
-            t.score = d.score;
-            t.since_seen = 0;
-            t.hits += 1;
-            if t.hits >= self.opts.min_hits {
-                t.confirmed = true;
-            }
+        }
+        t.observe_pitch(self.det_pitch[di], self.det_kits[di]);
+        t.out_of_view = false;
+        t.roles.add(d.class, d.score);
+        t.score = d.score;
+        t.since_seen = 0;
+        t.hits += 1;
+        if t.hits >= self.opts.min_hits {
+            t.confirmed = true;
         }
     }
 
@@ -425,19 +435,8 @@ impl PlayerTracker {
             self.assign.solve(&self.cost, nr, nc, 1.0);
             for r in 0..nr {
                 let Some(c) = self.assign.row_to_col[r] else { continue };
-                let (ti, di) = (self.rows[r], cols[c]);
-                self.det_used[di] = true;
-                self.track_matched[ti] = true;
-                let d = &dets[di];
-                let t = &mut self.tracks[ti];
                 // The box it had is stale (it may have been out of view for seconds): start again.
-                t.filter = BoxFilter::new(&d.bbox);
-                t.observe_pitch(self.det_pitch[di], self.det_kits[di]);
-                t.out_of_view = false;
-                t.roles.add(d.class, d.score);
-                t.score = d.score;
-                t.since_seen = 0;
-                t.hits += 1;
+                self.take(self.rows[r], cols[c], dets, true);
             }
         }
         self.cols = cols;
@@ -475,17 +474,7 @@ impl PlayerTracker {
             self.assign.solve(&self.cost, nr, nc, 1.0);
             for r in 0..nr {
                 let Some(c) = self.assign.row_to_col[r] else { continue };
-                let (ti, di) = (self.rows[r], cols[c]);
-                self.det_used[di] = true;
-                self.track_matched[ti] = true;
-                let t = &mut self.tracks[ti];
-                t.filter.update(&dets[di].bbox);
-                t.observe_pitch(self.det_pitch[di], self.det_kits[di]);
-                t.out_of_view = false;
-                t.roles.add(dets[di].class, dets[di].score);
-                t.score = dets[di].score;
-                t.since_seen = 0;
-                t.hits += 1;
+                self.take(self.rows[r], cols[c], dets, false);
             }
         }
         self.cols = cols;

@@ -44,13 +44,18 @@ report $OUT/cameras-alone.log alone
 fi
 
 { head_toml one; for i in $(seq 0 $((N-1))); do source_toml cam$i '[source]'; done; } > /tmp/one.toml
+scrape() { # label: the HTTP face's metrics and status 25 s into the run (issue 24 on a GPU)
+  sleep 25
+  python3 -c "import time, urllib.request as u; t = time.time(); m = u.urlopen('http://127.0.0.1:8480/metrics', timeout=5).read(); print('HTTP /metrics %d bytes in %.2f ms' % (len(m), (time.time() - t) * 1000)); open('$OUT/metrics-$1.txt', 'wb').write(m); open('$OUT/status-$1.json', 'wb').write(u.urlopen('http://127.0.0.1:8480/api/status', timeout=5).read()); open('$OUT/latest-$1.jpg', 'wb').write(u.urlopen('http://127.0.0.1:8480/api/cam0/latest.jpg', timeout=5).read())" 2>&1 | sed "s/^/  [$1] /"
+}
 one_daemon() { # label [VAR=value...]: the N cameras in one daemon, with environment overrides
   local label=$1; shift
   say "$N cameras in one daemon: $label $*"
-  run_measured $label env "$@" timeout 60 $BIN run -c /tmp/one.toml > $OUT/cameras-$label.log 2>&1
+  scrape $label &
+  run_measured $label env FOOTRACKD_HTTP__LISTEN=127.0.0.1:8480 "$@" timeout 60 $BIN run -c /tmp/one.toml > $OUT/cameras-$label.log 2>&1
   report $OUT/cameras-$label.log $label
   grep -E "^per frame" $OUT/cameras-$label.log | head -2 | sed "s/^/  [$label] /"
-  grep -E "panicked|ERROR|warmed up" $OUT/cameras-$label.log | head -3
+  grep -E "panicked|ERROR|warmed up|starting it again|Camera started" $OUT/cameras-$label.log | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-220 | head -24
   grep "Shared batch" $OUT/cameras-$label.log | sed 's/\x1b\[[0-9;]*m//g' | awk 'NR%40==1' | head -12 | cut -c1-200
 }
 for v in ${VARIANTS:-shared}; do

@@ -44,9 +44,29 @@ report $OUT/cameras-alone.log alone
 fi
 
 { head_toml one; for i in $(seq 0 $((N-1))); do source_toml cam$i '[source]'; done; } > /tmp/one.toml
-scrape() { # label: the HTTP face's metrics and status 25 s into the run (issue 24 on a GPU)
-  sleep 25
-  python3 -c "import time, urllib.request as u; t = time.time(); m = u.urlopen('http://127.0.0.1:8480/metrics', timeout=5).read(); print('HTTP /metrics %d bytes in %.2f ms' % (len(m), (time.time() - t) * 1000)); open('$OUT/metrics-$1.txt', 'wb').write(m); open('$OUT/status-$1.json', 'wb').write(u.urlopen('http://127.0.0.1:8480/api/status', timeout=5).read()); open('$OUT/latest-$1.jpg', 'wb').write(u.urlopen('http://127.0.0.1:8480/api/cam0/latest.jpg', timeout=5).read())" 2>&1 | sed "s/^/  [$1] /"
+scrape() { # label: the HTTP face 6 s into the run (issue 24 on a GPU): 20 scrapes of /metrics over
+  # raw sockets (time to the last byte, new connection each), then the status and a picture.
+  sleep 6
+  python3 - "$OUT" "$1" <<'PY' 2>&1 | sed "s/^/  [$1] /"
+import socket, sys, time, urllib.request as u
+out, label = sys.argv[1], sys.argv[2]
+times, body = [], b""
+for _ in range(20):
+    t = time.perf_counter()
+    s = socket.create_connection(("127.0.0.1", 8480))
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    body = b""
+    while chunk := s.recv(65536):
+        body += chunk
+    times.append((time.perf_counter() - t) * 1000)
+    s.close()
+    time.sleep(0.05)
+times.sort()
+print(f"HTTP /metrics {len(body)} bytes: p50 {times[10]:.2f} ms, max {times[-1]:.2f} ms (20 scrapes)")
+open(f"{out}/metrics-{label}.txt", "wb").write(body)
+open(f"{out}/status-{label}.json", "wb").write(u.urlopen("http://127.0.0.1:8480/api/status", timeout=5).read())
+open(f"{out}/latest-{label}.jpg", "wb").write(u.urlopen("http://127.0.0.1:8480/api/cam0/latest.jpg", timeout=5).read())
+PY
 }
 one_daemon() { # label [VAR=value...]: the N cameras in one daemon, with environment overrides
   local label=$1; shift
@@ -54,6 +74,7 @@ one_daemon() { # label [VAR=value...]: the N cameras in one daemon, with environ
   scrape $label &
   run_measured $label env FOOTRACKD_HTTP__LISTEN=127.0.0.1:8480 "$@" timeout 60 $BIN run -c /tmp/one.toml > $OUT/cameras-$label.log 2>&1
   report $OUT/cameras-$label.log $label
+  grep -h "highest reading" $OUT/cameras-$label.log
   grep -E "^per frame" $OUT/cameras-$label.log | head -2 | sed "s/^/  [$label] /"
   grep -E "panicked|ERROR|warmed up|starting it again|Camera started" $OUT/cameras-$label.log | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-220 | head -24
   grep "Shared batch" $OUT/cameras-$label.log | sed 's/\x1b\[[0-9;]*m//g' | awk 'NR%40==1' | head -12 | cut -c1-200

@@ -100,7 +100,7 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
     let subscribe = first.control.remote_config.then(|| Topics::every_camera_config_set(&prefix, &device));
     let (publisher, remote_in) = Publisher::start_with(&first.publish, &device, subscribe).context("MQTT publisher")?;
     let publisher = Arc::new(publisher);
-    let face = super::run::start_face(&first, &publisher, true)?;
+    let face = Face::start(&first, &publisher, true)?;
     let detector = Detector::new(first.detector_options()).context("detector")?;
     let gpu_pre = preprocesses_on_gpu(&detector);
     // `auto` is one per camera until the shared detector is fast on a GPU (docs/cameras.md).
@@ -260,11 +260,7 @@ impl Appliance {
         let topics = Topics::for_camera(&cfg.publish.topic_prefix, &cfg.device.id, &id);
         let ring = build_ring(&cfg, self.gpu_pre, gpu_frames_wanted_for(&cfg, self.gpu_pre));
         let mut pipeline = Pipeline::start(cfg.clone(), link, ring, &self.publisher, topics.clone(), &self.opts, true)?;
-        let camera_face = self.face.as_ref().map(|(f, _)| {
-            let c = pipeline.face();
-            f.join(Arc::clone(&c));
-            c
-        });
+        let camera_face = self.face.as_ref().map(|(f, _)| f.join(pipeline.face()));
         let supervisor_face = camera_face.clone();
         let (intents_tx, intents) = channel();
         let (configs_tx, configs) = sync_channel(2);

@@ -3,7 +3,6 @@
 //! (kept by its supervisor), and its live view. Cameras join when they start and leave when they
 //! end; the face's own thread only reads.
 
-use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -11,8 +10,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::health::HealthSnapshot;
+use crate::config::Config;
 use crate::publish::annotate::LiveView;
-use crate::publish::http::Provider;
+use crate::publish::http::{HttpServer, Provider};
 use crate::publish::{PublishStats, Publisher};
 use crate::ring::FrameRing;
 use crate::source::{SourceState, SourceStats};
@@ -97,13 +97,29 @@ impl Face {
         }
     }
 
-    /// A camera starts: shown from now on (in place of an earlier run with its id).
-    pub(super) fn join(&self, camera: Arc<CameraFace>) {
+    /// The local HTTP face, when `[http] listen` is set: bound before any camera starts, so that
+    /// an address in use stops the start with its reason instead of leaving the face silently off.
+    pub(super) fn start(
+        cfg: &Config,
+        publisher: &Arc<Publisher>,
+        several: bool,
+    ) -> anyhow::Result<Option<(Arc<Face>, HttpServer)>> {
+        let Some(options) = cfg.http_options().map_err(anyhow::Error::msg)? else { return Ok(None) };
+        let face = Arc::new(Face::new(&cfg.device.id, publisher, several));
+        let server = HttpServer::start(options, Arc::clone(&face) as Arc<dyn Provider>)?;
+        Ok(Some((face, server)))
+    }
+
+    /// A camera starts: shown from now on (in place of an earlier run with its id); the returned
+    /// handle is where its supervisor keeps its health and configuration, and how it leaves.
+    pub(super) fn join(&self, camera: CameraFace) -> Arc<CameraFace> {
+        let camera = Arc::new(camera);
         if let Ok(mut c) = self.cameras.write() {
             c.retain(|k| k.id != camera.id);
-            c.push(camera);
+            c.push(Arc::clone(&camera));
             c.sort_by(|a, b| a.id.cmp(&b.id));
         }
+        camera
     }
 
     /// A camera has ended (removed, restarted or failed).
@@ -330,18 +346,23 @@ fn write_metrics(
         "Frames whose message carried pitch positions (a trusted calibration).",
         &|c| c.pipeline.frames_with_homography.load(Relaxed) as f64,
     );
-    let calibration: Vec<_> = cameras.iter().map(|c| c.pipeline.calibration.read()).collect();
-    e.family("footrackd_calibration_fits_total", Kind::Counter, "Automatic calibration: keypoint fits accepted.");
-    for (c, r) in cameras.iter().zip(&calibration) {
-        e.sample("footrackd_calibration_fits_total", &[("camera", &c.id)], r.fits as f64);
-    }
-    e.family("footrackd_calibration_cuts_total", Kind::Counter, "Automatic calibration: camera cuts seen.");
-    for (c, r) in cameras.iter().zip(&calibration) {
-        e.sample("footrackd_calibration_cuts_total", &[("camera", &c.id)], r.cuts as f64);
-    }
+    per_camera(
+        &mut e,
+        "footrackd_calibration_fits_total",
+        Kind::Counter,
+        "Automatic calibration: keypoint fits accepted.",
+        &|c| c.pipeline.calibration.read().fits as f64,
+    );
+    per_camera(
+        &mut e,
+        "footrackd_calibration_cuts_total",
+        Kind::Counter,
+        "Automatic calibration: camera cuts seen.",
+        &|c| c.pipeline.calibration.read().cuts as f64,
+    );
     e.family("footrackd_calibration_error_meters", Kind::Gauge, "RMS error of the last accepted fit on the pitch.");
-    for (c, r) in cameras.iter().zip(&calibration) {
-        if let Some(m) = r.last_error_m {
+    for c in cameras {
+        if let Some(m) = c.pipeline.calibration.read().last_error_m {
             e.sample("footrackd_calibration_error_meters", &[("camera", &c.id)], m);
         }
     }
@@ -452,11 +473,8 @@ fn write_system(e: &mut Exposition<'_>, system: Option<&super::health::SystemHea
         );
     }
     e.family("footrackd_temperature_celsius", Kind::Gauge, "Temperatures: thermal zones and GPUs.");
-    let mut zone = String::new();
     for t in &s.temperatures {
-        zone.clear();
-        let _ = write!(zone, "{}", t.zone);
-        e.sample("footrackd_temperature_celsius", &[("sensor", &zone)], t.celsius as f64);
+        e.sample("footrackd_temperature_celsius", &[("sensor", &t.zone)], t.celsius as f64);
     }
     e.family("footrackd_gpu_memory_used_bytes", Kind::Gauge, "GPU memory in use (all processes), through NVML.");
     for g in &s.gpus {

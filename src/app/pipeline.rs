@@ -116,13 +116,13 @@ impl Pipeline {
     }
 
     /// This camera as the HTTP face shows it.
-    pub(super) fn face(&self) -> Arc<CameraFace> {
-        Arc::new(CameraFace::new(
+    pub(super) fn face(&self) -> CameraFace {
+        CameraFace::new(
             &self.cfg.source.id,
             (Arc::clone(&self.pipeline_stats), Arc::clone(&self.source_stats), Arc::clone(&self.ring)),
             self.live.clone(),
             crate::config::remote::state_payload(self.cfg.raw()),
-        ))
+        )
     }
 
     /// The control loop for this camera (`camera`: one of several).
@@ -253,6 +253,11 @@ fn keypoint_model(cfg: &Config) -> Result<Option<KeypointModel>> {
     let opts = cfg.keypoint_options().context("pitch.keypoint_model")?;
     let model = KeypointModel::new(opts).context("pitch keypoint model (or set pitch.auto_calibrate = false)")?;
     tracing::info!(model = %cfg.pitch.keypoint_model, provider = model.provider().as_str(), every_frames = cfg.pitch.keypoint_every_frames, "Pitch calibrated automatically from its keypoints.");
+    if cfg.track.pitch_association == crate::track::PitchAssociation::Hand {
+        tracing::info!(
+            "Tracking stays in the image with the automatic calibration (track.pitch_association = \"hand\": its fits measured too unsteady to track on; \"always\" tracks on them too). Pitch positions are published either way."
+        );
+    }
     Ok(Some(model))
 }
 

@@ -15,13 +15,11 @@ use super::face::Face;
 use super::pipeline::Pipeline;
 use super::slots::{build_ring, gpu_frames_wanted, preprocesses_on_gpu};
 use super::summary::RunSummary;
-use crate::config::Config;
 use crate::config::{Cameras, remote};
 use crate::control::Intent;
 use crate::control::systemd::Notifier;
 use crate::infer::Detector;
 use crate::publish::Publisher;
-use crate::publish::http::HttpServer;
 use crate::source;
 
 /// Runs the daemon until input ends or a stop intent arrives; one summary per camera.
@@ -38,16 +36,12 @@ pub fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions) -> Res
     let topics = publisher.topics().clone();
     publisher.try_publish(&topics.config_state, QoS::AtLeastOnce, true, remote::state_payload(cfg.raw()).as_bytes());
 
-    let face = start_face(&cfg, &publisher, false)?;
+    let face = Face::start(&cfg, &publisher, false)?;
 
     let detector = Detector::new(cfg.detector_options()).context("detector")?;
     let ring = build_ring(&cfg, preprocesses_on_gpu(&detector), gpu_frames_wanted(&cfg, &detector));
     let mut pipeline = Pipeline::start(cfg, detector.into(), ring, &publisher, topics, &opts, false)?;
-    let camera_face = face.as_ref().map(|(f, _)| {
-        let c = pipeline.face();
-        f.join(Arc::clone(&c));
-        c
-    });
+    let camera_face = face.as_ref().map(|(f, _)| f.join(pipeline.face()));
     let mut supervisor = pipeline.supervisor(&publisher, opts, None, camera_face)?;
     let progress = supervisor.run(&intents, &remote_in, &mut notifier, &pipeline.worker);
     drop(supervisor);
@@ -56,17 +50,4 @@ pub fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions) -> Res
     }
     publisher.stop(Duration::from_secs(2));
     Ok(vec![pipeline.finish(&progress, &publisher)?])
-}
-
-/// The local HTTP face, when `[http] listen` is set: bound before any camera starts, so that an
-/// address in use stops the start with its reason instead of leaving the face silently off.
-pub(super) fn start_face(
-    cfg: &Config,
-    publisher: &Arc<Publisher>,
-    several: bool,
-) -> Result<Option<(Arc<Face>, HttpServer)>> {
-    let Some(options) = cfg.http_options().map_err(anyhow::Error::msg)? else { return Ok(None) };
-    let face = Arc::new(Face::new(&cfg.device.id, publisher, several));
-    let server = HttpServer::start(options, Arc::clone(&face) as Arc<dyn crate::publish::http::Provider>)?;
-    Ok(Some((face, server)))
 }

@@ -61,9 +61,6 @@ pub fn read_detections(path: &Path, teams: bool) -> Result<Vec<FrameDetections>,
             _ => out.push(FrameDetections { frame, dets: vec![d], teams: vec![team] }),
         }
     }
-    if !teams {
-        out.iter_mut().for_each(|f| f.teams.clear());
-    }
     Ok(out)
 }
 

@@ -480,11 +480,6 @@ impl PlayerTracker {
         self.cols = cols;
     }
 
-    /// The kit of a confirmed track seen in this frame (by id), if its votes say so.
-    pub fn team_of(&self, id: u64) -> Option<Team> {
-        self.tracks.iter().find(|t| t.id == id).and_then(PlayerTrack::team)
-    }
-
     /// Global image shift between the prediction and this frame's detections: the median offset
     /// of each active track's predicted centre to its nearest confident detection. Players move
     /// in all directions while a pan moves everything together, so the median isolates the pan.

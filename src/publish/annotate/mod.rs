@@ -111,7 +111,7 @@ pub struct AnnotateSummary {
 pub struct Annotator {
     /// Whether a video is written (it takes every frame).
     video: bool,
-    /// Frames between snapshots at the last known rate (`None`: no snapshots).
+    /// Seconds of video between snapshots (`None`: no snapshots).
     snapshot_every_secs: Option<f64>,
     /// The live view, and when it last took a frame (monotonic).
     live: Option<Arc<LiveView>>,
@@ -294,6 +294,7 @@ fn draw_loop(
     let mut jpeg = video::JpegEncoder::default();
     let mut trail: Vec<(i32, i32)> = Vec::with_capacity(TRAIL);
     let mut frames = 0u64;
+    let mut live_failing = false;
     while let Ok(mut job) = jobs.recv() {
         if let (None, Some(p), true) = (&writer, &path, job.to.video) {
             writer = Some(video::VideoWriter::create(p, job.width, job.height, job.fps)?);
@@ -309,9 +310,20 @@ fn draw_loop(
             tracing::warn!(error = %e, "Snapshot failed.");
         }
         if let (Some(l), true) = (&live, job.to.live) {
+            // Said once when the live view stops, and once when it is back (not at every picture).
             match jpeg.encode(&job.i420, job.width, job.height, l.jpeg_quality) {
-                Ok(picture) => l.view.publish(picture),
-                Err(e) => tracing::warn!(error = %e, "Live picture failed."),
+                Ok(picture) => {
+                    if live_failing {
+                        tracing::info!("Live pictures are made again.");
+                    }
+                    live_failing = false;
+                    l.view.publish(picture);
+                }
+                Err(e) if !live_failing => {
+                    live_failing = true;
+                    tracing::warn!(error = %e, "Live picture failed; the HTTP face keeps the last one until pictures are made again.");
+                }
+                Err(_) => {}
             }
         }
         frames += 1;

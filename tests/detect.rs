@@ -49,6 +49,34 @@ fn one_batched_call_per_frame_finds_what_one_call_per_region_finds() {
     assert!(total >= 20, "only {total} detections over 3 frames");
 }
 
+#[test]
+fn calls_padded_to_a_held_batch_shape_find_what_unpadded_calls_find() {
+    let frames = frames::decode(&repo_root().join("demo/clip.mp4"), 40, 3);
+    let (mut plain, mut padded) = (detector(true), detector(true));
+    padded.pad_batches_to(4);
+    let yuv: Vec<_> = frames.iter().map(|f| YuvFrame::new(&f.data, f.width, f.height, f.format).unwrap()).collect();
+    let mut want: Vec<Vec<_>> = vec![Vec::new(); 3];
+    for (f, out) in yuv.iter().zip(&mut want) {
+        plain.detect(f, out).unwrap();
+    }
+    // One frame, then all three: both calls carry four frames' regions (5 each), as a shared
+    // detector serving four cameras does whoever has a frame waiting.
+    let mut one = vec![Vec::new()];
+    let t = padded.detect_many(&yuv[..1], &mut one).unwrap();
+    assert_eq!((t.runs, t.images), (1, 20), "one call at the held shape");
+    let mut three = vec![Vec::new(); 3];
+    let t = padded.detect_many(&yuv, &mut three).unwrap();
+    assert_eq!((t.runs, t.images), (1, 20));
+    for (got, want) in std::iter::once(&one[0]).chain(&three).zip(std::iter::once(&want[0]).chain(&want)) {
+        assert!(want.len() >= 5, "too few detections to compare");
+        assert_eq!(got.len(), want.len());
+        for (x, y) in got.iter().zip(want) {
+            assert_eq!(x.class, y.class);
+            assert!((x.score - y.score).abs() < 1e-3 && x.bbox.iou(&y.bbox) > 0.99, "{x:?} vs {y:?}");
+        }
+    }
+}
+
 /// The demo clip's frames scaled by 3/2 (nearest neighbour): 1080p, as a broadcast camera gives.
 fn upscaled_1080p(f: &crate::util::frames::Frame) -> Vec<u8> {
     assert_eq!(f.format, footrackd::frame::PixelFormat::I420);

@@ -114,3 +114,36 @@ fn gpu_and_cpu_detectors_agree_on_a_frame() {
     let matched = a.iter().filter(|d| b.iter().any(|e| e.class == d.class && e.bbox.iou(&d.bbox) > 0.9)).count();
     assert!(matched as f64 >= 0.9 * a.len() as f64, "only {matched} of {} CPU detections have a GPU twin", a.len());
 }
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run with --ignored on the GPU machine (scripts/gpu/)"]
+fn a_held_batch_shape_pads_calls_on_the_gpu_and_finds_what_unpadded_calls_find() {
+    let _gpu = gpu();
+    let c = cfg(&[Provider::Cuda, Provider::Cpu]);
+    let (mut plain, mut held) =
+        (Detector::new(c.detector_options()).unwrap(), Detector::new(c.detector_options()).unwrap());
+    assert!(held.hold_batch_shape(4), "a CUDA detector holds its batch shape");
+    let path = std::path::Path::new(".device/frame_1280x720.i420");
+    let data =
+        std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e} (scripts/gpu/prepare.sh writes it)", path.display()));
+    let yuv = YuvFrame::new(&data, 1280, 720, PixelFormat::I420).unwrap();
+    let mut want = Vec::new();
+    plain.detect(&yuv, &mut want).unwrap();
+    assert!(want.len() >= 5, "too few detections to compare");
+    // One frame, then three: both calls carry four frames' regions (5 each), one shape.
+    for frames in [1usize, 3, 1] {
+        let many: Vec<_> = (0..frames).map(|_| yuv).collect();
+        let mut outs = vec![Vec::new(); frames];
+        let t = held.detect_many(&many, &mut outs).unwrap();
+        assert_eq!((t.runs, t.images), (1, 20), "{frames} frame(s): one call at the held shape");
+        for got in &outs {
+            let matched =
+                want.iter().filter(|d| got.iter().any(|e| e.class == d.class && e.bbox.iou(&d.bbox) > 0.95)).count();
+            assert!(
+                matched as f64 >= 0.95 * want.len() as f64,
+                "{frames} frame(s): {matched} of {} matched",
+                want.len()
+            );
+        }
+    }
+}

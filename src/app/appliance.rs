@@ -112,7 +112,7 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
             cameras = cameras.len(),
             "Several cameras, one detector: frames ready together are detected in one batch."
         );
-        (Some(SharedDetector::start(detector).context("spawning the detection thread")?), None)
+        (Some(SharedDetector::start(detector, cameras.len()).context("spawning the detection thread")?), None)
     } else {
         tracing::info!(cameras = cameras.len(), sharing = ?first.infer.detector_sharing, "Several cameras, one detector each (infer.detector_sharing).");
         (None, Some(detector))
@@ -192,25 +192,36 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
     Ok(summaries)
 }
 
-/// Runs the shared detector once at every batch size up to `cameras` on a grey 1080p frame: the
-/// first call at a new input shape sets the GPU up for it, which must not stall live frames.
+/// Sets the shared detector up before live frames arrive, on a grey 1080p frame. On a GPU its
+/// calls keep the batch shape of `cameras` frames: the first call sets that shape up (about a
+/// second), a second call shows the steady cost; on the CPU one call of every camera's frame
+/// grows its buffers.
 fn warm_up(detector: &mut Detector, cameras: usize) {
     let (w, h) = (1920, 1080);
     let data = vec![128u8; crate::frame::yuv420_bytes(w, h)];
     let Some(frame) = crate::frame::YuvFrame::new(&data, w, h, crate::frame::PixelFormat::I420) else { return };
-    let frames = vec![frame; cameras];
-    let mut outs: Vec<Vec<crate::frame::Detection>> = vec![Vec::new(); cameras];
-    let started = Instant::now();
-    for n in 1..=cameras {
-        if let Err(e) = detector.detect_many(&frames[..n], &mut outs[..n]) {
-            tracing::warn!(error = %e, batch = n, "Warm-up of the shared detector failed; its first live calls set it up instead.");
-            return;
+    let held = detector.hold_batch_shape(cameras);
+    let frames = vec![frame; if held { 1 } else { cameras }];
+    let mut outs: Vec<Vec<crate::frame::Detection>> = vec![Vec::new(); frames.len()];
+    let mut call = |what: &str| -> Option<f64> {
+        let started = Instant::now();
+        match detector.detect_many(&frames, &mut outs) {
+            Ok(_) => Some(started.elapsed().as_secs_f64() * 1e3),
+            Err(e) => {
+                tracing::warn!(error = %e, what, "Warm-up of the shared detector failed; its first live calls set it up instead.");
+                None
+            }
         }
-    }
+    };
+    let Some(first_ms) = call("first call") else { return };
+    let Some(steady_ms) = call("second call") else { return };
     tracing::info!(
-        batches = cameras,
-        ms = started.elapsed().as_millis() as u64,
-        "Shared detector warmed up at every batch size."
+        cameras,
+        batch_shape_held = held,
+        first_ms = first_ms.round() as u64,
+        steady_ms = format!("{steady_ms:.1}"),
+        gpu_mib = crate::infer::gpu_memory_used_mb().map(|m| m.round() as u64),
+        "Shared detector warmed up."
     );
 }
 
@@ -225,7 +236,9 @@ impl Appliance {
         let id = cfg.source.id.clone();
         match self.spawn_camera(cfg.clone(), attempt) {
             Ok(c) => {
-                tracing::info!(camera = %id, "Camera started.");
+                // The GPU memory in use (whole card) as each camera joins: what a camera costs.
+                let gpu_mib = crate::infer::gpu_memory_used_mb().map(|m| m.round() as u64);
+                tracing::info!(camera = %id, gpu_mib, "Camera started.");
                 self.cameras.push(c);
             }
             Err(e) => {

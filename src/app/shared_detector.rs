@@ -70,8 +70,9 @@ pub(super) struct SharedDetector {
 }
 
 impl SharedDetector {
-    /// Starts the detection thread with `detector`.
-    pub(super) fn start(detector: Detector) -> std::io::Result<Self> {
+    /// Starts the detection thread with `detector`, its batch shape held for `cameras` frames
+    /// (on a GPU; see `Detector::hold_batch_shape`).
+    pub(super) fn start(detector: Detector, cameras: usize) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             mailboxes: (0..MAX_CAMERAS)
                 .map(|_| Mailbox {
@@ -95,7 +96,7 @@ impl SharedDetector {
             std::thread::Builder::new().name("detect".into()).spawn(move || {
                 // Set however the thread ends (a panic included): no camera waits forever.
                 let _stopped = StoppedOnDrop(&shared);
-                detect_batches(&shared, detector, &changes_in);
+                detect_batches(&shared, detector, cameras, &changes_in);
             })?
         };
         Ok(SharedDetector { shared, changes, thread: Some(thread) })
@@ -197,16 +198,31 @@ impl Drop for DetectorClient {
 
 /// The detection thread: waits for submitted frames, claims them all, detects them in batches of
 /// one frame size, answers; applies settings changes between batches.
-fn detect_batches(shared: &Shared, mut detector: Detector, changes: &Receiver<DetectorChange>) {
+fn detect_batches(shared: &Shared, mut detector: Detector, cameras: usize, changes: &Receiver<DetectorChange>) {
     let n = shared.mailboxes.len();
     let mut claimed: Vec<usize> = Vec::with_capacity(n);
     let mut group: Vec<usize> = Vec::with_capacity(n);
     let mut frames: Vec<YuvFrame<'static>> = Vec::with_capacity(n);
     let mut hints: Vec<Option<(f32, f32)>> = Vec::with_capacity(n);
     let mut outs: Vec<Vec<Detection>> = (0..n).map(|_| Vec::with_capacity(512)).collect();
+    // The batch shape held: the most cameras served at once (it grows, never shrinks: a smaller
+    // shape would be set up again as soon as the camera came back).
+    let mut held = cameras;
+    detector.hold_batch_shape(held);
     loop {
         while let Ok(change) = changes.try_recv() {
+            let new_model = change.loaded.is_some();
             super::processor::apply_to_detector(&mut detector, change.loaded, &change.config);
+            if new_model {
+                detector.hold_batch_shape(held);
+            }
+        }
+        let serving = shared.mailboxes.iter().filter(|m| m.state.load(SeqCst) != FREE).count();
+        if serving > held {
+            held = serving;
+            if detector.hold_batch_shape(held) {
+                tracing::info!(frames = held, "The shared detector's calls keep a batch of this many frames.");
+            }
         }
         let any = || shared.mailboxes.iter().any(|m| m.state.load(SeqCst) == SUBMITTED).then_some(());
         if shared.submitted.wait_for(Duration::from_millis(50), any).is_none() {

@@ -10,9 +10,9 @@ use crate::infer::Detector;
 use crate::infer::{Device, GpuInput};
 use crate::ring::{FrameRing, OverflowPolicy};
 
-/// Room for 4K NV12 with the decoder's row pitch (slots of fixed capacity cannot grow later).
+/// A GPU slot's first size: none; the first frame sizes it (`DeviceBuffer::reserve`).
 #[cfg(feature = "cuda")]
-const GPU_SLOT_BYTES: usize = 4096 * 2176 * 3 / 2;
+const GPU_SLOT_BYTES: usize = 0;
 
 /// Whether decoded frames should stay in GPU memory: asked for (`source.gpu_frames`), the
 /// detector letterboxes on the GPU, and the decoder is NVDEC.
@@ -60,8 +60,7 @@ pub fn gpu_frame_ring(slots: usize, policy: OverflowPolicy) -> Option<Arc<FrameR
             Ok(b) => {
                 tracing::info!(
                     slots,
-                    mib_each = GPU_SLOT_BYTES >> 20,
-                    "Ring slots are GPU memory: decoded frames never leave the GPU."
+                    "Ring slots are GPU memory, sized by the first frame: decoded frames never leave the GPU."
                 );
                 Some(FrameRing::with_buffers(b, policy))
             }

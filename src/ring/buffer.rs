@@ -11,7 +11,7 @@ pub enum SlotBuffer {
     /// Page-locked, device-mapped memory of fixed capacity.
     #[cfg(feature = "cuda")]
     Pinned(crate::gpu::PinnedBuffer),
-    /// GPU memory of fixed capacity: frames the decoder keeps on the GPU (no host view).
+    /// GPU memory, sized by the first frame: frames the decoder keeps on the GPU (no host view).
     #[cfg(feature = "cuda")]
     Device(crate::gpu::DeviceBuffer),
 }
@@ -49,13 +49,7 @@ impl SlotBuffer {
                 }
             }
             #[cfg(feature = "cuda")]
-            SlotBuffer::Device(d) => {
-                if d.fits(len) {
-                    Ok(())
-                } else {
-                    Err(TooLarge)
-                }
-            }
+            SlotBuffer::Device(d) => d.reserve(len).map_err(|_| TooLarge),
         }
     }
 

@@ -50,13 +50,11 @@ pub(super) fn copy_nv12(
     let y_bytes = y_stride * height;
     let layout = PlaneLayout { y_stride: y_stride as u32, uv_stride: uv_stride as u32, uv_offset: y_bytes };
     let total = layout.bytes(info.height(), crate::frame::PixelFormat::Nv12);
-    let copied = if dst.fits(total) {
-        dst.copy_from_device(0, y, y_bytes)
-            .and_then(|()| dst.copy_from_device(y_bytes, uv, total - y_bytes))
-            .map_err(|e| e.to_string())
-    } else {
-        Err(format!("a {total}-byte frame does not fit the ring's GPU slots"))
-    };
+    let copied = dst
+        .reserve(total)
+        .and_then(|()| dst.copy_from_device(0, y, y_bytes))
+        .and_then(|()| dst.copy_from_device(y_bytes, uv, total - y_bytes))
+        .map_err(|e| e.to_string());
     // SAFETY: mapped above.
     unsafe { gst_video::ffi::gst_video_frame_unmap(frame) };
     copied.map(|()| layout)

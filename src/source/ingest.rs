@@ -126,10 +126,7 @@ fn store(
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|e| e.to_string())?;
         staging.resize(crate::frame::yuv420_bytes(info.width(), info.height()), 0);
         copy_planes(&frame, format, staging).map_err(|e| e.to_string())?;
-        if !dst.fits(staging.len()) {
-            return Err("frame larger than the ring's GPU slots".into());
-        }
-        dst.copy_from_host(0, staging).map_err(|e| e.to_string())?;
+        dst.reserve(staging.len()).and_then(|()| dst.copy_from_host(0, staging)).map_err(|e| e.to_string())?;
         return Ok(packed);
     }
     let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|e| e.to_string())?;

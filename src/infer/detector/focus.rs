@@ -37,7 +37,7 @@ impl BallFocus {
             manifest: focus.manifest.clone(),
             tiles: TilePlan { columns: 1, rows: 1, overlap_frac: 0.0, full_frame: true },
             ball_focus: None,
-            // One to `regions` images per call: no fixed shape for a graph to replay.
+            // One to `regions` images per call on the CPU: no fixed shape for a graph to replay.
             cuda_graph: false,
             ..main.clone()
         };
@@ -45,8 +45,10 @@ impl BallFocus {
         let size =
             ((m.input_width as f32 / focus.zoom).round() as u32, (m.input_height as f32 / focus.zoom).round() as u32);
         let max_regions = focus.regions.max(1) as usize;
+        let mut detector = Detector::build(opts, true)?;
+        detector.hold_batch_images(max_regions);
         Ok(BallFocus {
-            detector: Detector::build(opts, true)?,
+            detector,
             regions: Vec::with_capacity(max_regions),
             found: Vec::with_capacity(64),
             max_regions,

@@ -29,7 +29,7 @@ pub struct DetectTiming {
     pub post_secs: f64,
     /// Model calls in this frame.
     pub runs: u32,
-    /// Images (regions) the model saw in this frame.
+    /// Images (regions) the model saw in this frame, the padding of a held batch shape included.
     pub images: u32,
 }
 
@@ -65,8 +65,23 @@ pub struct Detector {
     focus_decided_for: (u32, u32),
     /// Whether the second look adds detail at that size.
     focus_adds_detail: bool,
+    /// Fewest images of one model call, padded when fewer wait (see [`Detector::hold_batch_shape`]).
+    steady: SteadyBatch,
     #[cfg(feature = "cuda")]
     gpu: Option<super::gpu_pre::GpuPreprocessor>,
+}
+
+/// The batch shape every model call keeps on a GPU provider: a call with fewer images runs at
+/// this shape all the same (the extra slots are not decoded). ONNX Runtime's CUDA convolutions
+/// set themselves up again whenever the input shape differs from their last call, about a second
+/// for the football model on an H100: a shape that changes from call to call (one to eight
+/// cameras' frames) makes every call pay it. Padding costs the GPU a little arithmetic instead.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct SteadyBatch {
+    /// Frames per call (a shared detector: the cameras it serves).
+    frames: usize,
+    /// Images per call (the ball's second look: its most regions).
+    images: usize,
 }
 
 /// Most regions a plan can make: an 8 x 8 grid and the whole frame.
@@ -125,6 +140,7 @@ impl Detector {
             ball_only,
             focus_decided_for: (0, 0),
             focus_adds_detail: false,
+            steady: SteadyBatch::default(),
             opts,
         })
     }
@@ -151,6 +167,29 @@ impl Detector {
             self.opts.tiles = tiles;
             self.regions_for = (0, 0);
         }
+    }
+
+    /// Keeps one batch shape for calls of up to `frames` frames (a shared detector serving
+    /// `frames` cameras): fewer frames are padded to it. Only on a GPU provider, where a change
+    /// of shape costs a set-up (see [`SteadyBatch`]); on the CPU padding would cost compute and
+    /// a change of shape costs nothing. Returns whether the shape is held.
+    pub fn hold_batch_shape(&mut self, frames: usize) -> bool {
+        let hold = self.model.provider().is_gpu() && frames > 1;
+        self.pad_batches_to(if hold { frames } else { 0 });
+        hold
+    }
+
+    /// Runs every call at the shape of `frames` frames whatever the provider (0: each call at its
+    /// own size); [`Detector::hold_batch_shape`] chooses it for a GPU.
+    pub fn pad_batches_to(&mut self, frames: usize) {
+        self.steady.frames = frames;
+    }
+
+    /// Keeps one batch shape of `images` images for every call (the ball's second look, whose
+    /// regions vary from frame to frame); GPU providers only, as [`Detector::hold_batch_shape`].
+    fn hold_batch_images(&mut self, images: usize) {
+        let hold = self.model.provider().is_gpu() && images > 1;
+        self.steady.images = if hold { images } else { 0 };
     }
 
     /// Chooses how frames reach the GPU (mapped read or explicit copy); no effect on the CPU path.
@@ -189,7 +228,7 @@ impl Detector {
         if self.letterboxes.len() < jobs {
             self.letterboxes.resize(jobs, Letterbox::fit(Region { x: 0, y: 0, w: 1, h: 1 }, 1, 1));
         }
-        let batch = per_call(jobs, self.batch_limit);
+        let batch = per_call(jobs.max(self.steady.images), self.batch_limit);
         if self.input.len() < batch * self.pre.input_len() {
             self.input.resize(batch * self.pre.input_len(), 0.0);
         }
@@ -316,22 +355,27 @@ impl Detector {
         outs: &mut [Vec<Detection>],
     ) -> Result<DetectTiming, InferError> {
         let Some(first) = frames.first() else { return Ok(DetectTiming::default()) };
-        self.plan(first.width, first.height, frames.len());
+        let planned_frames = frames.len().max(self.steady.frames);
+        self.plan(first.width, first.height, planned_frames);
         let jobs = self.regions.len() * frames.len();
-        let per_call = per_call(jobs, self.batch_limit);
+        let steady_jobs = (self.regions.len() * planned_frames).max(self.steady.images);
+        let per_call = per_call(steady_jobs.max(jobs), self.batch_limit);
+        let held = self.steady != SteadyBatch::default();
         let mut timing = DetectTiming::default();
         let mut start = 0;
         while start < jobs {
             let count = per_call.min(jobs - start);
+            // With a held shape the last call is padded: its extra slots hold older inputs.
+            let images = if held { per_call } else { count };
             let t0 = Instant::now();
             let input = self.letterbox_batch(frames, start, count)?;
             let t1 = Instant::now();
-            let decode_secs = self.run_batch(input, first.width, first.height, start, count, outs)?;
+            let decode_secs = self.run_batch(input, (first.width, first.height), (start, count, images), outs)?;
             timing.pre_secs += (t1 - t0).as_secs_f64();
             timing.infer_secs += t1.elapsed().as_secs_f64() - decode_secs;
             timing.post_secs += decode_secs;
             timing.runs += 1;
-            timing.images += count as u32;
+            timing.images += images as u32;
             start += count;
         }
         let t = Instant::now();
@@ -396,13 +440,13 @@ impl Detector {
 
     /// One model call on a letterboxed batch; decodes each image and appends its detections in
     /// frame pixels to its frame's output. Returns the seconds spent decoding.
+    /// `jobs` is (first job, jobs to decode, images in the call): the call may carry more images
+    /// than it decodes (a held batch shape).
     fn run_batch(
         &mut self,
         input: BatchInput,
-        width: u32,
-        height: u32,
-        start: usize,
-        count: usize,
+        (width, height): (u32, u32),
+        (start, count, images): (usize, usize, usize),
         outs: &mut [Vec<Detection>],
     ) -> Result<f64, InferError> {
         let threshold = self.thresholds();
@@ -412,7 +456,7 @@ impl Detector {
         let m = &opts.manifest;
         let read = |shape: &[i64], values: &[f32]| -> Result<f64, InferError> {
             let t = Instant::now();
-            let per_image = check_output(m, shape, values.len(), count)?;
+            let per_image = check_output(m, shape, values.len(), images)?;
             for j in 0..count {
                 let job = start + j;
                 tile_dets.clear();
@@ -430,8 +474,8 @@ impl Detector {
             Ok(t.elapsed().as_secs_f64())
         };
         match input {
-            BatchInput::Host => model.run(&host[..count * pre.input_len()], count, read)?,
-            BatchInput::Device(ptr) => model.run_device(ptr, count, read)?,
+            BatchInput::Host => model.run(&host[..images * pre.input_len()], images, read)?,
+            BatchInput::Device(ptr) => model.run_device(ptr, images, read)?,
         }
     }
 }

@@ -82,6 +82,10 @@ one_daemon() { # label [VAR=value...]: the N cameras in one daemon, with environ
 for v in ${VARIANTS:-shared}; do
   case $v in
     shared) one_daemon shared FOOTRACKD_INFER__DETECTOR_SHARING=shared "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
+    # Where the shared daemon's GPU memory goes: without the automatic calibration (a keypoint
+    # model session per camera) and without the ball's second look (a second detector session).
+    shared-no-auto) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_PITCH__AUTO_CALIBRATE=false ;;
+    shared-no-focus) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0 ;;
     shared-host-frames) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_SOURCE__GPU_FRAMES=false ;;
     shared-bare) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_PITCH__AUTO_CALIBRATE=false FOOTRACKD_TRACK__TEAMS=false FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0 ;;
     shared-one-in-flight) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_INFER__FRAMES_IN_FLIGHT=1 ;;

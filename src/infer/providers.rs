@@ -27,9 +27,13 @@ pub(super) fn register(
             Provider::Cuda => {
                 use ort::ep::ExecutionProvider;
                 // Heuristic algorithm choice: exhaustive cuDNN search makes the first frames very slow.
+                // The arena grows by what a call asks, not by powers of two: every session keeps
+                // one shape (held batch shapes), so doubling only strands memory, once per
+                // session and camera in a daemon of several cameras.
                 let ep = ort::ep::CUDA::default()
                     .with_device_id(0)
                     .with_conv_algorithm_search(ort::ep::cuda::ConvAlgorithmSearch::Heuristic)
+                    .with_arena_extend_strategy(ort::ep::ArenaExtendStrategy::SameAsRequested)
                     .with_cuda_graph(cuda_graph);
                 match ep.register(&mut builder) {
                     Ok(()) => return (builder, Provider::Cuda),

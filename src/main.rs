@@ -79,7 +79,7 @@ enum Command {
         #[arg(long)]
         live: bool,
     },
-    /// Run the configured detector (model, tiling, thresholds) on still images; one JSON line per image.
+    /// Run the configured detector (model, tiling, thresholds) and role model on still images; one JSON line per image.
     Detect {
         /// Configuration file (TOML); its [infer] section is used.
         #[arg(short, long)]
@@ -87,7 +87,7 @@ enum Command {
         /// Images (JPEG, PNG, or anything GStreamer decodes).
         #[arg(required = true)]
         images: Vec<PathBuf>,
-        /// Output: {"image", "width", "height", "detections": [{"bbox", "score", "class"}]} per line.
+        /// Output: {"image", "width", "height", "detections": [{"bbox", "score", "class", "class_score"}]} per line.
         #[arg(long)]
         out: PathBuf,
     },
@@ -341,12 +341,13 @@ fn detect(path: &std::path::Path, images: &[PathBuf], out: &std::path::Path) -> 
                 eprintln!("error: {e}");
             }
             println!(
-                "{}: {} images, {} detections, {:.1} ms per image ({}){}",
+                "{}: {} images, {} detections, {:.1} ms per image ({}{}){}",
                 out.display(),
                 s.images,
                 s.detections,
                 s.mean_ms,
                 cfg.manifest.name,
+                cfg.role_manifest.as_ref().map_or(String::new(), |m| format!(", roles by {}", m.name)),
                 if s.failed.is_empty() { String::new() } else { format!(", {} images failed", s.failed.len()) }
             );
             if s.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }

@@ -141,15 +141,17 @@ fn two_cameras_from_files_publish_every_frame_on_their_own_topics_as_one_camera_
     }
 }
 
-/// The same ids with the same boxes within a pixel: a batch of frames may round differently in
-/// the model than one frame alone. The ball's box is left out (its id is kept): its second look
-/// is aimed by the whole-frame pass, so a tenth of a pixel there moves it by a few.
+/// The same people with the same ids and boxes within a pixel: a batch of frames may round
+/// differently in the model than one frame alone. The ball is left out: its second look is aimed
+/// by the whole-frame pass, so a tenth of a pixel there moves it by a few, and a ball near the
+/// score threshold found in one run and not the other starts a new ball track (a new id).
 fn same_tracks(a: &serde_json::Value, b: &serde_json::Value) {
     let of = |m: &serde_json::Value| -> Vec<(u64, Vec<f64>)> {
         let mut t: Vec<(u64, Vec<f64>)> = m["tracks"]
             .as_array()
             .unwrap()
             .iter()
+            .filter(|t| t["id"].as_u64().unwrap() < BALL_IDS)
             .map(|t| {
                 (t["id"].as_u64().unwrap(), t["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect())
             })
@@ -162,7 +164,7 @@ fn same_tracks(a: &serde_json::Value, b: &serde_json::Value) {
     assert_eq!(ids(&ta), ids(&tb), "frame {}: track ids", a["frame"]);
     for ((id, x), (_, y)) in ta.iter().zip(&tb) {
         assert!(
-            *id >= BALL_IDS || x.iter().zip(y).all(|(p, q)| (p - q).abs() <= 1.0),
+            x.iter().zip(y).all(|(p, q)| (p - q).abs() <= 1.0),
             "frame {} track {id}: {x:?} against {y:?}",
             a["frame"]
         );

@@ -17,6 +17,7 @@ mod package;
 mod pipeline;
 mod pitch_keypoints;
 mod properties;
+mod roles;
 mod soak;
 mod stream_faults;
 mod tls;

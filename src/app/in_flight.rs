@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use super::detector_link::DetectorLink;
 use super::host_pixels::HostPixels;
-use super::processor::{FrameFinisher, detect_into, prepare};
+use super::processor::{FinisherModels, FrameFinisher, detect_into, prepare};
 use super::worker::{Failures, Next, Worker, answer, frame_view};
 use crate::config::Config;
 use crate::frame::{Detection, FrameMeta};
-use crate::infer::{InferError, KeypointModel};
+use crate::infer::InferError;
 use crate::pool::{Claim, SlotPool};
 use crate::ring::ReadSlot;
 use crate::telemetry::{PipelineStats, Stage};
@@ -30,7 +30,7 @@ use crate::wake::WakeCount;
 const HINT_FRAMES_AHEAD: f32 = 2.0;
 
 /// A settings change for the finisher: the keypoint model loaded for it, and the settings.
-type Settings = Box<(Option<KeypointModel>, Config)>;
+type Settings = Box<(FinisherModels, Config)>;
 
 /// One frame on its way from the detector to the finisher.
 struct Baton {
@@ -167,7 +167,7 @@ fn detect_frames(
             // Models load here; the detector changes now, the rest with the next baton.
             let outcome = prepare(config, &cfg, detector.owns_model()).map(|p| {
                 detector.apply(p.detector, &cfg);
-                pending = Some(Box::new((p.keypoints, cfg.clone())));
+                pending = Some(Box::new((p.finisher, cfg.clone())));
                 *config = cfg;
             });
             answer(cmd.reply, outcome);
@@ -227,14 +227,14 @@ fn finish_frames(handoff: &Handoff, finisher: &mut FrameFinisher, stats: &Pipeli
         };
         let baton = handoff.batons.get_mut(&mut claim);
         if let Some(settings) = baton.settings.take() {
-            let (keypoints, cfg) = *settings;
-            finisher.apply(keypoints, cfg, baton.fps);
+            let (models, cfg) = *settings;
+            finisher.apply(models, cfg, baton.fps);
         }
         if let Some(frame) = baton.frame.take() {
             let t = Instant::now();
             let host = frame_view(frame.slot()).and_then(|yuv| baton.pixels.frame(&yuv));
             let copied = Instant::now();
-            finisher.read_pixels(host.as_ref(), &baton.dets);
+            finisher.read_pixels(host.as_ref(), &mut baton.dets);
             stats.add_stage_ns(Stage::HostCopy, (copied - t).as_nanos() as u64);
             stats.add_stage_ns(Stage::Pixels, copied.elapsed().as_nanos() as u64);
             // The slot goes back to the decoder as soon as the pixels are no longer needed.

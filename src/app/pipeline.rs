@@ -22,7 +22,7 @@ use super::worker::{Worker, WorkerCommand};
 use crate::config::Config;
 use crate::control::sensors::Sensors;
 use crate::control::throttle::Throttle;
-use crate::infer::{InferError, KeypointModel};
+use crate::infer::{InferError, KeypointModel, RoleClassifier};
 use crate::publish::annotate::{Annotator, LiveOptions, LiveView, SnapshotOptions};
 use crate::publish::{Publisher, Topics};
 use crate::ring::FrameRing;
@@ -62,6 +62,7 @@ impl Pipeline {
         let pixels = host_pixels(&cfg, opts, gpu_frames);
         let live = cfg.http.enabled().then(|| Arc::new(LiveView::new(cfg.http.mjpeg_max_fps)));
         let keypoints = keypoint_model(&cfg)?;
+        let roles = role_model(&cfg)?;
         let pipeline_stats = Arc::new(PipelineStats::default());
         let source_stats = Arc::new(SourceStats::default());
         source_stats.set_max_fps(cfg.infer.max_fps);
@@ -72,7 +73,8 @@ impl Pipeline {
             processor: FrameProcessor::new(detector, cfg.clone(), Arc::clone(publisher), Arc::clone(&pipeline_stats))
                 .with_tracks_topic(&topics.tracks)
                 .with_annotator(annotator(&cfg, opts, (publisher, &topics), per_camera, live.clone())?)
-                .with_keypoints(keypoints),
+                .with_keypoints(keypoints)
+                .with_roles(roles),
             pixels,
             stats: Arc::clone(&pipeline_stats),
             source: Arc::clone(&source_stats),
@@ -215,6 +217,9 @@ fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> Vec<HostPix
             if cfg.track.teams {
                 off.push("track.teams");
             }
+            if !cfg.infer.role_model.is_empty() {
+                off.push("infer.role_model");
+            }
             if cfg.pitch.follow_camera || cfg.pitch.calibrates_automatically() {
                 off.push(if cfg.pitch.follow_camera { "pitch.follow_camera" } else { "pitch.auto_calibrate" });
             }
@@ -258,6 +263,18 @@ fn keypoint_model(cfg: &Config) -> Result<Option<KeypointModel>> {
             "Tracking stays in the image with the automatic calibration (track.pitch_association = \"hand\": its fits measured too unsteady to track on; \"always\" tracks on them too). Pitch positions are published either way."
         );
     }
+    Ok(Some(model))
+}
+
+/// The role model, when `infer.role_model` names one. A model that does not load stops the
+/// start: it is never silently off.
+fn role_model(cfg: &Config) -> Result<Option<RoleClassifier>> {
+    let Some(opts) = cfg.role_options() else {
+        tracing::info!("infer.role_model is empty: the detector's roles stand.");
+        return Ok(None);
+    };
+    let model = RoleClassifier::new(opts).context("infer.role_model (or set infer.role_model = \"\")")?;
+    tracing::info!(model = %cfg.infer.role_model, "Roles decided by the role model on each person's crop (CPU).");
     Ok(Some(model))
 }
 

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::frame::{BBox, Team};
 use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
 use crate::infer::pre::YuvFrame;
-use crate::infer::{DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel};
+use crate::infer::{DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel, RoleClassifier};
 use crate::pitch::keypoints::FitRules;
 use crate::pitch::{AutoCalibration, AutoRules, AutoSource, CameraFollower, PitchMapper};
 use crate::publish::Publisher;
@@ -33,13 +33,23 @@ pub(super) struct ApplyRefused {
     pub(super) reason: String,
 }
 
-/// What a settings change needs loaded before anything changes: a new detector and a new pitch
-/// keypoint model, each only when its settings changed.
+/// What a settings change needs loaded before anything changes: a new detector, a new pitch
+/// keypoint model and a new role model, each only when its settings changed.
 pub(super) struct Prepared {
     /// For the detector.
     pub(super) detector: Option<Detector>,
     /// For the finisher.
+    pub(super) finisher: FinisherModels,
+}
+
+/// The finisher's models of a settings change (`None`: unchanged, or off when the new settings
+/// turn them off).
+#[derive(Default)]
+pub(super) struct FinisherModels {
+    /// The pitch keypoint model.
     pub(super) keypoints: Option<KeypointModel>,
+    /// The role model.
+    pub(super) roles: Option<RoleClassifier>,
 }
 
 /// Loads what `new` needs that `old` did not have (the detector only when `own_model`: a shared
@@ -67,7 +77,16 @@ pub(super) fn prepare(old: &Config, new: &Config, own_model: bool) -> Result<Pre
             key: "pitch.keypoint_model",
             reason: format!("{} failed to load: {e}", new.pitch.keypoint_model),
         })?;
-    Ok(Prepared { detector, keypoints })
+    let roles = (new.infer.role_model != old.infer.role_model)
+        .then(|| new.role_options())
+        .flatten()
+        .map(RoleClassifier::new)
+        .transpose()
+        .map_err(|e| ApplyRefused {
+            key: "infer.role_model",
+            reason: format!("{} failed to load: {e}", new.infer.role_model),
+        })?;
+    Ok(Prepared { detector, finisher: FinisherModels { keypoints, roles } })
 }
 
 /// Whether `new` needs another detector than `old` (the model or the ball's second look).
@@ -149,6 +168,13 @@ impl FrameProcessor {
         self
     }
 
+    /// Gives each person the role `model` sees in their crop (`infer.role_model`; `None`: the
+    /// detector's roles stand).
+    pub fn with_roles(mut self, model: Option<RoleClassifier>) -> Self {
+        self.finisher.roles = model;
+        self
+    }
+
     /// Finishes the annotated video, if one is being written.
     pub fn finish_annotation(&mut self) {
         self.finisher.finish_annotation();
@@ -171,7 +197,7 @@ impl FrameProcessor {
     /// The features that read pixels, after [`FrameProcessor::detect_objects`] (see
     /// [`FrameFinisher::read_pixels`]).
     pub fn read_pixels(&mut self, pixels: Option<&YuvFrame<'_>>) {
-        self.finisher.read_pixels(pixels, &self.dets);
+        self.finisher.read_pixels(pixels, &mut self.dets);
     }
 
     /// Tracks the last detections, maps them to the pitch, encodes and queues the message
@@ -185,7 +211,7 @@ impl FrameProcessor {
     pub(super) fn apply(&mut self, cfg: Config, fps: f32) -> Result<(), ApplyRefused> {
         let prepared = prepare(&self.finisher.config, &cfg, self.detector.owns_model())?;
         self.detector.apply(prepared.detector, &cfg);
-        self.finisher.apply(prepared.keypoints, cfg, fps);
+        self.finisher.apply(prepared.finisher, cfg, fps);
         Ok(())
     }
 
@@ -211,6 +237,7 @@ pub(super) struct FrameFinisher {
     auto: Option<AutoCalibration>,
     keypoints: Option<KeypointModel>,
     found: FrameKeypoints,
+    roles: Option<RoleClassifier>,
     origin: (CalibrationOrigin, Option<f32>),
     hand_error_m: Option<f32>,
     people: Vec<BBox>,
@@ -240,6 +267,7 @@ impl FrameFinisher {
             auto: None,
             keypoints: None,
             found: [None; crate::pitch::keypoints::KEYPOINTS],
+            roles: None,
             origin: (CalibrationOrigin::Hand, hand_error_m(&config)),
             hand_error_m: hand_error_m(&config),
             people: Vec::with_capacity(256),
@@ -278,10 +306,17 @@ impl FrameFinisher {
         self.tracker.as_ref().and_then(|t| t.ball_hint(frames_ahead))
     }
 
-    /// The features that read pixels, after detection: team colours, the annotated frame,
+    /// The features that read pixels, after detection: roles, team colours, the annotated frame,
     /// camera following and pitch keypoints. `pixels` is the frame on the host (`None`: none this
-    /// frame, and the calibration is not trusted); `dets` its detections.
-    pub(super) fn read_pixels(&mut self, pixels: Option<&YuvFrame<'_>>, dets: &[Detection]) {
+    /// frame, the detector's roles stand and the calibration is not trusted); `dets` its
+    /// detections, whose roles the role model decides.
+    pub(super) fn read_pixels(&mut self, pixels: Option<&YuvFrame<'_>>, dets: &mut [Detection]) {
+        if let (Some(roles), Some(px)) = (self.roles.as_mut(), pixels)
+            && let Err(e) = roles.classify(px, dets)
+        {
+            tracing::warn!(error = %e, "The role model failed on this frame; the detector's roles stand.");
+        }
+        let dets = &*dets;
         if let Some(teams) = self.teams.as_mut() {
             teams.read_colours(pixels, dets);
         }
@@ -379,11 +414,17 @@ impl FrameFinisher {
         self.stats.processed.fetch_add(1, Relaxed);
     }
 
-    /// The finisher's part of a settings change ([`prepare`] loaded `keypoints` when needed):
+    /// The finisher's part of a settings change ([`prepare`] loaded its `models` when needed):
     /// cannot fail.
-    pub(super) fn apply(&mut self, keypoints: Option<KeypointModel>, cfg: Config, fps: f32) {
+    pub(super) fn apply(&mut self, models: FinisherModels, cfg: Config, fps: f32) {
         let auto = cfg.pitch.calibrates_automatically();
-        if let Some(k) = keypoints {
+        if let Some(r) = models.roles {
+            self.roles = Some(r);
+            tracing::info!(model = %cfg.infer.role_model, "Role model loaded between frames.");
+        } else if cfg.infer.role_model.is_empty() {
+            self.roles = None;
+        }
+        if let Some(k) = models.keypoints {
             self.keypoints = Some(k);
             tracing::info!(model = %cfg.pitch.keypoint_model, "Pitch keypoint model loaded between frames.");
         } else if !auto {

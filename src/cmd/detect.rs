@@ -1,5 +1,5 @@
-//! `footrackd detect`: the configured detector (model, tiling, thresholds) on still images, one
-//! JSON line per image. Users check a model on their own stills with it; `tools/train/evaluate.py`
+//! `footrackd detect`: the configured detector (model, tiling, thresholds) and role model on
+//! still images, one JSON line per image. Users check a model on their own stills with it; `tools/train/evaluate.py`
 //! scores its output against labels.
 
 use std::io::Write;
@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::frame::{Detection, PixelFormat};
 use crate::infer::pre::YuvFrame;
-use crate::infer::{Detector, InferError};
+use crate::infer::{Detector, InferError, RoleClassifier};
 use crate::source::{StillError, decode_still};
 
 /// One image's line.
@@ -35,6 +35,10 @@ pub struct DetectionLine<'a> {
     pub score: f32,
     /// The class: `player`, `goalkeeper`, `referee` or `ball`.
     pub class: &'a str,
+    /// The score of the class itself: a person's score times the role model's probability of
+    /// the role it gave (the score where no role model runs, and for the ball). Per-role
+    /// precision and AP rank by it, people's by `score`.
+    pub class_score: f32,
 }
 
 /// Why `detect` stopped.
@@ -69,6 +73,7 @@ pub struct DetectSummary {
 /// Runs the configured detector on every image and writes one JSON line each to `out`.
 pub fn run(cfg: &Config, images: &[PathBuf], out: &Path) -> Result<DetectSummary, DetectError> {
     let mut detector = Detector::new(cfg.detector_options())?;
+    let mut roles = cfg.role_options().map(RoleClassifier::new).transpose()?;
     let output_error = |source| DetectError::Output { path: out.display().to_string(), source };
     let mut writer = std::io::BufWriter::new(std::fs::File::create(out).map_err(output_error)?);
     let mut summary = DetectSummary::default();
@@ -86,6 +91,10 @@ pub fn run(cfg: &Config, images: &[PathBuf], out: &Path) -> Result<DetectSummary
             .expect("decode_still packs a whole frame");
         let started = std::time::Instant::now();
         detector.detect(&frame, &mut dets)?;
+        if let Some(r) = roles.as_mut() {
+            r.classify(&frame, &mut dets)?;
+        }
+        let role_p = |i: usize| roles.as_ref().and_then(|r| r.confidence().get(i).copied()).unwrap_or(1.0);
         total_ms += started.elapsed().as_secs_f64() * 1000.0;
         let line = ImageDetections {
             image: path.display().to_string(),
@@ -93,10 +102,12 @@ pub fn run(cfg: &Config, images: &[PathBuf], out: &Path) -> Result<DetectSummary
             height: still.height,
             detections: dets
                 .iter()
-                .map(|d| DetectionLine {
+                .enumerate()
+                .map(|(i, d)| DetectionLine {
                     bbox: [d.bbox.x1, d.bbox.y1, d.bbox.x2, d.bbox.y2],
                     score: d.score,
                     class: d.class.as_str(),
+                    class_score: d.score * role_p(i),
                 })
                 .collect(),
         };

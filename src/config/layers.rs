@@ -13,6 +13,7 @@ use super::{ConfigError, RawConfig};
 const PATH_KEYS: &[(&str, &str)] = &[
     ("infer", "model"),
     ("infer", "ball_focus_model"),
+    ("infer", "role_model"),
     ("pitch", "keypoint_model"),
     ("publish", "password_file"),
     ("publish", "snapshot_path"),
@@ -43,6 +44,7 @@ pub(super) fn load_camera_layers(
     for (section, key, default) in [
         ("infer", "model", &defaults.infer.model),
         ("infer", "ball_focus_model", &defaults.infer.ball_focus_model),
+        ("infer", "role_model", &defaults.infer.role_model),
         ("pitch", "keypoint_model", &defaults.pitch.keypoint_model),
     ] {
         if !section_has(&table, section, key) {

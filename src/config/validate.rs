@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::raw::RawConfig;
 use crate::infer::keypoints::KeypointManifest;
 use crate::infer::manifest::{ManifestError, ModelManifest};
-use crate::infer::{DetectorOptions, KeypointOptions};
+use crate::infer::{DetectorOptions, KeypointOptions, RoleManifest, RoleOptions};
 use crate::problems::{Problem, Problems, is_topic_safe};
 use crate::source::{SourceOptions, SourceUri};
 use crate::track::TrackerOptions;
@@ -30,6 +30,8 @@ pub struct Config {
     /// The keypoint model's manifest, loaded and checked when it calibrates
     /// (`pitch.auto_calibrate` without a hand calibration).
     pub keypoint_manifest: Option<KeypointManifest>,
+    /// The role model's manifest, loaded and checked when it is on.
+    pub role_manifest: Option<RoleManifest>,
 }
 
 impl std::ops::Deref for Config {
@@ -65,6 +67,13 @@ impl Config {
         })
     }
 
+    /// The role model's options (`None`: off, the detector's roles stand).
+    pub fn role_options(&self) -> Option<RoleOptions> {
+        self.role_manifest
+            .clone()
+            .map(|manifest| RoleOptions { model: PathBuf::from(&self.raw.infer.role_model), manifest })
+    }
+
     /// The source thread's options, stopping after `max_frames` when given.
     pub fn source_options(&self, max_frames: Option<u64>) -> SourceOptions {
         SourceOptions::from_section(&self.raw.source, self.source_uri.clone(), max_frames)
@@ -94,6 +103,7 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     raw.ring.check(&mut p);
     let manifest = raw.infer.check(&mut p);
     let ball_focus_manifest = raw.infer.check_ball_focus(&mut p);
+    let role_manifest = raw.infer.check_roles(&mut p);
     raw.track.check(&mut p);
     raw.publish.check(&mut p);
     raw.control.check(&mut p);
@@ -131,6 +141,7 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
             manifest,
             ball_focus_manifest,
             keypoint_manifest: keypoint_manifest.flatten(),
+            role_manifest,
         }),
         _ => Err(Problems(vec![Problem { key: "infer.model".into(), message: "manifest missing".into() }])),
     }

@@ -230,6 +230,33 @@ impl ModelManifest {
     }
 }
 
+/// Reads the manifest of another kind of model beside `model` (same path, `.toml`) as a `T`,
+/// checks it with `check`, and the model file against the hash `sha256` gives, if any.
+pub(crate) fn load_beside<T: serde::de::DeserializeOwned>(
+    model: &Path,
+    check: impl FnOnce(&T) -> Result<(), String>,
+    sha256: impl FnOnce(&T) -> Option<&str>,
+) -> Result<T, ManifestError> {
+    if !model.is_file() {
+        return Err(ManifestError::ModelMissing(model.to_path_buf()));
+    }
+    let path = model.with_extension("toml");
+    let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read { path: path.clone(), source })?;
+    let m: T =
+        toml::from_str(&text).map_err(|e| ManifestError::Parse { path: path.clone(), message: e.to_string() })?;
+    if let Err(message) = check(&m) {
+        return Err(ManifestError::Invalid { path, message });
+    }
+    if let Some(expected) = sha256(&m) {
+        let bytes = std::fs::read(model).map_err(|source| ManifestError::Read { path: model.to_path_buf(), source })?;
+        let actual = sha256_hex(&bytes);
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(ManifestError::HashMismatch { path: model.to_path_buf(), expected: expected.into(), actual });
+        }
+    }
+    Ok(m)
+}
+
 /// Lowercase hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

@@ -19,6 +19,7 @@ mod options;
 pub mod post;
 pub mod pre;
 mod providers;
+pub mod roles;
 pub mod tiling;
 #[cfg(feature = "tensorrt")]
 mod trt;
@@ -28,3 +29,4 @@ pub use error::InferError;
 pub use keypoints::{FrameKeypoints, KeypointModel, KeypointOptions};
 pub use options::{DetectorOptions, DetectorSharing, Device, GpuInput, InferSection, Provider};
 pub use providers::gpu_memory_used_mb;
+pub use roles::{RoleClassifier, RoleManifest, RoleOptions};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::manifest::ModelManifest;
+use super::roles::RoleManifest;
 use super::tiling::TilePlan;
 use crate::frame::ObjectClass;
 use crate::problems::{Problems, is_unit};
@@ -136,6 +137,9 @@ pub struct InferSection {
     /// Frame pixels per model pixel inverted: 1.0 looks at the frame's own pixels (a 320x320
     /// region for the 320 model), 2.0 at a region half as wide, enlarged twice.
     pub ball_focus_zoom: f32,
+    /// The role model: a second look at each person's crop that decides player, goalkeeper or
+    /// referee on the CPU ("": the detector's roles stand).
+    pub role_model: String,
 }
 
 impl Default for InferSection {
@@ -160,6 +164,7 @@ impl Default for InferSection {
             ball_focus_model: "models/football_nano_320.onnx".into(),
             ball_focus_regions: 2,
             ball_focus_zoom: 1.0,
+            role_model: "models/roles_32x64.onnx".into(),
         }
     }
 }
@@ -245,6 +250,20 @@ impl InferSection {
             }
             Err(e) => {
                 p.check(false, "infer.ball_focus_model", || format!("{e} {off}"));
+                None
+            }
+        }
+    }
+
+    /// Checks the role model into `p`; loads and returns its manifest when it is on and usable.
+    pub fn check_roles(&self, p: &mut Problems) -> Option<RoleManifest> {
+        if self.role_model.is_empty() {
+            return None;
+        }
+        match RoleManifest::load_beside(std::path::Path::new(&self.role_model)) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                p.check(false, "infer.role_model", || format!("{e} (or set infer.role_model = \"\")"));
                 None
             }
         }

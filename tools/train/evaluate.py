@@ -7,7 +7,8 @@ Reads the JSON lines `footrackd detect` writes (`{"image", "width", "height", "d
 role on its own, and the ball. Matching is greedy by score at IoU >= 0.5 (the ball: --ball-iou,
 0.5 by default; the ball issue's figures use 0.3, since a 12 px ball moves its IoU by a pixel).
 Precision and recall are given at the detections as written (the daemon's own score threshold)
-and AP over all of them. `ball_top1` keeps one ball per frame, the best-scoring one, as the
+and AP over all of them. Each role on its own is ranked by the detection's `class_score` when it
+has one (a person's score times the role model's probability of the role), people by `score`. `ball_top1` keeps one ball per frame, the best-scoring one, as the
 daemon publishes at most one.
 
   python3 tools/train/evaluate.py --labels DIR/labels dets.jsonl [--ball-iou 0.3] [--json out.json]
@@ -110,11 +111,13 @@ def top_ball(dets):
     return rest + sorted(balls, key=lambda d: -d[1])[:1]
 
 
-def evaluate(frames, ball_iou: float = 0.5) -> dict:
-    """`frames`: [(dets, gts)], dets `(class, score, x1, y1, x2, y2)`, gts `(class, x1, y1, x2, y2)`."""
+def evaluate(frames, ball_iou: float = 0.5, role_frames=None) -> dict:
+    """`frames`: [(dets, gts)], dets `(class, score, x1, y1, x2, y2)`, gts `(class, x1, y1, x2, y2)`;
+    `role_frames` the same with each detection's class score, for the roles one by one."""
     out = {}
     for name, group in GROUPS.items():
-        out[name] = summarise(*match(frames, group, ball_iou if name == "ball" else 0.5))
+        source = role_frames if role_frames is not None and name in ROLES else frames
+        out[name] = summarise(*match(source, group, ball_iou if name == "ball" else 0.5))
     out["ball_top1"] = summarise(*match([(top_ball(d), g) for d, g in frames], GROUPS["ball"], ball_iou))
     return out
 
@@ -128,14 +131,16 @@ def read_labels(path: Path, width: int, height: int):
 
 
 def load_jsonl(path: str, labels: Path):
-    frames = []
+    """The frames with detection scores, and with class scores (`class_score`, else `score`)."""
+    frames, role_frames = [], []
     with open(path) as f:
         for line in f:
             rec = json.loads(line)
-            dets = [(ALIASES.get(d["class"], d["class"]), d["score"], *d["bbox"]) for d in rec["detections"]]
             gts = read_labels(labels / (Path(rec["image"]).stem + ".txt"), rec["width"], rec["height"])
-            frames.append((dets, gts))
-    return frames
+            for out, key in ((frames, "score"), (role_frames, "class_score")):
+                dets = [(ALIASES.get(d["class"], d["class"]), d.get(key, d["score"]), *d["bbox"]) for d in rec["detections"]]
+                out.append((dets, gts))
+    return frames, role_frames
 
 
 def main() -> None:
@@ -145,8 +150,8 @@ def main() -> None:
     ap.add_argument("--ball-iou", type=float, default=0.5, help="IoU at which a ball counts as found")
     ap.add_argument("detections", help="JSON lines from footrackd detect")
     args = ap.parse_args()
-    frames = load_jsonl(args.detections, Path(args.labels))
-    result = evaluate(frames, args.ball_iou)
+    frames, role_frames = load_jsonl(args.detections, Path(args.labels))
+    result = evaluate(frames, args.ball_iou, role_frames)
     print(f"{len(frames)} frames; ball at IoU {args.ball_iou}")
     print(f"{'group':<11} {'labels':>6} {'dets':>6} {'precision':>9} {'recall':>7} {'AP':>6} {'P@R>=.95':>8} {'R@P>=.7':>7} {'R@P>=.8':>7}")
     for name, r in result.items():

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::infer::manifest::{ColorOrder, Layout, ManifestError, sha256_hex};
+use crate::infer::manifest::{ColorOrder, Layout, ManifestError};
 use crate::pitch::keypoints::KEYPOINTS;
 
 /// The one output format: per keypoint a sigmoid heatmap at `stride` input pixels per cell.
@@ -65,30 +65,7 @@ pub struct KeypointManifest {
 impl KeypointManifest {
     /// Loads and checks the manifest beside `model` (same path, `.toml`), and the model's hash.
     pub fn load_beside(model: &Path) -> Result<Self, ManifestError> {
-        if !model.is_file() {
-            return Err(ManifestError::ModelMissing(model.to_path_buf()));
-        }
-        let path = model.with_extension("toml");
-        let text =
-            std::fs::read_to_string(&path).map_err(|source| ManifestError::Read { path: path.clone(), source })?;
-        let m: KeypointManifest =
-            toml::from_str(&text).map_err(|e| ManifestError::Parse { path: path.clone(), message: e.to_string() })?;
-        if let Err(message) = m.check() {
-            return Err(ManifestError::Invalid { path, message });
-        }
-        if let Some(expected) = &m.sha256 {
-            let bytes =
-                std::fs::read(model).map_err(|source| ManifestError::Read { path: model.to_path_buf(), source })?;
-            let actual = sha256_hex(&bytes);
-            if !actual.eq_ignore_ascii_case(expected) {
-                return Err(ManifestError::HashMismatch {
-                    path: model.to_path_buf(),
-                    expected: expected.clone(),
-                    actual,
-                });
-            }
-        }
-        Ok(m)
+        crate::infer::manifest::load_beside(model, Self::check, |m: &Self| m.sha256.as_deref())
     }
 
     fn check(&self) -> Result<(), String> {

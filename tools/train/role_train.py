@@ -50,16 +50,8 @@ def load_split(root: Path):
     return out
 
 
-def limited_range(x: np.ndarray) -> np.ndarray:
-    """Full-range pixels read as limited-range ones: a still is decoded to JPEG's full-range YUV
-    and footrackd converts with BT.601's limited-range formula (its video frames are limited
-    range). Training on both makes crops of stills and of video look alike to the network."""
-    return np.clip((x.astype(np.float32) - 16.0) * (255.0 / 219.0), 0, 255).astype(np.uint8)
-
-
-def crop(img: np.ndarray, box, margin: float = MARGIN, stretch: bool = False) -> np.ndarray:
-    """The box grown by `margin`, letterboxed top-left into IN_W x IN_H (as src/infer/pre.rs);
-    `stretch`: its pixels through `limited_range` (the padding stays)."""
+def crop(img: np.ndarray, box, margin: float = MARGIN) -> np.ndarray:
+    """The box grown by `margin`, letterboxed top-left into IN_W x IN_H (as src/infer/pre.rs)."""
     h, w = img.shape[:2]
     x1, y1, x2, y2 = box
     bw, bh = x2 - x1, y2 - y1
@@ -67,8 +59,6 @@ def crop(img: np.ndarray, box, margin: float = MARGIN, stretch: bool = False) ->
     rx2, ry2 = int(min(w, np.ceil(x2 + bw * margin / 2))), int(min(h, np.ceil(y2 + bh * margin / 2)))
     rx2, ry2 = max(rx2, rx1 + 1), max(ry2, ry1 + 1)
     region = img[ry1:ry2, rx1:rx2]
-    if stretch:
-        region = limited_range(region)
     scale = min(IN_W / region.shape[1], IN_H / region.shape[0])
     cw, ch = max(1, min(IN_W, round(region.shape[1] * scale))), max(1, min(IN_H, round(region.shape[0] * scale)))
     out = np.full((IN_H, IN_W, 3), PAD, np.uint8)
@@ -88,8 +78,7 @@ def jitter(box, rng: random.Random):
 
 
 def colour(x: np.ndarray, rng: random.Random) -> np.ndarray:
-    """Light, contrast, a little saturation and hue (kits keep their colour), blur, flip; and half
-    the time full-range pixels read as limited-range ones (see `limited_range`)."""
+    """Light, contrast, a little saturation and hue (kits keep their colour), blur, flip."""
     hsv = cv2.cvtColor(x, cv2.COLOR_RGB2HSV).astype(np.int16)
     hsv[..., 0] = (hsv[..., 0] + rng.randint(-3, 3)) % 180
     hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.8, 1.2), 0, 255)
@@ -143,7 +132,7 @@ def batch_of(samples, rng: random.Random, n: int):
     for _ in range(n):
         role = rng.randrange(len(ROLES))
         img, box, _ = rng.choice(by_role[role])
-        xs.append(colour(crop(img, jitter(box, rng), stretch=rng.random() < 0.5), rng))
+        xs.append(colour(crop(img, jitter(box, rng)), rng))
         ys.append(role)
     x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float()
     return x, torch.tensor(ys)

@@ -210,13 +210,7 @@ impl ModelManifest {
 
     /// Per input channel (model order): multiplier and offset so that value = pixel * mul + add.
     pub fn normalisation(&self) -> ([f32; 3], [f32; 3]) {
-        let mut mul = [0.0; 3];
-        let mut add = [0.0; 3];
-        for c in 0..3 {
-            mul[c] = self.scale / self.std[c];
-            add[c] = -self.mean[c] / self.std[c];
-        }
-        (mul, add)
+        normalisation(self.scale, self.mean, self.std)
     }
 
     /// A table from model class index to footrackd class (`None` = ignored).
@@ -228,6 +222,12 @@ impl ModelManifest {
         }
         table
     }
+}
+
+/// Per input channel: multiplier and offset so that value = pixel * mul + add, from a manifest's
+/// `scale`, `mean` and `std` (every kind of model states its input so).
+pub(crate) fn normalisation(scale: f32, mean: [f32; 3], std: [f32; 3]) -> ([f32; 3], [f32; 3]) {
+    ([0, 1, 2].map(|c| scale / std[c]), [0, 1, 2].map(|c| -mean[c] / std[c]))
 }
 
 /// Reads the manifest of another kind of model beside `model` (same path, `.toml`) as a `T`,

@@ -84,9 +84,7 @@ impl RoleManifest {
 
     /// Per input channel (model order): multiplier and offset so that value = pixel * mul + add.
     pub fn normalisation(&self) -> ([f32; 3], [f32; 3]) {
-        let mul = [0, 1, 2].map(|c| self.scale / self.std[c]);
-        let add = [0, 1, 2].map(|c| -self.mean[c] / self.std[c]);
-        (mul, add)
+        crate::infer::manifest::normalisation(self.scale, self.mean, self.std)
     }
 }
 

@@ -133,7 +133,7 @@ fn steady_state_frame_work_allocates_nothing() {
 fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
     use footrackd::app::FrameProcessor;
     use footrackd::config::{RawConfig, validate};
-    use footrackd::infer::Detector;
+    use footrackd::infer::{Detector, RoleClassifier};
     use footrackd::publish::Publisher;
     use footrackd::telemetry::PipelineStats;
     use std::sync::Arc;
@@ -149,7 +149,9 @@ fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
     let (publisher, _remote) = Publisher::start(&cfg.publish, "alloc", false).unwrap();
     let stats = Arc::new(PipelineStats::default());
     let detector = Detector::new(cfg.detector_options()).unwrap();
-    let mut processor = FrameProcessor::new(detector, cfg, Arc::new(publisher), Arc::clone(&stats));
+    let roles = RoleClassifier::new(cfg.role_options().expect("the role model is on by default")).unwrap();
+    let mut processor =
+        FrameProcessor::new(detector, cfg, Arc::new(publisher), Arc::clone(&stats)).with_roles(Some(roles));
     // Lost tracks are kept 1.5 s: the tracker's tables reach their size within about 40 frames.
     let frames = util::frames::decode(&util::repo_root().join("demo/clip.mp4"), 0, 100);
     let mut run = |f: &util::frames::Frame, n: u64, detect_allocs: &mut u64, rest_allocs: &mut u64| {
@@ -176,7 +178,7 @@ fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
     }
     let steady = (frames.len() - 50) as u64;
     eprintln!(
-        "per steady frame: {} allocations inside the ort crate's run, {} in footrackd's own path",
+        "per steady frame: {} allocations inside the ort crate's runs (detector and role model), {} in footrackd's own path",
         detect_allocs as f64 / steady as f64,
         rest_allocs as f64 / steady as f64
     );
@@ -191,8 +193,9 @@ fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
 /// message, queue) allocates nothing per frame. The whole daemon runs in this process on the demo
 /// clip (no broker: messages wait in the queue, the oldest dropped); a run of 260 frames makes no
 /// more allocations on that thread than one of 100 (tables reach their size within ~50 frames).
-/// The keypoint model (ONNX Runtime allocates inside its runs) is kept out by a hand calibration
-/// that the follower carries instead.
+/// The keypoint model and the role model (ONNX Runtime allocates inside its runs) are kept out:
+/// a hand calibration that the follower carries instead, no role model; the worker test counts
+/// the role model's runs with the detector's.
 #[test]
 fn the_finishing_thread_allocates_nothing_per_frame() {
     use footrackd::app::{RunOptions, run};
@@ -209,6 +212,7 @@ fn the_finishing_thread_allocates_nothing_per_frame() {
         raw.infer.ball_focus_model = root.join(RawConfig::default().infer.ball_focus_model).display().to_string();
         raw.infer.frames_in_flight = 2;
         raw.infer.threads = 1;
+        raw.infer.role_model = String::new();
         raw.pitch.auto_calibrate = false;
         raw.pitch.follow_camera = true;
         raw.pitch.image_to_pitch = vec![0.05, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0];
@@ -232,7 +236,7 @@ fn the_finishing_thread_allocates_nothing_per_frame() {
 /// Several cameras on one detector: each camera's inference thread (its frame handed to the shared
 /// detector's mailbox, the answer taken back, the baton passed on) allocates nothing per frame.
 /// Two cameras on the demo clip, the whole daemon in this process; a run of 200 frames a camera
-/// makes no more allocations on those threads than one of 80.
+/// makes no more allocations on those threads than one of 80, give or take a few one-off ones.
 #[test]
 fn a_cameras_inference_thread_allocates_nothing_per_frame_on_the_shared_detector() {
     use footrackd::app::{RunOptions, run};
@@ -267,8 +271,10 @@ fn a_cameras_inference_thread_allocates_nothing_per_frame_on_the_shared_detector
     let long = camera_allocations(200);
     eprintln!("cameras' inference threads: {short} allocations in 80-frame runs, {long} in 200-frame runs");
     assert!(short > 0, "the cameras' inference threads ran (their start-up allocates)");
+    // One allocation a frame would add 240 (120 frames, two cameras); a handful of one-off ones
+    // (a warning logged when this machine is loaded by the tests beside) are not per frame.
     assert!(
-        long <= short,
+        long <= short + 8,
         "120 more frames a camera made {} more allocations on their inference threads",
         long - short
     );

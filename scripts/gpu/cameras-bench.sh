@@ -5,7 +5,8 @@
 # (football model 1280x736, ball second look, teams, auto calibration), NVDEC, CUDA. Per camera:
 # processed fps and capture-to-publish latency after warm-up (the run summary); GPU memory: the
 # highest nvidia-smi reading while they run (every process together). Results in
-# $OUT/results-cameras.txt and the logs.
+# $OUT/results-cameras.txt and the logs. SKIP_BASELINES=1: the daemon variants only; SKIP_ALONE=1:
+# without the one-camera run.
 set -uo pipefail
 . scripts/gpu/results.sh results-cameras.txt
 CLIP=$PWD/.device/clip1080.mp4
@@ -36,7 +37,7 @@ say "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 nvidia-smi --query-gpu=memory.used --format=csv,noheader
 
-if [ -z "${SKIP_BASELINES:-}" ]; then
+if [ -z "${SKIP_BASELINES:-}${SKIP_ALONE:-}" ]; then
 say "one camera alone"
 { head_toml alone; source_toml cam0 source; } > /tmp/alone.toml
 run_measured alone timeout 60 $BIN run -c /tmp/alone.toml --no-env > $OUT/cameras-alone.log 2>&1

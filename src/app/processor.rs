@@ -490,7 +490,24 @@ impl StreamClock {
 
 #[cfg(test)]
 mod tests {
-    use super::StreamClock;
+    use super::{StreamClock, prepare};
+    use crate::config::{RawConfig, validate};
+
+    fn config(role_model: &str) -> crate::config::Config {
+        let mut raw = RawConfig::default();
+        raw.infer.model = "models/yolox_nano.onnx".into();
+        raw.infer.role_model = role_model.into();
+        raw.pitch.auto_calibrate = false;
+        validate(raw, false).unwrap()
+    }
+
+    #[test]
+    fn the_role_model_is_loaded_only_when_a_change_names_another() {
+        let (off, on) = (config(""), config("models/roles_32x64.onnx"));
+        assert!(prepare(&off, &on, false).unwrap().finisher.roles.is_some(), "turned on: loaded");
+        assert!(prepare(&on, &on, false).unwrap().finisher.roles.is_none(), "unchanged: the loaded one stays");
+        assert!(prepare(&on, &off, false).unwrap().finisher.roles.is_none(), "turned off");
+    }
 
     #[test]
     fn stream_time_continues_when_timestamps_restart() {

@@ -1,6 +1,6 @@
 //! `footrackd detect`: the configured detector (model, tiling, thresholds) and role model on
-//! still images, one JSON line per image. Users check a model on their own stills with it; `tools/train/evaluate.py`
-//! scores its output against labels.
+//! still images, one JSON line per image. Users check a model on their own stills with it;
+//! `tools/train/evaluate.py` scores its output against labels.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

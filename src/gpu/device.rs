@@ -20,13 +20,19 @@ fn check(r: sys::CUresult, what: &str) -> Result<(), GpuError> {
     if r == sys::CUresult::CUDA_SUCCESS { Ok(()) } else { Err(GpuError::Driver(format!("{what}: {r:?}"))) }
 }
 
+/// `capacity` bytes (at least one) on the GPU, and their address once the allocation is done.
+fn allocate(gpu: &Gpu, capacity: usize) -> Result<(CudaSlice<u8>, u64), GpuError> {
+    let slice = gpu.stream.alloc_zeros::<u8>(capacity.max(1))?;
+    let (ptr, sync) = slice.device_ptr(&gpu.stream);
+    drop(sync);
+    gpu.stream.synchronize()?;
+    Ok((slice, ptr))
+}
+
 impl DeviceBuffer {
     /// Allocates `capacity` bytes on the GPU.
     pub fn new(gpu: &Gpu, capacity: usize) -> Result<Self, GpuError> {
-        let slice = gpu.stream.alloc_zeros::<u8>(capacity.max(1))?;
-        let (ptr, sync) = slice.device_ptr(&gpu.stream);
-        drop(sync);
-        gpu.stream.synchronize()?;
+        let (slice, ptr) = allocate(gpu, capacity)?;
         Ok(DeviceBuffer { slice, gpu: gpu.clone(), ptr })
     }
 
@@ -41,15 +47,9 @@ impl DeviceBuffer {
         if bytes <= self.slice.len() {
             return Ok(());
         }
-        let capacity = bytes.next_multiple_of(1 << 20);
         // The old allocation goes first: both at once would need the room twice.
-        self.slice = self.gpu.stream.alloc_zeros::<u8>(1)?;
-        let slice = self.gpu.stream.alloc_zeros::<u8>(capacity)?;
-        let (ptr, sync) = slice.device_ptr(&self.gpu.stream);
-        drop(sync);
-        self.gpu.stream.synchronize()?;
-        self.slice = slice;
-        self.ptr = ptr;
+        (self.slice, self.ptr) = allocate(&self.gpu, 1)?;
+        (self.slice, self.ptr) = allocate(&self.gpu, bytes.next_multiple_of(1 << 20))?;
         Ok(())
     }
 

@@ -146,6 +146,72 @@ mod tests {
         }
     }
 
+    /// A pitch of 0.05 m a pixel seen square-on, a 1000x600 view, at 25 fps with pitch association.
+    fn pitch_tracker() -> (Tracker, crate::pitch::Homography) {
+        let h = crate::pitch::Homography::from_row_major(&[0.05, 0.0, 0.0, 0.0, 0.05, 0.0, 0.0, 0.0, 1.0]).unwrap();
+        let section = TrackSection { pitch_association: PitchAssociation::Always, ..Default::default() };
+        (Tracker::new(TrackerOptions::from_section(&section, 25.0)), h)
+    }
+
+    #[test]
+    fn a_player_who_leaves_the_view_keeps_his_id_when_he_comes_back() {
+        use crate::frame::Team;
+        let (mut t, h) = pitch_tracker();
+        let kits = [Some(Team::A), Some(Team::B)];
+        let (mut before, mut after) = (None, None);
+        for k in 0..200 {
+            // A runs right out of the view at 5 m/s (4 px a frame), stays out 4 s and walks back in
+            // near where he left; B (the other kit) stands in view throughout.
+            let x = match k {
+                0..40 => 850.0 + 4.0 * k as f32,
+                40..140 => 1100.0,
+                _ => 990.0 - 3.0 * (k - 140) as f32,
+            };
+            let mut dets = vec![person(200.0, 300.0, 0.9)];
+            if x <= 980.0 {
+                dets.insert(0, person(x, 300.0, 0.9));
+            }
+            let view = FramePitch { homography: Some(&h), frame_size: (1000.0, 600.0), teams: &kits[2 - dets.len()..] };
+            let tracks = t.step_on_pitch(1.0, &dets, view);
+            let a = tracks.iter().find(|tr| (tr.bbox.x1 - x).abs() < 8.0).map(|tr| tr.id);
+            match k {
+                30 => before = a,
+                190 => after = a,
+                _ => {}
+            }
+        }
+        assert!(before.is_some());
+        assert_eq!(after, before, "A came back with another id");
+    }
+
+    #[test]
+    fn a_player_lost_for_a_while_is_not_matched_by_his_drifting_box() {
+        use crate::frame::Team;
+        let (mut t, h) = pitch_tracker();
+        // A runs right at 5 m/s (4 px a frame), then is lost; his box runs on in the image while
+        // on the pitch he is expected to slow down. 3 s later a player of the other kit appears
+        // where the box has drifted to, 8 m past where A can be: another player.
+        let mut a = None;
+        for k in 0..20 {
+            let dets = [person(100.0 + 4.0 * k as f32, 300.0, 0.9)];
+            let view = FramePitch { homography: Some(&h), frame_size: (1000.0, 600.0), teams: &[Some(Team::A)] };
+            a = t.step_on_pitch(1.0, &dets, view).first().map(|tr| tr.id).or(a);
+        }
+        for _ in 0..75 {
+            let view = FramePitch { homography: Some(&h), frame_size: (1000.0, 600.0), teams: &[] };
+            t.step_on_pitch(1.0, &[], view);
+        }
+        let drifted = 100.0 + 4.0 * 95.0;
+        let mut other = None;
+        for k in 0..3 {
+            let dets = [person(drifted + 4.0 * k as f32, 300.0, 0.9)];
+            let view = FramePitch { homography: Some(&h), frame_size: (1000.0, 600.0), teams: &[Some(Team::B)] };
+            other = t.step_on_pitch(1.0, &dets, view).first().map(|tr| tr.id).or(other);
+        }
+        assert!(a.is_some() && other.is_some());
+        assert_ne!(other, a, "a player of the other kit took A's id");
+    }
+
     #[test]
     fn hand_calibrations_are_used_on_the_pitch_by_default_automatic_ones_when_asked() {
         assert_eq!(TrackSection::default().pitch_association, PitchAssociation::Hand);

@@ -41,10 +41,15 @@ const LOST_SPEED_KEPT_PER_SEC: f32 = 0.5;
 /// A lost player is looked for within this share of what he could have run at full speed (few
 /// run flat out while out of the picture).
 const RELINK_SPEED_SHARE: f32 = 0.4;
-/// Added to a re-link's cost (0..0.6 inside the radius) when the kits differ.
-const RELINK_KIT_CLASH: f32 = 0.5;
+/// Added to a re-link's cost (0..0.6 inside the radius) when the kits differ: a re-link across
+/// kits needs the new track within half the radius (one or two kit votes can be wrong).
+const RELINK_KIT_CLASH: f32 = 0.7;
 /// The farthest a player who left the view is looked for, metres.
 const MAX_RELINK_M: f32 = 30.0;
+/// Lost this long, a player followed on the pitch is no longer matched by his box in the image:
+/// it drifts on with its last image velocity and the camera's pans, and would take whoever
+/// passes under it. He is found again on the pitch instead (`merge_new_into_lost`), seconds.
+const IMAGE_TRUSTED_LOST_SECS: f32 = 0.6;
 
 #[derive(Clone, Debug)]
 struct PlayerTrack {
@@ -65,6 +70,10 @@ struct PlayerTrack {
     kits: [u32; 2],
     /// Lost with its predicted place outside the view (kept longer, re-linked on the pitch).
     out_of_view: bool,
+    /// Frames since it started.
+    age: u32,
+    /// Confirmed in this step: a player new to the tracker, or a lost one found again.
+    just_confirmed: bool,
 }
 
 impl PlayerTrack {
@@ -81,6 +90,16 @@ impl PlayerTrack {
             Some(Team::B)
         } else {
             None
+        }
+    }
+
+    /// The kit most of its votes say, however few (a new track's one or two).
+    fn kit_majority(&self) -> Option<Team> {
+        let [a, b] = self.kits;
+        match a.cmp(&b) {
+            std::cmp::Ordering::Greater => Some(Team::A),
+            std::cmp::Ordering::Less => Some(Team::B),
+            std::cmp::Ordering::Equal => None,
         }
     }
 
@@ -187,6 +206,8 @@ impl PlayerTracker {
             }
             t.filter.predict(dt_frames);
             t.predicted = t.filter.bbox();
+            t.age = t.age.saturating_add(dt_frames.round().max(1.0) as u32);
+            t.just_confirmed = false;
             t.since_pitch = t.since_pitch.saturating_add(dt_frames.round().max(1.0) as u32);
             if t.since_pitch > stale && t.since_seen == 0 {
                 t.pitch = None;
@@ -258,11 +279,6 @@ impl PlayerTracker {
         if o.relink_lost {
             self.relink(dets);
         }
-        // Stage 4: players who left the view (or were lost on it), on the pitch: re-linked to a
-        // confident detection where they can have run to by now, their kit preferred.
-        if homography.is_some() {
-            self.relink_on_pitch(dets);
-        }
 
         // Age unmatched tracks; tentative ones die at once, confirmed ones after `max_lost_frames`,
         // or `max_out_of_view_frames` while their predicted place is outside the view.
@@ -311,9 +327,17 @@ impl PlayerTracker {
                 since_pitch: 0,
                 kits: [0, 0],
                 out_of_view: false,
+                age: 0,
+                just_confirmed: o.min_hits <= 1,
             };
             t.observe_pitch(self.det_pitch[di], self.det_kits[di]);
             self.tracks.push(t);
+        }
+
+        // Stage 4: players who left the view (or were lost on it) found again on the pitch: a
+        // track confirmed in this step, where a lost player can have run to by now, is him.
+        if homography.is_some() {
+            self.merge_new_into_lost();
         }
 
         self.out.clear();
@@ -343,7 +367,12 @@ impl PlayerTracker {
             let tb = t.predicted.expanded(buffer);
             let gate = self.pitch_gate(t);
             let team = t.team();
+            let image_stale = t.pitch.is_some() && t.since_seen as f32 * self.opts.frame_secs > IMAGE_TRUSTED_LOST_SECS;
             for &di in cols {
+                if image_stale {
+                    self.cost.push(2.0);
+                    continue;
+                }
                 let d = &dets[di];
                 let iou = if self.det_used[di] { 0.0 } else { tb.iou(&d.bbox.expanded(buffer)) };
                 let on_pitch = match (t.pitch.as_ref(), self.det_pitch[di]) {
@@ -391,8 +420,9 @@ impl PlayerTracker {
         t.score = d.score;
         t.since_seen = 0;
         t.hits += 1;
-        if t.hits >= self.opts.min_hits {
+        if !t.confirmed && t.hits >= self.opts.min_hits {
             t.confirmed = true;
+            t.just_confirmed = true;
         }
     }
 
@@ -402,42 +432,71 @@ impl PlayerTracker {
         o.pitch_gate_m + o.max_speed_mps * self.dt_secs * (1 + t.since_seen) as f32
     }
 
-    /// Lost tracks with a place on the pitch against the confident detections left, by distance
-    /// within what the player can have run since he was last seen (the kit a strong preference).
-    fn relink_on_pitch(&mut self, dets: &[Detection]) {
+    /// Lost tracks with a place on the pitch against the tracks confirmed in this step, by
+    /// distance within what the player can have run since he was last seen (the kit a strong
+    /// preference): a lost player found again takes the new track's state and keeps his id. New
+    /// tracks rather than single detections: a detection its own track missed once (a crowd, a
+    /// jittery box) would otherwise be taken by a player lost nearby; a new track needs
+    /// `min_hits` detections and was never seen beside the lost one.
+    fn merge_new_into_lost(&mut self) {
         let o = self.opts;
         self.rows.clear();
-        for (i, t) in self.tracks.iter().enumerate() {
-            if !self.track_matched[i] && t.since_seen > 0 && t.confirmed && t.pitch.is_some() {
-                self.rows.push(i);
-            }
-        }
         let mut cols = std::mem::take(&mut self.cols);
         cols.clear();
-        cols.extend(self.high.iter().copied().filter(|&d| !self.det_used[d] && self.det_pitch[d].is_some()));
+        for (i, t) in self.tracks.iter().enumerate() {
+            if t.pitch.is_none() {
+                continue;
+            }
+            if t.since_seen > 0 && t.confirmed {
+                self.rows.push(i);
+            } else if t.just_confirmed && t.since_seen == 0 {
+                cols.push(i);
+            }
+        }
         let (nr, nc) = (self.rows.len(), cols.len());
         if nr > 0 && nc > 0 {
             self.cost.clear();
-            for &ti in &self.rows {
-                let t = &self.tracks[ti];
-                let lost_secs = t.since_seen as f32 * o.frame_secs;
+            for &li in &self.rows {
+                let lost = &self.tracks[li];
+                let lost_secs = lost.since_seen as f32 * o.frame_secs;
                 let radius = (o.pitch_gate_m + o.max_speed_mps * RELINK_SPEED_SHARE * lost_secs).min(MAX_RELINK_M);
-                let at = t.pitch.as_ref().map_or((0.0, 0.0), PointFilter::position);
-                let team = t.team();
-                for &di in &cols {
-                    let d = self.det_pitch[di].map_or(f32::INFINITY, |p| distance(at, p));
-                    let clash = matches!((team, self.det_kits[di]), (Some(a), Some(b)) if a != b);
-                    let c =
-                        if d <= radius { d / radius * 0.6 + if clash { RELINK_KIT_CLASH } else { 0.0 } } else { 2.0 };
+                let at = lost.pitch.as_ref().map_or((0.0, 0.0), PointFilter::position);
+                let team = lost.team();
+                for &ni in &cols {
+                    let new = &self.tracks[ni];
+                    let d = new.pitch.as_ref().map_or(f32::INFINITY, |f| distance(at, f.position()));
+                    let clash = matches!((team, new.kit_majority()), (Some(a), Some(b)) if a != b);
+                    // Seen at the same time as the lost one (he was lost after it started): another player.
+                    let c = if lost.since_seen > new.age && d <= radius {
+                        d / radius * 0.6 + if clash { RELINK_KIT_CLASH } else { 0.0 }
+                    } else {
+                        2.0
+                    };
                     self.cost.push(c);
                 }
             }
             self.assign.solve(&self.cost, nr, nc, 1.0);
             for r in 0..nr {
                 let Some(c) = self.assign.row_to_col[r] else { continue };
-                // The box it had is stale (it may have been out of view for seconds): start again.
-                self.take(self.rows[r], cols[c], dets, true);
+                let (li, ni) = (self.rows[r], cols[c]);
+                let new = std::mem::replace(&mut self.tracks[ni].hits, 0);
+                let (filter, pitch, kits, score) = {
+                    let n = &self.tracks[ni];
+                    (n.filter.clone(), n.pitch.clone(), n.kits, n.score)
+                };
+                let t = &mut self.tracks[li];
+                t.filter = filter;
+                t.predicted = t.filter.bbox();
+                t.pitch = pitch;
+                t.since_pitch = 0;
+                t.kits = [t.kits[0] + kits[0], t.kits[1] + kits[1]];
+                t.score = score;
+                t.since_seen = 0;
+                t.hits += new;
+                t.out_of_view = false;
             }
+            // The merged new tracks (no hits left) go.
+            self.tracks.retain(|t| t.hits > 0);
         }
         self.cols = cols;
     }

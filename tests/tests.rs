@@ -3,6 +3,7 @@
 
 mod util;
 
+mod ball_check;
 mod bridge;
 mod cameras;
 mod cli;

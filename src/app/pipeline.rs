@@ -22,7 +22,7 @@ use super::worker::{Worker, WorkerCommand};
 use crate::config::Config;
 use crate::control::sensors::Sensors;
 use crate::control::throttle::Throttle;
-use crate::infer::{InferError, KeypointModel, RoleClassifier};
+use crate::infer::{BallCheck, InferError, KeypointModel, RoleClassifier};
 use crate::publish::annotate::{Annotator, LiveOptions, LiveView, SnapshotOptions};
 use crate::publish::{Publisher, Topics};
 use crate::ring::FrameRing;
@@ -63,6 +63,7 @@ impl Pipeline {
         let live = cfg.http.enabled().then(|| Arc::new(LiveView::new(cfg.http.mjpeg_max_fps)));
         let keypoints = keypoint_model(&cfg)?;
         let roles = role_model(&cfg)?;
+        let ball_check = ball_check(&cfg)?;
         let pipeline_stats = Arc::new(PipelineStats::default());
         let source_stats = Arc::new(SourceStats::default());
         source_stats.set_max_fps(cfg.infer.max_fps);
@@ -74,7 +75,8 @@ impl Pipeline {
                 .with_tracks_topic(&topics.tracks)
                 .with_annotator(annotator(&cfg, opts, (publisher, &topics), per_camera, live.clone())?)
                 .with_keypoints(keypoints)
-                .with_roles(roles),
+                .with_roles(roles)
+                .with_ball_check(ball_check),
             pixels,
             stats: Arc::clone(&pipeline_stats),
             source: Arc::clone(&source_stats),
@@ -220,6 +222,9 @@ fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> Vec<HostPix
             if !cfg.infer.role_model.is_empty() {
                 off.push("infer.role_model");
             }
+            if !cfg.infer.ball_check_model.is_empty() {
+                off.push("infer.ball_check_model");
+            }
             if cfg.pitch.follow_camera || cfg.pitch.calibrates_automatically() {
                 off.push(if cfg.pitch.follow_camera { "pitch.follow_camera" } else { "pitch.auto_calibrate" });
             }
@@ -275,6 +280,18 @@ fn role_model(cfg: &Config) -> Result<Option<RoleClassifier>> {
     };
     let model = RoleClassifier::new(opts).context("infer.role_model (or set infer.role_model = \"\")")?;
     tracing::info!(model = %cfg.infer.role_model, "Roles decided by the role model on each person's crop (CPU).");
+    Ok(Some(model))
+}
+
+/// The ball check, when `infer.ball_check_model` names one. A model that does not load stops the
+/// start: it is never silently off.
+fn ball_check(cfg: &Config) -> Result<Option<BallCheck>> {
+    let Some(opts) = cfg.ball_check_options() else {
+        tracing::info!("infer.ball_check_model is empty: the detector's ball scores stand.");
+        return Ok(None);
+    };
+    let model = BallCheck::new(opts).context("infer.ball_check_model (or set infer.ball_check_model = \"\")")?;
+    tracing::info!(model = %cfg.infer.ball_check_model, "Ball candidates checked on their window of the frame (CPU).");
     Ok(Some(model))
 }
 

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::frame::{BBox, Team};
 use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
 use crate::infer::pre::YuvFrame;
-use crate::infer::{DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel, RoleClassifier};
+use crate::infer::{BallCheck, DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel, RoleClassifier};
 use crate::pitch::keypoints::FitRules;
 use crate::pitch::{AutoCalibration, AutoRules, AutoSource, CameraFollower, PitchMapper};
 use crate::publish::Publisher;
@@ -50,6 +50,8 @@ pub(super) struct FinisherModels {
     pub(super) keypoints: Option<KeypointModel>,
     /// The role model.
     pub(super) roles: Option<RoleClassifier>,
+    /// The ball check.
+    pub(super) ball_check: Option<BallCheck>,
 }
 
 /// Loads what `new` needs that `old` did not have (the detector only when `own_model`: a shared
@@ -86,7 +88,16 @@ pub(super) fn prepare(old: &Config, new: &Config, own_model: bool) -> Result<Pre
             key: "infer.role_model",
             reason: format!("{} failed to load: {e}", new.infer.role_model),
         })?;
-    Ok(Prepared { detector, finisher: FinisherModels { keypoints, roles } })
+    let ball_check = (new.infer.ball_check_model != old.infer.ball_check_model)
+        .then(|| new.ball_check_options())
+        .flatten()
+        .map(BallCheck::new)
+        .transpose()
+        .map_err(|e| ApplyRefused {
+            key: "infer.ball_check_model",
+            reason: format!("{} failed to load: {e}", new.infer.ball_check_model),
+        })?;
+    Ok(Prepared { detector, finisher: FinisherModels { keypoints, roles, ball_check } })
 }
 
 /// Whether `new` needs another detector than `old` (the model or the ball's second look).
@@ -175,6 +186,13 @@ impl FrameProcessor {
         self
     }
 
+    /// Scales each ball's score by how likely `model` finds its window is the ball
+    /// (`infer.ball_check_model`; `None`: the detector's scores stand).
+    pub fn with_ball_check(mut self, model: Option<BallCheck>) -> Self {
+        self.finisher.ball_check = model;
+        self
+    }
+
     /// Finishes the annotated video, if one is being written.
     pub fn finish_annotation(&mut self) {
         self.finisher.finish_annotation();
@@ -238,6 +256,7 @@ pub(super) struct FrameFinisher {
     keypoints: Option<KeypointModel>,
     found: FrameKeypoints,
     roles: Option<RoleClassifier>,
+    ball_check: Option<BallCheck>,
     origin: (CalibrationOrigin, Option<f32>),
     hand_error_m: Option<f32>,
     people: Vec<BBox>,
@@ -268,6 +287,7 @@ impl FrameFinisher {
             keypoints: None,
             found: [None; crate::pitch::keypoints::KEYPOINTS],
             roles: None,
+            ball_check: None,
             origin: (CalibrationOrigin::Hand, hand_error_m(&config)),
             hand_error_m: hand_error_m(&config),
             people: Vec::with_capacity(256),
@@ -315,6 +335,11 @@ impl FrameFinisher {
             && let Err(e) = roles.classify(px, dets)
         {
             tracing::warn!(error = %e, "The role model failed on this frame; the detector's roles stand.");
+        }
+        if let (Some(check), Some(px)) = (self.ball_check.as_mut(), pixels)
+            && let Err(e) = check.rescore(px, dets)
+        {
+            tracing::warn!(error = %e, "The ball check failed on this frame; the detector's ball scores stand.");
         }
         let dets = &*dets;
         if let Some(teams) = self.teams.as_mut() {
@@ -424,6 +449,12 @@ impl FrameFinisher {
         } else if cfg.infer.role_model.is_empty() {
             self.roles = None;
         }
+        if let Some(b) = models.ball_check {
+            self.ball_check = Some(b);
+            tracing::info!(model = %cfg.infer.ball_check_model, "Ball check loaded between frames.");
+        } else if cfg.infer.ball_check_model.is_empty() {
+            self.ball_check = None;
+        }
         if let Some(k) = models.keypoints {
             self.keypoints = Some(k);
             tracing::info!(model = %cfg.pitch.keypoint_model, "Pitch keypoint model loaded between frames.");
@@ -493,20 +524,24 @@ mod tests {
     use super::{StreamClock, prepare};
     use crate::config::{RawConfig, validate};
 
-    fn config(role_model: &str) -> crate::config::Config {
+    fn config(role_model: &str, ball_check_model: &str) -> crate::config::Config {
         let mut raw = RawConfig::default();
         raw.infer.model = "models/yolox_nano.onnx".into();
         raw.infer.role_model = role_model.into();
+        raw.infer.ball_check_model = ball_check_model.into();
         raw.pitch.auto_calibrate = false;
         validate(raw, false).unwrap()
     }
 
     #[test]
-    fn the_role_model_is_loaded_only_when_a_change_names_another() {
-        let (off, on) = (config(""), config("models/roles_32x64.onnx"));
-        assert!(prepare(&off, &on, false).unwrap().finisher.roles.is_some(), "turned on: loaded");
-        assert!(prepare(&on, &on, false).unwrap().finisher.roles.is_none(), "unchanged: the loaded one stays");
-        assert!(prepare(&on, &off, false).unwrap().finisher.roles.is_none(), "turned off");
+    fn the_role_model_and_the_ball_check_are_loaded_only_when_a_change_names_another() {
+        let (off, on) = (config("", ""), config("models/roles_32x64.onnx", "models/ball_check_32.onnx"));
+        let turned_on = prepare(&off, &on, false).unwrap().finisher;
+        assert!(turned_on.roles.is_some() && turned_on.ball_check.is_some(), "turned on: loaded");
+        let unchanged = prepare(&on, &on, false).unwrap().finisher;
+        assert!(unchanged.roles.is_none() && unchanged.ball_check.is_none(), "unchanged: the loaded ones stay");
+        let turned_off = prepare(&on, &off, false).unwrap().finisher;
+        assert!(turned_off.roles.is_none() && turned_off.ball_check.is_none(), "turned off");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::frame::{Detection, PixelFormat};
 use crate::infer::pre::YuvFrame;
-use crate::infer::{Detector, InferError, RoleClassifier};
+use crate::infer::{BallCheck, Detector, InferError, RoleClassifier};
 use crate::source::{StillError, decode_still};
 
 /// One image's line.
@@ -74,6 +74,7 @@ pub struct DetectSummary {
 pub fn run(cfg: &Config, images: &[PathBuf], out: &Path) -> Result<DetectSummary, DetectError> {
     let mut detector = Detector::new(cfg.detector_options())?;
     let mut roles = cfg.role_options().map(RoleClassifier::new).transpose()?;
+    let mut ball_check = cfg.ball_check_options().map(BallCheck::new).transpose()?;
     let output_error = |source| DetectError::Output { path: out.display().to_string(), source };
     let mut writer = std::io::BufWriter::new(std::fs::File::create(out).map_err(output_error)?);
     let mut summary = DetectSummary::default();
@@ -93,6 +94,9 @@ pub fn run(cfg: &Config, images: &[PathBuf], out: &Path) -> Result<DetectSummary
         detector.detect(&frame, &mut dets)?;
         if let Some(r) = roles.as_mut() {
             r.classify(&frame, &mut dets)?;
+        }
+        if let Some(b) = ball_check.as_mut() {
+            b.rescore(&frame, &mut dets)?;
         }
         let role_p = |i: usize| roles.as_ref().and_then(|r| r.confidence().get(i).copied()).unwrap_or(1.0);
         total_ms += started.elapsed().as_secs_f64() * 1000.0;

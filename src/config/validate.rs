@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::raw::RawConfig;
 use crate::infer::keypoints::KeypointManifest;
 use crate::infer::manifest::{ManifestError, ModelManifest};
-use crate::infer::{DetectorOptions, KeypointOptions, RoleManifest, RoleOptions};
+use crate::infer::{BallCheckManifest, BallCheckOptions, DetectorOptions, KeypointOptions, RoleManifest, RoleOptions};
 use crate::problems::{Problem, Problems, is_topic_safe};
 use crate::source::{SourceOptions, SourceUri};
 use crate::track::TrackerOptions;
@@ -32,6 +32,8 @@ pub struct Config {
     pub keypoint_manifest: Option<KeypointManifest>,
     /// The role model's manifest, loaded and checked when it is on.
     pub role_manifest: Option<RoleManifest>,
+    /// The ball check's manifest, loaded and checked when it is on.
+    pub ball_check_manifest: Option<BallCheckManifest>,
 }
 
 impl std::ops::Deref for Config {
@@ -74,6 +76,13 @@ impl Config {
             .map(|manifest| RoleOptions { model: PathBuf::from(&self.raw.infer.role_model), manifest })
     }
 
+    /// The ball check's options (`None`: off, the detector's ball scores stand).
+    pub fn ball_check_options(&self) -> Option<BallCheckOptions> {
+        self.ball_check_manifest
+            .clone()
+            .map(|manifest| BallCheckOptions { model: PathBuf::from(&self.raw.infer.ball_check_model), manifest })
+    }
+
     /// The source thread's options, stopping after `max_frames` when given.
     pub fn source_options(&self, max_frames: Option<u64>) -> SourceOptions {
         SourceOptions::from_section(&self.raw.source, self.source_uri.clone(), max_frames)
@@ -104,6 +113,7 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     let manifest = raw.infer.check(&mut p);
     let ball_focus_manifest = raw.infer.check_ball_focus(&mut p);
     let role_manifest = raw.infer.check_roles(&mut p);
+    let ball_check_manifest = raw.infer.check_ball_check(&mut p);
     raw.track.check(&mut p);
     raw.publish.check(&mut p);
     raw.control.check(&mut p);
@@ -142,6 +152,7 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
             ball_focus_manifest,
             keypoint_manifest: keypoint_manifest.flatten(),
             role_manifest,
+            ball_check_manifest,
         }),
         _ => Err(Problems(vec![Problem { key: "infer.model".into(), message: "manifest missing".into() }])),
     }

@@ -6,6 +6,8 @@
 //! everything with NMS (people across roles, the ball apart). The section `[infer]` and the options live in [`options`].
 
 mod backend;
+pub mod ball_check;
+mod crops;
 mod detector;
 mod error;
 #[cfg(feature = "cuda")]
@@ -24,6 +26,7 @@ pub mod tiling;
 #[cfg(feature = "tensorrt")]
 mod trt;
 
+pub use ball_check::{BallCheck, BallCheckManifest, BallCheckOptions};
 pub use detector::{DetectTiming, Detector};
 pub use error::InferError;
 pub use keypoints::{FrameKeypoints, KeypointModel, KeypointOptions};

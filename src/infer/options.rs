@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::ball_check::BallCheckManifest;
 use super::manifest::ModelManifest;
 use super::roles::RoleManifest;
 use super::tiling::TilePlan;
@@ -140,6 +141,9 @@ pub struct InferSection {
     /// The role model: a second look at each person's crop that decides player, goalkeeper or
     /// referee on the CPU ("": the detector's roles stand).
     pub role_model: String,
+    /// The ball check: a third look at each ball candidate's window that scales its score by how
+    /// likely it is the ball, on the CPU ("": the detector's scores stand).
+    pub ball_check_model: String,
 }
 
 impl Default for InferSection {
@@ -165,6 +169,7 @@ impl Default for InferSection {
             ball_focus_regions: 2,
             ball_focus_zoom: 1.0,
             role_model: "models/roles_32x64.onnx".into(),
+            ball_check_model: "models/ball_check_32.onnx".into(),
         }
     }
 }
@@ -250,6 +255,20 @@ impl InferSection {
             }
             Err(e) => {
                 p.check(false, "infer.ball_focus_model", || format!("{e} {off}"));
+                None
+            }
+        }
+    }
+
+    /// Checks the ball check into `p`; loads and returns its manifest when it is on and usable.
+    pub fn check_ball_check(&self, p: &mut Problems) -> Option<BallCheckManifest> {
+        if self.ball_check_model.is_empty() {
+            return None;
+        }
+        match BallCheckManifest::load_beside(std::path::Path::new(&self.ball_check_model)) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                p.check(false, "infer.ball_check_model", || format!("{e} (or set infer.ball_check_model = \"\")"));
                 None
             }
         }

@@ -479,23 +479,20 @@ impl PlayerTracker {
             for r in 0..nr {
                 let Some(c) = self.assign.row_to_col[r] else { continue };
                 let (li, ni) = (self.rows[r], cols[c]);
-                let new = std::mem::replace(&mut self.tracks[ni].hits, 0);
-                let (filter, pitch, kits, score) = {
-                    let n = &self.tracks[ni];
-                    (n.filter.clone(), n.pitch.clone(), n.kits, n.score)
-                };
+                let n = self.tracks[ni].clone();
+                // The new track goes (no hits left); the lost one carries on from its state.
+                self.tracks[ni].hits = 0;
                 let t = &mut self.tracks[li];
-                t.filter = filter;
+                t.filter = n.filter;
                 t.predicted = t.filter.bbox();
-                t.pitch = pitch;
+                t.pitch = n.pitch;
                 t.since_pitch = 0;
-                t.kits = [t.kits[0] + kits[0], t.kits[1] + kits[1]];
-                t.score = score;
+                t.kits = [t.kits[0] + n.kits[0], t.kits[1] + n.kits[1]];
+                t.score = n.score;
                 t.since_seen = 0;
-                t.hits += new;
+                t.hits += n.hits;
                 t.out_of_view = false;
             }
-            // The merged new tracks (no hits left) go.
             self.tracks.retain(|t| t.hits > 0);
         }
         self.cols = cols;

@@ -92,6 +92,17 @@ impl CropModel {
     }
 }
 
+/// Checks a crop model manifest's input: a size of 8..=512 pixels a side, a non-zero std.
+pub(crate) fn check_input(width: u32, height: u32, std: [f32; 3]) -> Result<(), String> {
+    if !(8..=512).contains(&width) || !(8..=512).contains(&height) {
+        return Err(format!("input {width}x{height} is outside 8..=512"));
+    }
+    if std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
+        return Err("std must be non-zero".into());
+    }
+    Ok(())
+}
+
 /// `x1..x2` by `y1..y2` in whole pixels, clipped to a `width` x `height` frame (at least one pixel).
 pub(crate) fn region_in_frame((x1, y1, x2, y2): (f32, f32, f32, f32), width: u32, height: u32) -> Region {
     let (fw, fh) = (width as f32, height as f32);

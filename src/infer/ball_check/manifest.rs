@@ -56,12 +56,7 @@ impl BallCheckManifest {
     }
 
     fn check(&self) -> Result<(), String> {
-        if !(8..=512).contains(&self.input_width) || !(8..=512).contains(&self.input_height) {
-            return Err(format!("input {}x{} is outside 8..=512", self.input_width, self.input_height));
-        }
-        if self.std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
-            return Err("std must be non-zero".into());
-        }
+        crate::infer::crops::check_input(self.input_width, self.input_height, self.std)?;
         let w = (self.window_factor, self.window_min, self.window_max);
         if !(w.0.is_finite() && w.0 > 0.0 && w.1.is_finite() && w.1 >= 1.0 && w.2.is_finite() && w.2 >= w.1) {
             return Err(format!("window {w:?} must be a positive factor and 1 <= window_min <= window_max"));

@@ -55,12 +55,7 @@ impl RoleManifest {
     }
 
     fn check(&self) -> Result<(), String> {
-        if !(8..=512).contains(&self.input_width) || !(8..=512).contains(&self.input_height) {
-            return Err(format!("input {}x{} is outside 8..=512", self.input_width, self.input_height));
-        }
-        if self.std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
-            return Err("std must be non-zero".into());
-        }
+        crate::infer::crops::check_input(self.input_width, self.input_height, self.std)?;
         if !(self.margin.is_finite() && (0.0..=1.0).contains(&self.margin)) {
             return Err(format!("margin {} must be in 0..=1", self.margin));
         }

@@ -83,7 +83,7 @@ if ((test)); then
   export LD_LIBRARY_PATH="$sysroot/usr/lib/aarch64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   # Skipped by name, with the reason:
   #   ONNX Runtime's CPU kernels crash under qemu-user: infer::detector, app::worker, app::detect,
-  #   and the role model's loading in app::processor.
+  #   and the loading of the role model and the ball check in app::processor.
   #   No arm64 GStreamer plugins here (only the libraries): source::pipeline, source::still,
   #   publish::annotate.
   skips=(--skip infer::detector --skip app::worker --skip app::detect --skip app::processor::tests::the_role_model --skip source::pipeline --skip source::still --skip publish::annotate)

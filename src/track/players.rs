@@ -398,22 +398,18 @@ impl PlayerTracker {
             if self.det_used[di] {
                 continue;
             }
-            self.take(ti, di, dets, false);
+            self.take(ti, di, dets);
         }
     }
 
-    /// Gives detection `di` to track `ti`: its box corrected by it (or started afresh from it,
-    /// `restart`: the old box is stale), its place on the pitch, kit and role votes.
-    fn take(&mut self, ti: usize, di: usize, dets: &[Detection], restart: bool) {
+    /// Gives detection `di` to track `ti`: its box corrected by it, its place on the pitch, kit
+    /// and role votes.
+    fn take(&mut self, ti: usize, di: usize, dets: &[Detection]) {
         self.det_used[di] = true;
         self.track_matched[ti] = true;
         let d = &dets[di];
         let t = &mut self.tracks[ti];
-        if restart {
-            t.filter = BoxFilter::new(&d.bbox);
-        } else {
-            t.filter.update(&d.bbox);
-        }
+        t.filter.update(&d.bbox);
         t.observe_pitch(self.det_pitch[di], self.det_kits[di]);
         t.out_of_view = false;
         t.roles.add(d.class, d.score);
@@ -530,7 +526,7 @@ impl PlayerTracker {
             self.assign.solve(&self.cost, nr, nc, 1.0);
             for r in 0..nr {
                 let Some(c) = self.assign.row_to_col[r] else { continue };
-                self.take(self.rows[r], cols[c], dets, false);
+                self.take(self.rows[r], cols[c], dets);
             }
         }
         self.cols = cols;

@@ -27,7 +27,7 @@ sed -e 's|/usr/local/bin/footrackd|/usr/bin/footrackd|g' -e '/^# Install:/,/^#  
 install -Dm644 "$STAGE/footrackd.service" "$STAGE/lib/systemd/system/footrackd.service" && rm "$STAGE/footrackd.service"
 install -Dm644 systemd/footrackd.default "$STAGE/etc/default/footrackd"
 # The default config with the models where the package puts them, and the local face on loopback.
-sed -E -e 's#^(model|keypoint_model|ball_focus_model|role_model|ball_check_model) = "models/#\1 = "/usr/share/footrackd/models/#' \
+sed -E -e 's#^(model|keypoint_model|ball_focus_model|role_model|ball_check_model|ball_finder_model) = "models/#\1 = "/usr/share/footrackd/models/#' \
   -e 's#^listen = ""#listen = "127.0.0.1:8480"#' config/footrackd.toml > "$STAGE/footrackd.toml"
 install -Dm644 "$STAGE/footrackd.toml" "$STAGE/etc/footrackd/footrackd.toml" && rm "$STAGE/footrackd.toml"
 for m in models/*.onnx models/*.toml models/LICENSE* models/README.md; do

@@ -341,13 +341,14 @@ fn detect(path: &std::path::Path, images: &[PathBuf], out: &std::path::Path) -> 
                 eprintln!("error: {e}");
             }
             println!(
-                "{}: {} images, {} detections, {:.1} ms per image ({}{}{}){}",
+                "{}: {} images, {} detections, {:.1} ms per image ({}{}{}{}){}",
                 out.display(),
                 s.images,
                 s.detections,
                 s.mean_ms,
                 cfg.manifest.name,
                 cfg.role_manifest.as_ref().map_or(String::new(), |m| format!(", roles by {}", m.name)),
+                cfg.ball_finder_manifest.as_ref().map_or(String::new(), |m| format!(", balls found by {}", m.name)),
                 cfg.ball_check_manifest.as_ref().map_or(String::new(), |m| format!(", balls checked by {}", m.name)),
                 if s.failed.is_empty() { String::new() } else { format!(", {} images failed", s.failed.len()) }
             );

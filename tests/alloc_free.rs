@@ -133,7 +133,7 @@ fn steady_state_frame_work_allocates_nothing() {
 fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
     use footrackd::app::FrameProcessor;
     use footrackd::config::{RawConfig, validate};
-    use footrackd::infer::{BallCheck, Detector, RoleClassifier};
+    use footrackd::infer::{BallCheck, BallFinder, Detector, RoleClassifier};
     use footrackd::publish::Publisher;
     use footrackd::telemetry::PipelineStats;
     use std::sync::Arc;
@@ -151,9 +151,11 @@ fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
     let detector = Detector::new(cfg.detector_options()).unwrap();
     let roles = RoleClassifier::new(cfg.role_options().expect("the role model is on by default")).unwrap();
     let check = BallCheck::new(cfg.ball_check_options().expect("the ball check is on by default")).unwrap();
+    let finder = BallFinder::new(cfg.ball_finder_options().expect("the ball finder is on by default")).unwrap();
     let mut processor = FrameProcessor::new(detector, cfg, Arc::new(publisher), Arc::clone(&stats))
         .with_roles(Some(roles))
-        .with_ball_check(Some(check));
+        .with_ball_check(Some(check))
+        .with_ball_finder(Some(finder));
     // Lost tracks are kept 1.5 s: the tracker's tables reach their size within about 40 frames.
     let frames = util::frames::decode(&util::repo_root().join("demo/clip.mp4"), 0, 100);
     let mut run = |f: &util::frames::Frame, n: u64, detect_allocs: &mut u64, rest_allocs: &mut u64| {
@@ -180,7 +182,7 @@ fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
     }
     let steady = (frames.len() - 50) as u64;
     eprintln!(
-        "per steady frame: {} allocations inside the ort crate's runs (detector, role model, ball check), {} in footrackd's own path",
+        "per steady frame: {} allocations inside the ort crate's runs (detector, role model, ball finder, ball check), {} in footrackd's own path",
         detect_allocs as f64 / steady as f64,
         rest_allocs as f64 / steady as f64
     );
@@ -195,9 +197,9 @@ fn the_worker_path_allocates_nothing_per_frame_outside_onnx_runtime() {
 /// message, queue) allocates nothing per frame. The whole daemon runs in this process on the demo
 /// clip (no broker: messages wait in the queue, the oldest dropped); a run of 260 frames makes no
 /// more allocations on that thread than one of 100 (tables reach their size within ~50 frames).
-/// The keypoint model, the role model and the ball check (ONNX Runtime allocates inside its runs)
-/// are kept out: a hand calibration that the follower carries instead, no role model or ball
-/// check; the worker test counts their runs with the detector's.
+/// The keypoint model, the role model, the ball finder and the ball check (ONNX Runtime allocates
+/// inside its runs) are kept out: a hand calibration that the follower carries instead, none of
+/// the others; the worker test counts their runs with the detector's.
 #[test]
 fn the_finishing_thread_allocates_nothing_per_frame() {
     use footrackd::app::{RunOptions, run};
@@ -216,6 +218,7 @@ fn the_finishing_thread_allocates_nothing_per_frame() {
         raw.infer.threads = 1;
         raw.infer.role_model = String::new();
         raw.infer.ball_check_model = String::new();
+        raw.infer.ball_finder_model = String::new();
         raw.pitch.auto_calibrate = false;
         raw.pitch.follow_camera = true;
         raw.pitch.image_to_pitch = vec![0.05, 0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0];

@@ -12,7 +12,7 @@ use footrackd::infer::{BallCheck, Detector};
 use crate::util::{frames, repo_root};
 
 /// The demo clip's visible ball per frame (1-based, as gt.txt): its centre.
-fn true_balls() -> HashMap<u64, (f32, f32)> {
+pub(crate) fn true_balls() -> HashMap<u64, (f32, f32)> {
     let text = std::fs::read_to_string(repo_root().join("demo/gt/gt.txt")).unwrap();
     let mut out = HashMap::new();
     for line in text.lines() {

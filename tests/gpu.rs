@@ -51,6 +51,8 @@ fn cfg(providers: &[Provider]) -> config::Config {
     (raw.infer.tile_columns, raw.infer.tile_rows, raw.infer.full_frame) = (2, 2, true);
     raw.infer.providers = providers.to_vec();
     raw.infer.gpu_preprocess = true;
+    // The ball's second look runs its own call: calls counted here are the detector's alone.
+    raw.infer.ball_focus_regions = 0;
     config::validate(raw, false).unwrap()
 }
 

@@ -56,12 +56,14 @@ fn the_package_holds_the_daemon_unit_config_and_models_and_its_config_validates(
     assert!(cfg.contains("ball_focus_model = \"/usr/share/footrackd/models/football_nano_320.onnx\""));
     assert!(cfg.contains("role_model = \"/usr/share/footrackd/models/roles_32x64.onnx\""));
     assert!(cfg.contains("ball_check_model = \"/usr/share/footrackd/models/ball_check_32.onnx\""));
+    assert!(cfg.contains("ball_finder_model = \"/usr/share/footrackd/models/ball_finder.onnx\""));
     assert!(cfg.contains("listen = \"127.0.0.1:8480\""), "the installed appliance serves its face on loopback");
     let model = root.join("usr/share/footrackd/models/football_nano_1280x736.onnx");
     let keypoints = root.join("usr/share/footrackd/models/pitch_keypoints_640x384.onnx");
     let focus = root.join("usr/share/footrackd/models/football_nano_320.onnx");
     let roles = root.join("usr/share/footrackd/models/roles_32x64.onnx");
     let ball_check = root.join("usr/share/footrackd/models/ball_check_32.onnx");
+    let ball_finder = root.join("usr/share/footrackd/models/ball_finder.onnx");
     let out = Command::new(root.join("usr/bin/footrackd"))
         .args(["validate", "-c", root.join("etc/footrackd/footrackd.toml").to_str().unwrap()])
         .env("FOOTRACKD_INFER__MODEL", &model)
@@ -69,6 +71,7 @@ fn the_package_holds_the_daemon_unit_config_and_models_and_its_config_validates(
         .env("FOOTRACKD_INFER__BALL_FOCUS_MODEL", &focus)
         .env("FOOTRACKD_INFER__ROLE_MODEL", &roles)
         .env("FOOTRACKD_INFER__BALL_CHECK_MODEL", &ball_check)
+        .env("FOOTRACKD_INFER__BALL_FINDER_MODEL", &ball_finder)
         .env("FOOTRACKD_SOURCE__URI", "rtsp://camera.local/stream")
         .output()
         .unwrap();

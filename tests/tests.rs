@@ -4,6 +4,7 @@
 mod util;
 
 mod ball_check;
+mod ball_finder;
 mod bridge;
 mod cameras;
 mod cli;

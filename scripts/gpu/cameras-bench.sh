@@ -85,6 +85,8 @@ for v in ${VARIANTS:-shared}; do
     shared) one_daemon shared FOOTRACKD_INFER__DETECTOR_SHARING=shared "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
     # Where the shared daemon's GPU memory goes: without the automatic calibration (a keypoint
     # model session per camera) and without the ball's second look (a second detector session).
+    # A call waits up to GATHER ms (20) for every camera's frame (infer.shared_gather_ms).
+    shared-gather) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_INFER__SHARED_GATHER_MS=${GATHER:-20} "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
     shared-no-auto) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_PITCH__AUTO_CALIBRATE=false ;;
     shared-no-focus) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0 ;;
     shared-host-frames) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_SOURCE__GPU_FRAMES=false ;;

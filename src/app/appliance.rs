@@ -112,7 +112,9 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
             cameras = cameras.len(),
             "Several cameras, one detector: frames ready together are detected in one batch."
         );
-        (Some(SharedDetector::start(detector, cameras.len()).context("spawning the detection thread")?), None)
+        let gather = std::time::Duration::from_secs_f32(first.infer.shared_gather_ms / 1e3);
+        let shared = SharedDetector::start(detector, cameras.len(), gather).context("spawning the detection thread")?;
+        (Some(shared), None)
     } else {
         tracing::info!(cameras = cameras.len(), sharing = ?first.infer.detector_sharing, "Several cameras, one detector each (infer.detector_sharing).");
         (None, Some(detector))

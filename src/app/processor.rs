@@ -12,7 +12,9 @@ use crate::config::Config;
 use crate::frame::{BBox, Team};
 use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
 use crate::infer::pre::YuvFrame;
-use crate::infer::{BallCheck, DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel, RoleClassifier};
+use crate::infer::{
+    BallCheck, BallFinder, DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel, RoleClassifier,
+};
 use crate::pitch::keypoints::FitRules;
 use crate::pitch::{AutoCalibration, AutoRules, AutoSource, CameraFollower, PitchMapper};
 use crate::publish::Publisher;
@@ -52,6 +54,8 @@ pub(super) struct FinisherModels {
     pub(super) roles: Option<RoleClassifier>,
     /// The ball check.
     pub(super) ball_check: Option<BallCheck>,
+    /// The ball finder.
+    pub(super) ball_finder: Option<BallFinder>,
 }
 
 /// Loads what `new` needs that `old` did not have (the detector only when `own_model`: a shared
@@ -97,7 +101,16 @@ pub(super) fn prepare(old: &Config, new: &Config, own_model: bool) -> Result<Pre
             key: "infer.ball_check_model",
             reason: format!("{} failed to load: {e}", new.infer.ball_check_model),
         })?;
-    Ok(Prepared { detector, finisher: FinisherModels { keypoints, roles, ball_check } })
+    let ball_finder = (new.infer.ball_finder_model != old.infer.ball_finder_model)
+        .then(|| new.ball_finder_options())
+        .flatten()
+        .map(BallFinder::new)
+        .transpose()
+        .map_err(|e| ApplyRefused {
+            key: "infer.ball_finder_model",
+            reason: format!("{} failed to load: {e}", new.infer.ball_finder_model),
+        })?;
+    Ok(Prepared { detector, finisher: FinisherModels { keypoints, roles, ball_check, ball_finder } })
 }
 
 /// Whether `new` needs another detector than `old` (the model or the ball's second look).
@@ -193,6 +206,13 @@ impl FrameProcessor {
         self
     }
 
+    /// Adds the ball candidates `model` finds in the whole frame to the detector's
+    /// (`infer.ball_finder_model`; `None`: the detector's alone).
+    pub fn with_ball_finder(mut self, model: Option<BallFinder>) -> Self {
+        self.finisher.ball_finder = model;
+        self
+    }
+
     /// Finishes the annotated video, if one is being written.
     pub fn finish_annotation(&mut self) {
         self.finisher.finish_annotation();
@@ -257,6 +277,7 @@ pub(super) struct FrameFinisher {
     found: FrameKeypoints,
     roles: Option<RoleClassifier>,
     ball_check: Option<BallCheck>,
+    ball_finder: Option<BallFinder>,
     origin: (CalibrationOrigin, Option<f32>),
     hand_error_m: Option<f32>,
     people: Vec<BBox>,
@@ -288,6 +309,7 @@ impl FrameFinisher {
             found: [None; crate::pitch::keypoints::KEYPOINTS],
             roles: None,
             ball_check: None,
+            ball_finder: None,
             origin: (CalibrationOrigin::Hand, hand_error_m(&config)),
             hand_error_m: hand_error_m(&config),
             people: Vec::with_capacity(256),
@@ -330,11 +352,17 @@ impl FrameFinisher {
     /// camera following and pitch keypoints. `pixels` is the frame on the host (`None`: none this
     /// frame, the detector's roles stand and the calibration is not trusted); `dets` its
     /// detections, whose roles the role model decides.
-    pub(super) fn read_pixels(&mut self, pixels: Option<&YuvFrame<'_>>, dets: &mut [Detection]) {
+    pub(super) fn read_pixels(&mut self, pixels: Option<&YuvFrame<'_>>, dets: &mut Vec<Detection>) {
         if let (Some(roles), Some(px)) = (self.roles.as_mut(), pixels)
             && let Err(e) = roles.classify(px, dets)
         {
             tracing::warn!(error = %e, "The role model failed on this frame; the detector's roles stand.");
+        }
+        // The finder's candidates join the detector's before the check ranks them all.
+        if let (Some(finder), Some(px)) = (self.ball_finder.as_mut(), pixels)
+            && let Err(e) = finder.find(px, dets, self.config.infer.score_threshold)
+        {
+            tracing::warn!(error = %e, "The ball finder failed on this frame; the detector's balls stand.");
         }
         if let (Some(check), Some(px)) = (self.ball_check.as_mut(), pixels)
             && let Err(e) = check.rescore(px, dets)
@@ -455,6 +483,12 @@ impl FrameFinisher {
         } else if cfg.infer.ball_check_model.is_empty() {
             self.ball_check = None;
         }
+        if let Some(b) = models.ball_finder {
+            self.ball_finder = Some(b);
+            tracing::info!(model = %cfg.infer.ball_finder_model, "Ball finder loaded between frames.");
+        } else if cfg.infer.ball_finder_model.is_empty() {
+            self.ball_finder = None;
+        }
         if let Some(k) = models.keypoints {
             self.keypoints = Some(k);
             tracing::info!(model = %cfg.pitch.keypoint_model, "Pitch keypoint model loaded between frames.");
@@ -524,24 +558,24 @@ mod tests {
     use super::{StreamClock, prepare};
     use crate::config::{RawConfig, validate};
 
-    fn config(role_model: &str, ball_check_model: &str) -> crate::config::Config {
+    fn config(role_model: &str, ball_check_model: &str, ball_finder_model: &str) -> crate::config::Config {
         let mut raw = RawConfig::default();
         raw.infer.model = "models/yolox_nano.onnx".into();
         raw.infer.role_model = role_model.into();
         raw.infer.ball_check_model = ball_check_model.into();
+        raw.infer.ball_finder_model = ball_finder_model.into();
         raw.pitch.auto_calibrate = false;
         validate(raw, false).unwrap()
     }
 
     #[test]
-    fn the_role_model_and_the_ball_check_are_loaded_only_when_a_change_names_another() {
-        let (off, on) = (config("", ""), config("models/roles_32x64.onnx", "models/ball_check_32.onnx"));
-        let turned_on = prepare(&off, &on, false).unwrap().finisher;
-        assert!(turned_on.roles.is_some() && turned_on.ball_check.is_some(), "turned on: loaded");
-        let unchanged = prepare(&on, &on, false).unwrap().finisher;
-        assert!(unchanged.roles.is_none() && unchanged.ball_check.is_none(), "unchanged: the loaded ones stay");
-        let turned_off = prepare(&on, &off, false).unwrap().finisher;
-        assert!(turned_off.roles.is_none() && turned_off.ball_check.is_none(), "turned off");
+    fn the_pixel_models_are_loaded_only_when_a_change_names_another() {
+        let off = config("", "", "");
+        let on = config("models/roles_32x64.onnx", "models/ball_check_32.onnx", "models/ball_finder.onnx");
+        let loaded = |f: &super::FinisherModels| (f.roles.is_some(), f.ball_check.is_some(), f.ball_finder.is_some());
+        assert_eq!(loaded(&prepare(&off, &on, false).unwrap().finisher), (true, true, true), "turned on: loaded");
+        assert_eq!(loaded(&prepare(&on, &on, false).unwrap().finisher), (false, false, false), "unchanged: the loaded ones stay");
+        assert_eq!(loaded(&prepare(&on, &off, false).unwrap().finisher), (false, false, false), "turned off");
     }
 
     #[test]

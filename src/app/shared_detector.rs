@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::SeqCst};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::{Config, MAX_CAMERAS};
 use crate::frame::{Detection, YuvFrame};
@@ -71,8 +71,9 @@ pub(super) struct SharedDetector {
 
 impl SharedDetector {
     /// Starts the detection thread with `detector`, its batch shape held for `cameras` frames
-    /// (on a GPU; see `Detector::hold_batch_shape`).
-    pub(super) fn start(detector: Detector, cameras: usize) -> std::io::Result<Self> {
+    /// (on a GPU; see `Detector::hold_batch_shape`); a call waits up to `gather` for every
+    /// camera's frame once one has arrived.
+    pub(super) fn start(detector: Detector, cameras: usize, gather: Duration) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             mailboxes: (0..MAX_CAMERAS)
                 .map(|_| Mailbox {
@@ -96,7 +97,7 @@ impl SharedDetector {
             std::thread::Builder::new().name("detect".into()).spawn(move || {
                 // Set however the thread ends (a panic included): no camera waits forever.
                 let _stopped = StoppedOnDrop(&shared);
-                detect_batches(&shared, detector, cameras, &changes_in);
+                detect_batches(&shared, detector, (cameras, gather), &changes_in);
             })?
         };
         Ok(SharedDetector { shared, changes, thread: Some(thread) })
@@ -198,7 +199,12 @@ impl Drop for DetectorClient {
 
 /// The detection thread: waits for submitted frames, claims them all, detects them in batches of
 /// one frame size, answers; applies settings changes between batches.
-fn detect_batches(shared: &Shared, mut detector: Detector, cameras: usize, changes: &Receiver<DetectorChange>) {
+fn detect_batches(
+    shared: &Shared,
+    mut detector: Detector,
+    (cameras, gather): (usize, Duration),
+    changes: &Receiver<DetectorChange>,
+) {
     let n = shared.mailboxes.len();
     let mut claimed: Vec<usize> = Vec::with_capacity(n);
     let mut group: Vec<usize> = Vec::with_capacity(n);
@@ -230,6 +236,20 @@ fn detect_batches(shared: &Shared, mut detector: Detector, cameras: usize, chang
                 return;
             }
             continue;
+        }
+        if !gather.is_zero() {
+            // The other cameras' frames of this period: until every camera served has one waiting,
+            // or `gather` has passed (a stalled camera costs the others no more than that).
+            let all = || {
+                let waiting = shared.mailboxes.iter().filter(|m| m.state.load(SeqCst) == SUBMITTED).count();
+                (waiting >= serving).then_some(())
+            };
+            let deadline = Instant::now() + gather;
+            while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+                if shared.submitted.wait_for(left, all).is_some() {
+                    break;
+                }
+            }
         }
         claimed.clear();
         for (i, m) in shared.mailboxes.iter().enumerate() {

@@ -15,6 +15,7 @@ const PATH_KEYS: &[(&str, &str)] = &[
     ("infer", "ball_focus_model"),
     ("infer", "role_model"),
     ("infer", "ball_check_model"),
+    ("infer", "ball_finder_model"),
     ("pitch", "keypoint_model"),
     ("publish", "password_file"),
     ("publish", "snapshot_path"),
@@ -47,6 +48,7 @@ pub(super) fn load_camera_layers(
         ("infer", "ball_focus_model", &defaults.infer.ball_focus_model),
         ("infer", "role_model", &defaults.infer.role_model),
         ("infer", "ball_check_model", &defaults.infer.ball_check_model),
+        ("infer", "ball_finder_model", &defaults.infer.ball_finder_model),
         ("pitch", "keypoint_model", &defaults.pitch.keypoint_model),
     ] {
         if !section_has(&table, section, key) {

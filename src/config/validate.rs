@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use super::raw::RawConfig;
 use crate::infer::keypoints::KeypointManifest;
 use crate::infer::manifest::{ManifestError, ModelManifest};
-use crate::infer::{BallCheckManifest, BallCheckOptions, DetectorOptions, KeypointOptions, RoleManifest, RoleOptions};
+use crate::infer::{
+    BallCheckManifest, BallCheckOptions, BallFinderManifest, BallFinderOptions, DetectorOptions, KeypointOptions, RoleManifest, RoleOptions};
 use crate::problems::{Problem, Problems, is_topic_safe};
 use crate::source::{SourceOptions, SourceUri};
 use crate::track::TrackerOptions;
@@ -34,6 +35,8 @@ pub struct Config {
     pub role_manifest: Option<RoleManifest>,
     /// The ball check's manifest, loaded and checked when it is on.
     pub ball_check_manifest: Option<BallCheckManifest>,
+    /// The ball finder's manifest, loaded and checked when it is on.
+    pub ball_finder_manifest: Option<BallFinderManifest>,
 }
 
 impl std::ops::Deref for Config {
@@ -83,6 +86,17 @@ impl Config {
             .map(|manifest| BallCheckOptions { model: PathBuf::from(&self.raw.infer.ball_check_model), manifest })
     }
 
+    /// The ball finder's options (`None`: off, the detector's ball candidates alone).
+    pub fn ball_finder_options(&self) -> Option<BallFinderOptions> {
+        self.ball_finder_manifest
+            .clone()
+            .map(|manifest| BallFinderOptions {
+                model: PathBuf::from(&self.raw.infer.ball_finder_model),
+                manifest,
+                providers: self.raw.infer.providers.clone(),
+            })
+    }
+
     /// The source thread's options, stopping after `max_frames` when given.
     pub fn source_options(&self, max_frames: Option<u64>) -> SourceOptions {
         SourceOptions::from_section(&self.raw.source, self.source_uri.clone(), max_frames)
@@ -114,6 +128,7 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
     let ball_focus_manifest = raw.infer.check_ball_focus(&mut p);
     let role_manifest = raw.infer.check_roles(&mut p);
     let ball_check_manifest = raw.infer.check_ball_check(&mut p);
+    let ball_finder_manifest = raw.infer.check_ball_finder(&mut p);
     raw.track.check(&mut p);
     raw.publish.check(&mut p);
     raw.control.check(&mut p);
@@ -153,6 +168,7 @@ pub fn validate(raw: RawConfig, require_source: bool) -> Result<Config, Problems
             keypoint_manifest: keypoint_manifest.flatten(),
             role_manifest,
             ball_check_manifest,
+            ball_finder_manifest,
         }),
         _ => Err(Problems(vec![Problem { key: "infer.model".into(), message: "manifest missing".into() }])),
     }

@@ -7,6 +7,7 @@
 
 mod backend;
 pub mod ball_check;
+pub mod ball_finder;
 mod crops;
 mod detector;
 mod error;
@@ -27,6 +28,7 @@ pub mod tiling;
 mod trt;
 
 pub use ball_check::{BallCheck, BallCheckManifest, BallCheckOptions};
+pub use ball_finder::{BallFinder, BallFinderManifest, BallFinderOptions};
 pub use detector::{DetectTiming, Detector};
 pub use error::InferError;
 pub use keypoints::{FrameKeypoints, KeypointModel, KeypointOptions};

@@ -179,6 +179,17 @@ impl OnnxModel {
         read: impl FnOnce(&[i64], &[f32]) -> R,
     ) -> Result<R, InferError> {
         let shape = [batch, self.input_shape[1], self.input_shape[2], self.input_shape[3]];
+        self.run_shaped(input, shape, read)
+    }
+
+    /// Runs the model on one NCHW input of `shape` (for models whose input size follows the
+    /// frame's) and hands the first output (shape, values) to `read`.
+    pub(super) fn run_shaped<R>(
+        &mut self,
+        input: &[f32],
+        shape: [usize; 4],
+        read: impl FnOnce(&[i64], &[f32]) -> R,
+    ) -> Result<R, InferError> {
         let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| InferError::Run(e.to_string()))?;
         let outputs = self.session.run(ort::inputs![tensor]).map_err(|e| InferError::Run(e.to_string()))?;
         let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(|e| InferError::Run(e.to_string()))?;

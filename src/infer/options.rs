@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::ball_check::BallCheckManifest;
+use super::ball_finder::BallFinderManifest;
 use super::manifest::ModelManifest;
 use super::roles::RoleManifest;
 use super::tiling::TilePlan;
@@ -129,6 +130,10 @@ pub struct InferSection {
     pub frames_in_flight: usize,
     /// With several cameras: one detector for all of them, or one each (docs/cameras.md).
     pub detector_sharing: DetectorSharing,
+    /// With a shared detector: once one camera's frame waits, how long the call waits for the
+    /// other cameras' frames (milliseconds; 0 = it runs whatever waits at once). Cameras whose
+    /// frames arrive a little apart otherwise settle into two half-full calls per frame period.
+    pub shared_gather_ms: f32,
     /// The model of the ball's second look (a detector with a `ball` class and a small input:
     /// the football model's own weights at 320x320 by default).
     pub ball_focus_model: String,
@@ -144,6 +149,9 @@ pub struct InferSection {
     /// The ball check: a third look at each ball candidate's window that scales its score by how
     /// likely it is the ball, on the CPU ("": the detector's scores stand).
     pub ball_check_model: String,
+    /// The ball finder: a small network that looks for the ball alone in the whole frame at its
+    /// own resolution and adds its peaks to the ball candidates, on the CPU ("": off).
+    pub ball_finder_model: String,
 }
 
 impl Default for InferSection {
@@ -165,11 +173,13 @@ impl Default for InferSection {
             cuda_graph: false,
             frames_in_flight: 2,
             detector_sharing: DetectorSharing::Auto,
+            shared_gather_ms: 0.0,
             ball_focus_model: "models/football_nano_320.onnx".into(),
             ball_focus_regions: 2,
             ball_focus_zoom: 1.0,
             role_model: "models/roles_32x64.onnx".into(),
             ball_check_model: "models/ball_check_32.onnx".into(),
+            ball_finder_model: "models/ball_finder.onnx".into(),
         }
     }
 }
@@ -211,6 +221,9 @@ impl InferSection {
         });
         p.check(!self.cuda_graph || self.io_binding, "infer.cuda_graph", || {
             "needs infer.io_binding = true (a CUDA graph replays fixed device addresses)".into()
+        });
+        p.check((0.0..=100.0).contains(&self.shared_gather_ms), "infer.shared_gather_ms", || {
+            format!("{} must be 0..=100 milliseconds", self.shared_gather_ms)
         });
         p.check((1..=MAX_FRAMES_IN_FLIGHT).contains(&self.frames_in_flight), "infer.frames_in_flight", || {
             format!("{} must be 1 or 2", self.frames_in_flight)
@@ -269,6 +282,20 @@ impl InferSection {
             Ok(m) => Some(m),
             Err(e) => {
                 p.check(false, "infer.ball_check_model", || format!("{e} (or set infer.ball_check_model = \"\")"));
+                None
+            }
+        }
+    }
+
+    /// Checks the ball finder into `p`; loads and returns its manifest when it is on and usable.
+    pub fn check_ball_finder(&self, p: &mut Problems) -> Option<BallFinderManifest> {
+        if self.ball_finder_model.is_empty() {
+            return None;
+        }
+        match BallFinderManifest::load_beside(std::path::Path::new(&self.ball_finder_model)) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                p.check(false, "infer.ball_finder_model", || format!("{e} (or set infer.ball_finder_model = \"\")"));
                 None
             }
         }

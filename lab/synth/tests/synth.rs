@@ -133,6 +133,7 @@ fn model_options() -> DetectorOptions {
     raw.infer.ball_focus_model = repo_root().join("models/football_nano_320.onnx").display().to_string();
     raw.infer.role_model = repo_root().join("models/roles_32x64.onnx").display().to_string();
     raw.infer.ball_check_model = repo_root().join("models/ball_check_32.onnx").display().to_string();
+    raw.infer.ball_finder_model = repo_root().join("models/ball_finder.onnx").display().to_string();
     (raw.infer.tile_columns, raw.infer.tile_rows, raw.infer.full_frame) = (2, 2, true);
     footrackd::config::validate(raw, false).unwrap().detector_options()
 }

@@ -6,7 +6,7 @@
 # processed fps and capture-to-publish latency after warm-up (the run summary); GPU memory: the
 # highest nvidia-smi reading while they run (every process together). Results in
 # $OUT/results-cameras.txt and the logs. SKIP_BASELINES=1: the daemon variants only; SKIP_ALONE=1:
-# without the one-camera run.
+# without the one-camera run; SKIP_SEPARATE=1: without the separate daemons.
 set -uo pipefail
 . scripts/gpu/results.sh results-cameras.txt
 CLIP=$PWD/.device/clip1080.mp4
@@ -98,7 +98,7 @@ for v in ${VARIANTS:-shared}; do
   esac
 done
 
-[ -n "${SKIP_BASELINES:-}" ] && { say "done"; exit 0; }
+[ -n "${SKIP_BASELINES:-}${SKIP_SEPARATE:-}" ] && { say "done"; exit 0; }
 say "$N separate daemons, one camera each"
 separate() {
   local pids=""

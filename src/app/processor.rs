@@ -574,7 +574,11 @@ mod tests {
         let on = config("models/roles_32x64.onnx", "models/ball_check_32.onnx", "models/ball_finder.onnx");
         let loaded = |f: &super::FinisherModels| (f.roles.is_some(), f.ball_check.is_some(), f.ball_finder.is_some());
         assert_eq!(loaded(&prepare(&off, &on, false).unwrap().finisher), (true, true, true), "turned on: loaded");
-        assert_eq!(loaded(&prepare(&on, &on, false).unwrap().finisher), (false, false, false), "unchanged: the loaded ones stay");
+        assert_eq!(
+            loaded(&prepare(&on, &on, false).unwrap().finisher),
+            (false, false, false),
+            "unchanged: the loaded ones stay"
+        );
         assert_eq!(loaded(&prepare(&on, &off, false).unwrap().finisher), (false, false, false), "turned off");
     }
 

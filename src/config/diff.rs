@@ -22,7 +22,9 @@ pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> 
     if old.infer.providers != new.infer.providers || old.infer.threads != new.infer.threads {
         out.push("infer.providers/threads");
     }
-    if (old.infer.detector_sharing, old.infer.shared_gather_ms) != (new.infer.detector_sharing, new.infer.shared_gather_ms) {
+    if (old.infer.detector_sharing, old.infer.shared_gather_ms)
+        != (new.infer.detector_sharing, new.infer.shared_gather_ms)
+    {
         out.push("infer.detector_sharing/shared_gather_ms");
     }
     let i = (&old.infer, &new.infer);

@@ -9,7 +9,9 @@ use super::raw::RawConfig;
 use crate::infer::keypoints::KeypointManifest;
 use crate::infer::manifest::{ManifestError, ModelManifest};
 use crate::infer::{
-    BallCheckManifest, BallCheckOptions, BallFinderManifest, BallFinderOptions, DetectorOptions, KeypointOptions, RoleManifest, RoleOptions};
+    BallCheckManifest, BallCheckOptions, BallFinderManifest, BallFinderOptions, DetectorOptions, KeypointOptions,
+    RoleManifest, RoleOptions,
+};
 use crate::problems::{Problem, Problems, is_topic_safe};
 use crate::source::{SourceOptions, SourceUri};
 use crate::track::TrackerOptions;
@@ -88,13 +90,11 @@ impl Config {
 
     /// The ball finder's options (`None`: off, the detector's ball candidates alone).
     pub fn ball_finder_options(&self) -> Option<BallFinderOptions> {
-        self.ball_finder_manifest
-            .clone()
-            .map(|manifest| BallFinderOptions {
-                model: PathBuf::from(&self.raw.infer.ball_finder_model),
-                manifest,
-                providers: self.raw.infer.providers.clone(),
-            })
+        self.ball_finder_manifest.clone().map(|manifest| BallFinderOptions {
+            model: PathBuf::from(&self.raw.infer.ball_finder_model),
+            manifest,
+            providers: self.raw.infer.providers.clone(),
+        })
     }
 
     /// The source thread's options, stopping after `max_frames` when given.

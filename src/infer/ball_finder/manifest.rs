@@ -58,7 +58,10 @@ impl BallFinderManifest {
         if self.std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
             return Err("std must be non-zero".into());
         }
-        if !matches!(self.stride, 1..=32) || !matches!(self.size_multiple, 1..=64) || self.size_multiple % self.stride != 0 {
+        if !matches!(self.stride, 1..=32)
+            || !matches!(self.size_multiple, 1..=64)
+            || self.size_multiple % self.stride != 0
+        {
             return Err(format!(
                 "stride {} must be 1..=32 and divide size_multiple {} (1..=64)",
                 self.stride, self.size_multiple

@@ -79,7 +79,12 @@ impl BallFinder {
     /// (the detector's threshold) to `dets` as balls: a peak on a detector's ball raises that
     /// ball's score to the peak's if higher, any other is a new ball candidate. Returns how many
     /// were added.
-    pub fn find(&mut self, frame: &YuvFrame<'_>, dets: &mut Vec<Detection>, min_score: f32) -> Result<usize, InferError> {
+    pub fn find(
+        &mut self,
+        frame: &YuvFrame<'_>,
+        dets: &mut Vec<Detection>,
+        min_score: f32,
+    ) -> Result<usize, InferError> {
         if !frame.on_host() {
             return Err(InferError::Run("the ball finder reads frames on the host".into()));
         }
@@ -87,7 +92,8 @@ impl BallFinder {
         let (ow, oh) = self.output_size();
         let stride = self.manifest.stride as usize;
         // Only cells on the frame's content, not on the padding.
-        let (cw, ch) = ((lb.content_w as usize).div_ceil(stride).min(ow), (lb.content_h as usize).div_ceil(stride).min(oh));
+        let (cw, ch) =
+            ((lb.content_w as usize).div_ceil(stride).min(ow), (lb.content_h as usize).div_ceil(stride).min(oh));
         let floor = self.manifest.min_score.max(min_score);
         collect_peaks(&self.output[..ow * oh], ow, (cw, ch), floor, self.manifest.top_k, &mut self.peaks);
         let mut added = 0;
@@ -156,7 +162,14 @@ impl BallFinder {
 /// The `top_k` best local maxima (3x3) of `heat` (`width` cells a row) within the first
 /// `(cw, ch)` cells that are at least `min_score`, best first, into `out` (no allocation once
 /// `out` holds `top_k + 1`).
-fn collect_peaks(heat: &[f32], width: usize, (cw, ch): (usize, usize), min_score: f32, top_k: usize, out: &mut Vec<Peak>) {
+fn collect_peaks(
+    heat: &[f32],
+    width: usize,
+    (cw, ch): (usize, usize),
+    min_score: f32,
+    top_k: usize,
+    out: &mut Vec<Peak>,
+) {
     out.clear();
     for y in 0..ch {
         for x in 0..cw {

@@ -149,3 +149,42 @@ fn a_held_batch_shape_pads_calls_on_the_gpu_and_finds_what_unpadded_calls_find()
         }
     }
 }
+
+#[test]
+#[ignore = "needs an NVIDIA GPU: run with --ignored on the GPU machine (scripts/gpu/)"]
+fn the_ball_finder_letterboxes_on_the_gpu_and_finds_what_it_finds_on_the_cpu() {
+    let _gpu = gpu();
+    let finder = |providers: &[Provider]| {
+        let mut raw = RawConfig::default();
+        raw.infer.ball_finder_model = "models/ball_finder.onnx".into();
+        raw.infer.providers = providers.to_vec();
+        let c = config::validate(raw, false).unwrap();
+        footrackd::infer::BallFinder::new(c.ball_finder_options().expect("the ball finder is on")).unwrap()
+    };
+    let (mut cpu, mut gpu_finder) = (finder(&[Provider::Cpu]), finder(&[Provider::Cuda, Provider::Cpu]));
+    assert_eq!(gpu_finder.provider(), Provider::Cuda);
+    let path = std::path::Path::new(".device/frame_1280x720.i420");
+    let data =
+        std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e} (scripts/gpu/prepare.sh writes it)", path.display()));
+    let yuv = YuvFrame::new(&data, 1280, 720, PixelFormat::I420).unwrap();
+    let big = frame(1920, 1080, PixelFormat::I420);
+    let big = YuvFrame::new(&big, 1920, 1080, PixelFormat::I420).unwrap();
+    // The real frame, another size (the GPU buffers are made again), then the real frame again.
+    for (i, f) in [yuv, big, yuv].iter().enumerate() {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        cpu.find(f, &mut a, 0.05).unwrap();
+        gpu_finder.find(f, &mut b, 0.05).unwrap();
+        eprintln!("frame {i}: CPU found {} balls, GPU {}", a.len(), b.len());
+        for d in a.iter().filter(|d| d.score >= 0.1) {
+            let (cx, cy) = d.bbox.center();
+            let twin = b.iter().any(|e| {
+                let (ex, ey) = e.bbox.center();
+                (ex - cx).hypot(ey - cy) <= 2.0 && (e.score - d.score).abs() <= 0.05
+            });
+            assert!(twin, "frame {i}: the CPU's ball {d:?} has no GPU twin in {b:?}");
+        }
+        if i != 1 {
+            assert!(a.iter().any(|d| d.score >= 0.1), "the demo frame shows a ball the finder sees");
+        }
+    }
+}

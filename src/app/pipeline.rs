@@ -308,7 +308,11 @@ fn ball_finder(cfg: &Config) -> Result<Option<BallFinder>> {
         return Ok(None);
     };
     let model = BallFinder::new(opts).context("infer.ball_finder_model (or set infer.ball_finder_model = \"\")")?;
-    tracing::info!(model = %cfg.infer.ball_finder_model, "The ball looked for in the whole frame at full resolution (CPU).");
+    tracing::info!(
+        model = %cfg.infer.ball_finder_model,
+        provider = model.provider().as_str(),
+        "The ball looked for in the whole frame at full resolution."
+    );
     Ok(Some(model))
 }
 

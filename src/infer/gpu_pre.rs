@@ -21,6 +21,19 @@ pub(super) enum GpuFrame {
     Device(u64),
 }
 
+/// A model input as the kernel fills it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct InputSpec {
+    /// Width and height in pixels.
+    pub size: (u32, u32),
+    /// Per channel multiplier and offset (pixel 0..255 to model value).
+    pub normalisation: ([f32; 3], [f32; 3]),
+    /// The padding's pixel value.
+    pub pad_value: u8,
+    /// Channel order.
+    pub color_order: ColorOrder,
+}
+
 /// The pre-processor.
 pub(super) struct GpuPreprocessor {
     gpu: Gpu,
@@ -44,25 +57,42 @@ impl GpuPreprocessor {
         max_regions: usize,
         max_frame_bytes: usize,
     ) -> Result<Self, GpuError> {
+        let input = InputSpec {
+            size: (manifest.input_width, manifest.input_height),
+            normalisation: manifest.normalisation(),
+            pad_value: manifest.pad_value,
+            color_order: manifest.color_order,
+        };
+        Self::for_input(gpu, &input, max_regions, max_frame_bytes)
+    }
+
+    /// As [`GpuPreprocessor::new`] for any model input (models whose input size follows the frame's).
+    pub(super) fn for_input(
+        gpu: &Gpu,
+        input: &InputSpec,
+        max_regions: usize,
+        max_frame_bytes: usize,
+    ) -> Result<Self, GpuError> {
         let ptx =
             cudarc::nvrtc::compile_ptx(kernel_src::LETTERBOX_SRC).map_err(|e| GpuError::Compile(e.to_string()))?;
         let module = gpu.ctx.load_module(ptx)?;
         let func = module.load_function("letterbox_yuv420")?;
-        let plane = (manifest.input_width * manifest.input_height) as usize;
+        let (in_w, in_h) = input.size;
+        let plane = (in_w * in_h) as usize;
         let out = gpu.stream.alloc_zeros::<f32>(3 * plane * max_regions.max(1))?;
         let frame = gpu.stream.alloc_zeros::<u8>(max_frame_bytes.max(1))?;
-        let (mul, add) = manifest.normalisation();
+        let (mul, add) = input.normalisation;
         Ok(GpuPreprocessor {
             gpu: gpu.clone(),
             func,
             out,
             frame,
-            in_w: manifest.input_width,
-            in_h: manifest.input_height,
+            in_w,
+            in_h,
             mul,
             add,
-            pad: manifest.pad_value as f32,
-            bgr: i32::from(manifest.color_order == ColorOrder::Bgr),
+            pad: f32::from(input.pad_value),
+            bgr: i32::from(input.color_order == ColorOrder::Bgr),
             regions: max_regions.max(1),
         })
     }

@@ -150,17 +150,29 @@ impl OnnxModel {
         batch: usize,
         read: impl FnOnce(&[i64], &[f32]) -> R,
     ) -> Result<R, InferError> {
-        use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
-        use ort::value::TensorRefMut;
         if let Some(binding) = self.binding.as_mut() {
             let chw = [self.input_shape[1], self.input_shape[2], self.input_shape[3]];
             return binding.run(&mut self.session, device_ptr, batch, chw, read);
         }
+        let shape = [batch, self.input_shape[1], self.input_shape[2], self.input_shape[3]];
+        self.run_device_shaped(device_ptr, shape, read)
+    }
+
+    /// As [`OnnxModel::run_device`] for one NCHW input of `shape` (models whose input size follows
+    /// the frame's), without IoBinding.
+    #[cfg(feature = "cuda")]
+    pub(super) fn run_device_shaped<R>(
+        &mut self,
+        device_ptr: u64,
+        shape: [usize; 4],
+        read: impl FnOnce(&[i64], &[f32]) -> R,
+    ) -> Result<R, InferError> {
+        use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
+        use ort::value::TensorRefMut;
         let err = |e: ort::Error| InferError::Run(e.to_string());
         let cuda =
             MemoryInfo::new(AllocationDevice::CUDA, 0, AllocatorType::Device, MemoryType::Default).map_err(err)?;
-        let shape = [batch, self.input_shape[1], self.input_shape[2], self.input_shape[3]];
-        // SAFETY: `device_ptr` addresses `batch` inputs of `input_shape` floats on device 0, alive until the run returns.
+        // SAFETY: `device_ptr` addresses `shape` floats on device 0, alive until the run returns.
         let tensor =
             unsafe { TensorRefMut::<f32>::from_raw(cuda, device_ptr as usize as *mut std::ffi::c_void, shape.into()) }
                 .map_err(err)?;

@@ -87,6 +87,8 @@ for v in ${VARIANTS:-shared}; do
     # model session per camera) and without the ball's second look (a second detector session).
     # A call waits up to GATHER ms (20) for every camera's frame (infer.shared_gather_ms).
     shared-gather) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_INFER__SHARED_GATHER_MS=${GATHER:-20} "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
+    shared-no-finder) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_INFER__SHARED_GATHER_MS=${GATHER:-20} FOOTRACKD_INFER__BALL_FINDER_MODEL= ;;
+    per-camera-no-finder) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=per_camera FOOTRACKD_INFER__BALL_FINDER_MODEL= ;;
     shared-no-auto) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_PITCH__AUTO_CALIBRATE=false ;;
     shared-no-focus) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_INFER__BALL_FOCUS_REGIONS=0 ;;
     shared-host-frames) one_daemon $v FOOTRACKD_INFER__DETECTOR_SHARING=shared FOOTRACKD_SOURCE__GPU_FRAMES=false ;;

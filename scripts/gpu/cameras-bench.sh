@@ -80,7 +80,7 @@ one_daemon() { # label [VAR=value...]: the N cameras in one daemon, with environ
   grep -E "panicked|ERROR|warmed up|starting it again|Camera started" $OUT/cameras-$label.log | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-220 | head -24
   grep "Shared batch" $OUT/cameras-$label.log | sed 's/\x1b\[[0-9;]*m//g' | awk 'NR%40==1' | head -12 | cut -c1-200
 }
-for v in ${VARIANTS:-shared}; do
+for v in ${VARIANTS:-default}; do
   case $v in
     shared) one_daemon shared FOOTRACKD_INFER__DETECTOR_SHARING=shared "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
     # Where the shared daemon's GPU memory goes: without the automatic calibration (a keypoint

@@ -80,8 +80,9 @@ pub enum GpuInput {
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum DetectorSharing {
-    /// footrackd's choice: one per camera for now, on a CPU (side by side is faster on 2 cores)
-    /// and on a GPU (the shared detector measured far too slow on an H100: docs/cameras.md).
+    /// footrackd's choice: shared on a GPU when there are two cameras or more (one batched call,
+    /// one model session), one per camera on a CPU (side by side is faster on 2 cores):
+    /// docs/cameras.md.
     #[default]
     Auto,
     /// One detector for every camera.
@@ -175,7 +176,7 @@ impl Default for InferSection {
             detector_sharing: DetectorSharing::Auto,
             shared_gather_ms: 0.0,
             ball_focus_model: "models/football_nano_320.onnx".into(),
-            ball_focus_regions: 2,
+            ball_focus_regions: 0,
             ball_focus_zoom: 1.0,
             role_model: "models/roles_32x64.onnx".into(),
             ball_check_model: "models/ball_check_32.onnx".into(),

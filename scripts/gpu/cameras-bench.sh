@@ -82,6 +82,7 @@ one_daemon() { # label [VAR=value...]: the N cameras in one daemon, with environ
 }
 for v in ${VARIANTS:-default}; do
   case $v in
+    default) one_daemon $v "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
     shared) one_daemon shared FOOTRACKD_INFER__DETECTOR_SHARING=shared "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
     # Where the shared daemon's GPU memory goes: without the automatic calibration (a keypoint
     # model session per camera) and without the ball's second look (a second detector session).

@@ -60,7 +60,7 @@ impl BallFinderManifest {
         }
         if !matches!(self.stride, 1..=32)
             || !matches!(self.size_multiple, 1..=64)
-            || self.size_multiple % self.stride != 0
+            || !self.size_multiple.is_multiple_of(self.stride)
         {
             return Err(format!(
                 "stride {} must be 1..=32 and divide size_multiple {} (1..=64)",
@@ -70,7 +70,7 @@ impl BallFinderManifest {
         if !(64..=7680).contains(&self.max_width) {
             return Err(format!("max_width {} is outside 64..=7680", self.max_width));
         }
-        if !(1..=64).contains(&self.top_k) || !(self.min_score > 0.0 && self.min_score < 1.0) {
+        if !((1..=64).contains(&self.top_k) && self.min_score > 0.0 && self.min_score < 1.0) {
             return Err(format!("top_k {} must be 1..=64 and min_score {} in (0, 1)", self.top_k, self.min_score));
         }
         Ok(())

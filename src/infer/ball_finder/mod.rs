@@ -42,6 +42,9 @@ pub struct BallFinderOptions {
     pub providers: Vec<Provider>,
 }
 
+/// A frame size, the model input size it takes, and the pre-processor for it.
+type SizedFor = ((u32, u32), (u32, u32), Preprocessor);
+
 /// One peak of the centre map: its probability and cell.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Peak {
@@ -56,7 +59,7 @@ pub struct BallFinder {
     model: OnnxModel,
     manifest: BallFinderManifest,
     /// The frame size the buffers are for, the input size and its pre-processor.
-    sized_for: Option<((u32, u32), (u32, u32), Preprocessor)>,
+    sized_for: Option<SizedFor>,
     input: Vec<f32>,
     output: Vec<f32>,
     peaks: Vec<Peak>,

@@ -83,10 +83,10 @@ if ((test)); then
   export LD_LIBRARY_PATH="$sysroot/usr/lib/aarch64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   # Skipped by name, with the reason:
   #   ONNX Runtime's CPU kernels crash under qemu-user: infer::detector, app::worker, app::detect,
-  #   and the loading of the role model and the ball check in app::processor.
+  #   and the loading of the pixel models (roles, ball check, ball finder) in app::processor.
   #   No arm64 GStreamer plugins here (only the libraries): source::pipeline, source::still,
   #   publish::annotate.
-  skips=(--skip infer::detector --skip app::worker --skip app::detect --skip app::processor::tests::the_role_model --skip source::pipeline --skip source::still --skip publish::annotate)
+  skips=(--skip infer::detector --skip app::worker --skip app::detect --skip app::processor::tests::the_pixel_models_are_loaded --skip source::pipeline --skip source::still --skip publish::annotate)
   cargo test --release --locked --target aarch64-unknown-linux-gnu "${cargo_args[@]}" --lib -- "${skips[@]}"
   # The property tests (tracker, NMS, homography, payload, config and remote payloads).
   cargo test --release --locked --target aarch64-unknown-linux-gnu "${cargo_args[@]}" --test tests -- properties::

@@ -93,9 +93,9 @@ struct Appliance {
 }
 
 /// Whether the cameras share one detector. `auto` shares it on a GPU among two or more cameras
-/// (8 cameras of 1080p on an H100: every frame at the camera's rate, p99 latency 37-49 ms, 0.48
-/// of the GPU memory of 8 daemons; docs/cameras.md) and not on a CPU, where side by side is
-/// faster (2 cores: 0.79 of it shared).
+/// (8 cameras of 1080p on an H100: every frame at the camera's rate, p99 latency 42-49 ms, 0.80
+/// of the GPU memory of a detector each; docs/cameras.md) and not on a CPU, where side by side
+/// is faster (2 cores: 0.79 of it shared).
 fn shares_the_detector(sharing: DetectorSharing, on_gpu: bool, cameras: usize) -> bool {
     match sharing {
         DetectorSharing::Shared => true,

@@ -97,10 +97,7 @@ pub(crate) fn check_input(width: u32, height: u32, std: [f32; 3]) -> Result<(), 
     if !(8..=512).contains(&width) || !(8..=512).contains(&height) {
         return Err(format!("input {width}x{height} is outside 8..=512"));
     }
-    if std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
-        return Err("std must be non-zero".into());
-    }
-    Ok(())
+    crate::infer::manifest::check_std(std)
 }
 
 /// `x1..x2` by `y1..y2` in whole pixels, clipped to a `width` x `height` frame (at least one pixel).

@@ -188,8 +188,8 @@ impl ModelManifest {
         if m.format == OutputFormat::Yolox && (m.strides.is_empty() || m.strides.contains(&0)) {
             return invalid("yolox models need non-zero strides".into());
         }
-        if m.std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
-            return invalid("std must be non-zero".into());
+        if let Err(e) = check_std(m.std) {
+            return invalid(e);
         }
         if m.max_batch == Some(0) {
             return invalid("max_batch must be at least 1".into());
@@ -222,6 +222,14 @@ impl ModelManifest {
         }
         table
     }
+}
+
+/// Checks a manifest's per-channel std, which [`normalisation`] divides by.
+pub(crate) fn check_std(std: [f32; 3]) -> Result<(), String> {
+    if std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
+        return Err("std must be non-zero".into());
+    }
+    Ok(())
 }
 
 /// Per input channel: multiplier and offset so that value = pixel * mul + add, from a manifest's

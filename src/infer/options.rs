@@ -151,7 +151,7 @@ pub struct InferSection {
     /// likely it is the ball, on the CPU ("": the detector's scores stand).
     pub ball_check_model: String,
     /// The ball finder: a small network that looks for the ball alone in the whole frame at its
-    /// own resolution and adds its peaks to the ball candidates, on the CPU ("": off).
+    /// own resolution and adds its peaks to the ball candidates, where the detector runs ("": off).
     pub ball_finder_model: String,
 }
 

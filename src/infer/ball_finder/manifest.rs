@@ -55,9 +55,7 @@ impl BallFinderManifest {
     }
 
     fn check(&self) -> Result<(), String> {
-        if self.std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
-            return Err("std must be non-zero".into());
-        }
+        crate::infer::manifest::check_std(self.std)?;
         if !matches!(self.stride, 1..=32)
             || !matches!(self.size_multiple, 1..=64)
             || !self.size_multiple.is_multiple_of(self.stride)

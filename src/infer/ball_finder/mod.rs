@@ -63,10 +63,12 @@ pub struct BallFinder {
     input: Vec<f32>,
     output: Vec<f32>,
     peaks: Vec<Peak>,
-    /// Letterboxing on the GPU where the model runs there: the input size it is for, or `None`
-    /// once it could not be made (the host path then serves).
+    /// Letterboxing on the GPU where the model runs there, for the current input size.
     #[cfg(feature = "cuda")]
-    gpu: Option<((u32, u32), Option<GpuPreprocessor>)>,
+    gpu: Option<GpuPreprocessor>,
+    /// It could not be made (no NVRTC, say): the host path serves from then on.
+    #[cfg(feature = "cuda")]
+    gpu_failed: bool,
 }
 
 impl BallFinder {
@@ -86,6 +88,8 @@ impl BallFinder {
             peaks: Vec::with_capacity(top_k + 1),
             #[cfg(feature = "cuda")]
             gpu: None,
+            #[cfg(feature = "cuda")]
+            gpu_failed: false,
         })
     }
 
@@ -147,16 +151,19 @@ impl BallFinder {
             let m = &self.manifest;
             let input = m.input_size(frame.width, frame.height);
             let pre = Preprocessor::for_input(input, m.color_order, m.normalisation(), m.pad_value);
-            self.input.resize(pre.input_len(), 0.0);
             let cells = (input.0 / m.stride) as usize * (input.1 / m.stride) as usize;
             self.output.resize(OUTPUTS * cells, 0.0);
             self.sized_for = Some((size, input, pre));
+            // The GPU letterboxer is made again for the new input size.
+            #[cfg(feature = "cuda")]
+            {
+                self.gpu = None;
+            }
         }
         let Some((_, (iw, ih), pre)) = self.sized_for.as_mut() else {
             return Err(InferError::Run("the ball finder's buffers were not made".into()));
         };
         let whole = Region { x: 0, y: 0, w: frame.width, h: frame.height };
-        let input = (*iw, *ih);
         let (iw, ih) = (*iw as usize, *ih as usize);
         let stride = self.manifest.stride as usize;
         let expected = [1, OUTPUTS as i64, (ih / stride) as i64, (iw / stride) as i64];
@@ -169,7 +176,13 @@ impl BallFinder {
             Ok(())
         };
         #[cfg(feature = "cuda")]
-        if let Some(g) = gpu_preprocessor(&mut self.gpu, &self.model, &self.manifest, input, frame.data.len()) {
+        if let Some(g) = gpu_preprocessor(
+            self.model.provider(),
+            (&mut self.gpu, &mut self.gpu_failed),
+            &self.manifest,
+            (iw, ih),
+            frame.data.len(),
+        ) {
             let src = g.upload(frame.data).map_err(gpu_err)?;
             let layout = crate::frame::PlaneLayout::packed(frame.width, frame.height, frame.format);
             let lb = g.fill(src, frame.width, frame.height, frame.format, layout, whole, 0).map_err(gpu_err)?;
@@ -177,8 +190,8 @@ impl BallFinder {
             self.model.run_device_shaped(g.output_ptr(0), [1, 3, ih, iw], read)??;
             return Ok(lb);
         }
-        #[cfg(not(feature = "cuda"))]
-        let _ = input;
+        // The host input is made only where it is used (25 MB of floats for 1080p).
+        self.input.resize(pre.input_len(), 0.0);
         let lb = pre.fill(frame, whole, &mut self.input);
         self.model.run_shaped(&self.input, [1, 3, ih, iw], read)??;
         Ok(lb)
@@ -191,41 +204,39 @@ impl BallFinder {
     }
 }
 
-/// The GPU letterboxer for `input` when the model runs on the GPU: made on the first frame and
-/// again on a change of size; where it cannot be made (no NVRTC, say) the host path serves from
-/// then on, said once.
+/// The GPU letterboxer for an `input` (width, height) when the model runs on the GPU: made on the
+/// first frame and again after a change of size; where it cannot be made (no NVRTC, say) the
+/// host path serves from then on, said once.
 #[cfg(feature = "cuda")]
 fn gpu_preprocessor<'a>(
-    slot: &'a mut Option<((u32, u32), Option<GpuPreprocessor>)>,
-    model: &OnnxModel,
+    provider: Provider,
+    (slot, failed): (&'a mut Option<GpuPreprocessor>, &mut bool),
     manifest: &BallFinderManifest,
-    input: (u32, u32),
+    (width, height): (usize, usize),
     frame_bytes: usize,
 ) -> Option<&'a mut GpuPreprocessor> {
-    if !model.provider().is_gpu() {
+    if !provider.is_gpu() || *failed {
         return None;
     }
-    let failed_before = slot.as_ref().is_some_and(|(_, g)| g.is_none());
-    if !failed_before && slot.as_ref().is_none_or(|(size, _)| *size != input) {
+    if slot.is_none() {
         let spec = InputSpec {
-            size: input,
+            size: (width as u32, height as u32),
             normalisation: manifest.normalisation(),
             pad_value: manifest.pad_value,
             color_order: manifest.color_order,
         };
-        let made = crate::gpu::Gpu::try_new(0).and_then(|g| GpuPreprocessor::for_input(&g, &spec, 1, frame_bytes));
-        match made {
+        match crate::gpu::Gpu::try_new(0).and_then(|g| GpuPreprocessor::for_input(&g, &spec, 1, frame_bytes)) {
             Ok(p) => {
-                tracing::info!(width = input.0, height = input.1, "The ball finder letterboxes on the GPU.");
-                *slot = Some((input, Some(p)));
+                tracing::info!(width, height, "The ball finder letterboxes on the GPU.");
+                *slot = Some(p);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "The ball finder cannot letterbox on the GPU; it does so on the CPU.");
-                *slot = Some((input, None));
+                *failed = true;
             }
         }
     }
-    slot.as_mut().and_then(|(_, g)| g.as_mut())
+    slot.as_mut()
 }
 
 #[cfg(feature = "cuda")]

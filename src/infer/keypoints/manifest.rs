@@ -81,9 +81,7 @@ impl KeypointManifest {
         {
             return Err(format!("stride {} must be in 1..=32 and divide the input size", self.stride));
         }
-        if self.std.iter().any(|&s| s == 0.0 || !s.is_finite()) {
-            return Err("std must be non-zero".into());
-        }
+        crate::infer::manifest::check_std(self.std)?;
         if !(self.min_score.is_finite() && (0.0..1.0).contains(&self.min_score)) {
             return Err(format!("min_score {} must be in 0..1", self.min_score));
         }

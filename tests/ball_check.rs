@@ -41,6 +41,8 @@ fn the_ball_check_drops_false_balls_and_keeps_the_true_one() {
     let mut raw = RawConfig::default();
     raw.infer.model = repo_root().join("models/football_nano_1280x736.onnx").display().to_string();
     raw.infer.ball_check_model = repo_root().join("models/ball_check_32.onnx").display().to_string();
+    // The detector's own candidates (tests/ball_finder.rs checks the finder's with the check).
+    raw.infer.ball_finder_model = String::new();
     raw.infer.threads = 2;
     let cfg = validate(raw, false).unwrap();
     let mut detector = Detector::new(cfg.detector_options()).unwrap();

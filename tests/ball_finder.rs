@@ -74,9 +74,21 @@ fn best_overlaps(dets: &[Detection], truth: &BBox) -> bool {
     best.is_some_and(|d| d.bbox.iou(truth) >= 0.3)
 }
 
-/// The shipped detector, ball check and ball finder on the CPU, with the score threshold they
-/// use: 0.1, weak candidates too, as the ball tracker's second stage takes them.
+/// The shipped detector (without its ball finder), ball check and ball finder on the CPU, with
+/// the score threshold they use: 0.1, weak candidates too, as the ball tracker's second stage
+/// takes them.
 fn models_on_cpu() -> (f32, Detector, BallCheck, BallFinder) {
+    let cfg = shipped_on_cpu();
+    let mut opts = cfg.detector_options();
+    opts.ball_finder = None;
+    let detector = Detector::new(opts).unwrap();
+    let check = BallCheck::new(cfg.ball_check_options().expect("the ball check is on")).unwrap();
+    let finder = BallFinder::new(cfg.ball_finder_options().expect("the ball finder is on")).unwrap();
+    (cfg.infer.score_threshold, detector, check, finder)
+}
+
+/// The shipped settings on the CPU.
+fn shipped_on_cpu() -> footrackd::config::Config {
     let mut raw = RawConfig::default();
     raw.infer.model = repo_root().join("models/football_nano_1280x736.onnx").display().to_string();
     raw.infer.ball_check_model = repo_root().join("models/ball_check_32.onnx").display().to_string();
@@ -84,11 +96,7 @@ fn models_on_cpu() -> (f32, Detector, BallCheck, BallFinder) {
     raw.infer.providers = vec![footrackd::infer::Provider::Cpu];
     raw.infer.threads = 2;
     raw.infer.score_threshold = 0.1;
-    let cfg = validate(raw, false).unwrap();
-    let detector = Detector::new(cfg.detector_options()).unwrap();
-    let check = BallCheck::new(cfg.ball_check_options().expect("the ball check is on")).unwrap();
-    let finder = BallFinder::new(cfg.ball_finder_options().expect("the ball finder is on")).unwrap();
-    (cfg.infer.score_threshold, detector, check, finder)
+    validate(raw, false).unwrap()
 }
 
 #[test]
@@ -130,10 +138,12 @@ fn on_real_broadcast_frames_the_best_ball_is_the_true_one_more_often() {
 #[test]
 fn the_ball_finder_adds_the_balls_the_detector_misses() {
     let (threshold, mut detector, mut check, mut finder) = models_on_cpu();
+    let mut shipped = Detector::new(shipped_on_cpu().detector_options()).unwrap();
+    assert!(shipped.finds_the_ball(), "the shipped detector runs the ball finder");
     let truth = true_balls();
     let (mut visible, mut without, mut with) = (0, 0, 0);
     let (mut held_without, mut held_with) = (0, 0);
-    let (mut dets, mut alone) = (Vec::new(), Vec::new());
+    let (mut dets, mut alone, mut together) = (Vec::new(), Vec::new(), Vec::new());
     for (i, f) in frames::decode(&repo_root().join("demo/clip.mp4"), 0, 500).iter().enumerate().step_by(5) {
         let Some(&t) = truth.get(&(i as u64 + 1)) else { continue };
         visible += 1;
@@ -151,6 +161,11 @@ fn the_ball_finder_adds_the_balls_the_detector_misses() {
         assert!(dets[before..].iter().all(|d| d.score >= threshold), "none below the threshold");
         let kept: Vec<Detection> = dets.iter().filter(|d| d.class.is_person()).copied().collect();
         assert_eq!(kept, people, "people are untouched");
+        if visible % 4 == 1 {
+            // The shipped detector runs the finder itself, on the frame it detected on.
+            shipped.detect(&yuv, &mut together).unwrap();
+            assert_eq!(together, dets, "the detector with its finder finds what the two find apart");
+        }
         check.rescore(&yuv, &mut dets).unwrap();
         with += usize::from(best_is_true(&dets, t));
         held_with += usize::from(dets.iter().any(|d| on_truth(d, t)));

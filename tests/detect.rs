@@ -13,6 +13,8 @@ fn detector(batched: bool) -> Detector {
     raw.infer.model = repo_root().join("models/yolox_nano.onnx").display().to_string();
     raw.infer.threads = 1;
     raw.infer.ball_focus_regions = 0;
+    // Calls counted here are the detector's alone (tests/ball_finder.rs has the finder's).
+    raw.infer.ball_finder_model = String::new();
     (raw.infer.tile_columns, raw.infer.tile_rows, raw.infer.full_frame) = (2, 2, true);
     let cfg = validate(raw, false).unwrap();
     let mut opts = cfg.detector_options();
@@ -109,6 +111,7 @@ fn football_detector(focus_regions: u32) -> Detector {
     let mut raw = RawConfig::default();
     raw.infer.threads = 1;
     raw.infer.ball_focus_regions = focus_regions;
+    raw.infer.ball_finder_model = String::new();
     let cfg = validate(raw, false).unwrap();
     Detector::new(cfg.detector_options()).unwrap()
 }

@@ -51,8 +51,10 @@ fn cfg(providers: &[Provider]) -> config::Config {
     (raw.infer.tile_columns, raw.infer.tile_rows, raw.infer.full_frame) = (2, 2, true);
     raw.infer.providers = providers.to_vec();
     raw.infer.gpu_preprocess = true;
-    // The ball's second look runs its own call: calls counted here are the detector's alone.
+    // The ball's second look and the ball finder run their own calls: calls counted here are the
+    // detector's alone.
     raw.infer.ball_focus_regions = 0;
+    raw.infer.ball_finder_model = String::new();
     config::validate(raw, false).unwrap()
 }
 
@@ -187,4 +189,19 @@ fn the_ball_finder_letterboxes_on_the_gpu_and_finds_what_it_finds_on_the_cpu() {
             assert!(a.iter().any(|d| d.score >= 0.1), "the demo frame shows a ball the finder sees");
         }
     }
+    // The same frame kept in GPU memory (as the decoder keeps it): read in place, the same balls.
+    let gpu = gpu();
+    let mut device = footrackd::gpu::DeviceBuffer::new(&gpu, data.len()).unwrap();
+    device.copy_from_host(0, &data).unwrap();
+    let layout = footrackd::frame::PlaneLayout::packed(1280, 720, PixelFormat::I420);
+    let on_gpu = YuvFrame::on_device(device.device_ptr(), 1280, 720, PixelFormat::I420, layout).unwrap();
+    assert!(!on_gpu.on_host());
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    gpu_finder.find(&yuv, &mut a, 0.05).unwrap();
+    gpu_finder.find(&on_gpu, &mut b, 0.05).unwrap();
+    assert!(!a.is_empty());
+    let same = a.len() == b.len()
+        && a.iter().zip(&b).all(|(x, y)| x.bbox.iou(&y.bbox) > 0.99 && (x.score - y.score).abs() < 1e-3);
+    assert!(same, "a frame in GPU memory gives what its host copy gives: {a:?} vs {b:?}");
+    assert!(cpu.find(&on_gpu, &mut b, 0.05).is_err(), "the CPU finder says it cannot read GPU memory");
 }

@@ -57,6 +57,7 @@ fn the_role_model_tells_the_referee_from_the_players_where_the_detector_alone_do
     raw.infer.model = repo_root().join("models/football_nano_1280x736.onnx").display().to_string();
     raw.infer.role_model = repo_root().join("models/roles_32x64.onnx").display().to_string();
     raw.infer.ball_focus_regions = 0;
+    raw.infer.ball_finder_model = String::new();
     raw.infer.threads = 2;
     let cfg = validate(raw, false).unwrap();
     let mut detector = Detector::new(cfg.detector_options()).unwrap();

@@ -107,9 +107,14 @@ pub(super) fn run(worker: Worker) -> Result<(), InferError> {
         closed: AtomicBool::new(false),
         ball_hint: AtomicU64::new(NO_HINT),
     };
+    // Named after the camera as its inference thread is (`infer-<id>` -> `finish-<id>`).
+    let name = match std::thread::current().name().and_then(|n| n.strip_prefix("infer-")) {
+        Some(id) => format!("finish-{id}"),
+        None => "finish".to_owned(),
+    };
     let result = std::thread::scope(|s| {
         let finishing = std::thread::Builder::new()
-            .name("finish".into())
+            .name(name)
             .spawn_scoped(s, || finish_frames(&handoff, &mut finisher, &stats))
             .map_err(|e| InferError::Run(format!("spawning the finishing thread: {e}")))?;
         let feed = Feed { ring: &ring, source: &source, finishing: &finishing };

@@ -22,7 +22,7 @@ use super::worker::{Worker, WorkerCommand};
 use crate::config::Config;
 use crate::control::sensors::Sensors;
 use crate::control::throttle::Throttle;
-use crate::infer::{BallCheck, BallFinder, InferError, KeypointModel, RoleClassifier};
+use crate::infer::{BallCheck, InferError, KeypointModel, RoleClassifier};
 use crate::publish::annotate::{Annotator, LiveOptions, LiveView, SnapshotOptions};
 use crate::publish::{Publisher, Topics};
 use crate::ring::FrameRing;
@@ -64,7 +64,6 @@ impl Pipeline {
         let keypoints = keypoint_model(&cfg)?;
         let roles = role_model(&cfg)?;
         let ball_check = ball_check(&cfg)?;
-        let ball_finder = ball_finder(&cfg)?;
         let pipeline_stats = Arc::new(PipelineStats::default());
         let source_stats = Arc::new(SourceStats::default());
         source_stats.set_max_fps(cfg.infer.max_fps);
@@ -77,8 +76,7 @@ impl Pipeline {
                 .with_annotator(annotator(&cfg, opts, (publisher, &topics), per_camera, live.clone())?)
                 .with_keypoints(keypoints)
                 .with_roles(roles)
-                .with_ball_check(ball_check)
-                .with_ball_finder(ball_finder),
+                .with_ball_check(ball_check),
             pixels,
             stats: Arc::clone(&pipeline_stats),
             source: Arc::clone(&source_stats),
@@ -227,9 +225,6 @@ fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> Vec<HostPix
             if !cfg.infer.ball_check_model.is_empty() {
                 off.push("infer.ball_check_model");
             }
-            if !cfg.infer.ball_finder_model.is_empty() {
-                off.push("infer.ball_finder_model");
-            }
             if cfg.pitch.follow_camera || cfg.pitch.calibrates_automatically() {
                 off.push(if cfg.pitch.follow_camera { "pitch.follow_camera" } else { "pitch.auto_calibrate" });
             }
@@ -297,22 +292,6 @@ fn ball_check(cfg: &Config) -> Result<Option<BallCheck>> {
     };
     let model = BallCheck::new(opts).context("infer.ball_check_model (or set infer.ball_check_model = \"\")")?;
     tracing::info!(model = %cfg.infer.ball_check_model, "Ball candidates checked on their window of the frame (CPU).");
-    Ok(Some(model))
-}
-
-/// The ball finder, when `infer.ball_finder_model` names one. A model that does not load stops
-/// the start: it is never silently off.
-fn ball_finder(cfg: &Config) -> Result<Option<BallFinder>> {
-    let Some(opts) = cfg.ball_finder_options() else {
-        tracing::info!("infer.ball_finder_model is empty: the ball candidates are the detector's alone.");
-        return Ok(None);
-    };
-    let model = BallFinder::new(opts).context("infer.ball_finder_model (or set infer.ball_finder_model = \"\")")?;
-    tracing::info!(
-        model = %cfg.infer.ball_finder_model,
-        provider = model.provider().as_str(),
-        "The ball looked for in the whole frame at full resolution."
-    );
     Ok(Some(model))
 }
 

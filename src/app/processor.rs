@@ -12,9 +12,7 @@ use crate::config::Config;
 use crate::frame::{BBox, Team};
 use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
 use crate::infer::pre::YuvFrame;
-use crate::infer::{
-    BallCheck, BallFinder, DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel, RoleClassifier,
-};
+use crate::infer::{BallCheck, DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel, RoleClassifier};
 use crate::pitch::keypoints::FitRules;
 use crate::pitch::{AutoCalibration, AutoRules, AutoSource, CameraFollower, PitchMapper};
 use crate::publish::Publisher;
@@ -54,8 +52,6 @@ pub(super) struct FinisherModels {
     pub(super) roles: Option<RoleClassifier>,
     /// The ball check.
     pub(super) ball_check: Option<BallCheck>,
-    /// The ball finder.
-    pub(super) ball_finder: Option<BallFinder>,
 }
 
 /// Loads what `new` needs that `old` did not have (the detector only when `own_model`: a shared
@@ -101,22 +97,17 @@ pub(super) fn prepare(old: &Config, new: &Config, own_model: bool) -> Result<Pre
             key: "infer.ball_check_model",
             reason: format!("{} failed to load: {e}", new.infer.ball_check_model),
         })?;
-    let ball_finder = (new.infer.ball_finder_model != old.infer.ball_finder_model)
-        .then(|| new.ball_finder_options())
-        .flatten()
-        .map(BallFinder::new)
-        .transpose()
-        .map_err(|e| ApplyRefused {
-            key: "infer.ball_finder_model",
-            reason: format!("{} failed to load: {e}", new.infer.ball_finder_model),
-        })?;
-    Ok(Prepared { detector, finisher: FinisherModels { keypoints, roles, ball_check, ball_finder } })
+    Ok(Prepared { detector, finisher: FinisherModels { keypoints, roles, ball_check } })
 }
 
-/// Whether `new` needs another detector than `old` (the model or the ball's second look).
+/// Whether `new` needs another detector than `old` (the model, the ball's second look or the
+/// ball finder).
 pub(super) fn detector_changed(old: &Config, new: &Config) -> bool {
-    let focus = |c: &Config| (c.infer.ball_focus_model.clone(), c.infer.ball_focus_regions, c.infer.ball_focus_zoom);
-    new.model_path != old.model_path || focus(new) != focus(old)
+    let ball = |c: &Config| {
+        let i = &c.infer;
+        (i.ball_focus_model.clone(), i.ball_focus_regions, i.ball_focus_zoom, i.ball_finder_model.clone())
+    };
+    new.model_path != old.model_path || ball(new) != ball(old)
 }
 
 /// Puts a prepared change into the detector: the new model, if one was loaded, then thresholds
@@ -206,13 +197,6 @@ impl FrameProcessor {
         self
     }
 
-    /// Adds the ball candidates `model` finds in the whole frame to the detector's
-    /// (`infer.ball_finder_model`; `None`: the detector's alone).
-    pub fn with_ball_finder(mut self, model: Option<BallFinder>) -> Self {
-        self.finisher.ball_finder = model;
-        self
-    }
-
     /// Finishes the annotated video, if one is being written.
     pub fn finish_annotation(&mut self) {
         self.finisher.finish_annotation();
@@ -277,7 +261,6 @@ pub(super) struct FrameFinisher {
     found: FrameKeypoints,
     roles: Option<RoleClassifier>,
     ball_check: Option<BallCheck>,
-    ball_finder: Option<BallFinder>,
     origin: (CalibrationOrigin, Option<f32>),
     hand_error_m: Option<f32>,
     people: Vec<BBox>,
@@ -309,7 +292,6 @@ impl FrameFinisher {
             found: [None; crate::pitch::keypoints::KEYPOINTS],
             roles: None,
             ball_check: None,
-            ball_finder: None,
             origin: (CalibrationOrigin::Hand, hand_error_m(&config)),
             hand_error_m: hand_error_m(&config),
             people: Vec::with_capacity(256),
@@ -357,12 +339,6 @@ impl FrameFinisher {
             && let Err(e) = roles.classify(px, dets)
         {
             tracing::warn!(error = %e, "The role model failed on this frame; the detector's roles stand.");
-        }
-        // The finder's candidates join the detector's before the check ranks them all.
-        if let (Some(finder), Some(px)) = (self.ball_finder.as_mut(), pixels)
-            && let Err(e) = finder.find(px, dets, self.config.infer.score_threshold)
-        {
-            tracing::warn!(error = %e, "The ball finder failed on this frame; the detector's balls stand.");
         }
         if let (Some(check), Some(px)) = (self.ball_check.as_mut(), pixels)
             && let Err(e) = check.rescore(px, dets)
@@ -483,12 +459,6 @@ impl FrameFinisher {
         } else if cfg.infer.ball_check_model.is_empty() {
             self.ball_check = None;
         }
-        if let Some(b) = models.ball_finder {
-            self.ball_finder = Some(b);
-            tracing::info!(model = %cfg.infer.ball_finder_model, "Ball finder loaded between frames.");
-        } else if cfg.infer.ball_finder_model.is_empty() {
-            self.ball_finder = None;
-        }
         if let Some(k) = models.keypoints {
             self.keypoints = Some(k);
             tracing::info!(model = %cfg.pitch.keypoint_model, "Pitch keypoint model loaded between frames.");
@@ -572,14 +542,16 @@ mod tests {
     fn the_pixel_models_are_loaded_only_when_a_change_names_another() {
         let off = config("", "", "");
         let on = config("models/roles_32x64.onnx", "models/ball_check_32.onnx", "models/ball_finder.onnx");
-        let loaded = |f: &super::FinisherModels| (f.roles.is_some(), f.ball_check.is_some(), f.ball_finder.is_some());
-        assert_eq!(loaded(&prepare(&off, &on, false).unwrap().finisher), (true, true, true), "turned on: loaded");
-        assert_eq!(
-            loaded(&prepare(&on, &on, false).unwrap().finisher),
-            (false, false, false),
-            "unchanged: the loaded ones stay"
-        );
-        assert_eq!(loaded(&prepare(&on, &off, false).unwrap().finisher), (false, false, false), "turned off");
+        // The ball finder belongs to the detector: a camera's own detector is loaded again with
+        // (or without) it; a shared one is loaded by the appliance.
+        let loaded = |p: &super::Prepared| {
+            let f = &p.finisher;
+            (f.roles.is_some(), f.ball_check.is_some(), p.detector.as_ref().map(|d| d.finds_the_ball()))
+        };
+        assert_eq!(loaded(&prepare(&off, &on, true).unwrap()), (true, true, Some(true)), "turned on: loaded");
+        assert_eq!(loaded(&prepare(&off, &on, false).unwrap()), (true, true, None), "a shared detector: not here");
+        assert_eq!(loaded(&prepare(&on, &on, true).unwrap()), (false, false, None), "unchanged: the loaded ones stay");
+        assert_eq!(loaded(&prepare(&on, &off, true).unwrap()), (false, false, Some(false)), "turned off");
     }
 
     #[test]

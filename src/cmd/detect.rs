@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::frame::{Detection, PixelFormat};
 use crate::infer::pre::YuvFrame;
-use crate::infer::{BallCheck, BallFinder, Detector, InferError, RoleClassifier};
+use crate::infer::{BallCheck, Detector, InferError, RoleClassifier};
 use crate::source::{StillError, decode_still};
 
 /// One image's line.
@@ -75,7 +75,6 @@ pub fn run(cfg: &Config, images: &[PathBuf], out: &Path) -> Result<DetectSummary
     let mut detector = Detector::new(cfg.detector_options())?;
     let mut roles = cfg.role_options().map(RoleClassifier::new).transpose()?;
     let mut ball_check = cfg.ball_check_options().map(BallCheck::new).transpose()?;
-    let mut ball_finder = cfg.ball_finder_options().map(BallFinder::new).transpose()?;
     let output_error = |source| DetectError::Output { path: out.display().to_string(), source };
     let mut writer = std::io::BufWriter::new(std::fs::File::create(out).map_err(output_error)?);
     let mut summary = DetectSummary::default();
@@ -95,9 +94,6 @@ pub fn run(cfg: &Config, images: &[PathBuf], out: &Path) -> Result<DetectSummary
         detector.detect(&frame, &mut dets)?;
         if let Some(r) = roles.as_mut() {
             r.classify(&frame, &mut dets)?;
-        }
-        if let Some(f) = ball_finder.as_mut() {
-            f.find(&frame, &mut dets, cfg.infer.score_threshold)?;
         }
         if let Some(b) = ball_check.as_mut() {
             b.rescore(&frame, &mut dets)?;

@@ -56,7 +56,12 @@ impl Config {
 
     /// The detector's options.
     pub fn detector_options(&self) -> DetectorOptions {
-        DetectorOptions::from_section(&self.raw.infer, self.manifest.clone(), self.ball_focus_manifest.clone())
+        DetectorOptions::from_section(
+            &self.raw.infer,
+            self.manifest.clone(),
+            self.ball_focus_manifest.clone(),
+            self.ball_finder_manifest.clone(),
+        )
     }
 
     /// The keypoint model's options (its manifest loaded now if validation did not need it).
@@ -90,11 +95,7 @@ impl Config {
 
     /// The ball finder's options (`None`: off, the detector's ball candidates alone).
     pub fn ball_finder_options(&self) -> Option<BallFinderOptions> {
-        self.ball_finder_manifest.clone().map(|manifest| BallFinderOptions {
-            model: PathBuf::from(&self.raw.infer.ball_finder_model),
-            manifest,
-            providers: self.raw.infer.providers.clone(),
-        })
+        self.detector_options().ball_finder
     }
 
     /// The source thread's options, stopping after `max_frames` when given.

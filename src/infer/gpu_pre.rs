@@ -7,7 +7,8 @@ use std::ffi::c_void;
 use cudarc::driver::{CudaFunction, CudaSlice, DevicePtr, result};
 
 use super::manifest::{ColorOrder, ModelManifest};
-use super::pre::{Letterbox, Region};
+use super::options::GpuInput;
+use super::pre::{Letterbox, Region, YuvFrame};
 use crate::frame::{PixelFormat, PlaneLayout};
 use crate::gpu::{Gpu, GpuError};
 
@@ -116,6 +117,17 @@ impl GpuPreprocessor {
         self.gpu.stream.memcpy_htod(host, &mut view)?;
         let (ptr, _sync) = self.frame.device_ptr(&self.gpu.stream);
         Ok(GpuFrame::Device(ptr))
+    }
+
+    /// Where the GPU reads `frame`: in place (a frame kept in GPU memory, or mapped pinned memory
+    /// when `mode` reads it so), else after one upload; with the planes' layout.
+    pub(super) fn source(&mut self, frame: &YuvFrame<'_>, mode: GpuInput) -> Result<(GpuFrame, PlaneLayout), GpuError> {
+        match (frame.device, mode) {
+            (Some(ptr), GpuInput::Mapped) => Ok((GpuFrame::Device(ptr), frame.layout)),
+            // A frame kept in GPU memory by the decoder has no host copy to upload.
+            (Some(ptr), GpuInput::Copy) if !frame.on_host() => Ok((GpuFrame::Device(ptr), frame.layout)),
+            _ => Ok((self.upload(frame.data)?, PlaneLayout::packed(frame.width, frame.height, frame.format))),
+        }
     }
 
     /// Device address of region `index`'s input tensor.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::ball_check::BallCheckManifest;
-use super::ball_finder::BallFinderManifest;
+use super::ball_finder::{BallFinderManifest, BallFinderOptions};
 use super::manifest::ModelManifest;
 use super::roles::RoleManifest;
 use super::tiling::TilePlan;
@@ -363,11 +363,20 @@ pub struct DetectorOptions {
     pub cuda_graph: bool,
     /// The ball's second look, when on.
     pub ball_focus: Option<BallFocusOptions>,
+    /// The ball finder, when on: it runs on every frame the detector runs on, where the detector
+    /// runs (one session however many cameras a shared detector serves).
+    pub ball_finder: Option<BallFinderOptions>,
 }
 
 impl DetectorOptions {
-    /// The options of a checked section and the manifests its checks loaded.
-    pub fn from_section(s: &InferSection, manifest: ModelManifest, focus: Option<ModelManifest>) -> Self {
+    /// The options of a checked section and the manifests its checks loaded (the detector's, the
+    /// second look's and the ball finder's).
+    pub fn from_section(
+        s: &InferSection,
+        manifest: ModelManifest,
+        focus: Option<ModelManifest>,
+        finder: Option<BallFinderManifest>,
+    ) -> Self {
         DetectorOptions {
             model: PathBuf::from(&s.model),
             manifest,
@@ -385,6 +394,11 @@ impl DetectorOptions {
                 manifest,
                 regions: s.ball_focus_regions,
                 zoom: s.ball_focus_zoom,
+            }),
+            ball_finder: finder.map(|manifest| BallFinderOptions {
+                model: PathBuf::from(&s.ball_finder_model),
+                manifest,
+                providers: s.providers.clone(),
             }),
         }
     }

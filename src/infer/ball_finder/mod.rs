@@ -21,7 +21,7 @@ use super::error::InferError;
 #[cfg(feature = "cuda")]
 use super::gpu_pre::{GpuPreprocessor, InputSpec};
 use super::onnx::OnnxModel;
-use super::options::Provider;
+use super::options::{GpuInput, Provider};
 use super::pre::{Letterbox, Preprocessor, Region, YuvFrame};
 use crate::frame::{BBox, Detection, ObjectClass};
 
@@ -69,6 +69,9 @@ pub struct BallFinder {
     /// It could not be made (no NVRTC, say): the host path serves from then on.
     #[cfg(feature = "cuda")]
     gpu_failed: bool,
+    /// How frames in mapped host memory reach the GPU (the detector's choice).
+    #[cfg(feature = "cuda")]
+    gpu_input: GpuInput,
 }
 
 impl BallFinder {
@@ -90,6 +93,8 @@ impl BallFinder {
             gpu: None,
             #[cfg(feature = "cuda")]
             gpu_failed: false,
+            #[cfg(feature = "cuda")]
+            gpu_input: GpuInput::default(),
         })
     }
 
@@ -98,19 +103,26 @@ impl BallFinder {
         self.model.provider()
     }
 
-    /// Looks for the ball in `frame` (a host frame) and adds its peaks of at least `min_score`
-    /// (the detector's threshold) to `dets` as balls: a peak on a detector's ball raises that
-    /// ball's score to the peak's if higher, any other is a new ball candidate. Returns how many
-    /// were added.
+    /// How frames in mapped host memory reach the GPU (the detector's `infer.gpu_input`).
+    #[cfg_attr(not(feature = "cuda"), expect(unused_variables))]
+    pub fn set_gpu_input(&mut self, mode: GpuInput) {
+        #[cfg(feature = "cuda")]
+        {
+            self.gpu_input = mode;
+        }
+    }
+
+    /// Looks for the ball in `frame` and adds its peaks of at least `min_score` (the detector's
+    /// threshold) to `dets` as balls: a peak on a detector's ball raises that ball's score to the
+    /// peak's if higher, any other is a new ball candidate. Returns how many were added. A frame
+    /// in GPU memory is read there when the model runs on the GPU; on the CPU the frame must be
+    /// on the host.
     pub fn find(
         &mut self,
         frame: &YuvFrame<'_>,
         dets: &mut Vec<Detection>,
         min_score: f32,
     ) -> Result<usize, InferError> {
-        if !frame.on_host() {
-            return Err(InferError::Run("the ball finder reads frames on the host".into()));
-        }
         let lb = self.run(frame)?;
         let (ow, oh) = self.output_size();
         let stride = self.manifest.stride as usize;
@@ -183,12 +195,16 @@ impl BallFinder {
             (iw, ih),
             frame.data.len(),
         ) {
-            let src = g.upload(frame.data).map_err(gpu_err)?;
-            let layout = crate::frame::PlaneLayout::packed(frame.width, frame.height, frame.format);
+            let (src, layout) = g.source(frame, self.gpu_input).map_err(gpu_err)?;
             let lb = g.fill(src, frame.width, frame.height, frame.format, layout, whole, 0).map_err(gpu_err)?;
             g.synchronize().map_err(gpu_err)?;
             self.model.run_device_shaped(g.output_ptr(0), [1, 3, ih, iw], read)??;
             return Ok(lb);
+        }
+        if !frame.on_host() {
+            return Err(InferError::Run(
+                "the ball finder reads a frame in GPU memory only when it runs on the GPU".into(),
+            ));
         }
         // The host input is made only where it is used (25 MB of floats for 1080p).
         self.input.resize(pre.input_len(), 0.0);

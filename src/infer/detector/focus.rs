@@ -37,6 +37,7 @@ impl BallFocus {
             manifest: focus.manifest.clone(),
             tiles: TilePlan { columns: 1, rows: 1, overlap_frac: 0.0, full_frame: true },
             ball_focus: None,
+            ball_finder: None,
             // One to `regions` images per call on the CPU: no fixed shape for a graph to replay.
             cuda_graph: false,
             ..main.clone()

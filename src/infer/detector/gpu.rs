@@ -7,7 +7,7 @@ use crate::frame::PlaneLayout;
 use crate::infer::backend::Backend;
 use crate::infer::error::InferError;
 use crate::infer::gpu_pre::{GpuFrame, GpuPreprocessor};
-use crate::infer::options::{DetectorOptions, GpuInput, Provider};
+use crate::infer::options::{DetectorOptions, Provider};
 use crate::infer::pre::{Letterbox, Region, YuvFrame};
 
 /// The GPU pre-processor for `batch` images per call, when the model runs on the GPU (a native
@@ -27,23 +27,6 @@ pub(super) fn preprocessor_for(model: &Backend, opts: &DetectorOptions, batch: u
         Err(e) => {
             tracing::warn!(error = %e, "GPU pre-processing unavailable; letterboxing on the CPU.");
             None
-        }
-    }
-}
-
-/// Where the GPU reads `frame`: in place from mapped pinned memory, or after one upload.
-fn gpu_source(
-    g: &mut GpuPreprocessor,
-    frame: &YuvFrame<'_>,
-    mode: GpuInput,
-) -> Result<(GpuFrame, PlaneLayout), InferError> {
-    match (frame.device, mode) {
-        (Some(ptr), GpuInput::Mapped) => Ok((GpuFrame::Device(ptr), frame.layout)),
-        // A frame kept in GPU memory by the decoder has no host copy to upload.
-        (Some(ptr), GpuInput::Copy) if !frame.on_host() => Ok((GpuFrame::Device(ptr), frame.layout)),
-        _ => {
-            let src = g.upload(frame.data).map_err(|e| InferError::Run(e.to_string()))?;
-            Ok((src, PlaneLayout::packed(frame.width, frame.height, frame.format)))
         }
     }
 }
@@ -85,7 +68,7 @@ impl Detector {
             let source = match current {
                 Some((cf, src)) if cf == f => src,
                 _ => {
-                    let src = gpu_source(g, frame, self.opts.gpu_input)?;
+                    let src = g.source(frame, self.opts.gpu_input).map_err(gpu_err)?;
                     current = Some((f, src));
                     src
                 }
@@ -108,7 +91,7 @@ impl Detector {
         out: &mut [f32],
     ) -> Result<Letterbox, InferError> {
         let g = self.gpu.as_mut().ok_or_else(|| InferError::Run("no GPU pre-processor".into()))?;
-        let (src, layout) = gpu_source(g, frame, self.opts.gpu_input)?;
+        let (src, layout) = g.source(frame, self.opts.gpu_input).map_err(gpu_err)?;
         let lb = g.fill(src, frame.width, frame.height, frame.format, layout, region, 0).map_err(gpu_err)?;
         g.download(0, out).map_err(gpu_err)?;
         Ok(lb)

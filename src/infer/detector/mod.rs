@@ -10,6 +10,7 @@ mod focus;
 mod gpu;
 
 use super::backend::Backend;
+use super::ball_finder::{BallFinder, BallFinderOptions};
 use super::error::InferError;
 use super::manifest::{ModelManifest, OutputFormat};
 use super::options::{DetectorOptions, Device, GpuInput, Provider};
@@ -67,6 +68,10 @@ pub struct Detector {
     focus_adds_detail: bool,
     /// Fewest images of one model call, padded when fewer wait (see [`Detector::hold_batch_shape`]).
     steady: SteadyBatch,
+    /// The ball finder, when on: after the detector on every frame, where the detector runs.
+    finder: Option<Box<BallFinder>>,
+    /// The finder failed on the last frame (said once, and again when it recovers).
+    finder_failing: bool,
     #[cfg(feature = "cuda")]
     gpu: Option<super::gpu_pre::GpuPreprocessor>,
 }
@@ -90,6 +95,21 @@ const MAX_REGIONS: usize = 65;
 /// regions together); larger batches are split into equal calls.
 const MAX_BATCH: usize = 128;
 
+/// Loads the ball finder where the detector runs; an error names its key.
+fn load_finder(opts: BallFinderOptions) -> Result<BallFinder, InferError> {
+    let model = opts.model.clone();
+    let finder = BallFinder::new(opts).map_err(|e| InferError::Model {
+        path: model.clone(),
+        message: format!("infer.ball_finder_model (\"\" turns it off): {e}"),
+    })?;
+    tracing::info!(
+        model = %model.display(),
+        provider = finder.provider().as_str(),
+        "The ball looked for in the whole frame at full resolution, after the detector."
+    );
+    Ok(finder)
+}
+
 /// Images per call when `jobs` images are split into equal calls of at most `limit`: one batch
 /// shape in the steady state (a new shape makes the runtime plan and allocate again).
 fn per_call(jobs: usize, limit: usize) -> usize {
@@ -99,14 +119,18 @@ fn per_call(jobs: usize, limit: usize) -> usize {
 }
 
 impl Detector {
-    /// Loads the model (and the ball's second-look model, when it is on).
+    /// Loads the model (and the ball's second-look model and the ball finder, when they are on).
     pub fn new(opts: DetectorOptions) -> Result<Self, InferError> {
         let focus = opts.ball_focus.as_ref().map(|f| focus::BallFocus::new(&opts, f)).transpose()?;
         if let Some(f) = &opts.ball_focus {
             tracing::info!(model = %f.model.display(), regions = f.regions, zoom = f.zoom, "The ball gets a second look where it is expected.");
         }
+        let finder = opts.ball_finder.clone().map(load_finder).transpose()?;
+        let gpu_input = opts.gpu_input;
         let mut detector = Self::build(opts, false)?;
         detector.focus = focus.map(Box::new);
+        detector.finder = finder.map(Box::new);
+        detector.set_gpu_input(gpu_input);
         Ok(detector)
     }
 
@@ -141,6 +165,8 @@ impl Detector {
             focus_decided_for: (0, 0),
             focus_adds_detail: false,
             steady: SteadyBatch::default(),
+            finder: None,
+            finder_failing: false,
             opts,
         })
     }
@@ -195,6 +221,14 @@ impl Detector {
     /// Chooses how frames reach the GPU (mapped read or explicit copy); no effect on the CPU path.
     pub fn set_gpu_input(&mut self, mode: GpuInput) {
         self.opts.gpu_input = mode;
+        if let Some(f) = self.finder.as_mut() {
+            f.set_gpu_input(mode);
+        }
+    }
+
+    /// Whether the ball finder runs after the detector.
+    pub fn finds_the_ball(&self) -> bool {
+        self.finder.is_some()
     }
 
     /// Where pre-processing runs.
@@ -286,8 +320,40 @@ impl Detector {
     }
 
     /// [`Detector::detect_many`] with a ball hint per frame (`hints[i]` for frame `i`; missing
-    /// ones are none): the whole-frame pass, then the ball's second look frame by frame.
+    /// ones are none): the whole-frame pass, the ball's second look, then the ball finder, frame
+    /// by frame.
     pub fn detect_many_with_hints(
+        &mut self,
+        frames: &[YuvFrame<'_>],
+        hints: &[Option<(f32, f32)>],
+        outs: &mut [Vec<Detection>],
+    ) -> Result<DetectTiming, InferError> {
+        let mut timing = self.detect_and_look(frames, hints, outs)?;
+        let Some(finder) = self.finder.as_mut() else { return Ok(timing) };
+        let threshold = self.opts.score_threshold;
+        for (frame, out) in frames.iter().zip(outs.iter_mut()) {
+            let started = Instant::now();
+            let found = finder.find(frame, out, threshold);
+            timing.infer_secs += started.elapsed().as_secs_f64();
+            timing.runs += 1;
+            // A failing finder leaves the detector's balls; the frame goes on.
+            match (found, self.finder_failing) {
+                (Err(e), false) => {
+                    tracing::warn!(error = %e, "The ball finder failed; the detector's balls stand until it works again.");
+                    self.finder_failing = true;
+                }
+                (Ok(_), true) => {
+                    tracing::info!("The ball finder works again.");
+                    self.finder_failing = false;
+                }
+                _ => {}
+            }
+        }
+        Ok(timing)
+    }
+
+    /// The whole-frame pass, then the ball's second look frame by frame.
+    fn detect_and_look(
         &mut self,
         frames: &[YuvFrame<'_>],
         hints: &[Option<(f32, f32)>],

@@ -141,6 +141,38 @@ fn two_cameras_from_files_publish_every_frame_on_their_own_topics_as_one_camera_
     }
 }
 
+/// Cameras that share the detector share one pitch keypoint model too (one session, each camera's
+/// keypoint frames run in turn by its thread): every camera is calibrated from the pitch's
+/// markings, as one camera alone is (tests/pipeline.rs).
+#[test]
+fn cameras_sharing_the_detector_share_one_keypoint_model_and_each_is_calibrated() {
+    let broker = Broker::start();
+    let rec = Recorder::start(broker.port, "footrack/t-kp/#");
+    let dir = tempfile::tempdir().unwrap();
+    let clip = crate::util::broadcast_clip();
+    let frames = 30;
+    let extra = "[ring]\noverflow = \"block\"\n[pitch]\nauto_calibrate = true\nkeypoint_every_frames = 10\n";
+    let cfg = appliance("t-kp", broker.port, extra, SHARED)
+        + &camera("a", clip.to_str().unwrap(), "realtime = false\n")
+        + &camera("b", clip.to_str().unwrap(), "realtime = false\n");
+    let path = daemon::write_config(dir.path(), &cfg);
+    let out = daemon::run(&["run", "-c", path.to_str().unwrap(), "--no-env", "--max-frames", &frames.to_string()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("one pitch keypoint model").count(), 1, "one keypoint session: {stderr}");
+    assert_eq!(stderr.matches("the keypoint model all cameras share").count(), 2, "both cameras on it: {stderr}");
+    assert!(rec.wait_for(Duration::from_secs(5), |m| m.iter().any(|x| x.payload == "stopped")), "no stopped status");
+    let msgs = rec.messages();
+    for camera in ["a", "b"] {
+        let tracks = tracks_on(&msgs, &format!("footrack/t-kp/{camera}/tracks"));
+        assert_eq!(tracks.len(), frames, "camera {camera}: every frame");
+        let fitted = tracks.iter().filter(|t| t["calibration"] == "keypoints").count();
+        let calibrated = tracks.iter().filter(|t| !t["homography"].is_null()).count();
+        assert!(fitted > 0, "camera {camera}: no fit from the keypoints");
+        assert!(calibrated * 10 >= frames * 7, "camera {camera}: {calibrated} of {frames} messages calibrated");
+    }
+}
+
 /// The same people with the same ids and boxes within a pixel: a batch of frames may round
 /// differently in the model than one frame alone. The ball is left out: its second look is aimed
 /// by the whole-frame pass, so a tenth of a pixel there moves it by a few, and a ball near the

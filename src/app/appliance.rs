@@ -25,6 +25,7 @@ use super::face::{CameraFace, Face};
 use super::pipeline::Pipeline;
 use super::processor::detector_changed;
 use super::shared_detector::{DetectorChange, SharedDetector};
+use super::shared_keypoints::SharedKeypoints;
 use super::slots::{build_ring, gpu_frames_wanted_for, preprocesses_on_gpu};
 use super::summary::RunSummary;
 use super::supervisor::CameraLink;
@@ -32,7 +33,7 @@ use crate::config::diff::changes_needing_restart;
 use crate::config::{self, Cameras, Config, remote};
 use crate::control::Intent;
 use crate::control::systemd::Notifier;
-use crate::infer::{Detector, DetectorSharing};
+use crate::infer::{Detector, DetectorSharing, KeypointModel};
 use crate::publish::http::HttpServer;
 use crate::publish::{IncomingMessage, Publisher, Topics, status};
 
@@ -79,6 +80,8 @@ struct Appliance {
     failed: usize,
     /// The detector all cameras share (`None`: one per camera, `infer.detector_sharing`).
     detector: Option<SharedDetector>,
+    /// The pitch keypoint model the cameras share with the detector (`None`: one per camera).
+    keypoints: Option<SharedKeypoints>,
     /// The first detector, loaded to decide; the first camera takes it when each has its own.
     spare: Option<Detector>,
     /// Whether the detector letterboxes on the GPU (ring memory follows it).
@@ -130,6 +133,7 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
         tracing::info!(cameras = cameras.len(), sharing = ?first.infer.detector_sharing, "Several cameras, one detector each (infer.detector_sharing).");
         (None, Some(detector))
     };
+    let keypoints = if detector.is_some() { shared_keypoints(&cameras)? } else { None };
     let mut appliance = Appliance {
         cameras: Vec::with_capacity(cameras.len()),
         to_start: Vec::new(),
@@ -137,6 +141,7 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
         summaries: Vec::new(),
         failed: 0,
         detector,
+        keypoints,
         spare,
         gpu_pre,
         publisher,
@@ -151,6 +156,9 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
     if appliance.cameras.is_empty() {
         if let Some(d) = appliance.detector.take() {
             d.stop();
+        }
+        if let Some(k) = appliance.keypoints.take() {
+            k.stop();
         }
         appliance.publisher.stop(Duration::from_secs(2));
         anyhow::bail!("no camera could be started (see the errors above)");
@@ -193,9 +201,12 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
             notifier.status(&format!("{} cameras, {processed} frames processed", appliance.cameras.len()));
         }
     }
-    let Appliance { detector, publisher, summaries, failed, face, .. } = appliance;
+    let Appliance { detector, keypoints, publisher, summaries, failed, face, .. } = appliance;
     if let Some(d) = detector {
         d.stop();
+    }
+    if let Some(k) = keypoints {
+        k.stop();
     }
     if let Some((_, server)) = face {
         server.stop();
@@ -203,6 +214,18 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
     publisher.stop(Duration::from_secs(2));
     anyhow::ensure!(!summaries.is_empty() || failed == 0, "every camera failed (see the errors above)");
     Ok(summaries)
+}
+
+/// The pitch keypoint model for every camera that calibrates automatically with the model the
+/// first such camera names (one session instead of one a camera, as the detector is shared);
+/// `None` when no camera calibrates automatically. A model that does not load stops the start.
+fn shared_keypoints(cameras: &Cameras) -> Result<Option<SharedKeypoints>> {
+    let Some(cfg) = cameras.all().iter().find(|c| c.pitch.calibrates_automatically()) else { return Ok(None) };
+    let opts = cfg.keypoint_options().context("pitch.keypoint_model")?;
+    let model = KeypointModel::new(opts).context("pitch keypoint model (or set pitch.auto_calibrate = false)")?;
+    let path = &cfg.pitch.keypoint_model;
+    tracing::info!(model = %path, provider = model.provider().as_str(), "Several cameras, one pitch keypoint model: each camera's keypoint frames are run in turn.");
+    Ok(Some(SharedKeypoints::start(model, path).context("spawning the keypoint thread")?))
 }
 
 /// Sets the shared detector up before live frames arrive, on a grey 1080p frame. On a GPU its
@@ -285,7 +308,14 @@ impl Appliance {
         };
         let topics = Topics::for_camera(&cfg.publish.topic_prefix, &cfg.device.id, &id);
         let ring = build_ring(&cfg, self.gpu_pre, gpu_frames_wanted_for(&cfg, self.gpu_pre));
-        let mut pipeline = Pipeline::start(cfg.clone(), link, ring, &self.publisher, topics.clone(), &self.opts, true)?;
+        let keypoints = self
+            .keypoints
+            .as_ref()
+            .filter(|_| cfg.pitch.calibrates_automatically())
+            .and_then(|k| k.client(&cfg.pitch.keypoint_model));
+        let links = (link, keypoints);
+        let mut pipeline =
+            Pipeline::start(cfg.clone(), links, ring, &self.publisher, topics.clone(), &self.opts, true)?;
         let camera_face = self.face.as_ref().map(|(f, _)| f.join(pipeline.face()));
         let supervisor_face = camera_face.clone();
         let (intents_tx, intents) = channel();

@@ -16,6 +16,7 @@ use super::face::CameraFace;
 use super::health::HealthReporter;
 use super::host_pixels::HostPixels;
 use super::processor::FrameProcessor;
+use super::shared_keypoints::{KeypointClient, KeypointLink};
 use super::summary::{RunSummary, summarize_with_warmup};
 use super::supervisor::{CameraLink, Progress, Supervisor};
 use super::worker::{Worker, WorkerCommand};
@@ -52,7 +53,7 @@ impl Pipeline {
     /// (its snapshot and annotated video files are named with its id).
     pub(super) fn start(
         cfg: Config,
-        detector: DetectorLink,
+        (detector, shared_keypoints): (DetectorLink, Option<KeypointClient>),
         (ring, gpu_frames): (Arc<FrameRing>, bool),
         publisher: &Arc<Publisher>,
         topics: Topics,
@@ -61,7 +62,7 @@ impl Pipeline {
     ) -> Result<Self> {
         let pixels = host_pixels(&cfg, opts, gpu_frames);
         let live = cfg.http.enabled().then(|| Arc::new(LiveView::new(cfg.http.mjpeg_max_fps)));
-        let keypoints = keypoint_model(&cfg)?;
+        let keypoints = keypoint_model(&cfg, shared_keypoints)?;
         let roles = role_model(&cfg)?;
         let ball_check = ball_check(&cfg)?;
         let pipeline_stats = Arc::new(PipelineStats::default());
@@ -250,8 +251,9 @@ fn host_pixels(cfg: &Config, opts: &RunOptions, gpu_frames: bool) -> Vec<HostPix
 }
 
 /// The pitch keypoint model, when it calibrates (`pitch.auto_calibrate` without a hand
-/// calibration). A model that does not load stops the start: it is never silently off.
-fn keypoint_model(cfg: &Config) -> Result<Option<KeypointModel>> {
+/// calibration): the `shared` one when given, else one of the camera's own. A model that does not
+/// load stops the start: it is never silently off.
+fn keypoint_model(cfg: &Config, shared: Option<KeypointClient>) -> Result<Option<KeypointLink>> {
     if !cfg.pitch.calibrates_automatically() {
         if cfg.pitch.auto_calibrate {
             tracing::info!(
@@ -260,9 +262,19 @@ fn keypoint_model(cfg: &Config) -> Result<Option<KeypointModel>> {
         }
         return Ok(None);
     }
-    let opts = cfg.keypoint_options().context("pitch.keypoint_model")?;
-    let model = KeypointModel::new(opts).context("pitch keypoint model (or set pitch.auto_calibrate = false)")?;
-    tracing::info!(model = %cfg.pitch.keypoint_model, provider = model.provider().as_str(), every_frames = cfg.pitch.keypoint_every_frames, "Pitch calibrated automatically from its keypoints.");
+    let model = match shared {
+        Some(client) => {
+            tracing::info!(model = %cfg.pitch.keypoint_model, every_frames = cfg.pitch.keypoint_every_frames, "Pitch calibrated automatically from its keypoints (the keypoint model all cameras share).");
+            KeypointLink::Shared(client)
+        }
+        None => {
+            let opts = cfg.keypoint_options().context("pitch.keypoint_model")?;
+            let model =
+                KeypointModel::new(opts).context("pitch keypoint model (or set pitch.auto_calibrate = false)")?;
+            tracing::info!(model = %cfg.pitch.keypoint_model, provider = model.provider().as_str(), every_frames = cfg.pitch.keypoint_every_frames, "Pitch calibrated automatically from its keypoints.");
+            KeypointLink::Own(Box::new(model))
+        }
+    };
     if cfg.track.pitch_association == crate::track::PitchAssociation::Hand {
         tracing::info!(
             "Tracking stays in the image with the automatic calibration (track.pitch_association = \"hand\": its fits measured too unsteady to track on; \"always\" tracks on them too). Pitch positions are published either way."

@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use super::detector_link::DetectorLink;
+use super::shared_keypoints::KeypointLink;
 use crate::config::Config;
 use crate::frame::{BBox, Team};
 use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
@@ -178,7 +179,7 @@ impl FrameProcessor {
 
     /// Calibrates from the pitch keypoints `model` finds (`pitch.auto_calibrate` without a
     /// hand calibration); the camera is followed between its runs.
-    pub fn with_keypoints(mut self, model: Option<KeypointModel>) -> Self {
+    pub(super) fn with_keypoints(mut self, model: Option<KeypointLink>) -> Self {
         self.finisher.set_keypoints(model);
         self
     }
@@ -257,7 +258,7 @@ pub(super) struct FrameFinisher {
     teams: Option<TeamAssigner>,
     follower: Option<CameraFollower>,
     auto: Option<AutoCalibration>,
-    keypoints: Option<KeypointModel>,
+    keypoints: Option<KeypointLink>,
     found: FrameKeypoints,
     roles: Option<RoleClassifier>,
     ball_check: Option<BallCheck>,
@@ -310,7 +311,7 @@ impl FrameFinisher {
         }
     }
 
-    fn set_keypoints(&mut self, model: Option<KeypointModel>) {
+    fn set_keypoints(&mut self, model: Option<KeypointLink>) {
         self.auto = model.is_some().then(|| AutoCalibration::new(auto_rules(&self.config)));
         self.keypoints = model;
     }
@@ -460,7 +461,8 @@ impl FrameFinisher {
             self.ball_check = None;
         }
         if let Some(k) = models.keypoints {
-            self.keypoints = Some(k);
+            // A model of the camera's own (a shared one's mailbox, if it had one, is given back).
+            self.keypoints = Some(KeypointLink::Own(Box::new(k)));
             tracing::info!(model = %cfg.pitch.keypoint_model, "Pitch keypoint model loaded between frames.");
         } else if !auto {
             self.keypoints = None;

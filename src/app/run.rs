@@ -40,7 +40,7 @@ pub fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions) -> Res
 
     let detector = Detector::new(cfg.detector_options()).context("detector")?;
     let ring = build_ring(&cfg, preprocesses_on_gpu(&detector), gpu_frames_wanted(&cfg, &detector));
-    let mut pipeline = Pipeline::start(cfg, detector.into(), ring, &publisher, topics, &opts, false)?;
+    let mut pipeline = Pipeline::start(cfg, (detector.into(), None), ring, &publisher, topics, &opts, false)?;
     let camera_face = face.as_ref().map(|(f, _)| f.join(pipeline.face()));
     let mut supervisor = pipeline.supervisor(&publisher, opts, None, camera_face)?;
     let progress = supervisor.run(&intents, &remote_in, &mut notifier, &pipeline.worker);

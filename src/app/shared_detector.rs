@@ -6,52 +6,23 @@
 //! whatever is ready). No lock and no allocation per frame: mailboxes are fixed, their states
 //! atomic, their buffers reused.
 
-use std::cell::UnsafeCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::SeqCst};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::mailbox::{Mailboxes, StoppedOnDrop};
 use crate::config::{Config, MAX_CAMERAS};
 use crate::frame::{Detection, YuvFrame};
 use crate::infer::{DetectTiming, Detector, InferError};
-use crate::wake::WakeCount;
 
-/// Mailbox states: not handed out; held by a camera and empty; a frame waits; being detected;
-/// answered.
-const FREE: u8 = 0;
-const IDLE: u8 = 1;
-const SUBMITTED: u8 = 2;
-const RUNNING: u8 = 3;
-const DONE: u8 = 4;
-
-/// One camera's request and answer. Whoever the state says owns the contents: the camera in
-/// `IDLE` and `DONE`, the detection thread in `SUBMITTED` (to claim) and `RUNNING`.
-struct Mailbox {
-    state: AtomicU8,
-    answered: WakeCount,
-    work: UnsafeCell<Work>,
-}
-
+/// One camera's request and answer.
 struct Work {
-    /// The frame, valid while the camera waits (it holds the ring slot and blocks until `DONE`).
+    /// The frame, valid while the camera waits (it holds the ring slot and blocks until answered).
     frame: Option<YuvFrame<'static>>,
     hint: Option<(f32, f32)>,
     dets: Vec<Detection>,
     result: Result<DetectTiming, InferError>,
-}
-
-// SAFETY: `work` is only touched by the side the atomic `state` names (see `Mailbox`), with
-// SeqCst stores and loads ordering the hand-overs.
-unsafe impl Sync for Mailbox {}
-
-/// What the cameras and the detection thread share.
-struct Shared {
-    mailboxes: Vec<Mailbox>,
-    submitted: WakeCount,
-    stopping: AtomicBool,
-    stopped: AtomicBool,
 }
 
 /// A new model or new thresholds for the shared detector (`infer`, loaded beforehand).
@@ -64,7 +35,7 @@ pub(super) struct DetectorChange {
 
 /// The detection thread and the way into it.
 pub(super) struct SharedDetector {
-    shared: Arc<Shared>,
+    shared: Arc<Mailboxes<Work>>,
     changes: SyncSender<DetectorChange>,
     thread: Option<JoinHandle<()>>,
 }
@@ -74,29 +45,17 @@ impl SharedDetector {
     /// (on a GPU; see `Detector::hold_batch_shape`); a call waits up to `gather` for every
     /// camera's frame once one has arrived.
     pub(super) fn start(detector: Detector, cameras: usize, gather: Duration) -> std::io::Result<Self> {
-        let shared = Arc::new(Shared {
-            mailboxes: (0..MAX_CAMERAS)
-                .map(|_| Mailbox {
-                    state: AtomicU8::new(FREE),
-                    answered: WakeCount::default(),
-                    work: UnsafeCell::new(Work {
-                        frame: None,
-                        hint: None,
-                        dets: Vec::with_capacity(512),
-                        result: Ok(DetectTiming::default()),
-                    }),
-                })
-                .collect(),
-            submitted: WakeCount::default(),
-            stopping: AtomicBool::new(false),
-            stopped: AtomicBool::new(false),
-        });
+        let shared = Arc::new(Mailboxes::new(MAX_CAMERAS, || Work {
+            frame: None,
+            hint: None,
+            dets: Vec::with_capacity(512),
+            result: Ok(DetectTiming::default()),
+        }));
         let (changes, changes_in) = sync_channel(4);
         let thread = {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new().name("detect".into()).spawn(move || {
-                // Set however the thread ends (a panic included): no camera waits forever.
-                let _stopped = StoppedOnDrop(&shared);
+                let _stopped = StoppedOnDrop(&*shared);
                 detect_batches(&shared, detector, (cameras, gather), &changes_in);
             })?
         };
@@ -105,8 +64,7 @@ impl SharedDetector {
 
     /// A mailbox for one camera; `None` when every one is taken.
     pub(super) fn client(&self) -> Option<DetectorClient> {
-        let index =
-            self.shared.mailboxes.iter().position(|m| m.state.compare_exchange(FREE, IDLE, SeqCst, SeqCst).is_ok())?;
+        let index = self.shared.take()?;
         Some(DetectorClient { shared: Arc::clone(&self.shared), index })
     }
 
@@ -118,29 +76,16 @@ impl SharedDetector {
 
     /// Stops the detection thread once the cameras have stopped.
     pub(super) fn stop(mut self) {
-        self.shared.stopping.store(true, SeqCst);
-        self.shared.submitted.notify();
+        self.shared.ask_to_stop();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-/// Marks the detection thread stopped and wakes every waiting camera when dropped.
-struct StoppedOnDrop<'a>(&'a Shared);
-
-impl Drop for StoppedOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.stopped.store(true, SeqCst);
-        for m in &self.0.mailboxes {
-            m.answered.notify();
-        }
-    }
-}
-
 /// One camera's way to the shared detector.
 pub(super) struct DetectorClient {
-    shared: Arc<Shared>,
+    shared: Arc<Mailboxes<Work>>,
     index: usize,
 }
 
@@ -153,59 +98,46 @@ impl DetectorClient {
         hint: Option<(f32, f32)>,
         out: &mut Vec<Detection>,
     ) -> Result<DetectTiming, InferError> {
-        let m = &self.shared.mailboxes[self.index];
-        if self.shared.stopped.load(SeqCst) {
-            return Err(InferError::Runtime("the shared detector has stopped".into()));
-        }
-        {
-            // SAFETY: the mailbox is IDLE: this camera owns its contents. The frame's borrow is
-            // extended for the detection thread, which reads it only until it answers; this call
-            // does not return before the answer, and the caller's borrow outlives the call.
-            let work = unsafe { &mut *m.work.get() };
-            work.frame = Some(unsafe { std::mem::transmute::<YuvFrame<'_>, YuvFrame<'static>>(*frame) });
-            work.hint = hint;
-        }
-        m.state.store(SUBMITTED, SeqCst);
-        self.shared.submitted.notify();
-        loop {
-            let done = m.answered.wait_for(Duration::from_millis(100), || (m.state.load(SeqCst) == DONE).then_some(()));
-            if done.is_some() {
-                break;
-            }
-            if self.shared.stopped.load(SeqCst) {
-                // Claimed or not, the thread is gone and touches nothing any more.
-                m.state.store(IDLE, SeqCst);
-                // SAFETY: the detection thread has ended: nobody else reads the mailbox.
-                unsafe { (*m.work.get()).frame = None };
-                return Err(InferError::Runtime("the shared detector has stopped".into()));
-            }
-        }
-        // SAFETY: DONE: the detection thread has handed the contents back.
-        let work = unsafe { &mut *m.work.get() };
-        work.frame = None;
-        // Buffers change hands, not detections: `out` takes the answer, the mailbox `out`'s old one.
-        std::mem::swap(out, &mut work.dets);
-        let result = std::mem::replace(&mut work.result, Ok(DetectTiming::default()));
-        m.state.store(IDLE, SeqCst);
-        result
+        // SAFETY: this client holds its mailbox and `&mut self` keeps it to one thread. The
+        // frame's borrow is extended for the detection thread, which reads it only until it
+        // answers; `call` does not return before the answer (or the thread's end), and the
+        // caller's borrow outlives the call.
+        let frame = unsafe { std::mem::transmute::<YuvFrame<'_>, YuvFrame<'static>>(*frame) };
+        let answered = unsafe {
+            self.shared.call(
+                self.index,
+                |w| {
+                    w.frame = Some(frame);
+                    w.hint = hint;
+                },
+                |w| {
+                    // Buffers change hands, not detections: `out` takes the answer, the mailbox
+                    // `out`'s old one.
+                    std::mem::swap(out, &mut w.dets);
+                    std::mem::replace(&mut w.result, Ok(DetectTiming::default()))
+                },
+                |w| w.frame = None,
+            )
+        };
+        answered.unwrap_or_else(|_| Err(InferError::Runtime("the shared detector has stopped".into())))
     }
 }
 
 impl Drop for DetectorClient {
     fn drop(&mut self) {
-        self.shared.mailboxes[self.index].state.store(FREE, SeqCst);
+        self.shared.give_back(self.index);
     }
 }
 
 /// The detection thread: waits for submitted frames, claims them all, detects them in batches of
 /// one frame size, answers; applies settings changes between batches.
 fn detect_batches(
-    shared: &Shared,
+    shared: &Mailboxes<Work>,
     mut detector: Detector,
     (cameras, gather): (usize, Duration),
     changes: &Receiver<DetectorChange>,
 ) {
-    let n = shared.mailboxes.len();
+    let n = MAX_CAMERAS;
     let mut claimed: Vec<usize> = Vec::with_capacity(n);
     let mut group: Vec<usize> = Vec::with_capacity(n);
     let mut frames: Vec<YuvFrame<'static>> = Vec::with_capacity(n);
@@ -223,16 +155,15 @@ fn detect_batches(
                 detector.hold_batch_shape(held);
             }
         }
-        let serving = shared.mailboxes.iter().filter(|m| m.state.load(SeqCst) != FREE).count();
+        let serving = shared.serving();
         if serving > held {
             held = serving;
             if detector.hold_batch_shape(held) {
                 tracing::info!(frames = held, "The shared detector's calls keep a batch of this many frames.");
             }
         }
-        let any = || shared.mailboxes.iter().any(|m| m.state.load(SeqCst) == SUBMITTED).then_some(());
-        if shared.submitted.wait_for(Duration::from_millis(50), any).is_none() {
-            if shared.stopping.load(SeqCst) {
+        if !shared.wait_for_requests(Duration::from_millis(50), 1) {
+            if shared.stopping() {
                 return;
             }
             continue;
@@ -240,23 +171,14 @@ fn detect_batches(
         if !gather.is_zero() {
             // The other cameras' frames of this period: until every camera served has one waiting,
             // or `gather` has passed (a stalled camera costs the others no more than that).
-            let all = || {
-                let waiting = shared.mailboxes.iter().filter(|m| m.state.load(SeqCst) == SUBMITTED).count();
-                (waiting >= serving).then_some(())
-            };
             let deadline = Instant::now() + gather;
             while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-                if shared.submitted.wait_for(left, all).is_some() {
+                if shared.wait_for_requests(left, serving) {
                     break;
                 }
             }
         }
-        claimed.clear();
-        for (i, m) in shared.mailboxes.iter().enumerate() {
-            if m.state.compare_exchange(SUBMITTED, RUNNING, SeqCst, SeqCst).is_ok() {
-                claimed.push(i);
-            }
-        }
+        shared.claim(&mut claimed);
         while !claimed.is_empty() {
             // One call per frame size: the first waiting frame's size, then the next.
             group.clear();
@@ -271,8 +193,8 @@ fn detect_batches(
             frames.clear();
             hints.clear();
             for &i in &group {
-                // SAFETY: RUNNING: this thread owns the mailbox's contents.
-                let work = unsafe { &*shared.mailboxes[i].work.get() };
+                // SAFETY: claimed: this thread owns the mailbox's contents until it answers.
+                let work = unsafe { shared.work(i) };
                 if let Some(f) = work.frame {
                     frames.push(f);
                     hints.push(work.hint);
@@ -294,9 +216,8 @@ fn detect_batches(
             };
             frames.clear();
             for (k, &i) in group.iter().enumerate() {
-                let m = &shared.mailboxes[i];
-                // SAFETY: RUNNING: this thread owns the contents until DONE is stored below.
-                let work = unsafe { &mut *m.work.get() };
+                // SAFETY: claimed: this thread owns the contents until it answers below.
+                let work = unsafe { shared.work(i) };
                 match &result {
                     Ok(timing) => {
                         // The answer's buffer goes to the mailbox; the mailbox's is the next output.
@@ -308,15 +229,14 @@ fn detect_batches(
                         work.result = Err(e.clone());
                     }
                 }
-                m.state.store(DONE, SeqCst);
-                m.answered.notify();
+                shared.answer(i);
             }
         }
     }
 }
 
 /// The frame waiting in mailbox `i` (claimed by the detection thread).
-fn frame_of(shared: &Shared, i: usize) -> Option<YuvFrame<'static>> {
-    // SAFETY: called only on mailboxes this thread holds in RUNNING.
-    unsafe { (*shared.mailboxes[i].work.get()).frame }
+fn frame_of(shared: &Mailboxes<Work>, i: usize) -> Option<YuvFrame<'static>> {
+    // SAFETY: called only on mailboxes this thread has claimed and not answered.
+    unsafe { shared.work(i).frame }
 }

@@ -5,11 +5,12 @@
 //! at any score: most are 8-10 px wide, a dot the shrink blurs away. The finder reads every pixel
 //! (stride 4, with a stride-8 branch for context) and says, for each 4x4 cell, how likely the
 //! ball's centre lies there, where in the cell and how large the ball is. Its best peaks join the
-//! detector's ball candidates; the ball check, when on, then ranks them all. It runs where the
-//! detector runs (1.2 GMAC on 1080p, 0.5 on 720p). On a GPU the frame is letterboxed there by the
-//! detector's kernel and the model reads it in place: a 1080p input is 25 MB of floats, whose
-//! making and copying on the host cost more than the model (31 fps end to end against 130 on an
-//! H100, measured).
+//! detector's ball candidates; the ball check, when on, then ranks them all. It belongs to the
+//! detector and runs after it, where it runs (1.2 GMAC on 1080p, 0.5 on 720p): one session for
+//! every camera a shared detector serves. On a GPU the frame is letterboxed there by the
+//! detector's kernel, from the decoder's GPU memory when the frame is kept there, and the model
+//! reads its input in place: a 1080p input is 25 MB of floats, whose making and copying on the
+//! host cost more than the model (31 fps end to end against 130 on an H100, measured).
 
 mod manifest;
 

@@ -40,12 +40,34 @@ pub struct RoleManifest {
     pub margin: f32,
     /// The role of each output, in output order: `player`, `goalkeeper` or `referee`.
     pub roles: Vec<String>,
+    /// The frame's context, when given: how much a kit unlike everyone else's in the frame
+    /// speaks for a goalkeeper or referee against a player.
+    #[serde(default)]
+    pub kit_context: Option<KitContext>,
     /// What one run costs (for people sizing a device; not acted on).
     #[serde(default)]
     pub cost: Option<toml::Table>,
     /// How the weights were made (for people and audits; not acted on).
     #[serde(default)]
     pub training: Option<toml::Table>,
+}
+
+/// A goalkeeper's or referee's kit is unlike everyone else's in the frame; a player's matches
+/// team-mates'. The log of the likelihood ratio, unique kit against player, is
+/// `weights[0] ln(1 + d1) + weights[1] ln(1 + d2) + bias`, where d1 and d2 are the RGB distances
+/// (0..255 a channel) from a person's kit to the two nearest other people's kits in the frame,
+/// fitted on the training frames' labelled boxes.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KitContext {
+    /// Weights of ln(1 + d1) and ln(1 + d2).
+    pub weights: [f32; 2],
+    /// The constant term.
+    pub bias: f32,
+    /// Frames with fewer people say nothing of who is unlike the rest: no context applied.
+    pub min_people: usize,
+    /// The log ratio is clamped to +- this: the model's own view of the crop keeps a say.
+    pub max_log_ratio: f32,
 }
 
 impl RoleManifest {
@@ -58,6 +80,14 @@ impl RoleManifest {
         crate::infer::crops::check_input(self.input_width, self.input_height, self.std)?;
         if !(self.margin.is_finite() && (0.0..=1.0).contains(&self.margin)) {
             return Err(format!("margin {} must be in 0..=1", self.margin));
+        }
+        if let Some(k) = &self.kit_context {
+            let finite = k.weights.iter().chain([&k.bias, &k.max_log_ratio]).all(|v| v.is_finite());
+            if !finite || k.max_log_ratio < 0.0 || k.min_people < 3 {
+                return Err(format!(
+                    "kit_context {k:?}: weights, bias and max_log_ratio must be finite, max_log_ratio >= 0 and min_people >= 3"
+                ));
+            }
         }
         let classes = self.classes()?;
         if classes.len() < 2 || (1..classes.len()).any(|i| classes[..i].contains(&classes[i])) {

@@ -204,7 +204,7 @@ impl BallFinder {
         }
         if !frame.on_host() {
             return Err(InferError::Run(
-                "the ball finder reads a frame in GPU memory only when it runs on the GPU".into(),
+                "the frame is in GPU memory only, and the ball finder cannot letterbox there (it runs on the CPU, or its GPU letterboxer could not be made)".into(),
             ));
         }
         // The host input is made only where it is used (25 MB of floats for 1080p).

@@ -95,13 +95,17 @@ const MAX_REGIONS: usize = 65;
 /// regions together); larger batches are split into equal calls.
 const MAX_BATCH: usize = 128;
 
-/// Loads the ball finder where the detector runs; an error names its key.
-fn load_finder(opts: BallFinderOptions) -> Result<BallFinder, InferError> {
+/// Loads the ball finder where the detector runs, reading frames on the GPU as the detector does
+/// (`gpu_input`); a model that does not load names its key.
+fn load_finder(opts: BallFinderOptions, gpu_input: GpuInput) -> Result<BallFinder, InferError> {
     let model = opts.model.clone();
-    let finder = BallFinder::new(opts).map_err(|e| InferError::Model {
-        path: model.clone(),
-        message: format!("infer.ball_finder_model (\"\" turns it off): {e}"),
+    let mut finder = BallFinder::new(opts).map_err(|e| match e {
+        InferError::Model { path, message } => {
+            InferError::Model { path, message: format!("{message} (infer.ball_finder_model; \"\" turns it off)") }
+        }
+        other => other,
     })?;
+    finder.set_gpu_input(gpu_input);
     tracing::info!(
         model = %model.display(),
         provider = finder.provider().as_str(),
@@ -125,12 +129,10 @@ impl Detector {
         if let Some(f) = &opts.ball_focus {
             tracing::info!(model = %f.model.display(), regions = f.regions, zoom = f.zoom, "The ball gets a second look where it is expected.");
         }
-        let finder = opts.ball_finder.clone().map(load_finder).transpose()?;
-        let gpu_input = opts.gpu_input;
+        let finder = opts.ball_finder.clone().map(|f| load_finder(f, opts.gpu_input)).transpose()?;
         let mut detector = Self::build(opts, false)?;
         detector.focus = focus.map(Box::new);
         detector.finder = finder.map(Box::new);
-        detector.set_gpu_input(gpu_input);
         Ok(detector)
     }
 

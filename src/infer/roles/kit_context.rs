@@ -22,8 +22,8 @@ pub(super) struct FrameContext {
     rule: KitContext,
     /// Which outputs are roles of a unique kit (not `player`).
     unique_kit: [bool; MAX_ROLES],
-    /// Per detection: the model's probabilities (NaN: not a person looked at).
-    probs: Vec<[f32; MAX_ROLES]>,
+    /// Per detection: the model's probabilities (`None`: not a person looked at).
+    probs: Vec<Option<[f32; MAX_ROLES]>>,
     /// Per detection: its kit's colour, when a person whose torso lies in the frame.
     kits: Vec<Option<[f32; 3]>>,
 }
@@ -40,7 +40,7 @@ impl FrameContext {
     /// Starts a frame of `detections`.
     pub(super) fn begin(&mut self, detections: usize) {
         self.probs.clear();
-        self.probs.resize(detections, [f32::NAN; MAX_ROLES]);
+        self.probs.resize(detections, None);
         self.kits.clear();
         self.kits.resize(detections, None);
     }
@@ -48,7 +48,9 @@ impl FrameContext {
     /// The model's probabilities for detection `i`.
     pub(super) fn set_probabilities(&mut self, i: usize, p: &[f32]) {
         let k = p.len().min(MAX_ROLES);
-        self.probs[i][..k].copy_from_slice(&p[..k]);
+        let mut probs = [0.0; MAX_ROLES];
+        probs[..k].copy_from_slice(&p[..k]);
+        self.probs[i] = Some(probs);
     }
 
     /// Gives each person looked at its role: the model's probabilities scaled by the frame's
@@ -63,17 +65,14 @@ impl FrameContext {
     ) {
         let k = classes.len().min(MAX_ROLES);
         for (i, d) in dets.iter().enumerate() {
-            if !self.probs[i][0].is_nan() {
+            if self.probs[i].is_some() {
                 self.kits[i] = kit_colour(frame, &d.bbox);
             }
         }
         let people = self.kits.iter().filter(|c| c.is_some()).count();
         let KitContext { weights, bias, min_people, max_log_ratio } = self.rule;
         for (i, d) in dets.iter_mut().enumerate() {
-            let mut p = self.probs[i];
-            if p[0].is_nan() {
-                continue;
-            }
+            let Some(mut p) = self.probs[i] else { continue };
             if people >= min_people
                 && let Some(kit) = self.kits[i]
             {

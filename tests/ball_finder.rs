@@ -222,3 +222,39 @@ fn frames_of_another_size_are_looked_at_whole() {
         assert!((0.0..w as f32).contains(&cx) && (0.0..h as f32).contains(&cy), "{d:?} outside 1000x562");
     }
 }
+
+#[test]
+fn several_frames_in_one_call_find_what_each_finds_alone() {
+    let mut raw = RawConfig::default();
+    raw.infer.ball_finder_model = repo_root().join("models/ball_finder.onnx").display().to_string();
+    raw.infer.providers = vec![footrackd::infer::Provider::Cpu];
+    let cfg = validate(raw, false).unwrap();
+    let mut finder = BallFinder::new(cfg.ball_finder_options().expect("the ball finder is on")).unwrap();
+    let clip = repo_root().join("demo/clip.mp4");
+    let decoded: Vec<_> = [30, 200, 400].into_iter().flat_map(|i| frames::decode(&clip, i, 1)).collect();
+    let yuvs: Vec<_> = decoded.iter().map(|f| YuvFrame::new(&f.data, f.width, f.height, f.format).unwrap()).collect();
+    // A detector ball already in the second frame's list: peaks on it lift it, others are added.
+    let seeded =
+        Detection { bbox: BBox { x1: 600.0, y1: 300.0, x2: 610.0, y2: 310.0 }, score: 0.3, class: ObjectClass::Ball };
+    let start = |i: usize| if i == 1 { vec![seeded] } else { Vec::new() };
+    let alone: Vec<Vec<Detection>> = yuvs
+        .iter()
+        .enumerate()
+        .map(|(i, y)| {
+            let mut dets = start(i);
+            finder.find(y, &mut dets, 0.05).unwrap();
+            dets
+        })
+        .collect();
+    let mut together: Vec<Vec<Detection>> = (0..yuvs.len()).map(start).collect();
+    let added = finder.find_many(&yuvs, &mut together, 0.05).unwrap();
+    assert_eq!(together, alone, "one call for three frames finds what three calls find");
+    assert_eq!(added, alone.iter().map(|d| d.len()).sum::<usize>() - 1, "every ball but the seeded one is new");
+    assert!(alone.iter().all(|d| d.iter().any(|b| b.score >= 0.05)), "each frame has a candidate");
+    // Frames of two sizes are refused, not mixed into one call.
+    let f = &decoded[0];
+    let half = YuvFrame::new(&f.data[..f.data.len() / 4], f.width / 2, f.height / 2, f.format).unwrap();
+    let mut outs = vec![Vec::new(), Vec::new()];
+    let e = finder.find_many(&[yuvs[0], half], &mut outs, 0.05).unwrap_err();
+    assert!(e.to_string().contains("frames of one size"), "{e}");
+}

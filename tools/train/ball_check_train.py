@@ -35,11 +35,13 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evaluate as ev  # noqa: E402
 
+# Defaults of the shipped check; --input, --window-* and --negatives change them for a run.
 IN, PAD = 32, 114
 WINDOW_FACTOR, WINDOW_MIN, WINDOW_MAX = 6.0, 32.0, 120.0
 # Patches kept around each sample, pixels (the largest window and its jitter fit).
 PATCH = 160
 MAX_NEGATIVES = 12
+WIDTH = 16
 
 
 def window(size: float) -> float:
@@ -129,16 +131,17 @@ def colour(x: np.ndarray, rng: random.Random) -> np.ndarray:
 class BallCheckNet(nn.Module):
     """Four 3x3 convolutions (16-32-64-64), pooled, one linear layer: 3.4 MMAC per crop."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = 16) -> None:
         super().__init__()
+        w = width
 
         def block(i: int, o: int) -> nn.Sequential:
             return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
 
         self.features = nn.Sequential(
-            block(3, 16), nn.MaxPool2d(2), block(16, 32), nn.MaxPool2d(2), block(32, 64), nn.MaxPool2d(2), block(64, 64)
+            block(3, w), nn.MaxPool2d(2), block(w, 2 * w), nn.MaxPool2d(2), block(2 * w, 4 * w), nn.MaxPool2d(2), block(4 * w, 4 * w)
         )
-        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(64, 1))
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(4 * w, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Input: RGB 0-255, NCHW; scaled here so the daemon feeds raw pixels. Output: logits [N].
@@ -176,6 +179,7 @@ def rescored(net: BallCheckNet, frames, labels: str) -> dict:
 
 
 def main() -> None:
+    global IN, WINDOW_FACTOR, WINDOW_MIN, WINDOW_MAX, PATCH, MAX_NEGATIVES
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", action="append", required=True, help="dets.jsonl:labels_dir (footrackd detect at score 0.01)")
     ap.add_argument("--valid", action="append", default=[], help="dets.jsonl:labels_dir, reported")
@@ -183,7 +187,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--input", type=int, default=IN, help="the crop's side in the model, pixels")
+    ap.add_argument("--window-factor", type=float, default=WINDOW_FACTOR)
+    ap.add_argument("--window-min", type=float, default=WINDOW_MIN)
+    ap.add_argument("--window-max", type=float, default=WINDOW_MAX)
+    ap.add_argument("--width", type=int, default=WIDTH, help="the first convolution's channels (then x2, x4, x4)")
+    ap.add_argument("--negatives", type=int, default=MAX_NEGATIVES, help="most candidates per frame kept as negatives")
     args = ap.parse_args()
+    IN, WINDOW_FACTOR, WINDOW_MIN, WINDOW_MAX = args.input, args.window_factor, args.window_min, args.window_max
+    PATCH, MAX_NEGATIVES = max(160, int(WINDOW_MAX * 1.25) + 8), args.negatives
     rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
@@ -192,7 +204,7 @@ def main() -> None:
     neg = [s for s in samples if s.label == 0]
     print(f"train: {len(pos)} balls, {len(neg)} candidates that are not", flush=True)
     valid = [(spec.split(":")[1], read_split(spec, None)[1]) for spec in args.valid]
-    net = BallCheckNet()
+    net = BallCheckNet(args.width)
     for labels, frames in valid:
         before = {k: {"ap50": round(v["ap50"], 3), "recall_at_precision_0.8": round(v["recall_at_precision_0.8"], 3)}
                   for k, v in ev.evaluate([([("ball", d["score"], *d["bbox"]) for d in rec["detections"] if d["class"] == "ball"],

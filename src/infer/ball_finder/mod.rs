@@ -62,7 +62,10 @@ pub struct BallFinder {
     /// The frame size the buffers are for, the input size and its pre-processor.
     sized_for: Option<SizedFor>,
     input: Vec<f32>,
+    /// Every frame's output of the last call, one after another.
     output: Vec<f32>,
+    /// Every frame's letterbox of the last call.
+    letterboxes: Vec<Letterbox>,
     peaks: Vec<Peak>,
     /// Letterboxing on the GPU where the model runs there, for the current input size.
     #[cfg(feature = "cuda")]
@@ -89,6 +92,7 @@ impl BallFinder {
             sized_for: None,
             input: Vec::new(),
             output: Vec::new(),
+            letterboxes: Vec::new(),
             peaks: Vec::with_capacity(top_k + 1),
             #[cfg(feature = "cuda")]
             gpu: None,
@@ -124,94 +128,114 @@ impl BallFinder {
         dets: &mut Vec<Detection>,
         min_score: f32,
     ) -> Result<usize, InferError> {
-        let lb = self.run(frame)?;
+        self.find_many(std::slice::from_ref(frame), std::slice::from_mut(dets), min_score)
+    }
+
+    /// [`BallFinder::find`] for several frames of one size (the cameras of a shared detector):
+    /// on a GPU they are letterboxed into consecutive slots and run in one model call (one call
+    /// for eight 1080p cameras instead of eight); on the CPU one frame at a time. `outs[i]` takes
+    /// frame `i`'s balls. Returns how many were added in all.
+    pub fn find_many(
+        &mut self,
+        frames: &[YuvFrame<'_>],
+        outs: &mut [Vec<Detection>],
+        min_score: f32,
+    ) -> Result<usize, InferError> {
+        let Some(first) = frames.first() else { return Ok(0) };
+        if outs.len() < frames.len() || frames.iter().any(|f| (f.width, f.height) != (first.width, first.height)) {
+            return Err(InferError::Run("the ball finder needs one output per frame and frames of one size".into()));
+        }
+        self.run(frames)?;
         let (ow, oh) = self.output_size();
+        let per_frame = OUTPUTS * ow * oh;
         let stride = self.manifest.stride as usize;
-        // Only cells on the frame's content, not on the padding.
-        let (cw, ch) =
-            ((lb.content_w as usize).div_ceil(stride).min(ow), (lb.content_h as usize).div_ceil(stride).min(oh));
         let floor = self.manifest.min_score.max(min_score);
-        collect_peaks(&self.output[..ow * oh], ow, (cw, ch), floor, self.manifest.top_k, &mut self.peaks);
         let mut added = 0;
-        for p in &self.peaks {
-            let at = |c: usize| self.output[c * ow * oh + p.y * ow + p.x];
-            let (cx, cy) = ((p.x as f32 + at(1)) * stride as f32, (p.y as f32 + at(2)) * stride as f32);
-            let (w, h) = (at(3).clamp(-2.0, 6.0).exp() / 2.0, at(4).clamp(-2.0, 6.0).exp() / 2.0);
-            let bbox = lb.to_frame(BBox { x1: cx - w, y1: cy - h, x2: cx + w, y2: cy + h });
-            let (px, py) = bbox.center();
-            let same = dets.iter_mut().find(|d| {
-                let b = d.bbox;
-                let grow = SAME_BALL_GROW * (b.x2 - b.x1).max(b.y2 - b.y1);
-                d.class == ObjectClass::Ball
-                    && (b.x1 - grow..=b.x2 + grow).contains(&px)
-                    && (b.y1 - grow..=b.y2 + grow).contains(&py)
-            });
-            match same {
-                Some(d) => d.score = d.score.max(p.score),
-                None => {
-                    dets.push(Detection { bbox, score: p.score, class: ObjectClass::Ball });
-                    added += 1;
-                }
-            }
+        for (i, out) in outs.iter_mut().enumerate().take(frames.len()) {
+            let lb = self.letterboxes[i];
+            let output = &self.output[i * per_frame..(i + 1) * per_frame];
+            // Only cells on the frame's content, not on the padding.
+            let (cw, ch) =
+                ((lb.content_w as usize).div_ceil(stride).min(ow), (lb.content_h as usize).div_ceil(stride).min(oh));
+            collect_peaks(&output[..ow * oh], ow, (cw, ch), floor, self.manifest.top_k, &mut self.peaks);
+            added += merge_peaks(&self.peaks, output, (ow, oh), stride, lb, out);
         }
         Ok(added)
     }
 
-    /// Pre-processes the whole frame and runs the model; the output lands in `self.output`.
-    fn run(&mut self, frame: &YuvFrame<'_>) -> Result<Letterbox, InferError> {
-        let size = (frame.width, frame.height);
-        if self.sized_for.as_ref().is_none_or(|(s, _, _)| *s != size) {
+    /// Makes the buffers for `frames` (of one size) where the size or the count changed: the
+    /// input size and its pre-processor, room for every frame's output and letterbox.
+    fn size_for(&mut self, (width, height): (u32, u32), frames: usize) {
+        if self.sized_for.as_ref().is_none_or(|(s, _, _)| *s != (width, height)) {
             let m = &self.manifest;
-            let input = m.input_size(frame.width, frame.height);
+            let input = m.input_size(width, height);
             let pre = Preprocessor::for_input(input, m.color_order, m.normalisation(), m.pad_value);
-            let cells = (input.0 / m.stride) as usize * (input.1 / m.stride) as usize;
-            self.output.resize(OUTPUTS * cells, 0.0);
-            self.sized_for = Some((size, input, pre));
+            self.sized_for = Some(((width, height), input, pre));
+            self.output.clear();
             // The GPU letterboxer is made again for the new input size.
             #[cfg(feature = "cuda")]
             {
                 self.gpu = None;
             }
         }
+        let (ow, oh) = self.output_size();
+        let len = frames * OUTPUTS * ow * oh;
+        if self.output.len() < len {
+            self.output.resize(len, 0.0);
+        }
+        if self.letterboxes.len() < frames {
+            self.letterboxes.resize(frames, Letterbox::fit(Region { x: 0, y: 0, w: 1, h: 1 }, 1, 1));
+        }
+    }
+
+    /// Pre-processes the whole frames and runs the model; frame `i`'s output lands in
+    /// `self.output` at `i` frame outputs in, its letterbox in `self.letterboxes[i]`.
+    fn run(&mut self, frames: &[YuvFrame<'_>]) -> Result<(), InferError> {
+        let first = &frames[0];
+        self.size_for((first.width, first.height), frames.len());
         let Some((_, (iw, ih), pre)) = self.sized_for.as_mut() else {
             return Err(InferError::Run("the ball finder's buffers were not made".into()));
         };
-        let whole = Region { x: 0, y: 0, w: frame.width, h: frame.height };
+        let whole = Region { x: 0, y: 0, w: first.width, h: first.height };
         let (iw, ih) = (*iw as usize, *ih as usize);
         let stride = self.manifest.stride as usize;
-        let expected = [1, OUTPUTS as i64, (ih / stride) as i64, (iw / stride) as i64];
-        let output = &mut self.output;
-        let read = |shape: &[i64], values: &[f32]| {
-            if shape != expected || values.len() != output.len() {
-                return Err(InferError::OutputShape { shape: shape.to_vec(), expected: format!("{expected:?}") });
-            }
-            output.copy_from_slice(values);
-            Ok(())
-        };
+        let per_frame = OUTPUTS * (iw / stride) * (ih / stride);
+        let shape = |n: usize| [n as i64, OUTPUTS as i64, (ih / stride) as i64, (iw / stride) as i64];
         #[cfg(feature = "cuda")]
         if let Some(g) = gpu_preprocessor(
             self.model.provider(),
             (&mut self.gpu, &mut self.gpu_failed),
             &self.manifest,
             (iw, ih),
-            frame.data.len(),
+            (frames.len(), first.data.len()),
         ) {
-            let (src, layout) = g.source(frame, self.gpu_input).map_err(gpu_err)?;
-            let lb = g.fill(src, frame.width, frame.height, frame.format, layout, whole, 0).map_err(gpu_err)?;
+            for (i, frame) in frames.iter().enumerate() {
+                let (src, layout) = g.source(frame, self.gpu_input).map_err(gpu_err)?;
+                self.letterboxes[i] =
+                    g.fill(src, frame.width, frame.height, frame.format, layout, whole, i).map_err(gpu_err)?;
+            }
             g.synchronize().map_err(gpu_err)?;
-            self.model.run_device_shaped(g.output_ptr(0), [1, 3, ih, iw], read)??;
-            return Ok(lb);
+            let n = frames.len();
+            return self.model.run_device_shaped(
+                g.output_ptr(0),
+                [n, 3, ih, iw],
+                copy_output(shape(n), &mut self.output[..n * per_frame]),
+            )?;
         }
-        if !frame.on_host() {
-            return Err(InferError::Run(
-                "the frame is in GPU memory only, and the ball finder cannot letterbox there (it runs on the CPU, or its GPU letterboxer could not be made)".into(),
-            ));
+        for (i, frame) in frames.iter().enumerate() {
+            if !frame.on_host() {
+                return Err(InferError::Run(
+                    "the frame is in GPU memory only, and the ball finder cannot letterbox there (it runs on the CPU, or its GPU letterboxer could not be made)".into(),
+                ));
+            }
+            // The host input is made only where it is used (25 MB of floats for 1080p), one frame
+            // at a time.
+            self.input.resize(pre.input_len(), 0.0);
+            self.letterboxes[i] = pre.fill(frame, whole, &mut self.input);
+            let output = &mut self.output[i * per_frame..(i + 1) * per_frame];
+            self.model.run_shaped(&self.input, [1, 3, ih, iw], copy_output(shape(1), output))??;
         }
-        // The host input is made only where it is used (25 MB of floats for 1080p).
-        self.input.resize(pre.input_len(), 0.0);
-        let lb = pre.fill(frame, whole, &mut self.input);
-        self.model.run_shaped(&self.input, [1, 3, ih, iw], read)??;
-        Ok(lb)
+        Ok(())
     }
 
     fn output_size(&self) -> (usize, usize) {
@@ -230,10 +254,14 @@ fn gpu_preprocessor<'a>(
     (slot, failed): (&'a mut Option<GpuPreprocessor>, &mut bool),
     manifest: &BallFinderManifest,
     (width, height): (usize, usize),
-    frame_bytes: usize,
+    (frames, frame_bytes): (usize, usize),
 ) -> Option<&'a mut GpuPreprocessor> {
     if !provider.is_gpu() || *failed {
         return None;
+    }
+    // More frames than slots: made again with room for them (the batch grows to the camera count).
+    if slot.as_ref().is_some_and(|g| g.capacity() < frames) {
+        *slot = None;
     }
     if slot.is_none() {
         let spec = InputSpec {
@@ -242,9 +270,9 @@ fn gpu_preprocessor<'a>(
             pad_value: manifest.pad_value,
             color_order: manifest.color_order,
         };
-        match crate::gpu::Gpu::try_new(0).and_then(|g| GpuPreprocessor::for_input(&g, &spec, 1, frame_bytes)) {
+        match crate::gpu::Gpu::try_new(0).and_then(|g| GpuPreprocessor::for_input(&g, &spec, frames, frame_bytes)) {
             Ok(p) => {
-                tracing::info!(width, height, "The ball finder letterboxes on the GPU.");
+                tracing::info!(width, height, frames, "The ball finder letterboxes on the GPU.");
                 *slot = Some(p);
             }
             Err(e) => {
@@ -259,6 +287,53 @@ fn gpu_preprocessor<'a>(
 #[cfg(feature = "cuda")]
 fn gpu_err(e: crate::gpu::GpuError) -> InferError {
     InferError::Run(e.to_string())
+}
+
+/// Copies a model output of `expected` shape into `output` (of just its length), or says why not.
+fn copy_output(expected: [i64; 4], output: &mut [f32]) -> impl FnOnce(&[i64], &[f32]) -> Result<(), InferError> + '_ {
+    move |shape, values| {
+        if shape != expected || values.len() != output.len() {
+            return Err(InferError::OutputShape { shape: shape.to_vec(), expected: format!("{expected:?}") });
+        }
+        output.copy_from_slice(values);
+        Ok(())
+    }
+}
+
+/// Adds `peaks` of one frame's `output` (`(ow, oh)` cells of `stride` pixels, letterboxed as
+/// `lb`) to `dets` as balls: a peak on a detector's ball raises that ball's score to the peak's if
+/// higher, any other is a new ball. Returns how many were added.
+fn merge_peaks(
+    peaks: &[Peak],
+    output: &[f32],
+    (ow, oh): (usize, usize),
+    stride: usize,
+    lb: Letterbox,
+    dets: &mut Vec<Detection>,
+) -> usize {
+    let mut added = 0;
+    for p in peaks {
+        let at = |c: usize| output[c * ow * oh + p.y * ow + p.x];
+        let (cx, cy) = ((p.x as f32 + at(1)) * stride as f32, (p.y as f32 + at(2)) * stride as f32);
+        let (w, h) = (at(3).clamp(-2.0, 6.0).exp() / 2.0, at(4).clamp(-2.0, 6.0).exp() / 2.0);
+        let bbox = lb.to_frame(BBox { x1: cx - w, y1: cy - h, x2: cx + w, y2: cy + h });
+        let (px, py) = bbox.center();
+        let same = dets.iter_mut().find(|d| {
+            let b = d.bbox;
+            let grow = SAME_BALL_GROW * (b.x2 - b.x1).max(b.y2 - b.y1);
+            d.class == ObjectClass::Ball
+                && (b.x1 - grow..=b.x2 + grow).contains(&px)
+                && (b.y1 - grow..=b.y2 + grow).contains(&py)
+        });
+        match same {
+            Some(d) => d.score = d.score.max(p.score),
+            None => {
+                dets.push(Detection { bbox, score: p.score, class: ObjectClass::Ball });
+                added += 1;
+            }
+        }
+    }
+    added
 }
 
 /// The `top_k` best local maxima (3x3) of `heat` (`width` cells a row) within the first

@@ -322,8 +322,8 @@ impl Detector {
     }
 
     /// [`Detector::detect_many`] with a ball hint per frame (`hints[i]` for frame `i`; missing
-    /// ones are none): the whole-frame pass, the ball's second look, then the ball finder, frame
-    /// by frame.
+    /// ones are none): the whole-frame pass, the ball's second look frame by frame, then the ball
+    /// finder on every frame at once.
     pub fn detect_many_with_hints(
         &mut self,
         frames: &[YuvFrame<'_>],
@@ -333,23 +333,22 @@ impl Detector {
         let mut timing = self.detect_and_look(frames, hints, outs)?;
         let Some(finder) = self.finder.as_mut() else { return Ok(timing) };
         let threshold = self.opts.score_threshold;
-        for (frame, out) in frames.iter().zip(outs.iter_mut()) {
-            let started = Instant::now();
-            let found = finder.find(frame, out, threshold);
-            timing.infer_secs += started.elapsed().as_secs_f64();
-            timing.runs += 1;
-            // A failing finder leaves the detector's balls; the frame goes on.
-            match (found, self.finder_failing) {
-                (Err(e), false) => {
-                    tracing::warn!(error = %e, "The ball finder failed; the detector's balls stand until it works again.");
-                    self.finder_failing = true;
-                }
-                (Ok(_), true) => {
-                    tracing::info!("The ball finder works again.");
-                    self.finder_failing = false;
-                }
-                _ => {}
+        // Every frame in one call (one per frame on the CPU).
+        let started = Instant::now();
+        let found = finder.find_many(frames, outs, threshold);
+        timing.infer_secs += started.elapsed().as_secs_f64();
+        timing.runs += 1;
+        // A failing finder leaves the detector's balls; the frames go on.
+        match (found, self.finder_failing) {
+            (Err(e), false) => {
+                tracing::warn!(error = %e, "The ball finder failed; the detector's balls stand until it works again.");
+                self.finder_failing = true;
             }
+            (Ok(_), true) => {
+                tracing::info!("The ball finder works again.");
+                self.finder_failing = false;
+            }
+            _ => {}
         }
         Ok(timing)
     }

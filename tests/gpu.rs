@@ -204,13 +204,13 @@ fn the_ball_finder_letterboxes_on_the_gpu_and_finds_what_it_finds_on_the_cpu() {
         && a.iter().zip(&b).all(|(x, y)| x.bbox.iou(&y.bbox) > 0.99 && (x.score - y.score).abs() < 1e-3);
     assert!(same, "a frame in GPU memory gives what its host copy gives: {a:?} vs {b:?}");
     assert!(cpu.find(&on_gpu, &mut b, 0.05).is_err(), "the CPU finder says it cannot read GPU memory");
-    // Several frames in one call (a shared detector's cameras; the slots grow to three): each
+    // Several frames at once (a shared detector's cameras; five: a call of four, then one): each
     // gets what it gets alone, the frame in GPU memory beside host frames.
-    let mut outs = vec![Vec::new(), Vec::new(), Vec::new()];
-    gpu_finder.find_many(&[on_gpu, yuv, on_gpu], &mut outs, 0.05).unwrap();
+    let mut outs = vec![Vec::new(); 5];
+    gpu_finder.find_many(&[on_gpu, yuv, on_gpu, yuv, on_gpu], &mut outs, 0.05).unwrap();
     for (i, out) in outs.iter().enumerate() {
         let same = out.len() == a.len()
             && out.iter().zip(&a).all(|(x, y)| x.bbox.iou(&y.bbox) > 0.99 && (x.score - y.score).abs() < 1e-3);
-        assert!(same, "frame {i} of a batch of three gives what it gives alone: {out:?} vs {a:?}");
+        assert!(same, "frame {i} of five gives what it gives alone: {out:?} vs {a:?}");
     }
 }

@@ -323,7 +323,7 @@ impl Detector {
 
     /// [`Detector::detect_many`] with a ball hint per frame (`hints[i]` for frame `i`; missing
     /// ones are none): the whole-frame pass, the ball's second look frame by frame, then the ball
-    /// finder on every frame at once.
+    /// finder on the frames together.
     pub fn detect_many_with_hints(
         &mut self,
         frames: &[YuvFrame<'_>],
@@ -333,7 +333,7 @@ impl Detector {
         let mut timing = self.detect_and_look(frames, hints, outs)?;
         let Some(finder) = self.finder.as_mut() else { return Ok(timing) };
         let threshold = self.opts.score_threshold;
-        // Every frame in one call (one per frame on the CPU).
+        // The frames in few calls on a GPU (one per frame on the CPU).
         let started = Instant::now();
         let found = finder.find_many(frames, outs, threshold);
         timing.infer_secs += started.elapsed().as_secs_f64();

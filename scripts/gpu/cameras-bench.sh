@@ -80,9 +80,16 @@ one_daemon() { # label [VAR=value...]: the N cameras in one daemon, with environ
   grep -E "panicked|ERROR|warmed up|starting it again|Camera started" $OUT/cameras-$label.log | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-220 | head -24
   grep "Shared batch" $OUT/cameras-$label.log | sed 's/\x1b\[[0-9;]*m//g' | awk 'NR%40==1' | head -12 | cut -c1-200
 }
+finder_batch() { # frames: a copy of the ball finder whose manifest runs this many frames a call
+  mkdir -p /tmp/finder-$1 && cp $M/ball_finder.onnx /tmp/finder-$1/
+  sed "s/^max_batch = .*/max_batch = $1/" $M/ball_finder.toml > /tmp/finder-$1/ball_finder.toml
+  echo /tmp/finder-$1/ball_finder.onnx
+}
 for v in ${VARIANTS:-default}; do
   case $v in
-    default) one_daemon $v "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
+    default) one_daemon $v "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace" ;;
+    # The ball finder's frames per call (its manifest's max_batch, 4 as shipped): 1 and 8.
+    finder-batch-*) one_daemon $v FOOTRACKD_INFER__BALL_FINDER_MODEL=$(finder_batch ${v#finder-batch-}) "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace" ;;
     shared) one_daemon shared FOOTRACKD_INFER__DETECTOR_SHARING=shared "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
     # Where the shared daemon's GPU memory goes: without the automatic calibration (a keypoint
     # model session per camera) and without the ball's second look (a second detector session).

@@ -40,12 +40,20 @@ pub struct BallFinderManifest {
     pub top_k: usize,
     /// ... of those at least this likely.
     pub min_score: f32,
+    /// Most frames of one size run in one call (a shared detector's cameras, on a GPU): each
+    /// 1080p frame's input and activations take about 100 MB of GPU memory while it runs.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
     /// What one run costs (for people sizing a device; not acted on).
     #[serde(default)]
     pub cost: Option<toml::Table>,
     /// How the weights were made (for people and audits; not acted on).
     #[serde(default)]
     pub training: Option<toml::Table>,
+}
+
+fn default_max_batch() -> usize {
+    4
 }
 
 impl BallFinderManifest {
@@ -70,6 +78,9 @@ impl BallFinderManifest {
         }
         if !((1..=64).contains(&self.top_k) && self.min_score > 0.0 && self.min_score < 1.0) {
             return Err(format!("top_k {} must be 1..=64 and min_score {} in (0, 1)", self.top_k, self.min_score));
+        }
+        if !(1..=64).contains(&self.max_batch) {
+            return Err(format!("max_batch {} is outside 1..=64", self.max_batch));
         }
         Ok(())
     }

@@ -26,10 +26,6 @@ use super::options::{GpuInput, Provider};
 use super::pre::{Letterbox, Preprocessor, Region, YuvFrame};
 use crate::frame::{BBox, Detection, ObjectClass};
 
-/// Most frames in one model call: a 1080p frame's input and activations take about 100 MB of GPU
-/// memory, so eight at once would cost a shared detector's memory what it saves; four at once
-/// already make few calls.
-const MAX_BATCH: usize = 4;
 /// Output channels: the centre's probability, its offset in the cell (x, y), log width and height.
 const OUTPUTS: usize = 5;
 /// A peak this close to a detector's ball (its centre inside the ball's box grown by this much of
@@ -136,8 +132,8 @@ impl BallFinder {
     }
 
     /// [`BallFinder::find`] for several frames of one size (the cameras of a shared detector):
-    /// on a GPU they are letterboxed into consecutive slots and run [`MAX_BATCH`] at a time (two
-    /// calls for eight 1080p cameras instead of eight); on the CPU one frame at a time. `outs[i]`
+    /// on a GPU they are letterboxed into consecutive slots and run the manifest's `max_batch` at a
+    /// time (two calls for eight 1080p cameras instead of eight at 4); on the CPU one frame at a time. `outs[i]`
     /// takes frame `i`'s balls. Returns how many were added in all.
     pub fn find_many(
         &mut self,
@@ -149,14 +145,14 @@ impl BallFinder {
         if outs.len() < frames.len() || frames.iter().any(|f| (f.width, f.height) != (first.width, first.height)) {
             return Err(InferError::Run("the ball finder needs one output per frame and frames of one size".into()));
         }
-        let mut added = 0;
-        for (frames, outs) in frames.chunks(MAX_BATCH).zip(outs.chunks_mut(MAX_BATCH)) {
+        let (mut added, most) = (0, self.manifest.max_batch.max(1));
+        for (frames, outs) in frames.chunks(most).zip(outs.chunks_mut(most)) {
             added += self.find_batch(frames, outs, min_score)?;
         }
         Ok(added)
     }
 
-    /// [`BallFinder::find_many`] for at most [`MAX_BATCH`] frames.
+    /// [`BallFinder::find_many`] for at most `max_batch` frames.
     fn find_batch(
         &mut self,
         frames: &[YuvFrame<'_>],

@@ -336,7 +336,9 @@ impl Detector {
         // The frames in few calls on a GPU (one per frame on the CPU).
         let started = Instant::now();
         let found = finder.find_many(frames, outs, threshold);
-        timing.infer_secs += started.elapsed().as_secs_f64();
+        let secs = started.elapsed().as_secs_f64();
+        tracing::trace!(frames = frames.len(), ms = secs * 1e3, "Ball finder run.");
+        timing.infer_secs += secs;
         timing.runs += 1;
         // A failing finder leaves the detector's balls; the frames go on.
         match (found, self.finder_failing) {

@@ -204,10 +204,17 @@ fn the_ball_finder_letterboxes_on_the_gpu_and_finds_what_it_finds_on_the_cpu() {
         && a.iter().zip(&b).all(|(x, y)| x.bbox.iou(&y.bbox) > 0.99 && (x.score - y.score).abs() < 1e-3);
     assert!(same, "a frame in GPU memory gives what its host copy gives: {a:?} vs {b:?}");
     assert!(cpu.find(&on_gpu, &mut b, 0.05).is_err(), "the CPU finder says it cannot read GPU memory");
-    // Several frames at once (a shared detector's cameras; five: a call of four, then one): each
-    // gets what it gets alone, the frame in GPU memory beside host frames.
+    // Several frames at once (a shared detector's cameras), four a call (the shipped manifest
+    // says one): five make a call of four, then one; each frame gets what it gets alone, the
+    // frame in GPU memory beside host frames.
+    let mut raw = RawConfig::default();
+    raw.infer.ball_finder_model = "models/ball_finder.onnx".into();
+    raw.infer.providers = vec![Provider::Cuda, Provider::Cpu];
+    let mut opts = config::validate(raw, false).unwrap().ball_finder_options().expect("the ball finder is on");
+    opts.manifest.max_batch = 4;
+    let mut batched = footrackd::infer::BallFinder::new(opts).unwrap();
     let mut outs = vec![Vec::new(); 5];
-    gpu_finder.find_many(&[on_gpu, yuv, on_gpu, yuv, on_gpu], &mut outs, 0.05).unwrap();
+    batched.find_many(&[on_gpu, yuv, on_gpu, yuv, on_gpu], &mut outs, 0.05).unwrap();
     for (i, out) in outs.iter().enumerate() {
         let same = out.len() == a.len()
             && out.iter().zip(&a).all(|(x, y)| x.bbox.iou(&y.bbox) > 0.99 && (x.score - y.score).abs() < 1e-3);

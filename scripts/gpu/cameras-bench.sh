@@ -87,7 +87,10 @@ finder_batch() { # frames: a copy of the ball finder whose manifest runs this ma
 }
 for v in ${VARIANTS:-default}; do
   case $v in
-    default) one_daemon $v "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace" ;;
+    # default-2, default-3: the same again (run-to-run spread).
+    default|default-*) one_daemon $v "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace" ;;
+    # A call waits up to this many ms for every serving camera's frame (infer.shared_gather_ms, 0).
+    gather-*) one_daemon $v FOOTRACKD_INFER__SHARED_GATHER_MS=${v#gather-} ;;
     # The ball finder's frames per call (its manifest's max_batch, 4 as shipped): 1 and 8.
     finder-batch-*) one_daemon $v FOOTRACKD_INFER__BALL_FINDER_MODEL=$(finder_batch ${v#finder-batch-}) "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace" ;;
     shared) one_daemon shared FOOTRACKD_INFER__DETECTOR_SHARING=shared "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;

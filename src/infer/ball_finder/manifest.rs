@@ -40,8 +40,9 @@ pub struct BallFinderManifest {
     pub top_k: usize,
     /// ... of those at least this likely.
     pub min_score: f32,
-    /// Most frames of one size run in one call (a shared detector's cameras, on a GPU): each
-    /// 1080p frame's input and activations take about 100 MB of GPU memory while it runs.
+    /// Most frames of one size run in one call (a shared detector's cameras, on a GPU); 1 when
+    /// absent: ONNX Runtime's CUDA convolutions set up again at every change of input shape, which
+    /// costs more than batching saves when the batch varies (docs/cameras.md).
     #[serde(default = "default_max_batch")]
     pub max_batch: usize,
     /// What one run costs (for people sizing a device; not acted on).
@@ -53,7 +54,7 @@ pub struct BallFinderManifest {
 }
 
 fn default_max_batch() -> usize {
-    4
+    1
 }
 
 impl BallFinderManifest {

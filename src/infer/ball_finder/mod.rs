@@ -133,7 +133,7 @@ impl BallFinder {
 
     /// [`BallFinder::find`] for several frames of one size (the cameras of a shared detector):
     /// on a GPU they are letterboxed into consecutive slots and run the manifest's `max_batch` at a
-    /// time (two calls for eight 1080p cameras instead of eight at 4); on the CPU one frame at a time. `outs[i]`
+    /// time (1 as shipped: see its manifest); on the CPU one frame at a time. `outs[i]`
     /// takes frame `i`'s balls. Returns how many were added in all.
     pub fn find_many(
         &mut self,

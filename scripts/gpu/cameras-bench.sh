@@ -91,6 +91,8 @@ for v in ${VARIANTS:-default}; do
     default|default-*) one_daemon $v "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace" ;;
     # A call waits up to this many ms for every serving camera's frame (infer.shared_gather_ms, 0).
     gather-*) one_daemon $v FOOTRACKD_INFER__SHARED_GATHER_MS=${v#gather-} ;;
+    # At most this many frames a model call, the shape held (infer.shared_call_frames, 0 = all).
+    call-*) one_daemon $v FOOTRACKD_INFER__SHARED_CALL_FRAMES=${v#call-} "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace" ;;
     # The ball finder's frames per call (its manifest's max_batch, 4 as shipped): 1 and 8.
     finder-batch-*) one_daemon $v FOOTRACKD_INFER__BALL_FINDER_MODEL=$(finder_batch ${v#finder-batch-}) "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace" ;;
     shared) one_daemon shared FOOTRACKD_INFER__DETECTOR_SHARING=shared "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;

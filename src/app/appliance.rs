@@ -24,7 +24,7 @@ use super::detector_link::DetectorLink;
 use super::face::{CameraFace, Face};
 use super::pipeline::Pipeline;
 use super::processor::detector_changed;
-use super::shared_detector::{DetectorChange, SharedDetector};
+use super::shared_detector::{CallShape, DetectorChange, SharedDetector};
 use super::shared_keypoints::SharedKeypoints;
 use super::slots::{build_ring, gpu_frames_wanted_for, preprocesses_on_gpu};
 use super::summary::RunSummary;
@@ -121,13 +121,15 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
     let shared = shares_the_detector(first.infer.detector_sharing, detector.provider().is_gpu(), cameras.len());
     let (detector, spare) = if shared {
         let mut detector = detector;
-        warm_up(&mut detector, cameras.len());
+        let shape = CallShape { most: first.infer.shared_call_frames };
+        warm_up(&mut detector, shape.for_cameras(cameras.len()));
         tracing::info!(
             cameras = cameras.len(),
             "Several cameras, one detector: frames ready together are detected in one batch."
         );
         let gather = std::time::Duration::from_secs_f32(first.infer.shared_gather_ms / 1e3);
-        let shared = SharedDetector::start(detector, cameras.len(), gather).context("spawning the detection thread")?;
+        let shared =
+            SharedDetector::start(detector, (cameras.len(), shape), gather).context("spawning the detection thread")?;
         (Some(shared), None)
     } else {
         tracing::info!(cameras = cameras.len(), sharing = ?first.infer.detector_sharing, "Several cameras, one detector each (infer.detector_sharing).");
@@ -229,7 +231,7 @@ fn shared_keypoints(cameras: &Cameras) -> Result<Option<SharedKeypoints>> {
 }
 
 /// Sets the shared detector up before live frames arrive, on a grey 1080p frame. On a GPU its
-/// calls keep the batch shape of `cameras` frames: the first call sets that shape up (about a
+/// calls keep the batch shape of `cameras` frames (those of one call): the first call sets that shape up (about a
 /// second), a second call shows the steady cost; on the CPU one call of every camera's frame
 /// grows its buffers.
 fn warm_up(detector: &mut Detector, cameras: usize) {

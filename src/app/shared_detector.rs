@@ -16,6 +16,20 @@ use crate::config::{Config, MAX_CAMERAS};
 use crate::frame::{Detection, YuvFrame};
 use crate::infer::{DetectTiming, Detector, InferError};
 
+/// The batch shape the shared detector holds on a GPU: the cameras it serves, at most `most`
+/// frames a call (0 = no limit; `infer.shared_call_frames`).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CallShape {
+    pub(super) most: usize,
+}
+
+impl CallShape {
+    /// Frames per call for `cameras` served.
+    pub(super) fn for_cameras(self, cameras: usize) -> usize {
+        if self.most == 0 { cameras } else { cameras.min(self.most) }
+    }
+}
+
 /// One camera's request and answer.
 struct Work {
     /// The frame, valid while the camera waits (it holds the ring slot and blocks until answered).
@@ -42,9 +56,13 @@ pub(super) struct SharedDetector {
 
 impl SharedDetector {
     /// Starts the detection thread with `detector`, its batch shape held for `cameras` frames
-    /// (on a GPU; see `Detector::hold_batch_shape`); a call waits up to `gather` for every
-    /// camera's frame once one has arrived.
-    pub(super) fn start(detector: Detector, cameras: usize, gather: Duration) -> std::io::Result<Self> {
+    /// at most `shape.most` a call (on a GPU; see `Detector::hold_batch_shape`); a call waits up
+    /// to `gather` for every camera's frame once one has arrived.
+    pub(super) fn start(
+        detector: Detector,
+        (cameras, shape): (usize, CallShape),
+        gather: Duration,
+    ) -> std::io::Result<Self> {
         let shared = Arc::new(Mailboxes::new(MAX_CAMERAS, || Work {
             frame: None,
             hint: None,
@@ -56,7 +74,7 @@ impl SharedDetector {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new().name("detect".into()).spawn(move || {
                 let _stopped = StoppedOnDrop(&*shared);
-                detect_batches(&shared, detector, (cameras, gather), &changes_in);
+                detect_batches(&shared, detector, (cameras, shape, gather), &changes_in);
             })?
         };
         Ok(SharedDetector { shared, changes, thread: Some(thread) })
@@ -134,7 +152,7 @@ impl Drop for DetectorClient {
 fn detect_batches(
     shared: &Mailboxes<Work>,
     mut detector: Detector,
-    (cameras, gather): (usize, Duration),
+    (cameras, shape, gather): (usize, CallShape, Duration),
     changes: &Receiver<DetectorChange>,
 ) {
     let n = MAX_CAMERAS;
@@ -145,7 +163,7 @@ fn detect_batches(
     let mut outs: Vec<Vec<Detection>> = (0..n).map(|_| Vec::with_capacity(512)).collect();
     // The batch shape held: the most cameras served at once (it grows, never shrinks: a smaller
     // shape would be set up again as soon as the camera came back).
-    let mut held = cameras;
+    let mut held = shape.for_cameras(cameras);
     detector.hold_batch_shape(held);
     loop {
         while let Ok(change) = changes.try_recv() {
@@ -156,8 +174,8 @@ fn detect_batches(
             }
         }
         let serving = shared.serving();
-        if serving > held {
-            held = serving;
+        if shape.for_cameras(serving) > held {
+            held = shape.for_cameras(serving);
             if detector.hold_batch_shape(held) {
                 tracing::info!(frames = held, "The shared detector's calls keep a batch of this many frames.");
             }

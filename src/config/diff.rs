@@ -22,10 +22,10 @@ pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> 
     if old.infer.providers != new.infer.providers || old.infer.threads != new.infer.threads {
         out.push("infer.providers/threads");
     }
-    if (old.infer.detector_sharing, old.infer.shared_gather_ms)
-        != (new.infer.detector_sharing, new.infer.shared_gather_ms)
+    if (old.infer.detector_sharing, old.infer.shared_gather_ms, old.infer.shared_call_frames)
+        != (new.infer.detector_sharing, new.infer.shared_gather_ms, new.infer.shared_call_frames)
     {
-        out.push("infer.detector_sharing/shared_gather_ms");
+        out.push("infer.detector_sharing/shared_gather_ms/shared_call_frames");
     }
     let i = (&old.infer, &new.infer);
     if (i.0.io_binding, i.0.cuda_graph, i.0.gpu_input, i.0.gpu_preprocess, i.0.frames_in_flight)

@@ -135,6 +135,10 @@ pub struct InferSection {
     /// other cameras' frames (milliseconds; 0 = it runs whatever waits at once). Cameras whose
     /// frames arrive a little apart otherwise settle into two half-full calls per frame period.
     pub shared_gather_ms: f32,
+    /// With a shared detector on a GPU: most frames in one model call, the shape every call is
+    /// padded to (0 = every camera served). A call of one frame at a shape of eight costs what
+    /// eight do; a smaller shape costs less per call and splits a full batch into several.
+    pub shared_call_frames: usize,
     /// The model of the ball's second look (a detector with a `ball` class and a small input:
     /// the football model's own weights at 320x320 by default).
     pub ball_focus_model: String,
@@ -175,6 +179,7 @@ impl Default for InferSection {
             frames_in_flight: 2,
             detector_sharing: DetectorSharing::Auto,
             shared_gather_ms: 0.0,
+            shared_call_frames: 0,
             ball_focus_model: "models/football_nano_320.onnx".into(),
             ball_focus_regions: 0,
             ball_focus_zoom: 1.0,
@@ -225,6 +230,9 @@ impl InferSection {
         });
         p.check((0.0..=100.0).contains(&self.shared_gather_ms), "infer.shared_gather_ms", || {
             format!("{} must be 0..=100 milliseconds", self.shared_gather_ms)
+        });
+        p.check(self.shared_call_frames <= 64, "infer.shared_call_frames", || {
+            format!("{} must be 0 (every camera) to 64 frames", self.shared_call_frames)
         });
         p.check((1..=MAX_FRAMES_IN_FLIGHT).contains(&self.frames_in_flight), "infer.frames_in_flight", || {
             format!("{} must be 1 or 2", self.frames_in_flight)

@@ -258,3 +258,15 @@ fn frame_of(shared: &Mailboxes<Work>, i: usize) -> Option<YuvFrame<'static>> {
     // SAFETY: called only on mailboxes this thread has claimed and not answered.
     unsafe { shared.work(i).frame }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CallShape;
+
+    #[test]
+    fn a_call_holds_every_camera_or_at_most_the_frames_asked() {
+        assert_eq!(CallShape { most: 0 }.for_cameras(8), 8);
+        assert_eq!(CallShape { most: 4 }.for_cameras(8), 4);
+        assert_eq!(CallShape { most: 4 }.for_cameras(2), 2);
+    }
+}

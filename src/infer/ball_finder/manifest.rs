@@ -105,7 +105,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_manifest_loads_sizes_frames_and_a_bad_stride_is_refused() {
+    fn the_shipped_manifest_loads_sizes_frames_and_a_bad_stride_or_batch_is_refused() {
         let model = Path::new("models/ball_finder.onnx");
         let m = BallFinderManifest::load_beside(model).unwrap();
         assert_eq!(m.input_size(1920, 1080), (1920, 1080));
@@ -114,5 +114,11 @@ mod tests {
         let text = std::fs::read_to_string(model.with_extension("toml")).unwrap();
         let m: BallFinderManifest = toml::from_str(&text.replace("stride = 4", "stride = 3")).unwrap();
         assert!(m.check().unwrap_err().contains("stride"));
+        // One frame a call as shipped, and when the line is absent; none a call is refused.
+        assert_eq!(BallFinderManifest::load_beside(model).unwrap().max_batch, 1);
+        let m: BallFinderManifest = toml::from_str(&text.replace("max_batch = 1\n", "")).unwrap();
+        assert_eq!(m.max_batch, 1);
+        let m: BallFinderManifest = toml::from_str(&text.replace("max_batch = 1", "max_batch = 0")).unwrap();
+        assert!(m.check().unwrap_err().contains("max_batch"));
     }
 }

@@ -20,6 +20,7 @@ reported: the finder alone, and how many balls are among its peaks.
 
   python3 tools/train/ball_finder_train.py --train BALL/train --train PLAYERS/train \\
       --valid BALL/valid --valid PLAYERS/valid --out models/ball_finder.onnx [--seed 7]
+  # fine-tuning: --init WEIGHTS.pt --lr 5e-4 --steps 4000
 """
 from __future__ import annotations
 
@@ -208,6 +209,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--every", type=int, default=500, help="steps between valid checks")
+    ap.add_argument("--init", help="start from these weights (a .pt state dict this script saved) instead of from scratch")
+    ap.add_argument("--lr", type=float, default=2e-3, help="the peak learning rate (one cycle)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
@@ -216,9 +219,17 @@ def main() -> None:
     valid = [(root, read_frames(root)) for root in args.valid]
     print(f"train: {len(train)} frames, {sum(len(b) for _, b in train)} balls", flush=True)
     net = BallFinderNet()
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=args.steps, pct_start=0.05)
     best, best_state = -1.0, None
+    if args.init:
+        # Fine-tuning: the starting weights compete with every checkpoint.
+        net.load_state_dict(torch.load(args.init))
+        scores = {root: evaluate_split(net, frames) for root, frames in valid}
+        print(f"start {args.init} valid {scores}", flush=True)
+        if scores:
+            best = float(np.mean([s["top1_ap50"] for s in scores.values()]))
+            best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
     for step in range(1, args.steps + 1):
         batch = [sample(train, i % 2 == 0, rng) for i in range(args.batch)]
         x = torch.from_numpy(np.stack([c for c, _ in batch])).permute(0, 3, 1, 2).float()

@@ -235,9 +235,13 @@ fn every_endpoint_answers_on_a_running_daemon_and_bad_requests_get_a_4xx() {
         assert_eq!(get(port, path, Some("Bearer not-the-token-at-all-000")).0, 401, "{path}");
     }
 
-    // Metrics: the text format, per camera, with the frame counters moving.
-    let first = metrics(port);
+    // Metrics: the text format, per camera, with the frame counters moving (once a frame has gone
+    // through: health answers before the first inference ends, later on a busy machine).
     let cam = [("camera", "cam")];
+    wait_until("a frame processed", Duration::from_secs(60), || {
+        value(&metrics(port), "footrackd_frames_processed_total", &cam).is_some_and(|n| n > 0.0)
+    });
+    let first = metrics(port);
     let decoded = value(&first, "footrackd_frames_decoded_total", &cam).expect("frames decoded");
     assert!(decoded > 0.0);
     for name in [

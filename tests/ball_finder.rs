@@ -178,13 +178,17 @@ fn the_ball_finder_adds_the_balls_the_detector_misses() {
     assert!(held_with > held_without, "the finder found no ball the detector missed: {held_without} -> {held_with}");
 }
 
-#[test]
-fn frames_of_another_size_are_looked_at_whole() {
+/// The shipped ball finder's options, on the CPU.
+fn cpu_finder_options() -> footrackd::infer::BallFinderOptions {
     let mut raw = RawConfig::default();
     raw.infer.ball_finder_model = repo_root().join("models/ball_finder.onnx").display().to_string();
     raw.infer.providers = vec![footrackd::infer::Provider::Cpu];
-    let cfg = validate(raw, false).unwrap();
-    let mut finder = BallFinder::new(cfg.ball_finder_options().expect("the ball finder is on")).unwrap();
+    validate(raw, false).unwrap().ball_finder_options().expect("the ball finder is on")
+}
+
+#[test]
+fn frames_of_another_size_are_looked_at_whole() {
+    let mut finder = BallFinder::new(cpu_finder_options()).unwrap();
     let f = &frames::decode(&repo_root().join("demo/clip.mp4"), 40, 1)[0];
     let yuv = YuvFrame::new(&f.data, f.width, f.height, f.format).unwrap();
     let mut dets = Vec::new();
@@ -225,11 +229,7 @@ fn frames_of_another_size_are_looked_at_whole() {
 
 #[test]
 fn several_frames_in_one_call_find_what_each_finds_alone() {
-    let mut raw = RawConfig::default();
-    raw.infer.ball_finder_model = repo_root().join("models/ball_finder.onnx").display().to_string();
-    raw.infer.providers = vec![footrackd::infer::Provider::Cpu];
-    let cfg = validate(raw, false).unwrap();
-    let mut opts = cfg.ball_finder_options().expect("the ball finder is on");
+    let mut opts = cpu_finder_options();
     // Two frames a call (the shipped manifest says one): five frames make calls of 2, 2 and 1.
     opts.manifest.max_batch = 2;
     let mut finder = BallFinder::new(opts).unwrap();

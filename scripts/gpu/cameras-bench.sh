@@ -80,6 +80,8 @@ one_daemon() { # label [VAR=value...]: the N cameras in one daemon, with environ
   grep -E "panicked|ERROR|warmed up|starting it again|Camera started" $OUT/cameras-$label.log | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-220 | head -24
   grep "Shared batch" $OUT/cameras-$label.log | sed 's/\x1b\[[0-9;]*m//g' | awk 'NR%40==1' | head -12 | cut -c1-200
 }
+# The shared detector's calls and the finder's, traced (per-call times in the log).
+TRACE="FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace"
 finder_batch() { # frames: a copy of the ball finder whose manifest runs this many frames a call
   mkdir -p /tmp/finder-$1 && cp $M/ball_finder.onnx /tmp/finder-$1/
   sed "s/^max_batch = .*/max_batch = $1/" $M/ball_finder.toml > /tmp/finder-$1/ball_finder.toml
@@ -88,13 +90,13 @@ finder_batch() { # frames: a copy of the ball finder whose manifest runs this ma
 for v in ${VARIANTS:-default}; do
   case $v in
     # default-2, default-3: the same again (run-to-run spread).
-    default|default-*) one_daemon $v "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace" ;;
+    default|default-*) one_daemon $v "$TRACE" ;;
     # A call waits up to this many ms for every serving camera's frame (infer.shared_gather_ms, 0).
     gather-*) one_daemon $v FOOTRACKD_INFER__SHARED_GATHER_MS=${v#gather-} ;;
     # At most this many frames a model call, the shape held (infer.shared_call_frames, 0 = all).
-    call-*) one_daemon $v FOOTRACKD_INFER__SHARED_CALL_FRAMES=${v#call-} "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace" ;;
-    # The ball finder's frames per call (its manifest's max_batch, 4 as shipped): 1 and 8.
-    finder-batch-*) one_daemon $v FOOTRACKD_INFER__BALL_FINDER_MODEL=$(finder_batch ${v#finder-batch-}) "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace,footrackd::infer::detector=trace" ;;
+    call-*) one_daemon $v FOOTRACKD_INFER__SHARED_CALL_FRAMES=${v#call-} "$TRACE" ;;
+    # The ball finder's frames per call (its manifest's max_batch, 1 as shipped): 4 and 8, say.
+    finder-batch-*) one_daemon $v FOOTRACKD_INFER__BALL_FINDER_MODEL=$(finder_batch ${v#finder-batch-}) "$TRACE" ;;
     shared) one_daemon shared FOOTRACKD_INFER__DETECTOR_SHARING=shared "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;
     # Where the shared daemon's GPU memory goes: without the automatic calibration (a keypoint
     # model session per camera) and without the ball's second look (a second detector session).

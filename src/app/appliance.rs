@@ -122,7 +122,7 @@ pub(super) fn run(cameras: Cameras, intents: Receiver<Intent>, opts: RunOptions)
     let (detector, spare) = if shared {
         let mut detector = detector;
         let shape = CallShape { most: first.infer.shared_call_frames };
-        warm_up(&mut detector, shape.for_cameras(cameras.len()));
+        warm_up(&mut detector, cameras.len(), shape);
         tracing::info!(
             cameras = cameras.len(),
             "Several cameras, one detector: frames ready together are detected in one batch."
@@ -231,14 +231,14 @@ fn shared_keypoints(cameras: &Cameras) -> Result<Option<SharedKeypoints>> {
 }
 
 /// Sets the shared detector up before live frames arrive, on a grey 1080p frame. On a GPU its
-/// calls keep the batch shape of `cameras` frames (those of one call): the first call sets that shape up (about a
+/// calls keep the batch shape `shape` gives `cameras`: the first call sets that shape up (about a
 /// second), a second call shows the steady cost; on the CPU one call of every camera's frame
 /// grows its buffers.
-fn warm_up(detector: &mut Detector, cameras: usize) {
+fn warm_up(detector: &mut Detector, cameras: usize, shape: CallShape) {
     let (w, h) = (1920, 1080);
     let data = vec![128u8; crate::frame::yuv420_bytes(w, h)];
     let Some(frame) = crate::frame::YuvFrame::new(&data, w, h, crate::frame::PixelFormat::I420) else { return };
-    let held = detector.hold_batch_shape(cameras);
+    let held = detector.hold_batch_shape(shape.for_cameras(cameras));
     let frames = vec![frame; if held { 1 } else { cameras }];
     let mut outs: Vec<Vec<crate::frame::Detection>> = vec![Vec::new(); frames.len()];
     let mut call = |what: &str| -> Option<f64> {

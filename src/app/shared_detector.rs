@@ -164,7 +164,12 @@ fn detect_batches(
     // The batch shape held: the most cameras served at once (it grows, never shrinks: a smaller
     // shape would be set up again as soon as the camera came back).
     let mut held = shape.for_cameras(cameras);
-    detector.hold_batch_shape(held);
+    if !detector.hold_batch_shape(held) && shape.most != 0 {
+        tracing::info!(
+            frames = shape.most,
+            "infer.shared_call_frames has no effect here: the detector runs on the CPU, where a call takes every waiting frame (a change of batch costs nothing there)."
+        );
+    }
     loop {
         while let Ok(change) = changes.try_recv() {
             let new_model = change.loaded.is_some();
@@ -174,8 +179,9 @@ fn detect_batches(
             }
         }
         let serving = shared.serving();
-        if shape.for_cameras(serving) > held {
-            held = shape.for_cameras(serving);
+        let wanted = shape.for_cameras(serving);
+        if wanted > held {
+            held = wanted;
             if detector.hold_batch_shape(held) {
                 tracing::info!(frames = held, "The shared detector's calls keep a batch of this many frames.");
             }

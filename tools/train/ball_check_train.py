@@ -131,9 +131,9 @@ def colour(x: np.ndarray, rng: random.Random) -> np.ndarray:
 class BallCheckNet(nn.Module):
     """Four 3x3 convolutions (16-32-64-64), pooled, one linear layer: 3.4 MMAC per crop."""
 
-    def __init__(self, width: int = 16) -> None:
+    def __init__(self, width: int = WIDTH) -> None:
         super().__init__()
-        w = width
+        w = width  # the first block's channels
 
         def block(i: int, o: int) -> nn.Sequential:
             return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))

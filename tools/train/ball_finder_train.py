@@ -200,6 +200,11 @@ def evaluate_split(net: nn.Module, frames) -> dict:
     }
 
 
+def mean_top1(scores: dict) -> float:
+    """The checkpoint's figure: the mean of the splits' one-ball-per-frame AP."""
+    return float(np.mean([s["top1_ap50"] for s in scores.values()]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", action="append", required=True, help="a split folder with images/ and labels/")
@@ -226,7 +231,7 @@ def main() -> None:
         scores = {root: evaluate_split(net, frames) for root, frames in valid}
         print(f"start {args.init} valid {scores}", flush=True)
         if scores:
-            best = float(np.mean([s["top1_ap50"] for s in scores.values()]))
+            best = mean_top1(scores)
             best_state = {k: v.clone() for k, v in net.state_dict().items()}
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
@@ -243,7 +248,7 @@ def main() -> None:
             print(f"step {step} loss {loss.item():.3f}", flush=True)
         if step % args.every == 0 or step == args.steps:
             scores = {root: evaluate_split(net, frames) for root, frames in valid}
-            mean = float(np.mean([s["top1_ap50"] for s in scores.values()])) if scores else float(step)
+            mean = mean_top1(scores) if scores else float(step)
             print(f"step {step} valid {scores}", flush=True)
             if mean > best:
                 best, best_state = mean, {k: v.clone() for k, v in net.state_dict().items()}

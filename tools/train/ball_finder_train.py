@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -175,8 +176,9 @@ def run_frame(net: nn.Module, img: np.ndarray) -> np.ndarray:
     h, w = img.shape[:2]
     ph, pw = -h % 8, -w % 8
     x = np.pad(img, ((0, ph), (0, pw), (0, 0)), constant_values=114)
+    dev = next(net.parameters()).device
     with torch.no_grad():
-        return Exported(net)(torch.from_numpy(x).permute(2, 0, 1)[None].float())[0].numpy()
+        return Exported(net)(torch.from_numpy(x).to(dev).permute(2, 0, 1)[None].float())[0].cpu().numpy()
 
 
 def evaluate_split(net: nn.Module, frames) -> dict:
@@ -205,6 +207,21 @@ def mean_top1(scores: dict) -> float:
     return float(np.mean([s["top1_ap50"] for s in scores.values()]))
 
 
+class Crops(torch.utils.data.Dataset):
+    """Training crops by index: sample `i` holds a ball when `i` is even, and its randomness comes
+    from (seed, i) alone, so that loader workers and a resumed run draw the same crops."""
+
+    def __init__(self, frames, seed: int) -> None:
+        self.frames, self.seed = frames, seed
+
+    def __len__(self) -> int:
+        return 1 << 40
+
+    def __getitem__(self, i: int):
+        crop, t = sample(self.frames, i % 2 == 0, random.Random(self.seed * 1_000_003 + i))
+        return torch.from_numpy(crop).permute(2, 0, 1), torch.from_numpy(t)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", action="append", required=True, help="a split folder with images/ and labels/")
@@ -216,30 +233,51 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=500, help="steps between valid checks")
     ap.add_argument("--init", help="start from these weights (a .pt state dict this script saved) instead of from scratch")
     ap.add_argument("--lr", type=float, default=2e-3, help="the peak learning rate (one cycle)")
+    ap.add_argument("--widths", default="12,24,32", help="the network's channels: stem, stride 4, context")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda on the GPU machine")
+    ap.add_argument("--workers", type=int, default=0, help="processes making crops (0: this one)")
+    ap.add_argument("--threads", type=int, default=2, help="torch's CPU threads")
+    ap.add_argument("--stop-after-min", type=float, default=0.0, help="save a checkpoint and stop after this long (0: never)")
     args = ap.parse_args()
-    rng = random.Random(args.seed)
+    started = time.monotonic()
     torch.manual_seed(args.seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
     train = [f for root in args.train for f in read_frames(root)]
     valid = [(root, read_frames(root)) for root in args.valid]
     print(f"train: {len(train)} frames, {sum(len(b) for _, b in train)} balls", flush=True)
-    net = BallFinderNet()
+    net = BallFinderNet(*(int(w) for w in args.widths.split(","))).to(dev)
     best, best_state = -1.0, None
-    if args.init:
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
+    # A run stopped by --stop-after-min goes on from its checkpoint when started again alike.
+    resume, first = Path(args.out + ".ckpt"), 1
+    if resume.exists():
+        ck = torch.load(resume, weights_only=False)
+        net.load_state_dict(ck["net"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        best, best_state, first = ck["best"], ck["best_state"], ck["step"] + 1
+        print(f"resumed at step {first} (best {best:.3f})", flush=True)
+    elif args.init:
         # Fine-tuning: the starting weights compete with every checkpoint.
         net.load_state_dict(torch.load(args.init))
         scores = {root: evaluate_split(net, frames) for root, frames in valid}
         print(f"start {args.init} valid {scores}", flush=True)
         if scores:
             best = mean_top1(scores)
-            best_state = {k: v.clone() for k, v in net.state_dict().items()}
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
-    for step in range(1, args.steps + 1):
-        batch = [sample(train, i % 2 == 0, rng) for i in range(args.batch)]
-        x = torch.from_numpy(np.stack([c for c, _ in batch])).permute(0, 3, 1, 2).float()
-        t = torch.from_numpy(np.stack([t for _, t in batch]))
-        loss = loss_of(net(x), t)
+            best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+    crops = torch.utils.data.DataLoader(
+        Crops(train, args.seed),
+        batch_size=args.batch,
+        sampler=range((first - 1) * args.batch, args.steps * args.batch),
+        num_workers=args.workers,
+        persistent_workers=args.workers > 0,
+        prefetch_factor=4 if args.workers > 0 else None,
+    )
+    step = first - 1
+    for step, (x, t) in enumerate(crops, start=first):
+        loss = loss_of(net(x.to(dev).float()), t.to(dev))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -249,10 +287,18 @@ def main() -> None:
         if step % args.every == 0 or step == args.steps:
             scores = {root: evaluate_split(net, frames) for root, frames in valid}
             mean = mean_top1(scores) if scores else float(step)
-            print(f"step {step} valid {scores}", flush=True)
+            print(f"step {step} valid {scores} mean {mean:.3f}", flush=True)
             if mean > best:
-                best, best_state = mean, {k: v.clone() for k, v in net.state_dict().items()}
+                best, best_state = mean, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
                 torch.save(best_state, args.out + ".pt")
+            out_of_time = args.stop_after_min > 0 and time.monotonic() - started > args.stop_after_min * 60
+            if out_of_time or step == args.steps:
+                state = {"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}
+                torch.save({**state, "best": best, "best_state": best_state, "step": step}, resume)
+            if out_of_time and step < args.steps:
+                print(f"stopped at step {step}: run again alike to go on", flush=True)
+                return
+    net = net.cpu()
     net.load_state_dict(best_state)
     net.eval()
     torch.onnx.export(
@@ -265,7 +311,7 @@ def main() -> None:
         opset_version=17,
         dynamo=False,
     )
-    print(f"wrote {args.out} (chosen: mean one-per-frame AP {best:.3f})")
+    print(f"wrote {args.out} (chosen at step {step}: mean one-per-frame AP {best:.3f})")
 
 
 if __name__ == "__main__":

@@ -284,14 +284,14 @@ def main() -> None:
         sched.step()
         if step % 100 == 0:
             print(f"step {step} loss {loss.item():.3f}", flush=True)
-        if step % args.every == 0 or step == args.steps:
+        out_of_time = args.stop_after_min > 0 and time.monotonic() - started > args.stop_after_min * 60
+        if step % args.every == 0 or step == args.steps or out_of_time:
             scores = {root: evaluate_split(net, frames) for root, frames in valid}
             mean = mean_top1(scores) if scores else float(step)
             print(f"step {step} valid {scores} mean {mean:.3f}", flush=True)
             if mean > best:
                 best, best_state = mean, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
                 torch.save(best_state, args.out + ".pt")
-            out_of_time = args.stop_after_min > 0 and time.monotonic() - started > args.stop_after_min * 60
             if out_of_time or step == args.steps:
                 state = {"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}
                 torch.save({**state, "best": best, "best_state": best_state, "step": step}, resume)

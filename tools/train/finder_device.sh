@@ -4,7 +4,7 @@
 #
 # The Roboflow frames travel as they are stored (640x640, stretched): pack them here with
 #   tar cf - -C ../shared/data roboflow-football-ball-detection/{train,valid} \
-#     roboflow-football-players-detection/{train,valid} | split -b 45M - .device/finder-data/part
+#     roboflow-football-players-detection/{train,valid} | split -b 30M - .device/finder-data/part
 # carry one part a call (copy it to /tmp/finder-data/ there), then run this; it undoes the
 # stretch to 1920x1080 on the device. Carry a previous call's $OUT as .device/finder-ckpt to resume.
 #

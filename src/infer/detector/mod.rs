@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+mod finder_pass;
 mod focus;
 #[cfg(feature = "cuda")]
 mod gpu;
@@ -18,6 +19,8 @@ use super::post::{self, Thresholds};
 use super::pre::{Letterbox, Preprocessor, Region, YuvFrame};
 use super::tiling::{self, TilePlan};
 use crate::frame::{Detection, ObjectClass};
+
+pub use finder_pass::FinderPass;
 
 /// Time spent in each step of one frame's detection.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -68,10 +71,9 @@ pub struct Detector {
     focus_adds_detail: bool,
     /// Fewest images of one model call, padded when fewer wait (see [`Detector::hold_batch_shape`]).
     steady: SteadyBatch,
-    /// The ball finder, when on: after the detector on every frame, where the detector runs.
-    finder: Option<Box<BallFinder>>,
-    /// The finder failed on the last frame (said once, and again when it recovers).
-    finder_failing: bool,
+    /// The ball finder, when on: after the detector on every frame, where the detector runs
+    /// (unless taken to run elsewhere, see [`Detector::take_finder`]).
+    finder: Option<FinderPass>,
     #[cfg(feature = "cuda")]
     gpu: Option<super::gpu_pre::GpuPreprocessor>,
 }
@@ -132,7 +134,7 @@ impl Detector {
         let finder = opts.ball_finder.clone().map(|f| load_finder(f, opts.gpu_input)).transpose()?;
         let mut detector = Self::build(opts, false)?;
         detector.focus = focus.map(Box::new);
-        detector.finder = finder.map(Box::new);
+        detector.finder = finder.map(FinderPass::new);
         Ok(detector)
     }
 
@@ -168,7 +170,6 @@ impl Detector {
             focus_adds_detail: false,
             steady: SteadyBatch::default(),
             finder: None,
-            finder_failing: false,
             opts,
         })
     }
@@ -224,13 +225,24 @@ impl Detector {
     pub fn set_gpu_input(&mut self, mode: GpuInput) {
         self.opts.gpu_input = mode;
         if let Some(f) = self.finder.as_mut() {
-            f.set_gpu_input(mode);
+            f.finder_mut().set_gpu_input(mode);
         }
     }
 
     /// Whether the ball finder runs after the detector.
     pub fn finds_the_ball(&self) -> bool {
         self.finder.is_some()
+    }
+
+    /// Takes the ball finder out, to run it on the detector's answers in another thread (the
+    /// detector then answers without it); `None` when it is off.
+    pub fn take_finder(&mut self) -> Option<FinderPass> {
+        self.finder.take()
+    }
+
+    /// The lowest score a detection keeps (the ball finder's too).
+    pub fn score_threshold(&self) -> f32 {
+        self.opts.score_threshold
     }
 
     /// Where pre-processing runs.
@@ -331,26 +343,10 @@ impl Detector {
         outs: &mut [Vec<Detection>],
     ) -> Result<DetectTiming, InferError> {
         let mut timing = self.detect_and_look(frames, hints, outs)?;
-        let Some(finder) = self.finder.as_mut() else { return Ok(timing) };
-        let threshold = self.opts.score_threshold;
-        // The frames in few calls on a GPU (one per frame on the CPU).
-        let started = Instant::now();
-        let found = finder.find_many(frames, outs, threshold);
-        let secs = started.elapsed().as_secs_f64();
-        tracing::trace!(frames = frames.len(), ms = secs * 1e3, "Ball finder run.");
-        timing.infer_secs += secs;
-        timing.runs += 1;
-        // A failing finder leaves the detector's balls; the frames go on.
-        match (found, self.finder_failing) {
-            (Err(e), false) => {
-                tracing::warn!(error = %e, "The ball finder failed; the detector's balls stand until it works again.");
-                self.finder_failing = true;
-            }
-            (Ok(_), true) => {
-                tracing::info!("The ball finder works again.");
-                self.finder_failing = false;
-            }
-            _ => {}
+        if let Some(pass) = self.finder.as_mut() {
+            // The frames in few calls on a GPU (one per frame on the CPU).
+            timing.infer_secs += pass.run(frames, outs, self.opts.score_threshold);
+            timing.runs += 1;
         }
         Ok(timing)
     }

@@ -91,6 +91,9 @@ for v in ${VARIANTS:-default}; do
   case $v in
     # default-2, default-3: the same again (run-to-run spread).
     default|default-*) one_daemon $v "$TRACE" ;;
+    # before, before-2: an earlier build, carried as .device/bin/footrackd-before (the same clip,
+    # settings and lease: a change measured against what it replaces).
+    before|before-*) BIN=$PWD/.device/bin/footrackd-before one_daemon $v "$TRACE" ;;
     # A call waits up to this many ms for every serving camera's frame (infer.shared_gather_ms, 0).
     gather-*) one_daemon $v FOOTRACKD_INFER__SHARED_GATHER_MS=${v#gather-} ;;
     # At most this many frames a model call, the shape held (infer.shared_call_frames, 0 = all).

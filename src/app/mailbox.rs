@@ -135,9 +135,14 @@ impl<W> Mailboxes<W> {
 
     /// Claims every waiting request into `claimed` (cleared first).
     pub(super) fn claim(&self, claimed: &mut Vec<usize>) {
+        self.claim_from(SUBMITTED, RUNNING, claimed);
+    }
+
+    /// Moves every mailbox in state `from` to `to`, its index into `claimed` (cleared first).
+    fn claim_from(&self, from: u8, to: u8, claimed: &mut Vec<usize>) {
         claimed.clear();
         for (i, m) in self.boxes.iter().enumerate() {
-            if m.state.compare_exchange(SUBMITTED, RUNNING, SeqCst, SeqCst).is_ok() {
+            if m.state.compare_exchange(from, to, SeqCst, SeqCst).is_ok() {
                 claimed.push(i);
             }
         }
@@ -158,12 +163,7 @@ impl<W> Mailboxes<W> {
 
     /// Claims every request passed on into `claimed` (cleared first), for the second step.
     pub(super) fn claim_passed(&self, claimed: &mut Vec<usize>) {
-        claimed.clear();
-        for (i, m) in self.boxes.iter().enumerate() {
-            if m.state.compare_exchange(PASSED, SECOND, SeqCst, SeqCst).is_ok() {
-                claimed.push(i);
-            }
-        }
+        self.claim_from(PASSED, SECOND, claimed);
     }
 
     /// The contents of a claimed mailbox.
@@ -257,5 +257,37 @@ mod tests {
         assert_eq!(got(a, 5), Err(super::ServiceStopped));
         boxes.give_back(a);
         assert_eq!(boxes.serving(), 1);
+    }
+
+    #[test]
+    fn a_request_passed_on_is_answered_by_the_second_step_alone() {
+        let boxes = Arc::new(Mailboxes::new(1, || 0u32));
+        let a = boxes.take().unwrap();
+        let steps = {
+            let boxes = Arc::clone(&boxes);
+            std::thread::spawn(move || {
+                let (mut first, mut second) = (Vec::new(), Vec::new());
+                assert!(boxes.wait_for_requests(std::time::Duration::from_secs(5), 1));
+                boxes.claim(&mut first);
+                assert_eq!(first, [0]);
+                // SAFETY: claimed above, passed on below.
+                unsafe { *boxes.work(0) += 1 };
+                boxes.claim_passed(&mut second);
+                assert!(second.is_empty(), "nothing passed on yet");
+                boxes.pass_on(0);
+                boxes.claim(&mut first);
+                assert!(first.is_empty(), "the first step cannot claim it again");
+                assert!(boxes.wait_for_passed(std::time::Duration::from_secs(5)));
+                boxes.claim_passed(&mut second);
+                assert_eq!(second, [0]);
+                // SAFETY: claimed by the second step, answered below.
+                unsafe { *boxes.work(0) *= 10 };
+                boxes.answer(0);
+            })
+        };
+        // SAFETY: the mailbox is used by this thread alone.
+        let got = unsafe { boxes.call(a, |w| *w = 4, |w| *w, |w| *w = 0) };
+        assert_eq!(got, Ok(50), "both steps ran, in order, before the answer");
+        steps.join().unwrap();
     }
 }

@@ -1,8 +1,6 @@
 //! Mailboxes between the cameras' threads and one service thread that owns a model for all of
 //! them (the shared detector, the shared pitch keypoint model). A camera puts its request in its
-//! own mailbox and waits; the service claims every request waiting, answers each and goes on. A
-//! service in two steps (the shared detector and its ball finder) passes a request on to its
-//! second thread, which claims it again and answers.
+//! own mailbox and waits; the service claims every request waiting, answers each and goes on.
 //! No lock and no allocation per request: the mailboxes are fixed, their states atomic, and
 //! whoever the state names owns the contents.
 
@@ -13,17 +11,15 @@ use std::time::Duration;
 use crate::wake::WakeCount;
 
 /// Mailbox states: not handed out; held by a camera and empty; a request waits; being served;
-/// answered; passed on to the service's second step; being served there.
+/// answered.
 const FREE: u8 = 0;
 const IDLE: u8 = 1;
 const SUBMITTED: u8 = 2;
 const RUNNING: u8 = 3;
 const DONE: u8 = 4;
-const PASSED: u8 = 5;
-const SECOND: u8 = 6;
 
 /// One camera's request and answer. The camera owns the contents in `IDLE` and `DONE`, the
-/// service in `SUBMITTED` (to claim) and `RUNNING`, its second step in `PASSED` and `SECOND`.
+/// service in `SUBMITTED` (to claim) and `RUNNING`.
 struct Mailbox<W> {
     state: AtomicU8,
     answered: WakeCount,
@@ -34,7 +30,6 @@ struct Mailbox<W> {
 pub(super) struct Mailboxes<W> {
     boxes: Vec<Mailbox<W>>,
     submitted: WakeCount,
-    passed: WakeCount,
     stopping: AtomicBool,
     stopped: AtomicBool,
 }
@@ -59,7 +54,6 @@ impl<W> Mailboxes<W> {
                 })
                 .collect(),
             submitted: WakeCount::default(),
-            passed: WakeCount::default(),
             stopping: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
         }
@@ -135,43 +129,19 @@ impl<W> Mailboxes<W> {
 
     /// Claims every waiting request into `claimed` (cleared first).
     pub(super) fn claim(&self, claimed: &mut Vec<usize>) {
-        self.claim_from(SUBMITTED, RUNNING, claimed);
-    }
-
-    /// Moves every mailbox in state `from` to `to`, its index into `claimed` (cleared first).
-    fn claim_from(&self, from: u8, to: u8, claimed: &mut Vec<usize>) {
         claimed.clear();
         for (i, m) in self.boxes.iter().enumerate() {
-            if m.state.compare_exchange(from, to, SeqCst, SeqCst).is_ok() {
+            if m.state.compare_exchange(SUBMITTED, RUNNING, SeqCst, SeqCst).is_ok() {
                 claimed.push(i);
             }
         }
     }
 
-    /// Passes claimed mailbox `i` on to the service's second step (instead of answering it).
-    pub(super) fn pass_on(&self, i: usize) {
-        self.boxes[i].state.store(PASSED, SeqCst);
-        self.passed.notify();
-    }
-
-    /// The second step's side: waits up to `timeout` until a request has been passed on; false
-    /// when none was.
-    pub(super) fn wait_for_passed(&self, timeout: Duration) -> bool {
-        let ready = || self.boxes.iter().any(|m| m.state.load(SeqCst) == PASSED).then_some(());
-        self.passed.wait_for(timeout, ready).is_some()
-    }
-
-    /// Claims every request passed on into `claimed` (cleared first), for the second step.
-    pub(super) fn claim_passed(&self, claimed: &mut Vec<usize>) {
-        self.claim_from(PASSED, SECOND, claimed);
-    }
-
     /// The contents of a claimed mailbox.
     ///
     /// # Safety
-    /// `i` must be claimed by this service's step that calls (`RUNNING`, or `SECOND` for the
-    /// second step) and not yet answered or passed on, and no other reference to its contents
-    /// alive.
+    /// `i` must be claimed by this service (`RUNNING`) and not yet answered, and no other
+    /// reference to its contents alive.
     #[allow(clippy::mut_from_ref)]
     pub(super) unsafe fn work(&self, i: usize) -> &mut W {
         // SAFETY: RUNNING: the service owns the contents (the caller's contract).
@@ -189,7 +159,6 @@ impl<W> Mailboxes<W> {
     pub(super) fn ask_to_stop(&self) {
         self.stopping.store(true, SeqCst);
         self.submitted.notify();
-        self.passed.notify();
     }
 
     /// Whether the service was asked to stop.
@@ -198,7 +167,6 @@ impl<W> Mailboxes<W> {
     }
 
     /// Marks the service stopped and wakes every waiting camera (it gets [`ServiceStopped`]).
-    /// Only once every step of the service has ended: a camera then takes its mailbox back.
     pub(super) fn stopped(&self) {
         self.stopped.store(true, SeqCst);
         for m in &self.boxes {
@@ -257,37 +225,5 @@ mod tests {
         assert_eq!(got(a, 5), Err(super::ServiceStopped));
         boxes.give_back(a);
         assert_eq!(boxes.serving(), 1);
-    }
-
-    #[test]
-    fn a_request_passed_on_is_answered_by_the_second_step_alone() {
-        let boxes = Arc::new(Mailboxes::new(1, || 0u32));
-        let a = boxes.take().unwrap();
-        let steps = {
-            let boxes = Arc::clone(&boxes);
-            std::thread::spawn(move || {
-                let (mut first, mut second) = (Vec::new(), Vec::new());
-                assert!(boxes.wait_for_requests(std::time::Duration::from_secs(5), 1));
-                boxes.claim(&mut first);
-                assert_eq!(first, [0]);
-                // SAFETY: claimed above, passed on below.
-                unsafe { *boxes.work(0) += 1 };
-                boxes.claim_passed(&mut second);
-                assert!(second.is_empty(), "nothing passed on yet");
-                boxes.pass_on(0);
-                boxes.claim(&mut first);
-                assert!(first.is_empty(), "the first step cannot claim it again");
-                assert!(boxes.wait_for_passed(std::time::Duration::from_secs(5)));
-                boxes.claim_passed(&mut second);
-                assert_eq!(second, [0]);
-                // SAFETY: claimed by the second step, answered below.
-                unsafe { *boxes.work(0) *= 10 };
-                boxes.answer(0);
-            })
-        };
-        // SAFETY: the mailbox is used by this thread alone.
-        let got = unsafe { boxes.call(a, |w| *w = 4, |w| *w, |w| *w = 0) };
-        assert_eq!(got, Ok(50), "both steps ran, in order, before the answer");
-        steps.join().unwrap();
     }
 }

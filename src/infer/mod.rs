@@ -29,7 +29,7 @@ mod trt;
 
 pub use ball_check::{BallCheck, BallCheckManifest, BallCheckOptions};
 pub use ball_finder::{BallFinder, BallFinderManifest, BallFinderOptions};
-pub use detector::{DetectTiming, Detector, FinderPass};
+pub use detector::{DetectTiming, Detector};
 pub use error::InferError;
 pub use keypoints::{FrameKeypoints, KeypointModel, KeypointOptions};
 pub use options::{DetectorOptions, DetectorSharing, Device, GpuInput, InferSection, Provider};

@@ -1,5 +1,5 @@
-//! The ball finder's pass over frames the detector has answered: it runs after the detector,
-//! in the detector's thread or (a shared detector on a GPU) in a thread of its own.
+//! The ball finder's pass over the frames the detector has just detected on: its balls join the
+//! detector's, and a failing finder leaves the detector's balls (said once, and on recovery).
 
 use std::time::Instant;
 
@@ -7,7 +7,7 @@ use super::super::ball_finder::BallFinder;
 use crate::frame::{Detection, YuvFrame};
 
 /// The ball finder and whether it failed last (said once, and again when it recovers).
-pub struct FinderPass {
+pub(super) struct FinderPass {
     finder: Box<BallFinder>,
     failing: bool,
 }
@@ -23,7 +23,7 @@ impl FinderPass {
 
     /// Adds the balls found in `frames` (one size) to `outs`, those scoring at least `min_score`;
     /// returns the seconds it took. A failing finder leaves the detector's balls: the frames go on.
-    pub fn run(&mut self, frames: &[YuvFrame<'_>], outs: &mut [Vec<Detection>], min_score: f32) -> f64 {
+    pub(super) fn run(&mut self, frames: &[YuvFrame<'_>], outs: &mut [Vec<Detection>], min_score: f32) -> f64 {
         let started = Instant::now();
         let found = self.finder.find_many(frames, outs, min_score);
         let secs = started.elapsed().as_secs_f64();

@@ -19,8 +19,7 @@ use super::post::{self, Thresholds};
 use super::pre::{Letterbox, Preprocessor, Region, YuvFrame};
 use super::tiling::{self, TilePlan};
 use crate::frame::{Detection, ObjectClass};
-
-pub use finder_pass::FinderPass;
+use finder_pass::FinderPass;
 
 /// Time spent in each step of one frame's detection.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -71,8 +70,7 @@ pub struct Detector {
     focus_adds_detail: bool,
     /// Fewest images of one model call, padded when fewer wait (see [`Detector::hold_batch_shape`]).
     steady: SteadyBatch,
-    /// The ball finder, when on: after the detector on every frame, where the detector runs
-    /// (unless taken to run elsewhere, see [`Detector::take_finder`]).
+    /// The ball finder, when on: after the detector on every frame, where the detector runs.
     finder: Option<FinderPass>,
     #[cfg(feature = "cuda")]
     gpu: Option<super::gpu_pre::GpuPreprocessor>,
@@ -234,16 +232,6 @@ impl Detector {
         self.finder.is_some()
     }
 
-    /// Takes the ball finder out, to run it on the detector's answers in another thread (the
-    /// detector then answers without it); `None` when it is off.
-    pub fn take_finder(&mut self) -> Option<FinderPass> {
-        self.finder.take()
-    }
-
-    /// The lowest score a detection keeps (the ball finder's too).
-    pub fn score_threshold(&self) -> f32 {
-        self.opts.score_threshold
-    }
 
     /// Where pre-processing runs.
     pub fn preprocess_device(&self) -> Device {

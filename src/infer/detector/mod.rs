@@ -232,7 +232,6 @@ impl Detector {
         self.finder.is_some()
     }
 
-
     /// Where pre-processing runs.
     pub fn preprocess_device(&self) -> Device {
         #[cfg(feature = "cuda")]

@@ -21,6 +21,8 @@ reported: the finder alone, and how many balls are among its peaks.
   python3 tools/train/ball_finder_train.py --train BALL/train --train PLAYERS/train \\
       --valid BALL/valid --valid PLAYERS/valid --out models/ball_finder.onnx [--seed 7]
   # fine-tuning: --init WEIGHTS.pt --lr 5e-4 --steps 4000
+  # on the GPU machine: --device cuda --workers 3 --batch 32 --stop-after-min 7 (run again alike to
+  # resume from OUT.ckpt); tools/train/finder_device.sh runs several side by side
 """
 from __future__ import annotations
 

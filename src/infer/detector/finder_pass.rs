@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::super::ball_finder::BallFinder;
+use super::super::options::GpuInput;
 use crate::frame::{Detection, YuvFrame};
 
 /// The ball finder and whether it failed last (said once, and again when it recovers).
@@ -17,8 +18,9 @@ impl FinderPass {
         FinderPass { finder: Box::new(finder), failing: false }
     }
 
-    pub(super) fn finder_mut(&mut self) -> &mut BallFinder {
-        &mut self.finder
+    /// How frames reach the GPU (see `Detector::set_gpu_input`).
+    pub(super) fn set_gpu_input(&mut self, mode: GpuInput) {
+        self.finder.set_gpu_input(mode);
     }
 
     /// Adds the balls found in `frames` (one size) to `outs`, those scoring at least `min_score`;

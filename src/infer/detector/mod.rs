@@ -223,7 +223,7 @@ impl Detector {
     pub fn set_gpu_input(&mut self, mode: GpuInput) {
         self.opts.gpu_input = mode;
         if let Some(f) = self.finder.as_mut() {
-            f.finder_mut().set_gpu_input(mode);
+            f.set_gpu_input(mode);
         }
     }
 
@@ -331,7 +331,7 @@ impl Detector {
     ) -> Result<DetectTiming, InferError> {
         let mut timing = self.detect_and_look(frames, hints, outs)?;
         if let Some(pass) = self.finder.as_mut() {
-            // The frames in few calls on a GPU (one per frame on the CPU).
+            // The manifest's `max_batch` frames a call on a GPU (1 as shipped), one on the CPU.
             timing.infer_secs += pass.run(frames, outs, self.opts.score_threshold);
             timing.runs += 1;
         }

@@ -98,6 +98,10 @@ for v in ${VARIANTS:-default}; do
     gather-*) one_daemon $v FOOTRACKD_INFER__SHARED_GATHER_MS=${v#gather-} ;;
     # At most this many frames a model call, the shape held (infer.shared_call_frames, 0 = all).
     call-*) one_daemon $v FOOTRACKD_INFER__SHARED_CALL_FRAMES=${v#call-} "$TRACE" ;;
+    # Each crop model's CPU threads per camera (infer.crop_threads, 1): the pixel stage's share.
+    crop-threads-*) one_daemon $v FOOTRACKD_INFER__CROP_THREADS=${v#crop-threads-} "$TRACE" ;;
+    # Both: call-4 with 4 crop threads.
+    call-4-crop-4) one_daemon $v FOOTRACKD_INFER__SHARED_CALL_FRAMES=4 FOOTRACKD_INFER__CROP_THREADS=4 "$TRACE" ;;
     # The ball finder's frames per call (its manifest's max_batch, 1 as shipped): 4 and 8, say.
     finder-batch-*) one_daemon $v FOOTRACKD_INFER__BALL_FINDER_MODEL=$(finder_batch ${v#finder-batch-}) "$TRACE" ;;
     shared) one_daemon shared FOOTRACKD_INFER__DETECTOR_SHARING=shared "FOOTRACKD_LOG__LEVEL=info,footrackd::app::shared_detector=trace" ;;

@@ -19,7 +19,8 @@ pub fn changes_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> 
     if old.ring != new.ring {
         out.push("ring");
     }
-    if old.infer.providers != new.infer.providers || old.infer.threads != new.infer.threads {
+    let threads = |c: &Config| (c.infer.threads, c.infer.crop_threads);
+    if old.infer.providers != new.infer.providers || threads(old) != threads(new) {
         out.push("infer.providers/threads");
     }
     if (old.infer.detector_sharing, old.infer.shared_gather_ms, old.infer.shared_call_frames)

@@ -32,11 +32,11 @@ pub(crate) struct CropModel {
 }
 
 impl CropModel {
-    /// Loads `path` on the CPU with one thread: a GPU session of its own would cost every camera
-    /// its memory, and a crop model costs a few MMAC a crop.
-    pub(crate) fn load(path: &Path, input: CropInput) -> Result<Self, InferError> {
+    /// Loads `path` on the CPU with `threads` threads (at least one): a GPU session of its own
+    /// would cost every camera its memory, and a crop model costs a few MMAC a crop.
+    pub(crate) fn load(path: &Path, input: CropInput, threads: usize) -> Result<Self, InferError> {
         let (w, h) = input.size;
-        let model = OnnxModel::load(path, w, h, 1, &[Provider::Cpu], false, false)?;
+        let model = OnnxModel::load(path, w, h, threads.max(1), &[Provider::Cpu], false, false)?;
         let pre = Preprocessor::for_input(input.size, input.color_order, input.normalisation, input.pad_value);
         let input = vec![0.0; CROPS_PER_CALL * pre.input_len()];
         Ok(CropModel { model, pre, input, picked: Vec::with_capacity(CROPS_PER_CALL) })

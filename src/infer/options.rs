@@ -111,6 +111,10 @@ pub struct InferSection {
     pub full_frame: bool,
     /// CPU threads for ONNX Runtime's intra-op pool (0 = one per core).
     pub threads: usize,
+    /// CPU threads of each crop model (the role model, the ball check), per camera: 1 leaves the
+    /// other cores to the detector on a CPU; where the detector runs on a GPU and cores are idle,
+    /// more shorten each frame's pixel stage (docs/cameras.md).
+    pub crop_threads: usize,
     /// Execution providers to try in order: `cpu`, `cuda`, `tensorrt`.
     pub providers: Vec<Provider>,
     /// Highest inference rate; frames beyond it are skipped at ingress (0 = as fast as possible).
@@ -170,6 +174,7 @@ impl Default for InferSection {
             tile_overlap_frac: 0.15,
             full_frame: false,
             threads: 0,
+            crop_threads: 1,
             providers: vec![Provider::Cuda, Provider::Cpu],
             max_fps: 0.0,
             gpu_input: GpuInput::Mapped,
@@ -221,6 +226,9 @@ impl InferSection {
             || format!("{} must be in 0..0.5", self.tile_overlap_frac),
         );
         p.check(self.threads <= 256, "infer.threads", || format!("{} is more than 256", self.threads));
+        p.check((1..=16).contains(&self.crop_threads), "infer.crop_threads", || {
+            format!("{} must be in 1..=16", self.crop_threads)
+        });
         // A floor: a rate near zero starves the pipeline and the watchdog restarts it for ever.
         p.check(self.max_fps.is_finite() && (self.max_fps == 0.0 || self.max_fps >= 1.0), "infer.max_fps", || {
             format!("{} must be 0 (as fast as possible) or at least 1", self.max_fps)

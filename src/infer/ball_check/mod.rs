@@ -24,6 +24,8 @@ pub struct BallCheckOptions {
     pub model: PathBuf,
     /// Its checked manifest.
     pub manifest: BallCheckManifest,
+    /// CPU threads (`infer.crop_threads`).
+    pub threads: usize,
 }
 
 /// A loaded ball check with its buffers (reused from frame to frame).
@@ -33,7 +35,7 @@ pub struct BallCheck {
 }
 
 impl BallCheck {
-    /// Loads the model (ONNX Runtime on the CPU, one thread).
+    /// Loads the model (ONNX Runtime on the CPU, `opts.threads` threads).
     pub fn new(opts: BallCheckOptions) -> Result<Self, InferError> {
         let m = &opts.manifest;
         let input = CropInput {
@@ -42,7 +44,7 @@ impl BallCheck {
             normalisation: m.normalisation(),
             pad_value: m.pad_value,
         };
-        Ok(BallCheck { model: CropModel::load(&opts.model, input)?, manifest: opts.manifest })
+        Ok(BallCheck { model: CropModel::load(&opts.model, input, opts.threads)?, manifest: opts.manifest })
     }
 
     /// Multiplies the score of each ball in `dets` by the probability the model gives its

@@ -3,8 +3,9 @@
 //! The detector finds people well but tells goalkeepers and referees from players poorly (few
 //! of them to learn from, and little detail at its input size). A small network looks at each
 //! person's crop at full resolution, where the kit shows, and decides the role. It runs on the
-//! CPU whatever the detector runs on: 6.7 MMAC a crop, about 2 ms for 25 people on one core,
-//! while a GPU session of its own would cost every camera its memory.
+//! CPU whatever the detector runs on: 6.7 MMAC a crop, about 2 ms for 25 people on one core
+//! (`infer.crop_threads` gives it more), while a GPU session of its own would cost every camera
+//! its memory.
 
 mod kit_context;
 mod manifest;
@@ -25,6 +26,8 @@ pub struct RoleOptions {
     pub model: PathBuf,
     /// Its checked manifest.
     pub manifest: RoleManifest,
+    /// CPU threads (`infer.crop_threads`).
+    pub threads: usize,
 }
 
 /// A loaded role model with its buffers (reused from frame to frame).
@@ -40,7 +43,7 @@ pub struct RoleClassifier {
 }
 
 impl RoleClassifier {
-    /// Loads the model (ONNX Runtime on the CPU, one thread).
+    /// Loads the model (ONNX Runtime on the CPU, `opts.threads` threads).
     pub fn new(opts: RoleOptions) -> Result<Self, InferError> {
         let m = &opts.manifest;
         let classes = m.classes().map_err(|message| InferError::Model { path: opts.model.clone(), message })?;
@@ -51,7 +54,7 @@ impl RoleClassifier {
             pad_value: m.pad_value,
         };
         Ok(RoleClassifier {
-            model: CropModel::load(&opts.model, input)?,
+            model: CropModel::load(&opts.model, input, opts.threads)?,
             confidence: Vec::with_capacity(512),
             context: m.kit_context.map(|k| kit_context::FrameContext::new(k, &classes)),
             classes,

@@ -3,7 +3,8 @@
 //! on every later frame (drift in metres on the pitch).
 
 use footrackd::frame::{BBox, YuvFrame};
-use footrackd::pitch::{CameraFollower, Homography};
+use footrackd::pitch::keypoints::{FitRules, FoundKeypoint, pitch_keypoints};
+use footrackd::pitch::{AutoCalibration, AutoRules, AutoSource, CameraFollower, Homography};
 
 use crate::util::{frames, repo_root};
 
@@ -74,4 +75,67 @@ fn the_calibration_follows_a_panning_zooming_camera() {
     assert_eq!(trusted, total, "a smooth broadcast pan never loses the calibration");
     assert!(camera_moved > 5.0, "the clip really pans");
     assert!(at(10) < 0.1 * camera_moved && at(10) < 3.0, "drift {:.2} m after 10 s", at(10));
+}
+
+/// The pitch keypoints a frame whose calibration is `h` shows inside its `size`, as the keypoint
+/// model would find them (the demo's pitch y runs the other way).
+fn seen_keypoints(h: &Homography, size: (u32, u32)) -> Vec<Option<FoundKeypoint>> {
+    let inv = flipped(h).inverse().unwrap();
+    let inside = |&(x, y): &(f64, f64)| x >= 0.0 && y >= 0.0 && x < size.0 as f64 && y < size.1 as f64;
+    pitch_keypoints(105.0, 68.0)
+        .iter()
+        .map(|&(x, y)| inv.apply_f64(x, y).filter(inside).map(|(x, y)| FoundKeypoint { x, y, score: 0.9 }))
+        .collect()
+}
+
+/// `h` with the pitch's y the other way (the keypoint model's pitch against the demo's).
+fn flipped(h: &Homography) -> Homography {
+    Homography::from_row_major(&[1.0, 0.0, 0.0, 0.0, -1.0, 68.0, 0.0, 0.0, 1.0]).unwrap().after(h).unwrap()
+}
+
+/// Several cameras share one keypoint model: a periodic run goes on in the background and its
+/// answer comes frames later. Its fit is of the frame it read; brought forward by the motion
+/// followed since, it must fit the frame it arrives with, not the one it read.
+#[test]
+fn a_keypoint_fit_answered_frames_later_is_brought_forward_by_the_camera_motion() {
+    let truth = truths();
+    let lag = 8;
+    let mut auto = AutoCalibration::new(AutoRules { every_frames: 10, fit: FitRules::default() });
+    let mut sent: Option<(usize, usize)> = None;
+    let (mut late, mut brought, mut stale) = (0, 0.0, 0.0);
+    for chunk in 0..3 {
+        for (i, f) in frames::decode(&repo_root().join("demo/clip.mp4"), chunk * 50, 50).iter().enumerate() {
+            let n = chunk as usize * 50 + i;
+            let px = YuvFrame::new(&f.data, f.width, f.height, f.format).unwrap();
+            let (size, boxes) = ((f.width, f.height), people(n as u64 + 1));
+            let wants = auto.wants_keypoints(&px);
+            if wants && !auto.can_wait() {
+                auto.finish(&px, &boxes, Some(&seen_keypoints(&truth[n], size))).expect("a clean view is fitted");
+            } else if let Some((read, _)) = sent.filter(|&(_, at)| at == n) {
+                sent = None;
+                let c = auto.finish_late(&px, &boxes, Some(&seen_keypoints(&truth[read], size)));
+                let c = c.expect("a followed view stays trusted");
+                if c.source == AutoSource::Fitted {
+                    late += 1;
+                    brought += drift(&c.homography, &flipped(&truth[n]));
+                    stale += drift(&flipped(&truth[read]), &flipped(&truth[n]));
+                }
+            } else {
+                auto.finish(&px, &boxes, None).expect("followed between fits");
+                if wants {
+                    assert!(sent.is_none(), "one run on its way at a time");
+                    auto.sent_in_background();
+                    sent = Some((n, n + lag));
+                }
+            }
+        }
+    }
+    let (brought, stale) = (brought / late as f64, stale / late as f64);
+    eprintln!(
+        "late keypoint fits ({lag} frames): {late} applied, {brought:.3} m from the truth brought forward, {stale:.3} m as read"
+    );
+    assert!(late >= 10, "the periodic runs went on in the background ({late})");
+    assert!(brought < 0.25 && brought < 0.5 * stale, "brought forward {brought:.3} m, as read {stale:.3} m");
+    let c = auto.counts();
+    assert_eq!(c.fits, late as u64 + 1, "the first fit was made on its frame, the others late");
 }

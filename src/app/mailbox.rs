@@ -91,6 +91,19 @@ impl<W> Mailboxes<W> {
         read: impl FnOnce(&mut W) -> R,
         clear: impl FnOnce(&mut W),
     ) -> Result<R, ServiceStopped> {
+        // SAFETY: the caller's contract, passed on.
+        unsafe {
+            self.submit(i, fill)?;
+            self.wait_answer(i, read, clear)
+        }
+    }
+
+    /// The first half of [`Mailboxes::call`]: hands the request over and returns at once; the
+    /// answer is taken later with [`Mailboxes::try_answer`] or [`Mailboxes::wait_answer`].
+    ///
+    /// # Safety
+    /// As [`Mailboxes::call`].
+    pub(super) unsafe fn submit(&self, i: usize, fill: impl FnOnce(&mut W)) -> Result<(), ServiceStopped> {
         let m = &self.boxes[i];
         if self.stopped.load(SeqCst) {
             return Err(ServiceStopped);
@@ -99,25 +112,73 @@ impl<W> Mailboxes<W> {
         fill(unsafe { &mut *m.work.get() });
         m.state.store(SUBMITTED, SeqCst);
         self.submitted.notify();
-        loop {
-            let done = m.answered.wait_for(Duration::from_millis(100), || (m.state.load(SeqCst) == DONE).then_some(()));
-            if done.is_some() {
-                break;
+        Ok(())
+    }
+
+    /// The answer to the request submitted in mailbox `i`, if it has come: `None` while the
+    /// service works on it.
+    ///
+    /// # Safety
+    /// `i` must hold a request this caller submitted and has not taken the answer of, used by
+    /// one thread at a time.
+    pub(super) unsafe fn try_answer<R>(
+        &self,
+        i: usize,
+        read: impl FnOnce(&mut W) -> R,
+        clear: impl FnOnce(&mut W),
+    ) -> Option<Result<R, ServiceStopped>> {
+        let answered = self.outcome(i)?;
+        // SAFETY: the caller's contract, passed on.
+        Some(unsafe { self.take_outcome(i, answered, read, clear) })
+    }
+
+    /// Waits for the answer to the request submitted in mailbox `i` (or the service's end).
+    ///
+    /// # Safety
+    /// As [`Mailboxes::try_answer`].
+    pub(super) unsafe fn wait_answer<R>(
+        &self,
+        i: usize,
+        read: impl FnOnce(&mut W) -> R,
+        clear: impl FnOnce(&mut W),
+    ) -> Result<R, ServiceStopped> {
+        let answered = loop {
+            if let Some(a) = self.boxes[i].answered.wait_for(Duration::from_millis(100), || self.outcome(i)) {
+                break a;
             }
-            if self.stopped.load(SeqCst) {
-                // Claimed or not, the service is gone and touches nothing any more.
-                m.state.store(IDLE, SeqCst);
-                // SAFETY: the service has ended: nobody else reads the mailbox.
-                clear(unsafe { &mut *m.work.get() });
-                return Err(ServiceStopped);
-            }
+        };
+        // SAFETY: the caller's contract, passed on.
+        unsafe { self.take_outcome(i, answered, read, clear) }
+    }
+
+    /// Whether mailbox `i`'s request is over: answered (`true`), or never to be as the service
+    /// has stopped (`false`); `None` while it is waiting or being served.
+    fn outcome(&self, i: usize) -> Option<bool> {
+        if self.boxes[i].state.load(SeqCst) == DONE {
+            return Some(true);
         }
-        // SAFETY: DONE: the service has handed the contents back.
+        self.stopped.load(SeqCst).then_some(false)
+    }
+
+    /// Takes an ended request's answer (`answered`) or its end without one, and empties it.
+    ///
+    /// # Safety
+    /// As [`Mailboxes::try_answer`], with `answered` from [`Mailboxes::outcome`].
+    unsafe fn take_outcome<R>(
+        &self,
+        i: usize,
+        answered: bool,
+        read: impl FnOnce(&mut W) -> R,
+        clear: impl FnOnce(&mut W),
+    ) -> Result<R, ServiceStopped> {
+        let m = &self.boxes[i];
+        // SAFETY: DONE: the service has handed the contents back; or the service has ended
+        // (claimed or not, it touches nothing any more).
         let work = unsafe { &mut *m.work.get() };
-        let answer = read(work);
+        let answer = if answered { Ok(read(work)) } else { Err(ServiceStopped) };
         clear(work);
         m.state.store(IDLE, SeqCst);
-        Ok(answer)
+        answer
     }
 
     /// The service's side: waits up to `timeout` until `enough` requests wait (at least one);
@@ -225,5 +286,29 @@ mod tests {
         assert_eq!(got(a, 5), Err(super::ServiceStopped));
         boxes.give_back(a);
         assert_eq!(boxes.serving(), 1);
+    }
+
+    #[test]
+    fn a_request_submitted_is_answered_later_and_none_is_answered_once_the_service_stops() {
+        let boxes = Arc::new(Mailboxes::new(1, || 0u32));
+        let a = boxes.take().unwrap();
+        // SAFETY: the mailbox is used by this thread alone; each answer is taken once.
+        unsafe {
+            boxes.submit(a, |w| *w = 7).unwrap();
+            assert_eq!(boxes.try_answer(a, |w| *w, |w| *w = 0), None, "not served yet");
+            let mut claimed = Vec::new();
+            assert!(boxes.wait_for_requests(std::time::Duration::from_secs(1), 1));
+            boxes.claim(&mut claimed);
+            assert_eq!(claimed, [a]);
+            assert_eq!(boxes.try_answer(a, |w| *w, |w| *w = 0), None, "being served");
+            *boxes.work(a) += 1;
+            boxes.answer(a);
+            assert_eq!(boxes.try_answer(a, |w| *w, |w| *w = 0), Some(Ok(8)));
+            // Submitted, then the service ends without serving it: the camera is told once.
+            boxes.submit(a, |w| *w = 9).unwrap();
+            boxes.stopped();
+            assert_eq!(boxes.wait_answer(a, |w| *w, |w| *w = 0), Err(super::ServiceStopped));
+            assert_eq!(boxes.submit(a, |w| *w = 1), Err(super::ServiceStopped));
+        }
     }
 }

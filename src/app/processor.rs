@@ -15,7 +15,7 @@ use crate::frame::{Detection, FrameMeta, monotonic_ns, unix_ns};
 use crate::infer::pre::YuvFrame;
 use crate::infer::{BallCheck, DetectTiming, Detector, FrameKeypoints, InferError, KeypointModel, RoleClassifier};
 use crate::pitch::keypoints::FitRules;
-use crate::pitch::{AutoCalibration, AutoRules, AutoSource, CameraFollower, PitchMapper};
+use crate::pitch::{AutoCalibrated, AutoCalibration, AutoRules, AutoSource, CameraFollower, PitchMapper};
 use crate::publish::Publisher;
 use crate::publish::annotate::Annotator;
 use crate::publish::payload::{TrackMessageHeader, encode_tracks};
@@ -359,18 +359,7 @@ impl FrameFinisher {
         self.people.clear();
         self.people.extend(dets.iter().filter(|d| d.class.is_person()).map(|d| d.bbox));
         if let Some(auto) = self.auto.as_mut() {
-            let h = pixels.and_then(|px| {
-                let mut found = None;
-                if auto.wants_keypoints(px)
-                    && let Some(model) = self.keypoints.as_mut()
-                {
-                    match model.find(px, &mut self.found) {
-                        Ok(()) => found = Some(&self.found[..]),
-                        Err(e) => tracing::warn!(error = %e, "Pitch keypoints failed on this frame."),
-                    }
-                }
-                auto.finish(px, &self.people, found)
-            });
+            let h = pixels.and_then(|px| calibrate(auto, self.keypoints.as_mut(), &mut self.found, px, &self.people));
             self.origin = match h.map(|c| c.source) {
                 Some(AutoSource::Fitted) => (CalibrationOrigin::Keypoints, h.map(|c| c.fit_error_m as f32)),
                 _ => (CalibrationOrigin::Followed, h.map(|c| c.fit_error_m as f32)),
@@ -523,6 +512,44 @@ impl StreamClock {
         self.last = Some(t);
         t
     }
+}
+
+/// This frame's automatic calibration: the keypoint model run on the frame where it must be (a
+/// cut, nothing trusted, or a model of the camera's own), or sent to the shared model in the
+/// background while the followed calibration carries on, its answer applied frames later.
+fn calibrate(
+    auto: &mut AutoCalibration,
+    model: Option<&mut KeypointLink>,
+    found: &mut FrameKeypoints,
+    px: &YuvFrame<'_>,
+    people: &[BBox],
+) -> Option<AutoCalibrated> {
+    let wants = auto.wants_keypoints(px);
+    let Some(model) = model else { return auto.finish(px, people, None) };
+    let background = wants && auto.can_wait() && model.runs_in_background();
+    if wants && !background {
+        let ran = model.find(px, found);
+        if let Err(e) = &ran {
+            tracing::warn!(error = %e, "Pitch keypoints failed on this frame.");
+        }
+        return auto.finish(px, people, ran.is_ok().then_some(&found[..]));
+    }
+    let current = match model.answer(found) {
+        Some(answered) => {
+            if let Err(e) = &answered {
+                tracing::warn!(error = %e, "Pitch keypoints failed on an earlier frame.");
+            }
+            auto.finish_late(px, people, answered.is_ok().then_some(&found[..]))
+        }
+        None => auto.finish(px, people, None),
+    };
+    if background {
+        match model.send(px) {
+            Ok(()) => auto.sent_in_background(),
+            Err(e) => tracing::warn!(error = %e, "Pitch keypoints could not be sent for this frame."),
+        }
+    }
+    current
 }
 
 #[cfg(test)]

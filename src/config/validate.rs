@@ -81,24 +81,20 @@ impl Config {
 
     /// The role model's options (`None`: off, the detector's roles stand).
     pub fn role_options(&self) -> Option<RoleOptions> {
-        self.role_manifest
-            .clone()
-            .map(|manifest| RoleOptions {
-                model: PathBuf::from(&self.raw.infer.role_model),
-                manifest,
-                threads: self.raw.infer.crop_threads,
-            })
+        self.role_manifest.clone().map(|manifest| RoleOptions {
+            model: PathBuf::from(&self.raw.infer.role_model),
+            manifest,
+            threads: self.raw.infer.crop_threads,
+        })
     }
 
     /// The ball check's options (`None`: off, the detector's ball scores stand).
     pub fn ball_check_options(&self) -> Option<BallCheckOptions> {
-        self.ball_check_manifest
-            .clone()
-            .map(|manifest| BallCheckOptions {
-                model: PathBuf::from(&self.raw.infer.ball_check_model),
-                manifest,
-                threads: self.raw.infer.crop_threads,
-            })
+        self.ball_check_manifest.clone().map(|manifest| BallCheckOptions {
+            model: PathBuf::from(&self.raw.infer.ball_check_model),
+            manifest,
+            threads: self.raw.infer.crop_threads,
+        })
     }
 
     /// The ball finder's options (`None`: off, the detector's ball candidates alone).

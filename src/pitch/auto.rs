@@ -75,6 +75,9 @@ pub struct AutoCalibration {
     since_run: u32,
     cut_now: bool,
     current: Option<AutoCalibrated>,
+    /// A keypoint run on its way in the background: the followed calibration of the frame it
+    /// reads, which brings its fit forward to the frame its answer arrives with.
+    pending: Option<Homography>,
     counts: AutoCounts,
 }
 
@@ -89,21 +92,64 @@ impl AutoCalibration {
             since_run: u32::MAX,
             cut_now: false,
             current: None,
+            pending: None,
             counts: AutoCounts::default(),
         }
     }
 
     /// First half of a frame: the scene test. Whether the keypoint model should run on it: on
-    /// a cut, while nothing is trusted, and every `every_frames` frames.
+    /// a cut, while nothing is trusted, and every `every_frames` frames (not while a run is on
+    /// its way in the background).
     pub fn wants_keypoints(&mut self, frame: &YuvFrame<'_>) -> bool {
         self.cut_now = self.cut.observe(frame);
         if self.cut_now {
             self.counts.cuts += 1;
+            // A run on the view before the cut says nothing of this one.
+            self.pending = None;
+        } else if self.pending.is_some() {
+            return false;
         }
         // Frames since the last run, this one included.
         let waited = self.since_run.saturating_add(1);
         let every = self.rules.every_frames.max(1);
         self.cut_now || waited >= every || self.current.is_none() && waited >= every.div_ceil(2)
+    }
+
+    /// Whether this frame's keypoint run may answer frames later, in the background (after
+    /// [`AutoCalibration::wants_keypoints`]): while the calibration is trusted and followed,
+    /// and not on a cut (the view has no calibration to follow until its own fit).
+    pub fn can_wait(&self) -> bool {
+        !self.cut_now && self.current.is_some()
+    }
+
+    /// After [`AutoCalibration::finish`] of a frame whose keypoint run goes on in the
+    /// background: its answer comes to [`AutoCalibration::finish_late`].
+    pub fn sent_in_background(&mut self) {
+        self.pending = self.current.map(|c| c.homography);
+        self.since_run = 0;
+    }
+
+    /// As [`AutoCalibration::finish`], with the answer of the run sent in the background
+    /// (`None`: it failed): its keypoints are of that earlier frame, and its fit is brought
+    /// forward to this one by the camera motion followed since.
+    pub fn finish_late(
+        &mut self,
+        frame: &YuvFrame<'_>,
+        people: &[BBox],
+        keypoints: Option<&[Option<FoundKeypoint>]>,
+    ) -> Option<AutoCalibrated> {
+        let then = self.pending.take();
+        self.counts.runs += u64::from(keypoints.is_some());
+        let fitted = keypoints.and_then(|k| fit_keypoints(k, &self.rules.fit).ok().map(|f| (f, k)));
+        let current = self.finish(frame, people, None);
+        let (Some((fit, found)), Some(then), Some(now)) = (fitted, then, current) else { return current };
+        // This frame to the sent one (through the pitch, as followed), then the sent one's fit.
+        let Some(moved) = then.inverse().and_then(|to_then| to_then.after(&now.homography)) else { return current };
+        let Some(homography) = fit.homography.after(&moved) else { return current };
+        self.count_drift(&then, &fit, found);
+        self.follower.rebase(homography);
+        self.fitted(KeypointFit { homography, ..fit });
+        self.current
     }
 
     /// Second half: this frame's calibration, from `keypoints` when the model ran on it
@@ -150,35 +196,44 @@ impl AutoCalibration {
     }
 
     fn accept(&mut self, frame: &YuvFrame<'_>, people: &[BBox], fit: KeypointFit, found: &[Option<FoundKeypoint>]) {
-        // How far the follower had drifted: its map against the fit's, over the keypoints found.
         if let Some(prev) = self.current {
-            let (mut sum, mut n) = (0.0, 0usize);
-            for (k, &(x_m, y_m)) in found.iter().zip(&self.places) {
-                let Some(k) = k.filter(|k| k.score >= self.rules.fit.min_score) else { continue };
-                let (Some(a), Some(b)) = (prev.homography.apply_f64(k.x, k.y), fit.homography.apply_f64(k.x, k.y))
-                else {
-                    continue;
-                };
-                // Only keypoints the fit agrees with: an outlier says nothing of the drift.
-                if (b.0 - x_m).hypot(b.1 - y_m) <= self.rules.fit.inlier_m {
-                    sum += (a.0 - b.0).powi(2) + (a.1 - b.1).powi(2);
-                    n += 1;
-                }
-            }
-            if n > 0 {
-                let drift = (sum / n as f64).sqrt();
-                self.counts.last_drift_m = Some(drift);
-                self.counts.drift_sum_m += drift;
-                self.counts.drifts += 1;
-            }
+            self.count_drift(&prev.homography, &fit, found);
         }
         self.follower.reset(Some(fit.homography));
         self.follower.update(frame, people);
+        self.fitted(fit);
+    }
+
+    /// An accepted fit is this frame's calibration.
+    fn fitted(&mut self, fit: KeypointFit) {
         self.counts.fits += 1;
         self.counts.frames_since_fit = Some(0);
         self.counts.last_error_m = Some(fit.error_m);
         self.current =
             Some(AutoCalibrated { homography: fit.homography, source: AutoSource::Fitted, fit_error_m: fit.error_m });
+    }
+
+    /// How far the followed calibration `prev` had drifted from `fit` (of the same frame), over
+    /// the keypoints `found` there.
+    fn count_drift(&mut self, prev: &Homography, fit: &KeypointFit, found: &[Option<FoundKeypoint>]) {
+        let (mut sum, mut n) = (0.0, 0usize);
+        for (k, &(x_m, y_m)) in found.iter().zip(&self.places) {
+            let Some(k) = k.filter(|k| k.score >= self.rules.fit.min_score) else { continue };
+            let (Some(a), Some(b)) = (prev.apply_f64(k.x, k.y), fit.homography.apply_f64(k.x, k.y)) else {
+                continue;
+            };
+            // Only keypoints the fit agrees with: an outlier says nothing of the drift.
+            if (b.0 - x_m).hypot(b.1 - y_m) <= self.rules.fit.inlier_m {
+                sum += (a.0 - b.0).powi(2) + (a.1 - b.1).powi(2);
+                n += 1;
+            }
+        }
+        if n > 0 {
+            let drift = (sum / n as f64).sqrt();
+            self.counts.last_drift_m = Some(drift);
+            self.counts.drift_sum_m += drift;
+            self.counts.drifts += 1;
+        }
     }
 
     /// Counts since start.

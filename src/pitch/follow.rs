@@ -85,6 +85,19 @@ impl CameraFollower {
         self.frames = 0;
     }
 
+    /// Replaces this frame's calibration by `now`, a better one of the same frame (a keypoint fit
+    /// brought forward to it), keeping the key frame and the motion followed from it.
+    pub fn rebase(&mut self, now: Homography) {
+        self.current = Some(now);
+        if self.have_key {
+            // current = key_h after to_key: the key's calibration that gives `now` here.
+            self.key_h = match self.to_key.and_then(|m| m.inverse()) {
+                Some(back) => now.after(&back),
+                None => Some(now),
+            };
+        }
+    }
+
     /// Follows the camera to this frame; `people` are boxes to leave out (they move on their own).
     pub fn update(&mut self, frame: &YuvFrame<'_>, people: &[BBox]) -> FollowState {
         self.downscale(frame);

@@ -249,7 +249,7 @@ def main() -> None:
     valid = [(root, read_frames(root)) for root in args.valid]
     print(f"train: {len(train)} frames, {sum(len(b) for _, b in train)} balls", flush=True)
     net = BallFinderNet(*(int(w) for w in args.widths.split(","))).to(dev)
-    best, best_state = -1.0, None
+    best, best_state, best_step = -1.0, None, 0
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
     # A run stopped by --stop-after-min goes on from its checkpoint when started again alike.
@@ -260,6 +260,7 @@ def main() -> None:
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
         best, best_state, first = ck["best"], ck["best_state"], ck["step"] + 1
+        best_step = ck.get("best_step", 0)
         print(f"resumed at step {first} (best {best:.3f})", flush=True)
     elif args.init:
         # Fine-tuning: the starting weights compete with every checkpoint.
@@ -292,11 +293,11 @@ def main() -> None:
             mean = mean_top1(scores) if scores else float(step)
             print(f"step {step} valid {scores} mean {mean:.3f}", flush=True)
             if mean > best:
-                best, best_state = mean, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+                best, best_state, best_step = mean, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}, step
                 torch.save(best_state, args.out + ".pt")
             if out_of_time or step == args.steps:
                 state = {"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}
-                torch.save({**state, "best": best, "best_state": best_state, "step": step}, resume)
+                torch.save({**state, "best": best, "best_state": best_state, "best_step": best_step, "step": step}, resume)
             if out_of_time and step < args.steps:
                 print(f"stopped at step {step}: run again alike to go on", flush=True)
                 return
@@ -313,7 +314,7 @@ def main() -> None:
         opset_version=17,
         dynamo=False,
     )
-    print(f"wrote {args.out} (chosen at step {step}: mean one-per-frame AP {best:.3f})")
+    print(f"wrote {args.out} (chosen at step {best_step}, 0 = the starting weights: mean one-per-frame AP {best:.3f})")
 
 
 if __name__ == "__main__":
